@@ -1,0 +1,167 @@
+"""Headless entry point: `python -m mosecrot_viz run|demo|resources`.
+
+A failed run exits non-zero with one line on stderr (the traceback only with --debug).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .config import ALL_METHODS, ExperimentConfig
+from .errors import InputError
+
+DEMO_METHODS = ["rr-softmax", "ls", "lr", "source", "majority"]
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _methods(text: str) -> list[str]:
+    return [m.strip() for m in text.split(",") if m.strip()]
+
+
+def _add_training_args(p: argparse.ArgumentParser, epochs: int) -> None:
+    p.add_argument("--seeds", type=_ints, default=[1], help="comma-separated seeds (default 1)")
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--out", required=True, help="folder for results.json and predictions.csv")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="python -m mosecrot_viz", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one experiment")
+    run.add_argument("--vectors", required=True, help="static vectors file, or default:LANG")
+    run.add_argument("--lexicon", required=True, help="bilingual lexicon (english target per line), or default:LANG")
+    run.add_argument("--train", required=True, help="English training data")
+    run.add_argument("--test", required=True, help="target-language test data")
+    run.add_argument("--dev", help="English dev data for epoch selection (default: 10%% of --train)")
+    run.add_argument("--source-test", help="English test data, to report in-language F1 beside each method")
+    run.add_argument("--lang", help="target language code (zh turns on jieba segmentation)")
+    run.add_argument("--target-train", help="target-language training data (needed by the lr baseline)")
+    run.add_argument("--source-model", default="default", help="hub id, local folder, or 'default' (all-MiniLM-L6-v2)")
+    run.add_argument("--multilingual-model", default="default-multilingual",
+                     help="hub id, local folder, or 'default-multilingual' (multilingual-e5-small, 4-bit-derived)")
+    run.add_argument("--methods", type=_methods, default=DEMO_METHODS, help=f"comma-separated from {','.join(ALL_METHODS)}")
+    run.add_argument("--top-k", type=int, default=50, help="anchors per word (0 = all)")
+    run.add_argument("--temperature", type=float, default=None, help="tau (default: per weighting)")
+    run.add_argument("--max-vocab", type=int, default=None, help="keep the N most frequent target words")
+    run.add_argument("--anchor-policy", default="first", choices=["first", "one-to-one"])
+    run.add_argument("--no-freeze", action="store_true", help="let input embeddings train during fine-tuning")
+    _add_training_args(run, epochs=5)
+
+    demo = sub.add_parser("demo", help="the embedded default end to end (English -> Chinese Bible verses)")
+    _add_training_args(demo, epochs=3)
+
+    res = sub.add_parser("resources", help="list the embedded defaults (and --fetch them)")
+    res.add_argument("--fetch", action="store_true", help="download and build every default the demo needs")
+    res.add_argument("--all", action="store_true", help="with --fetch: also French, Spanish and German defaults")
+    res.add_argument("--json", action="store_true")
+    res.add_argument("--debug", action="store_true")
+    return parser
+
+
+def _progress_bar():
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}", file=sys.stderr)
+
+    def update(message: str, fraction: float) -> None:
+        bar.set_description_str(message[:70], refresh=False)
+        bar.update(int(fraction * 1000) - bar.n)
+
+    return bar, update
+
+
+def _run(cfg: ExperimentConfig) -> dict:
+    from .pipeline import run_experiment
+
+    t0 = time.perf_counter()
+    bar, update = _progress_bar()
+    try:
+        out = run_experiment(cfg, progress=update)
+    finally:
+        bar.close()
+    res = out.results
+    print(f"anchors: {res['anchors']['count']}  device: {res['device']}  test n={res['data']['test']}")
+    print(f"{'method':<14}{'macro-F1':>10}{'± std':>8}{'accuracy':>10}")
+    for name, m in res["methods"].items():
+        print(f"{name:<14}{m['macro_f1']:>10.3f}{m['macro_f1_std']:>8.3f}{m['accuracy']:>10.3f}")
+    print(f"wall time: {time.perf_counter() - t0:.1f} s; results in {cfg.out}/results.json")
+    return res
+
+
+def demo_config(args) -> ExperimentConfig:
+    """The embedded default: English Bible verses -> Chinese, MiniLM, synonyms vectors, CC-CEDICT."""
+    from .io.resources import resolve
+
+    en, zh = resolve("task:bible-en"), resolve("task:bible-zh")
+    return ExperimentConfig(
+        vectors="default:zh", lexicon="default:zh", train=str(en / "train.tsv"), dev=str(en / "dev.tsv"),
+        test=str(zh / "test.tsv"), source_test=str(en / "test.tsv"), target_train=str(zh / "train.tsv"),
+        lang="zh", methods=list(DEMO_METHODS), seeds=args.seeds, epochs=args.epochs, lr=args.lr,
+        batch_size=args.batch_size, device=args.device, out=args.out,
+    )
+
+
+def _resources(args) -> None:
+    from .io import resources
+
+    if args.fetch:
+        keys = list(resources.RESOURCES) if args.all else list(resources.SETUP_KEYS)
+        for key in keys:
+            t = time.perf_counter()
+            path = resources.resolve(key)
+            print(f"{key:<16} ready in {time.perf_counter() - t:6.1f} s  {path}", flush=True)
+    rows = resources.describe()
+    for row in rows:
+        row["path"] = str(resources.cache_path_if_built(row["key"]) or "(not built yet)")
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"cache: {resources.cache_dir()}  (set MOSECROT_CACHE to move it)")
+    for row in rows:
+        print(f"\n{row['key']}: {row['description']}\n  package: {row['package']}  licence: {row['licence']}"
+              f"\n  provenance: {row['provenance']}" + (f"\n  note: {row['note']}" if row["note"] else "") +
+              f"\n  path: {row['path']}")
+
+
+def main(argv=None) -> int:
+    """CLI entry; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "resources":
+            _resources(args)
+        elif args.command == "demo":
+            _run(demo_config(args))
+        else:
+            cfg = ExperimentConfig(
+                vectors=args.vectors, lexicon=args.lexicon, train=args.train, test=args.test, dev=args.dev,
+                source_test=args.source_test, lang=args.lang, target_train=args.target_train,
+                source_model=args.source_model, multilingual_model=args.multilingual_model, methods=args.methods,
+                top_k=args.top_k or None, temperature=args.temperature, seeds=args.seeds, epochs=args.epochs,
+                lr=args.lr, batch_size=args.batch_size, max_vocab=args.max_vocab, device=args.device,
+                freeze_embeddings=not args.no_freeze, anchor_policy=args.anchor_policy, out=args.out,
+            )
+            _run(cfg)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for users; --debug for developers
+        if getattr(args, "debug", False):
+            raise
+        kind = "error" if isinstance(exc, (InputError, ValueError)) else f"error ({type(exc).__name__})"
+        print(f"{kind}: {exc}".splitlines()[0], file=sys.stderr)
+        return 2
+    return 0

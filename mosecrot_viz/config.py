@@ -1,0 +1,70 @@
+"""ExperimentConfig: the one object the CLI and the app build, and the pipeline reads."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .errors import InputError
+
+FINE_TUNED_RR = ("rr-standard", "rr-softmax", "rr-sparsemax")
+ALL_METHODS = FINE_TUNED_RR + ("ls", "lr", "mplm", "source", "majority")
+DEFAULT_TEMPERATURE = {"rr-standard": 1.0, "rr-softmax": 0.05, "rr-sparsemax": 0.1}
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything one run needs. Paths may be `default:LANG` for the embedded defaults."""
+
+    vectors: str
+    lexicon: str
+    train: str
+    test: str
+    out: str | None = None
+    dev: str | None = None
+    lang: str | None = None
+    target_train: str | None = None
+    source_test: str | None = None
+    source_model: str = "default"
+    multilingual_model: str = "default-multilingual"
+    methods: list[str] = field(default_factory=lambda: ["rr-softmax", "ls", "lr", "source", "majority"])
+    top_k: int | None = 50
+    temperature: float | None = None  # None: each weighting's default (DEFAULT_TEMPERATURE)
+    seeds: list[int] = field(default_factory=lambda: [1])
+    epochs: int = 5
+    lr: float = 1e-4
+    batch_size: int = 32
+    max_length: int = 128
+    max_vocab: int | None = None
+    device: str = "auto"
+    freeze_embeddings: bool = True
+    anchor_policy: str = "first"
+    unk_policy: str = "unk"
+    simplify_chinese: bool | None = None  # None: on when lang is zh
+
+    def validate(self) -> "ExperimentConfig":
+        """Raise `InputError` for anything the pipeline could only discover late."""
+        unknown = [m for m in self.methods if m not in ALL_METHODS]
+        if unknown:
+            raise InputError(f"unknown methods {unknown}; choose from {list(ALL_METHODS)}")
+        if not self.methods:
+            raise InputError("no methods chosen")
+        if "lr" in self.methods and not self.target_train:
+            raise InputError("method 'lr' trains on target-language data: give --target-train")
+        if not self.seeds:
+            raise InputError("give at least one seed")
+        if self.top_k is not None and self.top_k < 0:
+            raise InputError(f"top-k must be >= 0 (0 = all anchors), got {self.top_k}")
+        if self.temperature is not None and self.temperature <= 0:
+            raise InputError(f"temperature must be positive, got {self.temperature}")
+        if self.epochs < 1:
+            raise InputError(f"epochs must be >= 1, got {self.epochs}")
+        if self.device not in ("auto", "cpu", "cuda", "mps"):
+            raise InputError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
+        return self
+
+    def temperature_for(self, method: str) -> float:
+        """τ used for an RR method (the user's value, else the weighting's default)."""
+        return self.temperature if self.temperature is not None else DEFAULT_TEMPERATURE[method]
+
+    def to_dict(self) -> dict:
+        """Plain dict for results.json."""
+        return asdict(self)

@@ -1,0 +1,121 @@
+"""Anchor extraction: which lexicon pairs become the shared coordinates of both spaces.
+
+An anchor is a pair (English word, target word) where the English word is one whole token of the
+PLM vocabulary and the target word has a static vector. The counts of what was dropped and why
+are part of the result, because noisy or scarce anchors are one of the paper's suspects.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+
+POLICIES = ("first", "one-to-one")
+
+DROP_NOT_SOURCE = "English side not a whole PLM token"
+DROP_NOT_TARGET = "target side has no static vector"
+DROP_EXTRA = "extra translation of a target word already anchored"
+DROP_REUSED_EN = "English word already anchored (one-to-one policy)"
+DROP_DUPLICATE = "duplicate pair"
+
+
+@dataclass(frozen=True)
+class AnchorSet:
+    """Anchors in a fixed order: `source_ids[i]` (PLM token id) pairs with `target_ids[i]` (row in E_t)."""
+
+    source_words: tuple[str, ...]
+    source_ids: np.ndarray
+    target_words: tuple[str, ...]
+    target_ids: np.ndarray
+    lexicon_pairs: int
+    dropped: dict = field(default_factory=dict)
+    policy: str = "first"
+
+    def __len__(self) -> int:
+        return len(self.source_ids)
+
+    def summary(self) -> dict:
+        """Counts for results.json and the Anchors page."""
+        return {
+            "count": len(self),
+            "lexicon_pairs": self.lexicon_pairs,
+            "unique_english": len(set(self.source_words)),
+            "policy": self.policy,
+            "dropped": dict(self.dropped),
+        }
+
+    def subset(self, idx) -> "AnchorSet":
+        """A new AnchorSet keeping the anchors at positions `idx` (for held-out evaluation, sweeps)."""
+        idx = np.asarray(idx, dtype=int)
+        return AnchorSet(
+            tuple(self.source_words[i] for i in idx),
+            self.source_ids[idx],
+            tuple(self.target_words[i] for i in idx),
+            self.target_ids[idx],
+            self.lexicon_pairs,
+            dict(self.dropped),
+            self.policy,
+        )
+
+
+def extract_anchors(
+    pairs,
+    source_vocab: dict[str, int],
+    target_vocab: dict[str, int],
+    *,
+    lowercase_source: bool = True,
+    special_tokens=(),
+    policy: str = "first",
+) -> AnchorSet:
+    """Keep lexicon pairs usable as anchors, one English translation per target word.
+
+    pairs : iterable of (english, target) in lexicon order; `policy="first"` keeps the first
+    translation listed for each target word (the paper's rule); `"one-to-one"` also uses each
+    English word at most once. Raises `InputError` when no pair survives.
+    """
+    if policy not in POLICIES:
+        raise InputError(f"unknown anchor policy {policy!r}; choose from {POLICIES}")
+    specials = set(special_tokens)
+    dropped: Counter = Counter()
+    seen_pairs, seen_tgt, seen_en = set(), set(), set()
+    src_words, src_ids, tgt_words, tgt_ids = [], [], [], []
+    n = 0
+    for en, tgt in pairs:
+        n += 1
+        en_key = en.lower() if lowercase_source else en
+        if (en_key, tgt) in seen_pairs:
+            dropped[DROP_DUPLICATE] += 1
+            continue
+        seen_pairs.add((en_key, tgt))
+        sid = source_vocab.get(en_key)
+        if sid is None or en_key.startswith("##") or en_key in specials:
+            dropped[DROP_NOT_SOURCE] += 1
+            continue
+        tid = target_vocab.get(tgt)
+        if tid is None:
+            dropped[DROP_NOT_TARGET] += 1
+            continue
+        if tgt in seen_tgt:
+            dropped[DROP_EXTRA] += 1
+            continue
+        if policy == "one-to-one" and en_key in seen_en:
+            dropped[DROP_REUSED_EN] += 1
+            continue
+        seen_tgt.add(tgt)
+        seen_en.add(en_key)
+        src_words.append(en_key)
+        src_ids.append(sid)
+        tgt_words.append(tgt)
+        tgt_ids.append(tid)
+    if not src_ids:
+        raise InputError(
+            f"no lexicon pair has its English side in the model vocabulary and its target side in the "
+            f"static vectors ({n} pairs read; dropped: {dict(dropped)})"
+        )
+    return AnchorSet(
+        tuple(src_words), np.array(src_ids, dtype=np.int64), tuple(tgt_words),
+        np.array(tgt_ids, dtype=np.int64), n, dict(dropped), policy,
+    )

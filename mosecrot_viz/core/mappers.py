@@ -1,0 +1,113 @@
+"""Mappers: estimators that place source tokens and target words in one PLM input space.
+
+Each mapper follows the scikit-learn shape: parameters in `__init__`, `fit(source_anchors,
+target_anchors)` learns from the anchor rows (E_s[A_en], E_t[A_tgt]), fitted state lives in
+trailing-underscore attributes, and two pure transforms give the embedding matrices used for
+fine-tuning (`transform_source`, F_s) and for the swapped target model (`transform_target`, F_t).
+A new variant is one class here and one line in `MAPPERS`.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from .relative import WEIGHTINGS, relative_map
+
+
+def _check_fitted(est, attr: str) -> None:
+    if not hasattr(est, attr):
+        raise RuntimeError(f"{type(est).__name__} is not fitted yet: call fit() first")
+
+
+def _check_anchor_rows(source_anchors, target_anchors):
+    s, t = np.asarray(source_anchors, dtype=np.float32), np.asarray(target_anchors, dtype=np.float32)
+    if s.ndim != 2 or t.ndim != 2 or len(s) != len(t) or len(s) == 0:
+        raise ValueError(f"anchor rows must be two non-empty matrices of equal length, got {s.shape} and {t.shape}")
+    return s, t
+
+
+class RelativeMapper:
+    """MoSECroT's relative-representation mapping (RR) with top-k anchors.
+
+    Parameters
+    ----------
+    k : int or None, anchors kept per word (None or 0: all).
+    weighting : 'standard' | 'softmax' | 'sparsemax'.
+    temperature : float, tau dividing the similarities before weighting.
+    """
+
+    def __init__(self, k=50, weighting="softmax", temperature=0.05, chunk_size=2048, device="cpu"):
+        self.k = k
+        self.weighting = weighting
+        self.temperature = temperature
+        self.chunk_size = chunk_size
+        self.device = device
+
+    def fit(self, source_anchors, target_anchors):
+        """Store the anchor rows of both spaces; the source rows are also the basis of the map."""
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(f"unknown weighting {self.weighting!r}; choose from {WEIGHTINGS}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
+        self.source_anchor_vectors_, self.target_anchor_vectors_ = _check_anchor_rows(source_anchors, target_anchors)
+        self.n_anchors_ = len(self.source_anchor_vectors_)
+        return self
+
+    def _map(self, vectors, anchors):
+        return relative_map(
+            vectors, anchors, self.source_anchor_vectors_, k=self.k, weighting=self.weighting,
+            temperature=self.temperature, chunk_size=self.chunk_size, device=self.device,
+        )
+
+    def transform_source(self, source_vectors) -> np.ndarray:
+        """F_s: every PLM token re-expressed through its top-k English anchors, shape (|V_s|, D)."""
+        _check_fitted(self, "source_anchor_vectors_")
+        return self._map(source_vectors, self.source_anchor_vectors_)
+
+    def transform_target(self, target_vectors) -> np.ndarray:
+        """F_t: every target word expressed through its top-k target anchors, shape (|V_t|, D)."""
+        _check_fitted(self, "target_anchor_vectors_")
+        return self._map(target_vectors, self.target_anchor_vectors_)
+
+
+class LeastSquaresMapper:
+    """The paper's LS baseline: W = argmin ||A_t W - A_s||, applied to every target vector.
+
+    The source side is left as it is (F_s = E_s), so the model is fine-tuned with its own embeddings.
+    """
+
+    def __init__(self, rcond=None):
+        self.rcond = rcond
+
+    def fit(self, source_anchors, target_anchors):
+        """Solve the least-squares map from target anchor rows to source anchor rows."""
+        s, t = _check_anchor_rows(source_anchors, target_anchors)
+        self.coef_, *_ = np.linalg.lstsq(t.astype(np.float64), s.astype(np.float64), rcond=self.rcond)
+        self.coef_ = self.coef_.astype(np.float32)
+        return self
+
+    def transform_source(self, source_vectors) -> np.ndarray:
+        """F_s = E_s: LS does not re-initialise the PLM's embeddings."""
+        _check_fitted(self, "coef_")
+        return np.asarray(source_vectors, dtype=np.float32)
+
+    def transform_target(self, target_vectors) -> np.ndarray:
+        """F_t = E_t W."""
+        _check_fitted(self, "coef_")
+        return np.asarray(target_vectors, dtype=np.float32) @ self.coef_
+
+
+MAPPERS = {
+    "rr-standard": partial(RelativeMapper, weighting="standard", temperature=1.0),
+    "rr-softmax": partial(RelativeMapper, weighting="softmax", temperature=0.05),
+    "rr-sparsemax": partial(RelativeMapper, weighting="sparsemax", temperature=0.1),
+    "ls": LeastSquaresMapper,
+}
+
+
+def make_mapper(name: str, **params):
+    """Build a registered mapper; `params` override its defaults (e.g. k, temperature)."""
+    if name not in MAPPERS:
+        raise ValueError(f"unknown mapper {name!r}; choose from {sorted(MAPPERS)}")
+    return MAPPERS[name](**params)

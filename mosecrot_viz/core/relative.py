@@ -1,0 +1,84 @@
+"""Relative representations over anchors, and the weighted map back into the PLM space.
+
+For a word x with vector v in some space and anchors a_1..a_|A| in the same space,
+`R[x, n] = cos(v, a_n)`. MoSECroT keeps the top-k anchors N(x), turns `R[x, N(x)] / tau` into
+weights (standard normalisation, softmax or sparsemax) and maps x to
+`F(x) = sum_n w_n B[n] / sum_n w_n`, where B holds the PLM input embeddings of the English anchors.
+Work is done in row chunks so memory stays bounded by the chunk, not by |V| x |A|.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+WEIGHTINGS = ("standard", "softmax", "sparsemax")
+
+
+def _normalise(x: torch.Tensor) -> torch.Tensor:
+    return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+def relative_representation(vectors, anchors) -> np.ndarray:
+    """Full relative representation: cosine of each row of `vectors` to each anchor, shape (n, |A|)."""
+    v = _normalise(torch.as_tensor(np.asarray(vectors), dtype=torch.float32))
+    a = _normalise(torch.as_tensor(np.asarray(anchors), dtype=torch.float32))
+    return (v @ a.T).numpy()
+
+
+def sparsemax(z: torch.Tensor) -> torch.Tensor:
+    """Sparsemax over the last dimension (Martins & Astudillo, 2016): a sparse probability vector."""
+    zs, _ = torch.sort(z, dim=-1, descending=True)
+    k = torch.arange(1, z.shape[-1] + 1, device=z.device, dtype=z.dtype)
+    cums = zs.cumsum(dim=-1)
+    support = 1 + k * zs > cums
+    k_z = support.to(z.dtype).cumsum(dim=-1).amax(dim=-1, keepdim=True)  # support is a prefix
+    tau = (cums.gather(-1, k_z.long() - 1) - 1) / k_z
+    return torch.clamp(z - tau, min=0)
+
+
+def anchor_weights(sims: torch.Tensor, weighting: str, temperature: float) -> torch.Tensor:
+    """Turn top-k similarities (n, k) into weights that sum to one per row."""
+    if weighting == "softmax":
+        return torch.softmax(sims / temperature, dim=-1)
+    if weighting == "sparsemax":
+        return sparsemax(sims / temperature)
+    if weighting == "standard":
+        w = (sims / temperature).clamp_min(0)
+        total = w.sum(dim=-1, keepdim=True)
+        uniform = torch.full_like(w, 1.0 / w.shape[-1])
+        return torch.where(total > 0, w / total.clamp_min(1e-12), uniform)
+    raise ValueError(f"unknown weighting {weighting!r}; choose from {WEIGHTINGS}")
+
+
+def topk_anchors(vectors, anchors, k: int | None, *, chunk_size: int = 4096, device="cpu"):
+    """Top-k anchor similarities and indices per row, computed chunk by chunk: ((n, k), (n, k))."""
+    a = _normalise(torch.as_tensor(np.asarray(anchors), dtype=torch.float32, device=device))
+    k = a.shape[0] if not k or k > a.shape[0] else int(k)
+    vecs = np.asarray(vectors)
+    sims, idx = [], []
+    for start in range(0, len(vecs), chunk_size):
+        v = _normalise(torch.as_tensor(vecs[start : start + chunk_size], dtype=torch.float32, device=device))
+        s, i = torch.topk(v @ a.T, k, dim=1)
+        sims.append(s)
+        idx.append(i)
+    return torch.cat(sims), torch.cat(idx)
+
+
+def relative_map(
+    vectors, anchors, basis, *, k: int | None = 50, weighting: str = "softmax", temperature: float = 0.05,
+    chunk_size: int = 4096, device="cpu",
+) -> np.ndarray:
+    """Map each row of `vectors` into the space of `basis` through its top-k anchors.
+
+    vectors : (n, d) in the same space as anchors (|A|, d); basis : (|A|, D). Returns (n, D) float32.
+    """
+    basis_t = torch.as_tensor(np.asarray(basis), dtype=torch.float32, device=device)
+    a = np.asarray(anchors)
+    vecs = np.asarray(vectors)
+    out = np.empty((len(vecs), basis_t.shape[1]), dtype=np.float32)
+    for start in range(0, len(vecs), chunk_size):
+        sims, idx = topk_anchors(vecs[start : start + chunk_size], a, k, chunk_size=chunk_size, device=device)
+        w = anchor_weights(sims, weighting, temperature)
+        mapped = torch.einsum("nk,nkd->nd", w, basis_t[idx]) / w.sum(dim=1, keepdim=True).clamp_min(1e-12)
+        out[start : start + len(mapped)] = mapped.cpu().numpy()
+    return out

@@ -1,0 +1,44 @@
+"""Stitching: give a PLM new input embeddings (F_s for fine-tuning, F_t for the target language).
+
+The body of the model is untouched; only the embedding matrix and `config.vocab_size` change.
+Special-token rows are always the PLM's original rows.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def input_embeddings(model) -> np.ndarray:
+    """E_s: the PLM's input embedding matrix as float32 numpy, shape (|V_s|, D)."""
+    return model.get_input_embeddings().weight.detach().float().cpu().numpy().copy()
+
+
+def set_input_embeddings(model, matrix, *, freeze: bool = True, pad_token_id: int | None = None):
+    """Replace the model's input embeddings with `matrix` (n, D); frozen unless `freeze=False`."""
+    matrix = torch.as_tensor(np.asarray(matrix), dtype=torch.float32)
+    old = model.get_input_embeddings()
+    if matrix.shape[1] != old.weight.shape[1]:
+        raise ValueError(f"embedding width {matrix.shape[1]} does not match the model's {old.weight.shape[1]}")
+    emb = torch.nn.Embedding(matrix.shape[0], matrix.shape[1], padding_idx=pad_token_id)
+    with torch.no_grad():
+        emb.weight.copy_(matrix)
+    emb.weight.requires_grad_(not freeze)
+    emb.to(old.weight.device)
+    model.set_input_embeddings(emb)
+    model.config.vocab_size = matrix.shape[0]
+    if pad_token_id is not None:
+        model.config.pad_token_id = pad_token_id
+    return model
+
+
+def source_matrix(mapped_source, original, special_ids) -> np.ndarray:
+    """F_s with the special tokens' original rows restored."""
+    out = np.array(mapped_source, dtype=np.float32, copy=True)
+    out[list(special_ids)] = original[list(special_ids)]
+    return out
+
+
+def target_matrix(mapped_target, original_source, special_source_ids) -> np.ndarray:
+    """The swapped embedding matrix: special rows (from E_s) first, then F_t row per target word."""
+    return np.vstack([original_source[list(special_source_ids)], np.asarray(mapped_target, dtype=np.float32)])

@@ -1,0 +1,76 @@
+"""A word-level tokenizer over the static vocabulary, carrying the PLM's special tokens.
+
+After the swap the model reads target text one word per token: ids 0..S-1 are the PLM's
+special tokens (whose embedding rows stay E_s), ids S.. are the static-vector words in order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..io.text import segment
+
+SPECIAL_ORDER = ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token")
+
+
+@dataclass
+class Encoded:
+    """Token ids per text, and per text the share of words that had no static vector."""
+
+    input_ids: list[list[int]]
+    unknown_rate: np.ndarray
+    n_words: np.ndarray
+
+
+class WordTokenizer:
+    """Maps target text to ids over `[specials] + words`; unknown words become [UNK] or are dropped."""
+
+    def __init__(self, words, special_tokens: dict[str, str], *, lang=None, unk_policy="unk", lowercase_fallback=True):
+        if unk_policy not in ("unk", "drop"):
+            raise ValueError(f"unk_policy must be 'unk' or 'drop', got {unk_policy!r}")
+        self.special_tokens = {k: v for k, v in special_tokens.items() if v is not None}
+        self.specials = [self.special_tokens[k] for k in SPECIAL_ORDER if k in self.special_tokens]
+        self.words = list(words)
+        self.vocab = {w: i + len(self.specials) for i, w in enumerate(self.words)}
+        self.lang = lang
+        self.unk_policy = unk_policy
+        self.lowercase_fallback = lowercase_fallback
+        self.pad_token_id = self.specials.index(self.special_tokens["pad_token"])
+        self.unk_token_id = self.specials.index(self.special_tokens["unk_token"])
+        self.cls_token_id = self.specials.index(self.special_tokens["cls_token"])
+        self.sep_token_id = self.specials.index(self.special_tokens["sep_token"])
+
+    def __len__(self) -> int:
+        return len(self.specials) + len(self.words)
+
+    def lookup(self, word: str) -> int | None:
+        """Id of `word` (exact, then lower-cased), or None when it has no vector."""
+        i = self.vocab.get(word)
+        if i is None and self.lowercase_fallback:
+            i = self.vocab.get(word.lower())
+        return i
+
+    def encode(self, texts, max_length: int = 128) -> Encoded:
+        """Segment and look up each text; [CLS] ... [SEP], truncated to `max_length`."""
+        all_ids, rates, counts = [], [], []
+        for text in texts:
+            words = segment(text, self.lang)
+            ids, unknown = [], 0
+            for w in words:
+                i = self.lookup(w)
+                if i is None:
+                    unknown += 1
+                    if self.unk_policy == "unk":
+                        ids.append(self.unk_token_id)
+                else:
+                    ids.append(i)
+            ids = [self.cls_token_id] + ids[: max_length - 2] + [self.sep_token_id]
+            all_ids.append(ids)
+            rates.append(unknown / len(words) if words else 1.0)
+            counts.append(len(words))
+        return Encoded(all_ids, np.array(rates), np.array(counts))
+
+    def special_source_ids(self, source_tokenizer) -> list[int]:
+        """The PLM ids of our special tokens, in our id order (to copy their E_s rows)."""
+        return [source_tokenizer.convert_tokens_to_ids(t) for t in self.specials]

@@ -1,0 +1,147 @@
+"""Fine-tuning and prediction for sequence classifiers, on CUDA with bf16 autocast when present.
+
+Batches are padded to their own longest sequence (dynamic padding) and built from length-sorted
+buckets, so short sentences don't pay for long ones. The best epoch on the (English) dev set is
+kept: model selection never looks at target-language data.
+"""
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+
+Progress = Callable[[str, int, int], None]
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """'auto' -> cuda, then mps, then cpu; an explicit 'cuda' without a GPU is an error."""
+    if preference == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for but no CUDA GPU is available")
+    return torch.device(preference)
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class TrainConfig:
+    """Fine-tuning hyperparameters (chosen on English dev data only)."""
+
+    epochs: int = 5
+    lr: float = 1e-4
+    batch_size: int = 32
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    eval_batch_size: int = 128
+
+
+def bucket_batches(lengths, batch_size: int, *, shuffle: bool, rng: np.random.Generator | None = None):
+    """Index batches of similar length: sort within chunks of 50 batches, then shuffle batch order."""
+    idx = np.arange(len(lengths))
+    if shuffle:
+        idx = rng.permutation(idx)
+    chunk = batch_size * 50
+    batches = []
+    for s in range(0, len(idx), chunk):
+        part = idx[s : s + chunk]
+        part = part[np.argsort([lengths[i] for i in part], kind="stable")]
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    if shuffle:
+        order = rng.permutation(len(batches))
+        batches = [batches[i] for i in order]
+    return batches
+
+
+def collate(seqs, pad_id: int, device) -> dict:
+    """Pad a list of id lists to the longest one; returns input_ids and attention_mask on `device`."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.as_tensor(s)
+        mask[i, : len(s)] = 1
+    pin = device.type == "cuda"
+    if pin:
+        ids, mask = ids.pin_memory(), mask.pin_memory()
+    return {"input_ids": ids.to(device, non_blocking=pin), "attention_mask": mask.to(device, non_blocking=pin)}
+
+
+def _autocast(device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
+@torch.no_grad()
+def predict_logits(model, seqs, pad_id: int, device, batch_size: int = 128) -> np.ndarray:
+    """Logits for every sequence, in input order, without gradients."""
+    model.eval()
+    out = np.zeros((len(seqs), model.config.num_labels), dtype=np.float32)
+    for batch in bucket_batches([len(s) for s in seqs], batch_size, shuffle=False):
+        inputs = collate([seqs[i] for i in batch], pad_id, device)
+        with _autocast(device):
+            logits = model(**inputs).logits
+        out[batch] = logits.float().cpu().numpy()
+    return out
+
+
+def fine_tune(
+    model, train_ids, train_y, dev_ids, dev_y, *, pad_id: int, device, cfg: TrainConfig, seed: int,
+    progress: Progress | None = None, label: str = "fine-tune",
+) -> dict:
+    """Train `model` in place; restore the epoch with the best dev macro-F1. Returns a history dict."""
+    set_seed(seed)
+    rng = np.random.default_rng(seed)
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
+    )
+    lengths = [len(s) for s in train_ids]
+    steps = cfg.epochs * int(np.ceil(len(train_ids) / cfg.batch_size))
+    warm = max(1, int(cfg.warmup * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
+    )
+    y = torch.as_tensor(np.array(train_y), dtype=torch.long)
+    best, best_state, history = -1.0, None, []
+    for epoch in range(cfg.epochs):
+        model.train()
+        total = 0.0
+        for batch in bucket_batches(lengths, cfg.batch_size, shuffle=True, rng=rng):
+            inputs = collate([train_ids[i] for i in batch], pad_id, device)
+            with _autocast(device):
+                loss = torch.nn.functional.cross_entropy(model(**inputs).logits.float(), y[batch].to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            total += loss.item() * len(batch)
+        dev_pred = predict_logits(model, dev_ids, pad_id, device, cfg.eval_batch_size).argmax(1)
+        dev_f1 = float(f1_score(dev_y, dev_pred, average="macro", zero_division=0))
+        history.append({"epoch": epoch + 1, "train_loss": total / len(train_ids), "dev_macro_f1": dev_f1})
+        if dev_f1 > best:
+            best = dev_f1
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+        if progress:
+            progress(f"{label}: epoch {epoch + 1}/{cfg.epochs}, dev F1 {dev_f1:.3f}", epoch + 1, cfg.epochs)
+    model.load_state_dict(best_state)
+    return {"epochs": history, "best_dev_macro_f1": best}

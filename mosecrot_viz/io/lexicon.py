@@ -1,0 +1,64 @@
+"""Bilingual lexicons: one `english target` pair per line, separated by a tab or spaces.
+
+The anchor set of MoSECroT is drawn from these pairs, so the loader keeps the file's order
+(policies such as "first translation wins" depend on it) and reports what it skipped.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+from ..errors import InputError
+
+
+def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) -> list[tuple[str, str]]:
+    """Read (english, target) pairs in file order; blank lines and `#` comments are skipped.
+
+    Raises `InputError` with the line for a line that is not exactly two fields, for non-UTF-8
+    bytes, and for a file with no pairs.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("lexicon file not found", path)
+    opener = gzip.open if path.name.endswith(".gz") else open
+    pairs: list[tuple[str, str]] = []
+    with opener(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise InputError("not UTF-8 text", path, lineno) from None
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split("\t") if "\t" in line else line.split()
+            parts = [p.strip() for p in parts]
+            if len(parts) != 2 or not parts[0] or not parts[1]:
+                raise InputError(
+                    f"expected 'english<TAB>target' (2 fields), found {len(parts)}: {line[:60]!r}", path, lineno
+                )
+            en, tgt = parts
+            pairs.append((en.lower() if lowercase_english else en, tgt))
+    if not pairs:
+        raise InputError("lexicon holds no pairs", path)
+    return pairs
+
+
+def write_lexicon(pairs, path: str | os.PathLike) -> Path:
+    """Write pairs one `english<TAB>target` a line, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for en, tgt in pairs:
+            fh.write(f"{en}\t{tgt}\n")
+    os.replace(tmp, path)
+    return path
+
+
+def to_simplified(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Convert the Chinese side to simplified script (MUSE mixes scripts; the zh vectors are simplified)."""
+    from opencc import OpenCC
+
+    cc = OpenCC("t2s")
+    return [(en, cc.convert(zh)) for en, zh in pairs]

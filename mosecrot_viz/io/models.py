@@ -1,0 +1,68 @@
+"""Load PLMs and their tokenizers from a local folder, an embedded default, or a hub id.
+
+Offline-first: a hub id is tried from the local hub cache first (`local_files_only=True`) and
+only goes to the network when `HF_HUB_OFFLINE` is not set; every failure says what was tried.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import InputError
+
+# short names for the embedded defaults (resolved through the resource cache)
+MODEL_ALIASES = {"default": "model:minilm", "minilm": "model:minilm", "default-multilingual": "model:e5", "e5": "model:e5"}
+
+
+def resolve_model(name_or_path: str) -> str:
+    """Turn an alias (`default`, `e5`), a folder or a hub id into what `from_pretrained` takes."""
+    if name_or_path in MODEL_ALIASES:
+        from .resources import resolve
+
+        return str(resolve(MODEL_ALIASES[name_or_path]))
+    p = Path(name_or_path).expanduser()
+    if p.exists():
+        if not (p / "config.json").exists():
+            raise InputError("model folder has no config.json", p)
+        return str(p)
+    return name_or_path
+
+
+def _load(factory, name_or_path: str, **kw):
+    target = resolve_model(name_or_path)
+    if Path(target).exists():
+        return factory.from_pretrained(target, local_files_only=True, **kw)
+    try:
+        return factory.from_pretrained(target, local_files_only=True, **kw)
+    except OSError:
+        if os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE"):
+            raise InputError(f"model {target!r} is neither a local folder nor in the local hub cache (offline mode)") from None
+    try:
+        return factory.from_pretrained(target, **kw)
+    except OSError as exc:
+        raise InputError(f"cannot load model {target!r}: not a local folder, not cached, and the hub failed ({exc})") from None
+
+
+def load_tokenizer(name_or_path: str):
+    """The model's own tokenizer."""
+    from transformers import AutoTokenizer
+
+    return _load(AutoTokenizer, name_or_path)
+
+
+def load_classifier(name_or_path: str, num_labels: int):
+    """A sequence classifier with a freshly initialised head over `num_labels` classes."""
+    import transformers
+    from transformers import AutoModelForSequenceClassification
+
+    transformers.logging.set_verbosity_error()  # the "newly initialized head" warning is expected
+    transformers.logging.disable_progress_bar()
+    return _load(AutoModelForSequenceClassification, name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True)
+
+
+def is_uncased(tokenizer) -> bool:
+    """True when the tokenizer lower-cases its input (then anchors are matched lower-cased)."""
+    if getattr(tokenizer, "do_lower_case", None) is not None:
+        return bool(tokenizer.do_lower_case)
+    probe = tokenizer.tokenize("Hello")
+    return probe == tokenizer.tokenize("hello")

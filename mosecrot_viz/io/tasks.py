@@ -1,0 +1,116 @@
+"""Task data: labelled sentences in the SIB-200, Taxi1500 or generic CSV/TSV layout.
+
+Every loader returns the same small frame (`id`, `label`, `text`) so the pipeline never cares
+where the data came from.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+
+LABEL_COLUMNS = ("label", "category")
+TEXT_COLUMNS = ("text", "sentence", "verse")
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError("not UTF-8 text", path, line) from None
+
+
+def load_task(path: str | os.PathLike) -> pd.DataFrame:
+    """Load a task file into a frame with columns `id`, `label`, `text` (all strings).
+
+    Layouts: SIB-200 (TSV, header `index_id category text`), Taxi1500 (headerless TSV
+    `id label text`) and any CSV/TSV whose header has a label/category and a text column.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("task file not found", path)
+    content = _read_text(path)
+    lines = content.splitlines()
+    if not any(line.strip() for line in lines):
+        raise InputError("task file is empty", path)
+    first = lines[0]
+    sep = "\t" if ("\t" in first or path.suffix.lower() in {".tsv", ".txt"}) else ","
+    header = [c.strip().lower() for c in (first.split("\t") if sep == "\t" else next(csv.reader([first])))]
+    label_col = next((c for c in LABEL_COLUMNS if c in header), None)
+    text_col = next((c for c in TEXT_COLUMNS if c in header), None)
+    if label_col and text_col:
+        df = _read_with_header(content, sep, path)
+        df.columns = [str(c).strip().lower() for c in df.columns]
+        id_col = next((c for c in ("index_id", "id") if c in df.columns), None)
+        ids = df[id_col] if id_col else pd.Series(range(len(df)))
+        out = pd.DataFrame({"id": ids.astype(str), "label": df[label_col], "text": df[text_col]})
+    elif sep == "\t" and len(first.split("\t")) >= 3:
+        out = _read_taxi1500(lines, path)
+    else:
+        raise InputError(
+            f"cannot find a label column ({'/'.join(LABEL_COLUMNS)}) and a text column "
+            f"({'/'.join(TEXT_COLUMNS)}); header was {header[:6]}",
+            path,
+            1,
+        )
+    return _validate(out, path)
+
+
+def _read_with_header(content: str, sep: str, path: Path) -> pd.DataFrame:
+    try:
+        if sep == "\t":
+            return pd.read_csv(io.StringIO(content), sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)
+        return pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise InputError(f"malformed table ({exc})", path) from None
+
+
+def _read_taxi1500(lines: list[str], path: Path) -> pd.DataFrame:
+    rows = []
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t", 2)
+        if len(parts) != 3:
+            raise InputError(f"expected 'id<TAB>label<TAB>text', found {len(parts)} fields", path, lineno)
+        rows.append(parts)
+    return pd.DataFrame(rows, columns=["id", "label", "text"])
+
+
+def _validate(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    df = df.astype(str)
+    df["label"] = df["label"].str.strip()
+    df["text"] = df["text"].str.strip()
+    empty = (df["label"] == "") | (df["text"] == "")
+    if empty.any():
+        i = int(empty.to_numpy().nonzero()[0][0])
+        raise InputError(f"row {i + 1} has an empty label or text", path)
+    if df.empty:
+        raise InputError("task file has a header but no rows", path)
+    return df.reset_index(drop=True)
+
+
+def check_labels(train: pd.DataFrame, other: pd.DataFrame, *, name: str = "test") -> None:
+    """Raise `InputError` when `other` holds labels never seen in training (they can't be predicted)."""
+    unseen = sorted(set(other["label"]) - set(train["label"]))
+    if unseen:
+        raise InputError(f"{name} data has labels not in the training data: {unseen[:10]}")
+
+
+def write_task(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a frame with `id`, `label`, `text` in the SIB-200 layout."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write("index_id\tcategory\ttext\n")
+        for r in df.itertuples(index=False):
+            text = str(r.text).replace("\t", " ").replace("\n", " ")
+            fh.write(f"{r.id}\t{r.label}\t{text}\n")
+    return path

@@ -1,0 +1,265 @@
+"""One MoSECroT experiment: config in, results (and predictions) out, with progress callbacks.
+
+Stages: load inputs -> anchors -> map (F_s, F_t per mapper) -> for each seed fine-tune on English
+and evaluate zero-shot on the target test set -> aggregate. The pipeline never reads widgets or
+argv; the CLI and the app both build an `ExperimentConfig` and call `run_experiment`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .config import FINE_TUNED_RR, ExperimentConfig
+from .core import baselines, stitching
+from .core.anchors import AnchorSet, extract_anchors
+from .core.mappers import make_mapper
+from .core.metrics import aggregate_seeds, classification_metrics
+from .core.tokenizer import WordTokenizer
+from .core.training import TrainConfig, fine_tune, pick_device, predict_logits
+from .io import models
+from .io.lexicon import load_lexicon, to_simplified
+from .io.resources import resolve_spec
+from .io.tasks import check_labels, load_task
+from .io.text import is_chinese
+from .io.vectors import load_vectors
+
+ProgressFn = Callable[[str, float], None]  # (message, fraction done in [0, 1])
+MAPPED = FINE_TUNED_RR + ("ls",)
+
+
+@dataclass
+class Inputs:
+    """Everything read from disk for one run."""
+
+    vectors: object
+    pairs: list
+    train: pd.DataFrame
+    dev: pd.DataFrame
+    test: pd.DataFrame
+    target_train: pd.DataFrame | None = None
+    source_test: pd.DataFrame | None = None
+
+
+@dataclass
+class RunOutput:
+    """What a run produced: the results.json dict, per-example predictions, the anchors and F matrices."""
+
+    results: dict
+    predictions: pd.DataFrame
+    anchors: AnchorSet
+    mapped: dict = field(default_factory=dict)  # method -> (F_s, F_t)
+
+
+class _Progress:
+    def __init__(self, fn: ProgressFn | None, total: int):
+        self.fn, self.total, self.done = fn, max(total, 1), 0
+
+    def step(self, message: str, n: int = 1) -> None:
+        self.done += n
+        if self.fn:
+            self.fn(message, min(self.done / self.total, 1.0))
+
+    def say(self, message: str) -> None:
+        if self.fn:
+            self.fn(message, min(self.done / self.total, 1.0))
+
+
+def _split_dev(train: pd.DataFrame, share: float = 0.1, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    dev_idx = []
+    for _, grp in train.groupby("label"):
+        n = max(1, int(round(len(grp) * share))) if len(grp) > 1 else 0
+        dev_idx += list(rng.choice(grp.index.to_numpy(), size=n, replace=False))
+    dev = train.loc[sorted(dev_idx)]
+    return train.drop(index=dev.index).reset_index(drop=True), dev.reset_index(drop=True)
+
+
+def load_inputs(cfg: ExperimentConfig) -> Inputs:
+    """Read vectors, lexicon and task files named by `cfg` (raising `InputError` on bad input)."""
+    kv = load_vectors(resolve_spec(cfg.vectors, "vectors"), max_vocab=cfg.max_vocab)
+    pairs = load_lexicon(resolve_spec(cfg.lexicon, "lexicon"))
+    simplify = cfg.simplify_chinese if cfg.simplify_chinese is not None else is_chinese(cfg.lang)
+    if simplify:
+        pairs = to_simplified(pairs)
+    train = load_task(cfg.train)
+    if cfg.dev:
+        dev = load_task(cfg.dev)
+    else:
+        train, dev = _split_dev(train)
+    test = load_task(cfg.test)
+    check_labels(train, test, name="test")
+    check_labels(train, dev, name="dev")
+    target_train = load_task(cfg.target_train) if cfg.target_train else None
+    source_test = load_task(cfg.source_test) if cfg.source_test else None
+    if source_test is not None:
+        check_labels(train, source_test, name="English test")
+    return Inputs(kv, pairs, train, dev, test, target_train, source_test)
+
+
+def _encode_hf(tokenizer, texts, max_length):
+    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+
+
+def _encode_english(tokenizer, inputs: Inputs, max_length):
+    """(train, dev, English test or None) token ids for the source-language data."""
+    test = inputs.source_test
+    return (_encode_hf(tokenizer, inputs.train["text"], max_length), _encode_hf(tokenizer, inputs.dev["text"], max_length),
+            _encode_hf(tokenizer, test["text"], max_length) if test is not None else None)
+
+
+def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, inputs: Inputs | None = None) -> RunOutput:
+    """Run every method in `cfg.methods` over `cfg.seeds`; write results when `cfg.out` is set."""
+    cfg.validate()
+    t0 = time.perf_counter()
+    device = pick_device(cfg.device)
+    n_tunes = len([m for m in cfg.methods if m in FINE_TUNED_RR]) + int(bool({"ls", "source"} & set(cfg.methods))) + int("mplm" in cfg.methods)
+    prog = _Progress(progress, 3 + len(cfg.seeds) * n_tunes * cfg.epochs)
+    prog.say("loading vectors, lexicon and task data")
+    inputs = inputs or load_inputs(cfg)
+    kv = inputs.vectors
+    labels = sorted(inputs.train["label"].unique())
+    lab2id = {lab: i for i, lab in enumerate(labels)}
+    y_train = inputs.train["label"].map(lab2id).to_numpy()
+    y_dev = inputs.dev["label"].map(lab2id).to_numpy()
+    prog.step("loading the source model")
+
+    tok = models.load_tokenizer(cfg.source_model)
+    base = models.load_classifier(cfg.source_model, len(labels))
+    e_s = stitching.input_embeddings(base)
+    del base
+    anchors = extract_anchors(
+        inputs.pairs, tok.get_vocab(), kv.key_to_index, lowercase_source=models.is_uncased(tok),
+        special_tokens=tok.all_special_tokens, policy=cfg.anchor_policy,
+    )
+    prog.step(f"{len(anchors)} anchors; mapping embeddings")
+
+    mapped = {}
+    special_ids = tok.all_special_ids
+    for m in [m for m in cfg.methods if m in MAPPED]:
+        params = {"k": cfg.top_k, "temperature": cfg.temperature_for(m), "device": str(device)} if m in FINE_TUNED_RR else {}
+        mapper = make_mapper(m, **params).fit(e_s[anchors.source_ids], kv.vectors[anchors.target_ids])
+        f_s = stitching.source_matrix(mapper.transform_source(e_s), e_s, special_ids)
+        mapped[m] = (f_s, mapper.transform_target(kv.vectors))
+    prog.step("mapped; fine-tuning")
+
+    wtok = WordTokenizer(kv.index_to_key, tok.special_tokens_map, lang=cfg.lang, unk_policy=cfg.unk_policy)
+    tgt_enc = wtok.encode(inputs.test["text"], cfg.max_length)
+    special_src = wtok.special_source_ids(tok)
+    src_enc = _encode_english(tok, inputs, cfg.max_length)
+    tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size)
+    y_test = inputs.test["label"].to_list()
+
+    per_seed: dict[str, list] = {m: [] for m in cfg.methods}
+    english: dict[str, list] = {}
+    histories: dict[str, list] = {}
+    timings: dict[str, float] = {m: 0.0 for m in cfg.methods}
+    preds = []
+
+    def record(method, seed, pred_ids, unknown=None):
+        pred = [labels[i] if not isinstance(i, str) else i for i in pred_ids]
+        per_seed[method].append(classification_metrics(y_test, pred, labels))
+        unk = unknown if unknown is not None else np.full(len(pred), np.nan)
+        preds.append(pd.DataFrame({"method": method, "seed": seed, "id": inputs.test["id"], "gold": y_test,
+                                   "pred": pred, "unknown_rate": unk}))
+
+    def tune(model_name, emb, seed, label, pad_id, enc):
+        en_train, en_dev, en_test = enc
+        model = models.load_classifier(model_name, len(labels))
+        if emb is not None:
+            stitching.set_input_embeddings(model, emb, freeze=cfg.freeze_embeddings, pad_token_id=pad_id)
+        hist = fine_tune(model, en_train, y_train, en_dev, y_dev, pad_id=pad_id, device=device, cfg=tcfg, seed=seed,
+                         progress=lambda msg, *_: prog.step(f"seed {seed}, {msg}"), label=label)
+        histories.setdefault(label, []).append(hist)
+        if en_test is not None:
+            y_en = inputs.source_test["label"].to_list()
+            p = predict_logits(model, en_test, pad_id, device).argmax(1)
+            english.setdefault(label, []).append(classification_metrics(y_en, [labels[i] for i in p], labels))
+        return model
+
+    for seed in cfg.seeds:
+        for m in [m for m in cfg.methods if m in FINE_TUNED_RR]:
+            t = time.perf_counter()
+            model = tune(cfg.source_model, mapped[m][0], seed, m, tok.pad_token_id, src_enc)
+            stitching.set_input_embeddings(model, stitching.target_matrix(mapped[m][1], e_s, special_src),
+                                           pad_token_id=wtok.pad_token_id)
+            record(m, seed, predict_logits(model, tgt_enc.input_ids, wtok.pad_token_id, device).argmax(1),
+                   tgt_enc.unknown_rate)
+            timings[m] += time.perf_counter() - t
+        if {"ls", "source"} & set(cfg.methods):
+            t = time.perf_counter()
+            emb = e_s if cfg.freeze_embeddings else None
+            model = tune(cfg.source_model, emb, seed, "source-embeddings", tok.pad_token_id, src_enc)
+            if "source" in cfg.methods:
+                ids = _encode_hf(tok, inputs.test["text"], cfg.max_length)
+                record("source", seed, predict_logits(model, ids, tok.pad_token_id, device).argmax(1))
+            if "ls" in cfg.methods:
+                stitching.set_input_embeddings(model, stitching.target_matrix(mapped["ls"][1], e_s, special_src),
+                                               pad_token_id=wtok.pad_token_id)
+                record("ls", seed, predict_logits(model, tgt_enc.input_ids, wtok.pad_token_id, device).argmax(1),
+                       tgt_enc.unknown_rate)
+            for m in {"ls", "source"} & set(cfg.methods):
+                timings[m] += (time.perf_counter() - t) / len({"ls", "source"} & set(cfg.methods))
+        if "mplm" in cfg.methods:
+            t = time.perf_counter()
+            mtok = models.load_tokenizer(cfg.multilingual_model)
+            model = tune(cfg.multilingual_model, None, seed, "mplm", mtok.pad_token_id,
+                         _encode_english(mtok, inputs, cfg.max_length))
+            ids = _encode_hf(mtok, inputs.test["text"], cfg.max_length)
+            record("mplm", seed, predict_logits(model, ids, mtok.pad_token_id, device).argmax(1))
+            timings["mplm"] += time.perf_counter() - t
+        if "lr" in cfg.methods:
+            t = time.perf_counter()
+            tt = inputs.target_train
+            record("lr", seed, baselines.logistic_regression(kv, tt["text"].to_list(), tt["label"].to_list(),
+                                                              inputs.test["text"].to_list(), lang=cfg.lang, seed=seed))
+            timings["lr"] += time.perf_counter() - t
+        if "majority" in cfg.methods:
+            record("majority", seed, baselines.majority(inputs.train["label"], len(inputs.test)))
+
+    methods_out = {}
+    for m in cfg.methods:
+        agg = aggregate_seeds(per_seed[m])
+        agg["wall_seconds"] = round(timings[m], 2)
+        group = "source-embeddings" if m in ("ls", "source") else m
+        if group in english:
+            agg["english_macro_f1"] = float(np.mean([e["macro_f1"] for e in english[group]]))
+        if group in histories:
+            agg["best_dev_macro_f1"] = [h["best_dev_macro_f1"] for h in histories[group]]
+        methods_out[m] = agg
+    results = {
+        "config": cfg.to_dict(),
+        "device": str(device),
+        "labels": labels,
+        "data": {"train": len(inputs.train), "dev": len(inputs.dev), "test": len(inputs.test),
+                 "target_vocab": len(kv.index_to_key), "target_dim": kv.vector_size, "source_dim": int(e_s.shape[1]),
+                 "test_unknown_word_rate": float(np.mean(tgt_enc.unknown_rate))},
+        "anchors": anchors.summary(),
+        "methods": methods_out,
+        "histories": histories,
+        "wall_seconds": round(time.perf_counter() - t0, 2),
+    }
+    out = RunOutput(results, pd.concat(preds, ignore_index=True), anchors, mapped)
+    if cfg.out:
+        write_results(out, cfg.out)
+    prog.say("done")
+    return out
+
+
+def write_results(out: RunOutput, folder) -> Path:
+    """Write results.json and predictions.csv into `folder`, each atomically."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "results.json.tmp"
+    tmp.write_text(json.dumps(out.results, indent=2, ensure_ascii=False))
+    os.replace(tmp, folder / "results.json")
+    tmp = folder / "predictions.csv.tmp"
+    out.predictions.to_csv(tmp, index=False)
+    os.replace(tmp, folder / "predictions.csv")
+    return folder / "results.json"

@@ -1,0 +1,77 @@
+"""Shared fixtures: tiny real-shaped models, vectors and tasks built on the fly (no downloads)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+WORDS = ["the", "cat", "dog", "sat", "on", "mat", "run", "fast", "slow", "red", "blue", "green", "big", "small",
+         "house", "tree", "car", "road", "ball", "game", "team", "win", "lose", "doctor", "health", "ill"]
+
+
+def shared_data(*parts) -> Path:
+    """Path under ../shared/data, or skip the test when that folder is absent (a user's fresh clone)."""
+    p = SHARED_DATA.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"shared data not present: {p}")
+    return p
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    """A randomly initialised 2-layer BERT with a real WordPiece tokenizer over WORDS, saved to disk."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    d = tmp_path_factory.mktemp("tiny_bert")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + ["##s", "##ing"]
+    (d / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tok = BertTokenizerFast(vocab=str(d / "vocab.txt"), do_lower_case=True)
+    tok.save_pretrained(d)
+    cfg = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=32, max_position_embeddings=64)
+    import torch
+
+    torch.manual_seed(0)
+    BertForSequenceClassification(cfg).save_pretrained(d)
+    return d
+
+
+def write_vec(path: Path, words, dim=8, seed=0, header=True) -> np.ndarray:
+    """Write a fastText-style text file with random vectors; returns the matrix."""
+    rng = np.random.default_rng(seed)
+    m = rng.normal(size=(len(words), dim)).astype(np.float32)
+    lines = [f"{len(words)} {dim}"] if header else []
+    lines += [w + " " + " ".join(f"{x:.6f}" for x in row) for w, row in zip(words, m)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return np.round(m, 6)
+
+
+@pytest.fixture
+def tiny_task(tmp_path) -> dict:
+    """English train/dev/test and a 'target' test in SIB-200 layout; target words are 'x'+English word."""
+    rng = np.random.default_rng(0)
+    topics = {"animals": ["cat", "dog", "sat", "mat"], "sport": ["ball", "game", "team", "win"],
+              "health": ["doctor", "health", "ill", "slow"]}
+    out = {}
+    for split, n in (("train", 30), ("dev", 9), ("test", 12)):
+        for lang in ("en", "xx"):
+            rows = ["index_id\tcategory\ttext"]
+            r = np.random.default_rng(hash(split) % 1000)
+            for i in range(n):
+                lab = list(topics)[i % 3]
+                ws = list(r.choice(topics[lab], size=4)) + ["the"]
+                if lang == "xx":
+                    ws = ["x" + w for w in ws]
+                rows.append(f"{i}\t{lab}\t{' '.join(ws)}")
+            p = tmp_path / f"{lang}_{split}.tsv"
+            p.write_text("\n".join(rows) + "\n")
+            out[f"{lang}_{split}"] = p
+    del rng
+    return out
+
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

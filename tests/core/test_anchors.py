@@ -1,0 +1,45 @@
+"""Anchor extraction: whole-token rule, one translation per target word, drop reasons."""
+import pytest
+
+from mosecrot_viz.core.anchors import DROP_EXTRA, DROP_NOT_SOURCE, DROP_NOT_TARGET, DROP_REUSED_EN, extract_anchors
+from mosecrot_viz.errors import InputError
+
+SRC = {"[CLS]": 0, "cat": 1, "dog": 2, "##s": 3, "house": 4}
+TGT = {"chat": 0, "chien": 1, "maison": 2, "minou": 3}
+
+
+def test_first_translation_wins_and_drops_are_counted():
+    pairs = [("Cat", "chat"), ("kitty", "chat"), ("dog", "chien"), ("cat", "chat"), ("house", "maison"),
+             ("house", "logis"), ("##s", "minou"), ("[CLS]", "minou"), ("dog", "chat")]
+    a = extract_anchors(pairs, SRC, TGT, special_tokens=["[CLS]"])
+    assert a.source_words == ("cat", "dog", "house")
+    assert a.target_words == ("chat", "chien", "maison")
+    assert list(a.source_ids) == [1, 2, 4] and list(a.target_ids) == [0, 1, 2]
+    assert a.dropped[DROP_NOT_SOURCE] == 3  # kitty, ##s, [CLS]
+    assert a.dropped[DROP_NOT_TARGET] == 1  # logis
+    assert a.dropped[DROP_EXTRA] == 1  # dog -> chat after cat -> chat
+    assert a.summary()["count"] == 3 and a.lexicon_pairs == len(pairs)
+
+
+def test_cased_model_does_not_lowercase():
+    a = extract_anchors([("Cat", "chat"), ("dog", "chien")], SRC, TGT, lowercase_source=False)
+    assert a.source_words == ("dog",)
+
+
+def test_one_to_one_policy():
+    a = extract_anchors([("cat", "chat"), ("cat", "minou")], SRC, TGT, policy="one-to-one")
+    assert a.target_words == ("chat",) and a.dropped[DROP_REUSED_EN] == 1
+    assert len(extract_anchors([("cat", "chat"), ("cat", "minou")], SRC, TGT)) == 2
+
+
+def test_empty_overlap_is_a_clear_error():
+    with pytest.raises(InputError, match="no lexicon pair"):
+        extract_anchors([("zebra", "zèbre")], SRC, TGT)
+    with pytest.raises(InputError, match="policy"):
+        extract_anchors([("cat", "chat")], SRC, TGT, policy="best")
+
+
+def test_subset_keeps_alignment():
+    a = extract_anchors([("cat", "chat"), ("dog", "chien"), ("house", "maison")], SRC, TGT)
+    b = a.subset([2, 0])
+    assert b.source_words == ("house", "cat") and list(b.target_ids) == [2, 0]

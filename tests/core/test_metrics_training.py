@@ -1,0 +1,54 @@
+"""Metrics against hand-computed values; fine-tuning learns a separable toy task and keeps the best epoch."""
+import numpy as np
+import pytest
+import torch
+
+from mosecrot_viz.core.metrics import aggregate_seeds, classification_metrics
+from mosecrot_viz.core.training import TrainConfig, bucket_batches, collate, fine_tune, pick_device, predict_logits
+from mosecrot_viz.io import models
+
+
+def test_metrics_hand_computed():
+    m = classification_metrics(["a", "a", "b", "c"], ["a", "b", "b", "b"], ["a", "b", "c"])
+    # a: P=1 R=.5 F=2/3; b: P=1/3 R=1 F=.5; c: 0
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 0.5 + 0) / 3)
+    assert m["accuracy"] == 0.5
+    assert m["confusion"] == [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
+    agg = aggregate_seeds([m, classification_metrics(["a", "b"], ["a", "b"], ["a", "b", "c"])])
+    assert agg["per_seed"][1] == pytest.approx(2 / 3)  # c has no support, counts as 0
+    assert agg["macro_f1_std"] > 0
+
+
+def test_bucketing_covers_every_index_once_and_groups_lengths():
+    lengths = list(np.random.default_rng(0).integers(1, 100, size=203))
+    batches = bucket_batches(lengths, 16, shuffle=True, rng=np.random.default_rng(1))
+    flat = np.concatenate(batches)
+    assert sorted(flat) == list(range(203))
+    spread = np.mean([np.ptp([lengths[i] for i in b]) for b in batches])
+    assert spread < 30  # sorted buckets: similar lengths per batch
+
+
+def test_collate_pads_dynamically():
+    out = collate([[5, 6, 7], [8]], pad_id=0, device=torch.device("cpu"))
+    assert out["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert out["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_fine_tune_learns_toy_task(tiny_bert_dir):
+    tok = models.load_tokenizer(str(tiny_bert_dir))
+    model = models.load_classifier(str(tiny_bert_dir), 2)
+    texts = ["cat dog mat sat"] * 20 + ["ball game team win"] * 20
+    y = [0] * 20 + [1] * 20
+    ids = tok(texts)["input_ids"]
+    device = pick_device("cpu")
+    hist = fine_tune(model, ids, y, ids, y, pad_id=tok.pad_token_id, device=device,
+                     cfg=TrainConfig(epochs=6, lr=2e-3, batch_size=8), seed=0)
+    assert hist["best_dev_macro_f1"] == 1.0
+    assert (predict_logits(model, ids, tok.pad_token_id, device).argmax(1) == np.array(y)).all()
+
+
+def test_pick_device():
+    assert pick_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA"):
+            pick_device("cuda")

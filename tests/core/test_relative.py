@@ -1,0 +1,64 @@
+"""RR mapping against a direct NumPy evaluation of the paper's formula, and sparsemax properties."""
+import numpy as np
+import pytest
+import torch
+
+from mosecrot_viz.core.relative import anchor_weights, relative_map, relative_representation, sparsemax
+
+
+def _reference(vectors, anchors, basis, k, weighting, tau):
+    """F(x) = sum_{n in topk} w_n B[n] / sum w_n, written as directly as possible."""
+    out = []
+    for v in vectors:
+        cos = np.array([v @ a / (np.linalg.norm(v) * np.linalg.norm(a)) for a in anchors])
+        top = np.argsort(-cos, kind="stable")[:k]
+        z = cos[top] / tau
+        if weighting == "softmax":
+            w = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+        elif weighting == "standard":
+            w = np.clip(z, 0, None) / np.clip(z, 0, None).sum()
+        else:  # sparsemax by its definition: Euclidean projection onto the simplex
+            zs = np.sort(z)[::-1]
+            css = np.cumsum(zs)
+            kz = max(j for j in range(1, len(z) + 1) if 1 + j * zs[j - 1] > css[j - 1])
+            w = np.clip(z - (css[kz - 1] - 1) / kz, 0, None)
+        out.append((w[:, None] * basis[top]).sum(0) / w.sum())
+    return np.array(out)
+
+
+@pytest.mark.parametrize("weighting,tau", [("softmax", 0.05), ("softmax", 1.0), ("standard", 1.0), ("sparsemax", 0.1)])
+@pytest.mark.parametrize("k", [1, 3, 7, None])
+def test_relative_map_matches_numpy_formula(weighting, tau, k):
+    rng = np.random.default_rng(1)
+    vectors, anchors, basis = rng.normal(size=(40, 6)), rng.normal(size=(7, 6)), rng.normal(size=(7, 5))
+    if weighting == "standard":  # standard weights need positive similarities to be meaningful
+        vectors, anchors = np.abs(vectors), np.abs(anchors)
+    got = relative_map(vectors, anchors, basis, k=k, weighting=weighting, temperature=tau, chunk_size=9)
+    want = _reference(vectors, anchors, basis, k or 7, weighting, tau)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_relative_representation_is_cosine():
+    rng = np.random.default_rng(2)
+    v, a = rng.normal(size=(5, 4)), rng.normal(size=(3, 4))
+    want = (v / np.linalg.norm(v, axis=1, keepdims=True)) @ (a / np.linalg.norm(a, axis=1, keepdims=True)).T
+    np.testing.assert_allclose(relative_representation(v, a), want, rtol=1e-5, atol=1e-6)
+
+
+def test_sparsemax_is_a_sparse_distribution():
+    z = torch.tensor([[3.0, 1.0, 0.2, -1.0], [0.5, 0.5, 0.5, 0.5], [10.0, 0.0, 0.0, 0.0]])
+    p = sparsemax(z)
+    assert torch.all(p >= 0)
+    torch.testing.assert_close(p.sum(1), torch.ones(3))
+    assert (p[0] == 0).sum() >= 2  # sparse: low scores get exactly zero
+    torch.testing.assert_close(p[1], torch.full((4,), 0.25))
+    torch.testing.assert_close(p[2], torch.tensor([1.0, 0.0, 0.0, 0.0]))
+    # known closed form: z=[3,1,...] -> support {0} since 1 + 2*1 = 3 <= 3+1
+    torch.testing.assert_close(p[0], torch.tensor([1.0, 0.0, 0.0, 0.0]))
+
+
+def test_softmax_weights_sum_to_one_and_unknown_weighting_fails():
+    sims = torch.rand(5, 4)
+    torch.testing.assert_close(anchor_weights(sims, "softmax", 0.1).sum(1), torch.ones(5))
+    with pytest.raises(ValueError, match="unknown weighting"):
+        anchor_weights(sims, "cubic", 0.1)

@@ -1,0 +1,58 @@
+"""The swapped model equals a model built directly with F_t; the word tokenizer's id layout."""
+import numpy as np
+import torch
+
+from mosecrot_viz.core import stitching
+from mosecrot_viz.core.tokenizer import WordTokenizer
+from mosecrot_viz.io import models
+
+SPECIALS = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"}
+
+
+def test_swapped_model_gives_same_logits_as_direct_build(tiny_bert_dir):
+    tok = models.load_tokenizer(str(tiny_bert_dir))
+    model = models.load_classifier(str(tiny_bert_dir), 3).eval()
+    e_s = stitching.input_embeddings(model)
+    rng = np.random.default_rng(0)
+    f_s = rng.normal(size=e_s.shape).astype(np.float32)
+    f_t = rng.normal(size=(7, e_s.shape[1])).astype(np.float32)
+    wtok = WordTokenizer([f"w{i}" for i in range(7)], SPECIALS)
+    full = stitching.target_matrix(f_t, e_s, wtok.special_source_ids(tok))
+
+    stitching.set_input_embeddings(model, stitching.source_matrix(f_s, e_s, tok.all_special_ids))
+    stitching.set_input_embeddings(model, full, pad_token_id=wtok.pad_token_id)  # the swap
+
+    direct = models.load_classifier(str(tiny_bert_dir), 3).eval()
+    direct.set_input_embeddings(torch.nn.Embedding.from_pretrained(torch.tensor(full)))
+    trained = model.state_dict()
+    with torch.no_grad():
+        for name, p in direct.named_parameters():
+            if "word_embeddings" not in name:
+                p.copy_(trained[name])
+    ids = torch.tensor([wtok.encode(["w1 w3 w6 zz"]).input_ids[0]])
+    with torch.no_grad():
+        swapped = model(input_ids=ids).logits
+        torch.testing.assert_close(swapped, direct(input_ids=ids).logits)
+        # and from first principles: feed the F_t rows themselves as input embeddings
+        torch.testing.assert_close(swapped, model(inputs_embeds=torch.tensor(full)[ids]).logits)
+    assert model.config.vocab_size == len(wtok) == 12
+    assert not model.get_input_embeddings().weight.requires_grad  # frozen by default
+
+
+def test_source_matrix_restores_special_rows():
+    e_s = np.arange(12, dtype=np.float32).reshape(4, 3)
+    f_s = np.zeros_like(e_s)
+    out = stitching.source_matrix(f_s, e_s, [0, 2])
+    np.testing.assert_array_equal(out[[0, 2]], e_s[[0, 2]])
+    np.testing.assert_array_equal(out[[1, 3]], 0)
+
+
+def test_word_tokenizer_ids_unknowns_and_truncation():
+    wtok = WordTokenizer(["Haus", "katze"], SPECIALS)
+    enc = wtok.encode(["Haus KATZE hund", ""], max_length=4)
+    # specials first: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4; words from 5
+    assert enc.input_ids[0] == [2, 5, 6, 3]  # truncated to 4 with CLS/SEP
+    assert abs(enc.unknown_rate[0] - 1 / 3) < 1e-9
+    assert enc.input_ids[1] == [2, 3] and enc.unknown_rate[1] == 1.0
+    dropping = WordTokenizer(["haus"], SPECIALS, unk_policy="drop")
+    assert dropping.encode(["haus hund"]).input_ids[0] == [2, 5, 3]
