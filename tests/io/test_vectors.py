@@ -1,0 +1,107 @@
+"""Vector loaders: every format round-trips; every kind of bad file names the file and line."""
+import gzip
+
+import numpy as np
+import pytest
+from gensim.models import FastText, KeyedVectors
+
+from conftest import write_vec
+from mosecrot_viz.errors import InputError
+from mosecrot_viz.io.vectors import detect_format, load_vectors, save_text
+
+WORDS = ["le", "chat", "noir", "dort", "maison", "été"]
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_text_round_trip_with_and_without_header(tmp_path, header):
+    m = write_vec(tmp_path / "v.vec", WORDS, header=header)
+    kv = load_vectors(tmp_path / "v.vec")
+    assert kv.index_to_key == WORDS
+    np.testing.assert_allclose(kv.vectors, m, atol=1e-6)
+
+
+def test_gzip_text_and_max_vocab(tmp_path):
+    write_vec(tmp_path / "v.vec", WORDS)
+    with open(tmp_path / "v.vec", "rb") as src, gzip.open(tmp_path / "v.vec.gz", "wb") as dst:
+        dst.write(src.read())
+    kv = load_vectors(tmp_path / "v.vec.gz", max_vocab=3)
+    assert kv.index_to_key == WORDS[:3]
+
+
+def test_save_text_then_load_is_identity(tmp_path):
+    write_vec(tmp_path / "v.vec", WORDS)
+    kv = load_vectors(tmp_path / "v.vec")
+    save_text(kv, tmp_path / "w.txt.gz")
+    back = load_vectors(tmp_path / "w.txt.gz")
+    assert back.index_to_key == kv.index_to_key
+    np.testing.assert_array_equal(back.vectors, kv.vectors)
+
+
+@pytest.mark.parametrize("name", ["v.bin", "v.bin.gz", "words.vector"])
+def test_word2vec_binary_round_trip(tmp_path, name):
+    write_vec(tmp_path / "v.vec", WORDS)
+    kv = load_vectors(tmp_path / "v.vec")
+    raw = tmp_path / "raw.bin"
+    kv.save_word2vec_format(str(raw), binary=True)
+    target = tmp_path / name
+    if name.endswith(".gz"):
+        with gzip.open(target, "wb") as fh:
+            fh.write(raw.read_bytes())
+    else:
+        raw.rename(target)
+    assert detect_format(target) == "word2vec-bin"
+    back = load_vectors(target, max_vocab=4)
+    assert back.index_to_key == WORDS[:4]
+    np.testing.assert_array_equal(back.vectors, kv.vectors[:4])
+
+
+def test_fasttext_bin_gives_subword_vectors_for_unknown_words(tmp_path):
+    from gensim.models.fasttext import save_facebook_model
+
+    sents = [["le", "chat", "noir", "dort"], ["la", "maison", "noire"]] * 20
+    ft = FastText(vector_size=8, min_count=1, epochs=2, seed=0, workers=1, bucket=1000)
+    ft.build_vocab(sents)
+    ft.train(sents, total_examples=len(sents), epochs=2)
+    save_facebook_model(ft, str(tmp_path / "m.bin"))
+    kv = load_vectors(tmp_path / "m.bin")
+    assert set(kv.index_to_key) == {"le", "chat", "noir", "dort", "la", "maison", "noire"}
+    assert "chats" not in kv.key_to_index and kv["chats"].shape == (8,)  # built from subwords
+    np.testing.assert_allclose(kv["chat"], ft.wv["chat"], rtol=1e-5)
+
+
+def _lines(tmp_path, text, name="bad.vec"):
+    p = tmp_path / name
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return p
+
+
+@pytest.mark.parametrize(
+    "content,match,line",
+    [
+        ("2 3\na 1 2 3\nb 1 2\n", "2 numbers, expected 3", 3),
+        ("a 1 2 3\nb 1 x 3\n", "not a number", 2),
+        ("a 1 2 3\nb 1 nan 3\n", "NaN or inf", 2),
+        ("a 1 2 3\nb 1 inf 3\n", "NaN or inf", 2),
+        ("a 1 2 3\nb\n", "no numbers", 2),
+        (b"a 1 2 3\n\xff\xfe 1 2 3\n", "not UTF-8", 2),
+        ("2 3\n", "no vectors", None),
+    ],
+)
+def test_bad_text_files_name_file_and_line(tmp_path, content, match, line):
+    p = _lines(tmp_path, content)
+    with pytest.raises(InputError, match=match) as err:
+        load_vectors(p)
+    assert str(p) in str(err.value)
+    if line:
+        assert f"{p}:{line}:" in str(err.value)
+
+
+def test_empty_missing_and_corrupt_binary(tmp_path):
+    with pytest.raises(InputError, match="empty"):
+        load_vectors(_lines(tmp_path, b"", "e.vec"))
+    with pytest.raises(InputError, match="not found"):
+        load_vectors(tmp_path / "nope.vec")
+    with pytest.raises(InputError, match="word2vec binary"):
+        load_vectors(_lines(tmp_path, b"5 300\nabc \x00\x01\x02", "t.bin"))
+    with pytest.raises(InputError, match="max_vocab"):
+        load_vectors(_lines(tmp_path, "a 1\n", "ok.vec"), max_vocab=0)
