@@ -10,10 +10,9 @@ PORT ?= 8501
 
 .PHONY: setup resources run demo test results clean-cache
 
-$(BIN)/.installed: requirements.txt
+$(BIN)/.installed: requirements.txt requirements.lock
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q -r requirements.txt -c requirements.lock
 	touch $@
 
 setup: $(BIN)/.installed
@@ -27,7 +26,8 @@ demo: setup
 
 test: $(BIN)/.installed
 	$(BIN)/python -m mosecrot_viz resources --fetch --all
-	MOSECROT_TEST_CACHE=1 $(BIN)/python -m pytest -q tests
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q tests
 
 results: setup
 	$(BIN)/python scripts/sib200_results.py --out docs/RESULTS.md

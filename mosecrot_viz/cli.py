@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-vocab", type=int, default=None, help="keep the N most frequent target words")
     run.add_argument("--anchor-policy", default="first", choices=["first", "one-to-one"])
     run.add_argument("--no-freeze", action="store_true", help="let input embeddings train during fine-tuning")
+    run.add_argument("--model-cache", help="folder to reuse fine-tuned models across runs (safetensors)")
     _add_training_args(run, epochs=5)
 
     demo = sub.add_parser("demo", help="the embedded default end to end (English -> Chinese Bible verses)")
@@ -153,6 +154,7 @@ def main(argv=None) -> int:
                 top_k=args.top_k or None, temperature=args.temperature, seeds=args.seeds, epochs=args.epochs,
                 lr=args.lr, batch_size=args.batch_size, max_vocab=args.max_vocab, device=args.device,
                 freeze_embeddings=not args.no_freeze, anchor_policy=args.anchor_policy, out=args.out,
+                model_cache=args.model_cache,
             )
             _run(cfg)
     except KeyboardInterrupt:

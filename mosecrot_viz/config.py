@@ -39,6 +39,7 @@ class ExperimentConfig:
     anchor_policy: str = "first"
     unk_policy: str = "unk"
     simplify_chinese: bool | None = None  # None: on when lang is zh
+    model_cache: str | None = None  # folder to reuse fine-tuned models across runs (None: off)
 
     def validate(self) -> "ExperimentConfig":
         """Raise `InputError` for anything the pipeline could only discover late."""

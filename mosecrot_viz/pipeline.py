@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .config import FINE_TUNED_RR, ExperimentConfig
-from .core import baselines, stitching
+from .core import baselines, model_cache, stitching
 from .core.anchors import AnchorSet, extract_anchors
 from .core.mappers import make_mapper
 from .core.metrics import aggregate_seeds, classification_metrics
@@ -174,8 +174,20 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         model = models.load_classifier(model_name, len(labels))
         if emb is not None:
             stitching.set_input_embeddings(model, emb, freeze=cfg.freeze_embeddings, pad_token_id=pad_id)
-        hist = fine_tune(model, en_train, y_train, en_dev, y_dev, pad_id=pad_id, device=device, cfg=tcfg, seed=seed,
-                         progress=lambda msg, *_: prog.step(f"seed {seed}, {msg}"), label=label)
+        folder = None
+        if cfg.model_cache:
+            key = model_cache.tune_key(models.resolve_model(model_name), emb, cfg.freeze_embeddings, en_train, y_train,
+                                       en_dev, y_dev, tcfg, seed)
+            folder = Path(cfg.model_cache) / key
+        hist = model_cache.load(model, folder) if folder else None
+        if hist is not None:
+            model.to(device)
+            prog.step(f"seed {seed}, {label}: reused cached fine-tune", cfg.epochs)
+        else:
+            hist = fine_tune(model, en_train, y_train, en_dev, y_dev, pad_id=pad_id, device=device, cfg=tcfg, seed=seed,
+                             progress=lambda msg, *_: prog.step(f"seed {seed}, {msg}"), label=label)
+            if folder:
+                model_cache.save(model, hist, folder)
         histories.setdefault(label, []).append(hist)
         if en_test is not None:
             y_en = inputs.source_test["label"].to_list()

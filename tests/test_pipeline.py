@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import WORDS, cached_resource, shared_data, write_vec
+
 from mosecrot_viz.cli import main
 from mosecrot_viz.config import ExperimentConfig
 from mosecrot_viz.pipeline import run_experiment
@@ -64,6 +64,16 @@ def test_cli_run_writes_results_and_fails_in_one_line(tmp_path, tiny_run_args, c
     assert last.startswith("error: ") and f"{bad}:2" in last and "Traceback" not in err
     assert main(argv[:-2] + ["--methods", "rr-magic", "--out", str(tmp_path / "x")]) == 2
     assert "unknown methods" in capsys.readouterr().err
+
+
+def test_model_cache_reuses_english_fine_tunes(tmp_path, tiny_run_args):
+    cfg = dict(tiny_run_args, methods=["rr-softmax", "source"], epochs=1, model_cache=str(tmp_path / "mc"))
+    first = run_experiment(ExperimentConfig(**cfg))
+    messages = []
+    second = run_experiment(ExperimentConfig(**cfg), progress=lambda m, f: messages.append(m))
+    assert len(list((tmp_path / "mc").iterdir())) == 2  # one rr-softmax model, one source-embeddings model
+    assert sum("reused cached fine-tune" in m for m in messages) == 2
+    pd.testing.assert_frame_equal(first.predictions, second.predictions)
 
 
 @pytest.mark.slow

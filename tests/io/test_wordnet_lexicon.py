@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from mosecrot_viz.io.lexicon import load_lexicon
-from mosecrot_viz.io.wordnet_lexicon import multiwordnet_pairs, write_lexicon
+from mosecrot_viz.io.lexicon import load_lexicon, write_lexicon
+from mosecrot_viz.io.wordnet_lexicon import multiwordnet_pairs
 
 HEADER = """# Host: \t  Database: \t  Date:
 # ---------------------------------------------------------

@@ -1,0 +1,55 @@
+"""On-disk cache of fine-tuned classifiers, keyed by a hash of everything that shaped them.
+
+English-only fine-tunes (the PLM with its own embeddings, the multilingual baseline) don't depend
+on the target language, so a multi-language study trains them once per seed. Weights are written
+with safetensors (no pickle), only by this program, into the resource cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+
+def tune_key(model_name: str, embeddings, freeze: bool, train_ids, train_y, dev_ids, dev_y, train_cfg, seed: int) -> str:
+    """A content hash of a fine-tuning job (model, input embeddings, data, hyperparameters, seed)."""
+    h = hashlib.sha256()
+    h.update(str(model_name).encode())
+    if embeddings is not None:
+        h.update(np.ascontiguousarray(embeddings, dtype=np.float32).tobytes())
+    h.update(json.dumps({"freeze": freeze, "cfg": asdict(train_cfg), "seed": seed}, sort_keys=True).encode())
+    for seqs in (train_ids, dev_ids):
+        h.update(json.dumps([list(map(int, s)) for s in seqs]).encode())
+    for y in (train_y, dev_y):
+        h.update(np.asarray(y, dtype=np.int64).tobytes())
+    return h.hexdigest()[:32]
+
+
+def load(model, folder: Path) -> dict | None:
+    """Load cached weights into `model` (same architecture) and return the history, or None on a miss."""
+    weights, hist = folder / "model.safetensors", folder / "history.json"
+    if not (weights.exists() and hist.exists()):
+        return None
+    from safetensors.torch import load_file
+
+    model.load_state_dict(load_file(str(weights)), strict=True)
+    return json.loads(hist.read_text())
+
+
+def save(model, history: dict, folder: Path) -> None:
+    """Write weights and history atomically (a folder renamed into place)."""
+    from safetensors.torch import save_file
+
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp / "model.safetensors"))
+    (tmp / "history.json").write_text(json.dumps(history))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
