@@ -107,6 +107,36 @@ def _encode_hf(tokenizer, texts, max_length):
     return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
 
 
+@dataclass
+class Spaces:
+    """The source model's tokenizer and E_s, the anchors, and per mapper (F_s, F_t)."""
+
+    tokenizer: object
+    e_s: np.ndarray
+    anchors: AnchorSet
+    mapped: dict
+
+
+def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_anchors=None) -> Spaces:
+    """Anchors and the mapped embedding matrices, without any fine-tuning (also used by the analysis pages)."""
+    kv = inputs.vectors
+    tok = models.load_tokenizer(cfg.source_model)
+    e_s = stitching.input_embeddings(models.load_classifier(cfg.source_model, 2))
+    anchors = extract_anchors(
+        inputs.pairs, tok.get_vocab(), kv.key_to_index, lowercase_source=models.is_uncased(tok),
+        special_tokens=tok.all_special_tokens, policy=cfg.anchor_policy,
+    )
+    if on_anchors:
+        on_anchors(len(anchors))
+    mapped = {}
+    for m in methods:
+        params = {"k": cfg.top_k, "temperature": cfg.temperature_for(m), "device": str(device)} if m in FINE_TUNED_RR else {}
+        mapper = make_mapper(m, **params).fit(e_s[anchors.source_ids], kv.vectors[anchors.target_ids])
+        f_s = stitching.source_matrix(mapper.transform_source(e_s), e_s, tok.all_special_ids)
+        mapped[m] = (f_s, mapper.transform_target(kv.vectors))
+    return Spaces(tok, e_s, anchors, mapped)
+
+
 def _encode_english(tokenizer, inputs: Inputs, max_length):
     """(train, dev, English test or None) token ids for the source-language data."""
     test = inputs.source_test
@@ -130,23 +160,9 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     y_dev = inputs.dev["label"].map(lab2id).to_numpy()
     prog.step("loading the source model")
 
-    tok = models.load_tokenizer(cfg.source_model)
-    base = models.load_classifier(cfg.source_model, len(labels))
-    e_s = stitching.input_embeddings(base)
-    del base
-    anchors = extract_anchors(
-        inputs.pairs, tok.get_vocab(), kv.key_to_index, lowercase_source=models.is_uncased(tok),
-        special_tokens=tok.all_special_tokens, policy=cfg.anchor_policy,
-    )
-    prog.step(f"{len(anchors)} anchors; mapping embeddings")
-
-    mapped = {}
-    special_ids = tok.all_special_ids
-    for m in [m for m in cfg.methods if m in MAPPED]:
-        params = {"k": cfg.top_k, "temperature": cfg.temperature_for(m), "device": str(device)} if m in FINE_TUNED_RR else {}
-        mapper = make_mapper(m, **params).fit(e_s[anchors.source_ids], kv.vectors[anchors.target_ids])
-        f_s = stitching.source_matrix(mapper.transform_source(e_s), e_s, special_ids)
-        mapped[m] = (f_s, mapper.transform_target(kv.vectors))
+    spaces = map_spaces(cfg, inputs, methods=[m for m in cfg.methods if m in MAPPED], device=device,
+                        on_anchors=lambda n: prog.step(f"{n} anchors; mapping embeddings"))
+    tok, e_s, anchors, mapped = spaces.tokenizer, spaces.e_s, spaces.anchors, spaces.mapped
     prog.step("mapped; fine-tuning")
 
     wtok = WordTokenizer(kv.index_to_key, tok.special_tokens_map, lang=cfg.lang, unk_policy=cfg.unk_policy)
@@ -264,14 +280,24 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     return out
 
 
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    os.replace(tmp, path)
+
+
 def write_results(out: RunOutput, folder) -> Path:
-    """Write results.json and predictions.csv into `folder`, each atomically."""
+    """Write results.json, predictions.csv and anchors.json into `folder`, each atomically.
+
+    A folder holding these is a run the app's run store can list and open.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "results.json.tmp"
-    tmp.write_text(json.dumps(out.results, indent=2, ensure_ascii=False))
-    os.replace(tmp, folder / "results.json")
+    a = out.anchors
+    _write_json(folder / "anchors.json", {"source_words": list(a.source_words), "source_ids": a.source_ids.tolist(),
+                                          "target_words": list(a.target_words), "target_ids": a.target_ids.tolist()})
     tmp = folder / "predictions.csv.tmp"
     out.predictions.to_csv(tmp, index=False)
     os.replace(tmp, folder / "predictions.csv")
+    _write_json(folder / "results.json", out.results)  # last: its presence marks a complete run
     return folder / "results.json"

@@ -74,6 +74,17 @@ def tiny_task(tmp_path) -> dict:
     return out
 
 
+@pytest.fixture
+def tiny_run_args(tmp_path, tiny_bert_dir, tiny_task):
+    xwords = ["x" + w for w in WORDS]
+    write_vec(tmp_path / "xx.vec", xwords, dim=6, seed=3)
+    (tmp_path / "lex.txt").write_text("\n".join(f"{w}\tx{w}" for w in WORDS) + "\n")
+    return dict(vectors=str(tmp_path / "xx.vec"), lexicon=str(tmp_path / "lex.txt"), train=str(tiny_task["en_train"]),
+                dev=str(tiny_task["en_dev"]), test=str(tiny_task["xx_test"]), target_train=str(tiny_task["xx_train"]),
+                source_test=str(tiny_task["en_test"]), source_model=str(tiny_bert_dir),
+                multilingual_model=str(tiny_bert_dir))
+
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 

@@ -4,24 +4,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import WORDS, cached_resource, shared_data, write_vec
+from conftest import WORDS, cached_resource, shared_data
 
 from mosecrot_viz.cli import main
 from mosecrot_viz.config import ExperimentConfig
 from mosecrot_viz.pipeline import run_experiment
 
 SCHEMA_METHOD_KEYS = {"macro_f1", "macro_f1_std", "accuracy", "per_seed", "per_class"}
-
-
-@pytest.fixture
-def tiny_run_args(tmp_path, tiny_bert_dir, tiny_task):
-    xwords = ["x" + w for w in WORDS]
-    write_vec(tmp_path / "xx.vec", xwords, dim=6, seed=3)
-    (tmp_path / "lex.txt").write_text("\n".join(f"{w}\tx{w}" for w in WORDS) + "\n")
-    return dict(vectors=str(tmp_path / "xx.vec"), lexicon=str(tmp_path / "lex.txt"), train=str(tiny_task["en_train"]),
-                dev=str(tiny_task["en_dev"]), test=str(tiny_task["xx_test"]), target_train=str(tiny_task["xx_train"]),
-                source_test=str(tiny_task["en_test"]), source_model=str(tiny_bert_dir),
-                multilingual_model=str(tiny_bert_dir))
 
 
 def test_pipeline_tiny_all_methods(tmp_path, tiny_run_args):

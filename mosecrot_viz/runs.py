@@ -1,0 +1,141 @@
+"""The run store: one folder per run with its config, live status, results, predictions and anchors.
+
+The app and the CLI share it: a folder written by `python -m mosecrot_viz run --out DIR` under the
+store's root is a run like any other. Runs started from the app continue in a background thread
+and report progress to `status.json`, so a page reload or a second tab finds them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .config import ExperimentConfig
+from .errors import InputError
+
+RUNS_ENV = "MOSECROT_RUNS"
+
+
+def runs_root() -> Path:
+    """Where runs live: $MOSECROT_RUNS, else `runs/` under the resource cache."""
+    from .io.resources import cache_dir
+
+    root = Path(os.environ.get(RUNS_ENV) or cache_dir() / "runs").expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:6]}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run folder and what it holds."""
+
+    path: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    def status(self) -> dict:
+        """{'state': running|complete|failed, 'fraction', 'message', ...}; complete if results exist."""
+        if (self.path / "results.json").exists():
+            return {"state": "complete", "fraction": 1.0, "message": "done"}
+        return _read_json(self.path / "status.json") or {"state": "unknown", "fraction": 0.0, "message": ""}
+
+    def results(self) -> dict | None:
+        return _read_json(self.path / "results.json")
+
+    def config(self) -> dict | None:
+        res = self.results()
+        return res["config"] if res else _read_json(self.path / "config.json")
+
+    def predictions(self) -> pd.DataFrame | None:
+        p = self.path / "predictions.csv"
+        return pd.read_csv(p, dtype={"id": str, "gold": str, "pred": str}) if p.exists() else None
+
+    def anchors(self) -> dict | None:
+        return _read_json(self.path / "anchors.json")
+
+
+def list_runs(root: Path | None = None) -> list[StoredRun]:
+    """Every run folder under the root, newest first."""
+    root = root or runs_root()
+    runs = [StoredRun(p) for p in root.iterdir() if p.is_dir() and ((p / "results.json").exists() or (p / "status.json").exists())]
+    return sorted(runs, key=lambda r: r.path.stat().st_mtime, reverse=True)
+
+
+def runs_table(runs: list[StoredRun]) -> pd.DataFrame:
+    """One row per run: id, state, language, methods, anchors, best method and its macro-F1."""
+    rows = []
+    for r in runs:
+        res, st = r.results(), r.status()
+        cfg = r.config() or {}
+        row = {"run": r.run_id, "state": st.get("state"), "lang": cfg.get("lang"),
+               "methods": ",".join(cfg.get("methods", [])), "seeds": len(cfg.get("seeds", []))}
+        if res:
+            best = max(res["methods"].items(), key=lambda kv: kv[1]["macro_f1"])
+            row.update({"anchors": res["anchors"]["count"], "best": best[0], "best macro-F1": round(best[1]["macro_f1"], 3),
+                        "minutes": round(res.get("wall_seconds", 0) / 60, 1)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def new_run_dir(name: str = "run", root: Path | None = None) -> Path:
+    """A fresh, uniquely named run folder."""
+    root = root or runs_root()
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:40]
+    path = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe}-{uuid.uuid4().hex[:6]}"
+    path.mkdir(parents=True)
+    return path
+
+
+def start_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = None) -> StoredRun:
+    """Start `cfg` in a background thread writing into a new run folder; returns immediately.
+
+    Bad input found before the thread starts (an invalid config) raises `InputError` here.
+    """
+    from .pipeline import run_experiment
+
+    cfg.validate()
+    path = new_run_dir(name, root)
+    cfg.out = str(path)
+    _write_json(path / "config.json", cfg.to_dict())
+    _write_json(path / "status.json", {"state": "running", "fraction": 0.0, "message": "queued", "started": time.time()})
+    last = [0.0]
+
+    def progress(message: str, fraction: float) -> None:
+        if fraction - last[0] >= 0.01 or fraction >= 1.0 or message != last[-1]:
+            last[:] = [fraction, message]
+            _write_json(path / "status.json", {"state": "running", "fraction": fraction, "message": message})
+
+    def work() -> None:
+        try:
+            run_experiment(cfg, progress=progress)
+        except InputError as exc:
+            _write_json(path / "status.json", {"state": "failed", "fraction": last[0], "message": str(exc)})
+        except Exception as exc:  # shown in the app; the traceback is kept beside it
+            (path / "error.txt").write_text(traceback.format_exc())
+            _write_json(path / "status.json", {"state": "failed", "fraction": last[0],
+                                               "message": f"{type(exc).__name__}: {exc}"})
+
+    threading.Thread(target=work, name=f"mosecrot-{path.name}", daemon=True).start()
+    return StoredRun(path)

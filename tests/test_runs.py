@@ -1,0 +1,42 @@
+"""The run store: background runs report status, complete runs list with their results."""
+import time
+
+import pytest
+
+from mosecrot_viz.config import ExperimentConfig
+from mosecrot_viz.errors import InputError
+from mosecrot_viz.runs import list_runs, runs_table, start_run
+
+
+def _wait(run, timeout=120):
+    t = time.time()
+    while run.status()["state"] == "running" and time.time() - t < timeout:
+        time.sleep(0.2)
+    return run.status()
+
+
+def test_background_run_lands_in_the_store(tmp_path, tiny_run_args):
+    cfg = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "majority"], epochs=1)
+    run = start_run(cfg, name="tiny", root=tmp_path)
+    assert _wait(run)["state"] == "complete"
+    [listed] = list_runs(tmp_path)
+    assert listed.run_id == run.run_id and set(listed.results()["methods"]) == {"rr-softmax", "majority"}
+    assert listed.anchors()["target_words"][0].startswith("x")
+    assert len(listed.predictions()) == 2 * 12
+    table = runs_table(list_runs(tmp_path))
+    assert table.loc[0, "state"] == "complete" and table.loc[0, "anchors"] > 0
+
+
+def test_failed_run_reports_the_input_error(tmp_path, tiny_run_args):
+    bad = tmp_path / "bad.vec"
+    bad.write_text("a 1 2\nb 1\n")
+    run = start_run(ExperimentConfig(**dict(tiny_run_args, vectors=str(bad)), methods=["majority", "rr-softmax"]),
+                    root=tmp_path)
+    st = _wait(run)
+    assert st["state"] == "failed" and f"{bad}:2" in st["message"]
+
+
+def test_invalid_config_fails_before_starting(tmp_path, tiny_run_args):
+    with pytest.raises(InputError, match="unknown methods"):
+        start_run(ExperimentConfig(**tiny_run_args, methods=["nope"]), root=tmp_path)
+    assert list_runs(tmp_path) == []
