@@ -26,6 +26,7 @@ demo: setup
 
 test: $(BIN)/.installed
 	$(BIN)/python -m mosecrot_viz resources --fetch --all
+	bash scripts/ensure_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
 

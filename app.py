@@ -2,5 +2,14 @@
 import streamlit as st
 
 st.set_page_config(page_title="mosecrot_viz", layout="wide")
-nav = st.navigation([st.Page("pages/home.py", title="Home", default=True)])
+nav = st.navigation([
+    st.Page("pages/home.py", title="Home", default=True),
+    st.Page("pages/setup.py", title="Setup"),
+    st.Page("pages/run.py", title="Run"),
+    st.Page("pages/anchors.py", title="Anchors"),
+    st.Page("pages/alignment.py", title="Alignment"),
+    st.Page("pages/errors.py", title="Errors"),
+    st.Page("pages/why.py", title="Why"),
+    st.Page("pages/compare.py", title="Compare"),
+])
 nav.run()

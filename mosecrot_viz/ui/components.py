@@ -24,21 +24,17 @@ def results_table(results: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("macro-F1", ascending=False)
 
 
-def run_with_status(cfg, key: str = "run"):
-    """Run an experiment with a live `st.status` and progress bar; returns the RunOutput or None on bad input."""
-    from ..errors import InputError
-    from ..pipeline import run_experiment
+def run_picker(key: str, *, complete_only: bool = True):
+    """Select a stored run (newest first; the one started in this session preselected). None if there are none."""
+    from ..runs import list_runs
 
-    bar = st.progress(0.0, text="starting")
-    with st.status("Running the stitching pipeline", expanded=True) as status:
-        def update(message: str, fraction: float) -> None:
-            bar.progress(fraction, text=message)
-
-        try:
-            out = run_experiment(cfg, progress=update)
-        except InputError as exc:
-            status.update(label="Stopped: bad input", state="error")
-            st.error(str(exc))
-            return None
-        status.update(label=f"Done in {out.results['wall_seconds']:.0f} s on {out.results['device']}", state="complete")
-    return out
+    runs = [r for r in list_runs() if not complete_only or r.status()["state"] == "complete"]
+    if not runs:
+        st.info("No finished run yet: start one on the **Run** page (or the demo on **Home**).")
+        return None
+    ids = [r.run_id for r in runs]
+    current = st.session_state.get("current_run")
+    index = ids.index(current) if current in ids else 0
+    chosen = st.selectbox("run", ids, index=index, key=f"{key}_run")
+    st.session_state["current_run"] = chosen
+    return runs[ids.index(chosen)]

@@ -1,0 +1,99 @@
+"""Alignment: BLI precision@k on held-out lexicon pairs, translation-pair cosines, neighbours, drift of F_s."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mosecrot_viz import plots
+from mosecrot_viz.analysis import alignment
+from mosecrot_viz.config import FINE_TUNED_RR
+from mosecrot_viz.io.models import is_uncased
+from mosecrot_viz.ui import cached
+from mosecrot_viz.ui.components import run_picker
+
+st.title("Alignment")
+run = run_picker("alignment")
+if run is None:
+    st.stop()
+res = run.results()
+mappers = tuple(m for m in res["methods"] if m in FINE_TUNED_RR + ("ls",))
+if not mappers:
+    st.info("This run has no mapping method (rr-*, ls): nothing to align.")
+    st.stop()
+
+
+@st.cache_data(show_spinner="bilingual lexicon induction on held-out pairs")
+def _bli(run_id: str, max_pairs: int):
+    inputs, spaces = cached.spaces(run_id, run.config(), mappers)
+    tok = spaces.tokenizer
+    vocab = tok.get_vocab()
+    held = alignment.held_out_pairs(inputs.pairs, spaces.anchors, vocab, inputs.vectors.key_to_index,
+                                    lowercase_source=is_uncased(tok), special_tokens=tok.all_special_tokens,
+                                    max_pairs=max_pairs)
+    rows_t = np.array([t for t, _ in held], dtype=int)
+    gold = [g for _, g in held]
+    whole = np.array([i for w, i in vocab.items() if not w.startswith("##") and i not in set(tok.all_special_ids)])
+    out, cosines = {}, {}
+    for m in mappers:
+        f_s, f_t = spaces.mapped[m]
+        out[m] = {meth: alignment.bli(f_t[rows_t], f_s, gold, method=meth, candidate_ids=whole).precision
+                  for meth in ("nn", "csls")}
+        pairs = [(t, s) for t, g in held for s in sorted(g)]
+        cosines[m] = alignment.translation_cosines(f_t, f_s, pairs)
+    return out, cosines, len(held)
+
+
+max_pairs = st.select_slider("held-out target words", [200, 500, 1000, 2000], 1000, key="alignment_n")
+bli, cosines, n_held = _bli(run.run_id, max_pairs)
+st.subheader("Bilingual lexicon induction (target word → English token)")
+st.caption(f"{n_held} held-out target words (lexicon entries that are not anchors); candidates: every whole-word "
+           "token of the English model. CSLS corrects for hubs.")
+st.plotly_chart(plots.bli_bars(bli), key="alignment_bli")
+st.dataframe(pd.DataFrame({m: {f"{k} P@{p}": v for k, d in bli[m].items() for p, v in d.items()} for m in bli}).T)
+
+st.subheader("Cosine between translation pairs in the shared space")
+st.plotly_chart(plots.cosine_hist(cosines), key="alignment_cos")
+
+
+@st.fragment
+def explorer():
+    """Neighbours of any word across spaces (reruns only this fragment)."""
+    st.subheader("Neighbour explorer")
+    inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
+    c = st.columns(3)
+    m = c[0].selectbox("mapping", mappers, key="alignment_nb_map")
+    lang = c[1].radio("word is", ["target", "English"], horizontal=True, key="alignment_nb_lang")
+    word = c[2].text_input("word", spaces.anchors.target_words[0] if lang == "target" else "music", key="alignment_nb_word")
+    f_s, f_t = spaces.mapped[m]
+    src_words = spaces.tokenizer.convert_ids_to_tokens(list(range(len(f_s))))
+    if lang == "target":
+        row = inputs.vectors.key_to_index.get(word)
+        q = f_t[row] if row is not None else None
+    else:
+        row = spaces.tokenizer.get_vocab().get(word.lower() if is_uncased(spaces.tokenizer) else word)
+        q = f_s[row] if row is not None else None
+    if q is None:
+        st.warning(f"{word!r} has no row in the {lang} space")
+        return
+    a, b = st.columns(2)
+    a.write("English neighbours (F_s)")
+    a.dataframe(pd.DataFrame(alignment.neighbours(q, f_s, src_words, k=10), columns=["token", "cosine"]), hide_index=True)
+    b.write("target neighbours (F_t)")
+    b.dataframe(pd.DataFrame(alignment.neighbours(q, f_t, inputs.vectors.index_to_key, k=10), columns=["word", "cosine"]),
+                hide_index=True)
+
+
+explorer()
+
+rr = [m for m in mappers if m in FINE_TUNED_RR]
+if rr:
+    st.subheader("Drift: how far RR re-initialisation moves the English embeddings")
+    inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
+    ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
+    drift = {m: alignment.drift(spaces.e_s, spaces.mapped[m][0], ids) for m in rr}
+    st.plotly_chart(plots.cosine_hist(drift), key="alignment_drift")
+    orig = next((res["methods"][k].get("english_macro_f1") for k in ("source", "ls") if k in res["methods"]), None)
+    rows = [{"method": m, **{k: round(v, 3) for k, v in alignment.drift_summary(drift[m]).items() if k in ("mean", "median", "q05")},
+             "English F1 with F_s": res["methods"][m].get("english_macro_f1"), "English F1 with E_s": orig} for m in rr]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption("cos(E_s[x], F_s[x]) per English token. English F1 needs an English test set in the run "
+               "(the demo and SIB-200 runs have one).")

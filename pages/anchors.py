@@ -1,0 +1,69 @@
+"""Anchors: lexicon pairs kept and dropped, the two anchor spaces in 2-D, relative representations of chosen words."""
+import numpy as np
+import streamlit as st
+
+from mosecrot_viz import plots
+from mosecrot_viz.analysis.projection import joint_anchor_projection
+from mosecrot_viz.core.relative import relative_representation
+from mosecrot_viz.ui import cached
+from mosecrot_viz.ui.components import run_picker
+
+st.title("Anchors")
+run = run_picker("anchors")
+if run is None:
+    st.stop()
+res, anchors = run.results(), run.anchors()
+st.plotly_chart(plots.anchor_drops(res["anchors"]), key="anchors_drops")
+st.caption(f"{res['anchors']['count']:,} anchors from {res['anchors']['lexicon_pairs']:,} lexicon pairs "
+           f"({res['anchors']['unique_english']:,} distinct English words), policy '{res['anchors']['policy']}'.")
+
+
+@st.cache_data(show_spinner="projecting anchors")
+def _projection(run_id: str, method: str, n: int, seed: int = 0):
+    inputs, spaces = cached.spaces(run_id, run.config(), ())
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(spaces.anchors), size=min(n, len(spaces.anchors)), replace=False))
+    a = spaces.anchors.subset(idx)
+    src = spaces.e_s[a.source_ids]
+    tgt = inputs.vectors.vectors[a.target_ids]
+    sxy, txy = joint_anchor_projection(src, tgt, method)
+    return sxy, txy, list(a.source_words), list(a.target_words)
+
+
+@st.fragment
+def anchor_space():
+    """Plot controls rerun only this fragment, never the pipeline."""
+    c = st.columns(3)
+    method = c[0].radio("projection", ["pca", "umap"], horizontal=True, key="anchors_proj",
+                        help="PCA is instant; UMAP (cosine) shows neighbourhoods better and is cached after the first call")
+    n = c[1].slider("anchors shown", 100, 3000, 800, step=100, key="anchors_n")
+    mode = c[2].radio("layout", ["overlay", "side-by-side"], horizontal=True, key="anchors_mode")
+    sxy, txy, sw, tw = _projection(run.run_id, method, n)
+    st.plotly_chart(plots.anchor_space(sxy, txy, sw, tw, mode=mode), key="anchors_space")
+    st.caption("Each side is projected on its own; the target layout is rotated onto the source layout (Procrustes on "
+               "the anchor pairs), so lines join translation pairs. Long lines mean the two spaces disagree.")
+
+
+anchor_space()
+
+
+@st.fragment
+def heatmap():
+    st.subheader("Relative representations")
+    inputs, spaces = cached.spaces(run.run_id, run.config(), ())
+    kv = inputs.vectors
+    words = st.text_input("target words (comma-separated)", ", ".join(anchors["target_words"][:5]), key="anchors_words")
+    chosen = [w.strip() for w in words.split(",") if w.strip()]
+    known = [w for w in chosen if w in kv.key_to_index]
+    if missing := sorted(set(chosen) - set(known)):
+        st.warning(f"no vector for: {', '.join(missing)}")
+    if known:
+        n_cols = st.slider("anchors (columns)", 10, 200, 40, key="anchors_cols")
+        r = relative_representation(kv[known], kv.vectors[spaces.anchors.target_ids])
+        top = np.argsort(-r.max(axis=0))[:n_cols]
+        st.plotly_chart(plots.rr_heatmap(r[:, top], known, [f"{spaces.anchors.target_words[i]}/"
+                                                            f"{spaces.anchors.source_words[i]}" for i in top],
+                                         value_name="cosine"), key="anchors_heat")
+
+
+heatmap()

@@ -1,0 +1,63 @@
+"""Run: choose methods and settings, start a run in the background, follow it, see the results table."""
+import streamlit as st
+import torch
+
+from mosecrot_viz.config import ALL_METHODS, ExperimentConfig
+from mosecrot_viz.errors import InputError
+from mosecrot_viz.runs import list_runs, start_run
+from mosecrot_viz.ui.components import results_table
+from mosecrot_viz.ui.inputs import demo_inputs
+
+st.title("Run")
+setup = st.session_state.get("setup") or demo_inputs()
+st.caption(f"Inputs: **{setup['label']}** (change them on Setup)")
+
+gpu = torch.cuda.is_available()
+st.write(f"Device: **{'CUDA GPU: ' + torch.cuda.get_device_name(0) if gpu else 'CPU (no GPU found)'}**")
+default_methods = ["rr-softmax", "ls", "source", "majority"] + (["lr"] if setup.get("target_train") else [])
+methods = st.multiselect("methods", list(ALL_METHODS), default_methods, key="run_methods")
+c = st.columns(5)
+seeds = c[0].text_input("seeds", "1", key="run_seeds")
+top_k = c[1].number_input("top-k (0 = all)", 0, 100000, 50, key="run_topk")
+tau = c[2].number_input("τ (0 = per weighting)", 0.0, 10.0, 0.0, step=0.01, key="run_tau")
+epochs = c[3].number_input("epochs", 1, 20, 3, key="run_epochs")
+device = c[4].selectbox("device", ["auto", "cpu", "cuda"], key="run_device")
+freeze = st.checkbox("freeze input embeddings during fine-tuning", True, key="run_freeze")
+
+if st.button("Start run", type="primary", key="run_start"):
+    try:
+        cfg = ExperimentConfig(
+            **{k: v for k, v in setup.items() if k in ExperimentConfig.__dataclass_fields__},
+            methods=methods, seeds=[int(s) for s in seeds.split(",") if s.strip()], top_k=int(top_k) or None,
+            temperature=tau or None, epochs=int(epochs), device=device, freeze_embeddings=freeze)
+        run = start_run(cfg, name=setup["label"].split()[0])
+        st.session_state["current_run"] = run.run_id
+    except (InputError, ValueError) as exc:
+        st.error(str(exc))
+
+
+@st.fragment(run_every=2)
+def live_status():
+    """Progress of runs still going (any tab, any session), refreshed every 2 s."""
+    running = [r for r in list_runs() if r.status()["state"] == "running"]
+    for r in running:
+        s = r.status()
+        st.progress(float(s.get("fraction", 0)), text=f"{r.run_id}: {s.get('message', '')}")
+    current = st.session_state.get("current_run")
+    for r in list_runs():
+        if r.run_id == current:
+            s = r.status()
+            if s["state"] == "failed":
+                st.error(f"Run {r.run_id} stopped: {s['message']}")
+            elif s["state"] == "complete":
+                res = r.results()
+                st.subheader(f"Results of {r.run_id}")
+                st.write(f"{res['anchors']['count']:,} anchors · device {res['device']} · "
+                         f"{res['wall_seconds'] / 60:.1f} min")
+                st.dataframe(results_table(res), hide_index=True)
+                st.caption("Macro-F1 on the target test set, mean ± std over seeds. "
+                           "LR trains on target data (not zero-shot). mplm's default is multilingual-e5-small "
+                           "dequantised from 4-bit weights, not mBERT.")
+
+
+live_status()

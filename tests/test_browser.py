@@ -1,0 +1,96 @@
+"""Real browser: start the app, run the demo from the landing page, visit every page, upload a .vec.
+
+Drives Debian's Chromium through Playwright (`executable_path`, headless, background networking
+off). Screenshots land in $MOSECROT_SCREENSHOTS (default: the test's tmp folder).
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PAGES = ["Setup", "Run", "Anchors", "Alignment", "Errors", "Why", "Compare"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed (scripts/ensure_chromium.sh installs it)")
+    tmp = tmp_path_factory.mktemp("app")
+    port = _free_port()
+    env = dict(os.environ, MOSECROT_RUNS=str(tmp / "runs"))
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not become healthy: " + (tmp / "server.log").read_text()[-2000:])
+    yield url, tmp
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+def _wait_idle(page, timeout=60_000):
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+def test_demo_tour_and_upload(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, tmp = server
+    shots = Path(os.environ.get("MOSECROT_SCREENSHOTS", tmp / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        _wait_idle(page)
+        page.get_by_role("button", name="Run the demo").click()
+        page.get_by_text("finished").wait_for(timeout=600_000)
+        page.screenshot(path=str(shots / "home.png"), full_page=True)
+        for name in PAGES:
+            page.goto(f"{url}/{name.lower()}")
+            _wait_idle(page, timeout=300_000)
+            page.wait_for_timeout(500)
+            assert page.locator("[data-testid='stException']").count() == 0, f"exception on {name}"
+            page.screenshot(path=str(shots / f"{name.lower()}.png"), full_page=True)
+        # upload a small .vec through Setup's uploader: good file accepted, bad file refused clearly
+        page.goto(f"{url}/setup")
+        _wait_idle(page)
+        page.get_by_text("My own files").click()
+        _wait_idle(page)
+        good = tmp_path / "tiny.vec"
+        good.write_text("2 3\nchat 0.1 0.2 0.3\nchien 0.3 0.1 0.2\n")
+        page.locator("input[type='file']").first.set_input_files(str(good))
+        _wait_idle(page)
+        assert page.locator("[data-testid='stException']").count() == 0
+        browser.close()
