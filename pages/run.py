@@ -43,8 +43,10 @@ def live_status():
     for r in running:
         s = r.status()
         st.progress(float(s.get("fraction", 0)), text=f"{r.run_id}: {s.get('message', '')}")
-    current = st.session_state.get("current_run")
-    for r in list_runs():
+    runs = list_runs()
+    # a reload or a second tab has no session state: show the newest run then
+    current = st.session_state.get("current_run") or (runs[0].run_id if runs else None)
+    for r in runs:
         if r.run_id == current:
             s = r.status()
             if s["state"] == "failed":

@@ -16,7 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PAGES = ["Setup", "Run", "Anchors", "Alignment", "Errors", "Why", "Compare"]
+# page -> text that only appears once the page has rendered its real content
+PAGES = {"Setup": "Inputs ready", "Run": "Results of", "Anchors": "Relative representations",
+         "Alignment": "Neighbour explorer", "Errors": "Misclassified target examples", "Why": "Suspects, most severe first",
+         "Compare": "runs to compare"}
 
 pytestmark = pytest.mark.browser
 
@@ -56,9 +59,12 @@ def server(tmp_path_factory):
 
 
 def _wait_idle(page, timeout=60_000):
+    """Wait for the app shell, then until no script run, spinner or skeleton is showing."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
+    page.wait_for_timeout(800)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"], [data-testid=\"stSpinner\"], "
+        "[data-testid=\"stSkeleton\"]')", timeout=timeout)
 
 
 def test_demo_tour_and_upload(server, tmp_path):
@@ -77,20 +83,38 @@ def test_demo_tour_and_upload(server, tmp_path):
         page.get_by_role("button", name="Run the demo").click()
         page.get_by_text("finished").wait_for(timeout=600_000)
         page.screenshot(path=str(shots / "home.png"), full_page=True)
-        for name in PAGES:
+        for name, marker in PAGES.items():
             page.goto(f"{url}/{name.lower()}")
+            page.get_by_text(marker).first.wait_for(timeout=300_000)
             _wait_idle(page, timeout=300_000)
-            page.wait_for_timeout(500)
             assert page.locator("[data-testid='stException']").count() == 0, f"exception on {name}"
+            if name in ("Anchors", "Alignment", "Errors"):
+                assert page.locator(".js-plotly-plot").count() > 0, f"no figure on {name}"
             page.screenshot(path=str(shots / f"{name.lower()}.png"), full_page=True)
         # upload a small .vec through Setup's uploader: good file accepted, bad file refused clearly
         page.goto(f"{url}/setup")
         _wait_idle(page)
         page.get_by_text("My own files").click()
         _wait_idle(page)
-        good = tmp_path / "tiny.vec"
-        good.write_text("2 3\nchat 0.1 0.2 0.3\nchien 0.3 0.1 0.2\n")
+        from mosecrot_viz.ui.inputs import demo_inputs
+
+        demo = demo_inputs()
+        for kind in ("lexicon", "train", "test"):
+            box = page.get_by_label(f"…or server path for {kind}")
+            box.fill(demo[kind])
+            box.press("Enter")
+            _wait_idle(page)
+        bad = tmp_path / "bad.vec"
+        bad.write_text("2 3\nchat 0.1 0.2 0.3\nchien 0.3 nan 0.2\n")
+        page.locator("input[type='file']").first.set_input_files(str(bad))
+        page.get_by_text("Cannot use these inputs").wait_for(timeout=60_000)
+        assert page.get_by_text("bad.vec:3").count() > 0  # names the file and line
+        page.screenshot(path=str(shots / "setup-bad-upload.png"), full_page=True)
+        # the app stays usable: a good file replaces the bad one and the inputs are accepted
+        good = tmp_path / "good.vec"
+        good.write_text("3 3\n上帝 0.1 0.2 0.3\n耶稣 0.3 0.1 0.2\n爱 0.2 0.2 0.1\n")
         page.locator("input[type='file']").first.set_input_files(str(good))
-        _wait_idle(page)
+        page.get_by_text("Inputs ready").wait_for(timeout=60_000)
         assert page.locator("[data-testid='stException']").count() == 0
+        page.screenshot(path=str(shots / "setup-good-upload.png"), full_page=True)
         browser.close()
