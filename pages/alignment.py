@@ -8,7 +8,7 @@ from mosecrot_viz.analysis import alignment
 from mosecrot_viz.config import FINE_TUNED_RR
 from mosecrot_viz.io.models import is_uncased
 from mosecrot_viz.ui import cached
-from mosecrot_viz.ui.components import run_picker
+from mosecrot_viz.ui.components import run_picker, show_figure
 
 st.title("Alignment")
 run = run_picker("alignment")
@@ -47,11 +47,11 @@ bli, cosines, n_held = _bli(run.run_id, max_pairs)
 st.subheader("Bilingual lexicon induction (target word → English token)")
 st.caption(f"{n_held} held-out target words (lexicon entries that are not anchors); candidates: every whole-word "
            "token of the English model. CSLS corrects for hubs.")
-st.plotly_chart(plots.bli_bars(bli), key="alignment_bli")
+show_figure(plots.bli_bars(bli), "alignment_bli")
 st.dataframe(pd.DataFrame({m: {f"{k} P@{p}": v for k, d in bli[m].items() for p, v in d.items()} for m in bli}).T)
 
 st.subheader("Cosine between translation pairs in the shared space")
-st.plotly_chart(plots.cosine_hist(cosines), key="alignment_cos")
+show_figure(plots.cosine_hist(cosines), "alignment_cos")
 
 
 @st.fragment
@@ -90,7 +90,7 @@ if rr:
     inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
     ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
     drift = {m: alignment.drift(spaces.e_s, spaces.mapped[m][0], ids) for m in rr}
-    st.plotly_chart(plots.cosine_hist(drift), key="alignment_drift")
+    show_figure(plots.cosine_hist(drift), "alignment_drift")
     orig = next((res["methods"][k].get("english_macro_f1") for k in ("source", "ls") if k in res["methods"]), None)
     rows = [{"method": m, **{k: round(v, 3) for k, v in alignment.drift_summary(drift[m]).items() if k in ("mean", "median", "q05")},
              "English F1 with F_s": res["methods"][m].get("english_macro_f1"), "English F1 with E_s": orig} for m in rr]

@@ -6,14 +6,14 @@ from mosecrot_viz import plots
 from mosecrot_viz.analysis.projection import joint_anchor_projection
 from mosecrot_viz.core.relative import relative_representation
 from mosecrot_viz.ui import cached
-from mosecrot_viz.ui.components import run_picker
+from mosecrot_viz.ui.components import run_picker, show_figure
 
 st.title("Anchors")
 run = run_picker("anchors")
 if run is None:
     st.stop()
 res, anchors = run.results(), run.anchors()
-st.plotly_chart(plots.anchor_drops(res["anchors"]), key="anchors_drops")
+show_figure(plots.anchor_drops(res["anchors"]), "anchors_drops")
 st.caption(f"{res['anchors']['count']:,} anchors from {res['anchors']['lexicon_pairs']:,} lexicon pairs "
            f"({res['anchors']['unique_english']:,} distinct English words), policy '{res['anchors']['policy']}'.")
 
@@ -39,7 +39,7 @@ def anchor_space():
     n = c[1].slider("anchors shown", 100, 3000, 800, step=100, key="anchors_n")
     mode = c[2].radio("layout", ["overlay", "side-by-side"], horizontal=True, key="anchors_mode")
     sxy, txy, sw, tw = _projection(run.run_id, method, n)
-    st.plotly_chart(plots.anchor_space(sxy, txy, sw, tw, mode=mode), key="anchors_space")
+    show_figure(plots.anchor_space(sxy, txy, sw, tw, mode=mode), "anchors_space")
     st.caption("Each side is projected on its own; the target layout is rotated onto the source layout (Procrustes on "
                "the anchor pairs), so lines join translation pairs. Long lines mean the two spaces disagree.")
 
@@ -61,9 +61,8 @@ def heatmap():
         n_cols = st.slider("anchors (columns)", 10, 200, 40, key="anchors_cols")
         r = relative_representation(kv[known], kv.vectors[spaces.anchors.target_ids])
         top = np.argsort(-r.max(axis=0))[:n_cols]
-        st.plotly_chart(plots.rr_heatmap(r[:, top], known, [f"{spaces.anchors.target_words[i]}/"
-                                                            f"{spaces.anchors.source_words[i]}" for i in top],
-                                         value_name="cosine"), key="anchors_heat")
+        names = [f"{spaces.anchors.target_words[i]}/{spaces.anchors.source_words[i]}" for i in top]
+        show_figure(plots.rr_heatmap(r[:, top], known, names, value_name="cosine"), "anchors_heat")
 
 
 heatmap()

@@ -5,7 +5,7 @@ import streamlit as st
 from mosecrot_viz import plots
 from mosecrot_viz.analysis.errors import error_by_coverage, misclassified, per_class_table
 from mosecrot_viz.io.tasks import load_task
-from mosecrot_viz.ui.components import run_picker
+from mosecrot_viz.ui.components import run_picker, show_figure
 
 st.title("Errors")
 run = run_picker("errors")
@@ -15,18 +15,18 @@ res, preds = run.results(), run.predictions()
 methods = list(res["methods"])
 
 st.subheader("Per-class F1, every method side by side")
-st.plotly_chart(plots.per_class_f1(per_class_table(res)), key="errors_perclass")
+show_figure(plots.per_class_f1(per_class_table(res)), "errors_perclass")
 
 st.subheader("Confusion matrices")
 shown = st.multiselect("methods", methods, methods[:3], key="errors_conf_methods")
 if shown:
-    st.plotly_chart(plots.confusion_matrices(res, shown), key="errors_confusion")
+    show_figure(plots.confusion_matrices(res, shown), "errors_confusion")
 
 mapped = [m for m in methods if preds[preds["method"] == m]["unknown_rate"].notna().any()]
 if mapped:
     st.subheader("Error rate against the share of words without a vector")
     cov = pd.concat([error_by_coverage(preds, m).assign(method=m) for m in mapped], ignore_index=True)
-    st.plotly_chart(plots.error_vs_coverage(cov), key="errors_coverage")
+    show_figure(plots.error_vs_coverage(cov), "errors_coverage")
     st.subheader("Misclassified target examples")
     m = st.selectbox("method", mapped, key="errors_mis_method")
     test = load_task(res["config"]["test"])

@@ -42,7 +42,9 @@ def live_status():
     running = [r for r in list_runs() if r.status()["state"] == "running"]
     for r in running:
         s = r.status()
-        st.progress(float(s.get("fraction", 0)), text=f"{r.run_id}: {s.get('message', '')}")
+        with st.status(f"Running {r.run_id}", expanded=True):
+            st.write(f"stage: {s.get('message', '')}")
+            st.progress(float(s.get("fraction", 0)))
     runs = list_runs()
     # a reload or a second tab has no session state: show the newest run then
     current = st.session_state.get("current_run") or (runs[0].run_id if runs else None)
@@ -56,7 +58,9 @@ def live_status():
                 st.subheader(f"Results of {r.run_id}")
                 st.write(f"{res['anchors']['count']:,} anchors · device {res['device']} · "
                          f"{res['wall_seconds'] / 60:.1f} min")
-                st.dataframe(results_table(res), hide_index=True)
+                table = results_table(res)
+                st.dataframe(table, hide_index=True)
+                st.download_button("results as CSV", table.to_csv(index=False), f"{r.run_id}.csv", key="run_csv")
                 st.caption("Macro-F1 on the target test set, mean ± std over seeds. "
                            "LR trains on target data (not zero-shot). mplm's default is multilingual-e5-small "
                            "dequantised from 4-bit weights, not mBERT.")

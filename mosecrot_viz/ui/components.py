@@ -38,3 +38,10 @@ def run_picker(key: str, *, complete_only: bool = True):
     chosen = st.selectbox("run", ids, index=index, key=f"{key}_run")
     st.session_state["current_run"] = chosen
     return runs[ids.index(chosen)]
+
+
+def show_figure(fig, key: str) -> None:
+    """Render a plotly figure with an HTML download; PNG comes from the chart's own camera button."""
+    st.plotly_chart(fig, key=key)
+    st.download_button("figure as HTML", fig.to_html(include_plotlyjs="cdn"), f"{key}.html", "text/html",
+                       key=f"{key}_html", help="PNG: use the camera icon in the chart's toolbar")
