@@ -50,34 +50,36 @@ def anchor_weights(sims: torch.Tensor, weighting: str, temperature: float) -> to
     raise ValueError(f"unknown weighting {weighting!r}; choose from {WEIGHTINGS}")
 
 
+def _topk_chunk(chunk, anchors_normed: torch.Tensor, k: int, device):
+    v = _normalise(torch.as_tensor(chunk, dtype=torch.float32, device=device))
+    return torch.topk(v @ anchors_normed.T, k, dim=1)
+
+
 def topk_anchors(vectors, anchors, k: int | None, *, chunk_size: int = 4096, device="cpu"):
     """Top-k anchor similarities and indices per row, computed chunk by chunk: ((n, k), (n, k))."""
     a = _normalise(torch.as_tensor(np.asarray(anchors), dtype=torch.float32, device=device))
     k = a.shape[0] if not k or k > a.shape[0] else int(k)
     vecs = np.asarray(vectors)
-    sims, idx = [], []
-    for start in range(0, len(vecs), chunk_size):
-        v = _normalise(torch.as_tensor(vecs[start : start + chunk_size], dtype=torch.float32, device=device))
-        s, i = torch.topk(v @ a.T, k, dim=1)
-        sims.append(s)
-        idx.append(i)
-    return torch.cat(sims), torch.cat(idx)
+    parts = [_topk_chunk(vecs[s : s + chunk_size], a, k, device) for s in range(0, len(vecs), chunk_size)]
+    return torch.cat([p.values for p in parts]), torch.cat([p.indices for p in parts])
 
 
 def relative_map(
     vectors, anchors, basis, *, k: int | None = 50, weighting: str = "softmax", temperature: float = 0.05,
-    chunk_size: int = 4096, device="cpu",
+    chunk_size: int = 2048, device="cpu",
 ) -> np.ndarray:
     """Map each row of `vectors` into the space of `basis` through its top-k anchors.
 
     vectors : (n, d) in the same space as anchors (|A|, d); basis : (|A|, D). Returns (n, D) float32.
+    Memory is bounded by the chunk: chunk x |A| similarities and chunk x k x D gathered basis rows.
     """
     basis_t = torch.as_tensor(np.asarray(basis), dtype=torch.float32, device=device)
-    a = np.asarray(anchors)
+    a = _normalise(torch.as_tensor(np.asarray(anchors), dtype=torch.float32, device=device))
+    k = a.shape[0] if not k or k > a.shape[0] else int(k)
     vecs = np.asarray(vectors)
     out = np.empty((len(vecs), basis_t.shape[1]), dtype=np.float32)
     for start in range(0, len(vecs), chunk_size):
-        sims, idx = topk_anchors(vecs[start : start + chunk_size], a, k, chunk_size=chunk_size, device=device)
+        sims, idx = _topk_chunk(vecs[start : start + chunk_size], a, k, device)
         w = anchor_weights(sims, weighting, temperature)
         mapped = torch.einsum("nk,nkd->nd", w, basis_t[idx]) / w.sum(dim=1, keepdim=True).clamp_min(1e-12)
         out[start : start + len(mapped)] = mapped.cpu().numpy()
