@@ -42,6 +42,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run one experiment")
+    _add_experiment_args(run)
+    sweep = sub.add_parser("sweep", help="run one parameter over several values; every trial is a stored run")
+    _add_experiment_args(sweep)
+    sweep.add_argument("--param", required=True, choices=["top_k", "n_anchors", "temperature", "drop_stopword_anchors"])
+    sweep.add_argument("--values", required=True, help="comma-separated, e.g. 1,10,50,100,all")
+
+    demo = sub.add_parser("demo", help="the embedded default end to end (English -> Chinese Bible verses)")
+    _add_training_args(demo, epochs=3)
+
+    res = sub.add_parser("resources", help="list the embedded defaults (and --fetch them)")
+    res.add_argument("--fetch", action="store_true", help="download and build every default the demo needs")
+    res.add_argument("--all", action="store_true", help="with --fetch: also French, Spanish and German defaults")
+    res.add_argument("--json", action="store_true")
+    res.add_argument("--debug", action="store_true")
+    return parser
+
+
+def _add_experiment_args(run: argparse.ArgumentParser) -> None:
     run.add_argument("--vectors", required=True, help="static vectors file, or default:LANG")
     run.add_argument("--lexicon", required=True, help="bilingual lexicon (english target per line), or default:LANG")
     run.add_argument("--train", required=True, help="English training data")
@@ -60,17 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--anchor-policy", default="first", choices=["first", "one-to-one"])
     run.add_argument("--no-freeze", action="store_true", help="let input embeddings train during fine-tuning")
     run.add_argument("--model-cache", help="folder to reuse fine-tuned models across runs (safetensors)")
+    run.add_argument("--n-anchors", type=int, default=None, help="keep a random subset of N anchors")
+    run.add_argument("--drop-stopword-anchors", action="store_true", help="remove anchors whose English side is a stop word")
     _add_training_args(run, epochs=5)
-
-    demo = sub.add_parser("demo", help="the embedded default end to end (English -> Chinese Bible verses)")
-    _add_training_args(demo, epochs=3)
-
-    res = sub.add_parser("resources", help="list the embedded defaults (and --fetch them)")
-    res.add_argument("--fetch", action="store_true", help="download and build every default the demo needs")
-    res.add_argument("--all", action="store_true", help="with --fetch: also French, Spanish and German defaults")
-    res.add_argument("--json", action="store_true")
-    res.add_argument("--debug", action="store_true")
-    return parser
 
 
 def _progress_bar():
@@ -138,6 +148,40 @@ def _resources(args) -> None:
               f"\n  path: {row['path']}")
 
 
+def _experiment_config(args) -> ExperimentConfig:
+    return ExperimentConfig(
+        vectors=args.vectors, lexicon=args.lexicon, train=args.train, test=args.test, dev=args.dev,
+        source_test=args.source_test, lang=args.lang, target_train=args.target_train,
+        source_model=args.source_model, multilingual_model=args.multilingual_model, methods=args.methods,
+        top_k=args.top_k or None, temperature=args.temperature, seeds=args.seeds, epochs=args.epochs,
+        lr=args.lr, batch_size=args.batch_size, max_vocab=args.max_vocab, device=args.device,
+        freeze_embeddings=not args.no_freeze, anchor_policy=args.anchor_policy, out=args.out,
+        model_cache=args.model_cache, n_anchors=args.n_anchors, drop_stopword_anchors=args.drop_stopword_anchors,
+    )
+
+
+def _sweep(cfg: ExperimentConfig, args) -> None:
+    """Run a sweep into the run store under --out and print the table (also written as sweep.csv)."""
+    from pathlib import Path
+
+    from .io.resources import cache_dir
+    from .sweeps import parse_values, run_sweep, sweep_configs
+
+    root = Path(args.out)
+    root.mkdir(parents=True, exist_ok=True)
+    configs = sweep_configs(cfg, args.param, parse_values(args.param, args.values),
+                            model_cache=str(cache_dir() / "finetuned"))
+    bar, update = _progress_bar()
+    try:
+        frame = run_sweep(configs, root=root, progress=update)
+    finally:
+        bar.close()
+    frame.to_csv(root / "sweep.csv", index=False)
+    table = frame.pivot_table(index="value", columns="method", values="macro_f1", sort=False)
+    print(table.round(3).to_string())
+    print(f"trials stored under {root}; table in {root / 'sweep.csv'}")
+
+
 def main(argv=None) -> int:
     """CLI entry; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -147,16 +191,11 @@ def main(argv=None) -> int:
         elif args.command == "demo":
             _run(demo_config(args))
         else:
-            cfg = ExperimentConfig(
-                vectors=args.vectors, lexicon=args.lexicon, train=args.train, test=args.test, dev=args.dev,
-                source_test=args.source_test, lang=args.lang, target_train=args.target_train,
-                source_model=args.source_model, multilingual_model=args.multilingual_model, methods=args.methods,
-                top_k=args.top_k or None, temperature=args.temperature, seeds=args.seeds, epochs=args.epochs,
-                lr=args.lr, batch_size=args.batch_size, max_vocab=args.max_vocab, device=args.device,
-                freeze_embeddings=not args.no_freeze, anchor_policy=args.anchor_policy, out=args.out,
-                model_cache=args.model_cache,
-            )
-            _run(cfg)
+            cfg = _experiment_config(args)
+            if args.command == "sweep":
+                _sweep(cfg, args)
+            else:
+                _run(cfg)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

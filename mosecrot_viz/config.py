@@ -37,8 +37,12 @@ class ExperimentConfig:
     device: str = "auto"
     freeze_embeddings: bool = True
     anchor_policy: str = "first"
+    n_anchors: int | None = None  # keep a random subset of this many anchors (the paper's Table 4)
+    anchor_seed: int = 0
+    drop_stopword_anchors: bool = False  # remove anchors whose English side is a stop word
     unk_policy: str = "unk"
     simplify_chinese: bool | None = None  # None: on when lang is zh
+    sweep: dict | None = None  # {"id", "param", "value"} when this run is one trial of a sweep
     model_cache: str | None = None  # folder to reuse fine-tuned models across runs (None: off)
 
     def validate(self) -> "ExperimentConfig":
@@ -56,6 +60,8 @@ class ExperimentConfig:
             raise InputError(f"top-k must be >= 0 (0 = all anchors), got {self.top_k}")
         if self.temperature is not None and self.temperature <= 0:
             raise InputError(f"temperature must be positive, got {self.temperature}")
+        if self.n_anchors is not None and self.n_anchors < 1:
+            raise InputError(f"n_anchors must be >= 1, got {self.n_anchors}")
         if self.epochs < 1:
             raise InputError(f"epochs must be >= 1, got {self.epochs}")
         if self.device not in ("auto", "cpu", "cuda", "mps"):

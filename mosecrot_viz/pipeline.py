@@ -18,7 +18,7 @@ import pandas as pd
 
 from .config import FINE_TUNED_RR, ExperimentConfig
 from .core import baselines, model_cache, stitching
-from .core.anchors import AnchorSet, extract_anchors
+from .core.anchors import AnchorSet, extract_anchors, filter_anchors
 from .core.mappers import make_mapper
 from .core.metrics import aggregate_seeds, classification_metrics
 from .core.tokenizer import WordTokenizer
@@ -126,6 +126,8 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
         inputs.pairs, tok.get_vocab(), kv.key_to_index, lowercase_source=models.is_uncased(tok),
         special_tokens=tok.all_special_tokens, policy=cfg.anchor_policy,
     )
+    if cfg.drop_stopword_anchors or cfg.n_anchors:
+        anchors = filter_anchors(anchors, drop_stopwords=cfg.drop_stopword_anchors, n=cfg.n_anchors, seed=cfg.anchor_seed)
     if on_anchors:
         on_anchors(len(anchors))
     mapped = {}

@@ -61,6 +61,11 @@ class StoredRun:
             return {"state": "complete", "fraction": 1.0, "message": "done"}
         return _read_json(self.path / "status.json") or {"state": "unknown", "fraction": 0.0, "message": ""}
 
+    @property
+    def active(self) -> bool:
+        """Queued or running."""
+        return self.status()["state"] in ("queued", "running")
+
     def results(self) -> dict | None:
         return _read_json(self.path / "results.json")
 
@@ -108,34 +113,53 @@ def new_run_dir(name: str = "run", root: Path | None = None) -> Path:
     return path
 
 
-def start_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = None) -> StoredRun:
-    """Start `cfg` in a background thread writing into a new run folder; returns immediately.
-
-    Bad input found before the thread starts (an invalid config) raises `InputError` here.
-    """
-    from .pipeline import run_experiment
-
+def prepare_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = None) -> Path:
+    """Validate `cfg` (raising `InputError` now, not in a thread) and give it a queued run folder."""
     cfg.validate()
     path = new_run_dir(name, root)
     cfg.out = str(path)
     _write_json(path / "config.json", cfg.to_dict())
-    _write_json(path / "status.json", {"state": "running", "fraction": 0.0, "message": "queued", "started": time.time()})
-    last = [0.0]
+    _write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "message": "queued", "started": time.time()})
+    return path
+
+
+def execute_run(cfg: ExperimentConfig, path: Path) -> bool:
+    """Run a prepared config, reporting progress and failures to its status.json; True on success."""
+    from .pipeline import run_experiment
+
+    last = {"fraction": 0.0, "message": ""}
 
     def progress(message: str, fraction: float) -> None:
-        if fraction - last[0] >= 0.01 or fraction >= 1.0 or message != last[-1]:
-            last[:] = [fraction, message]
+        if fraction - last["fraction"] >= 0.01 or fraction >= 1.0 or message != last["message"]:
+            last.update(fraction=fraction, message=message)
             _write_json(path / "status.json", {"state": "running", "fraction": fraction, "message": message})
 
-    def work() -> None:
-        try:
-            run_experiment(cfg, progress=progress)
-        except InputError as exc:
-            _write_json(path / "status.json", {"state": "failed", "fraction": last[0], "message": str(exc)})
-        except Exception as exc:  # shown in the app; the traceback is kept beside it
-            (path / "error.txt").write_text(traceback.format_exc())
-            _write_json(path / "status.json", {"state": "failed", "fraction": last[0],
-                                               "message": f"{type(exc).__name__}: {exc}"})
+    try:
+        run_experiment(cfg, progress=progress)
+        return True
+    except InputError as exc:
+        _write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"], "message": str(exc)})
+    except Exception as exc:  # shown in the app; the traceback is kept beside it
+        (path / "error.txt").write_text(traceback.format_exc())
+        _write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"],
+                                           "message": f"{type(exc).__name__}: {exc}"})
+    return False
 
-    threading.Thread(target=work, name=f"mosecrot-{path.name}", daemon=True).start()
+
+def start_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = None) -> StoredRun:
+    """Start `cfg` in a background thread writing into a new run folder; returns immediately."""
+    path = prepare_run(cfg, name, root)
+    threading.Thread(target=execute_run, args=(cfg, path), name=f"mosecrot-{path.name}", daemon=True).start()
     return StoredRun(path)
+
+
+def start_sweep(configs: list[ExperimentConfig], name: str = "sweep", root: Path | None = None) -> list[StoredRun]:
+    """Queue every trial of a sweep as its own run and work through them in one background thread."""
+    paths = [prepare_run(c, f"{name}-{c.sweep['param']}-{c.sweep['value']}", root) for c in configs]
+
+    def work() -> None:
+        for c, p in zip(configs, paths):
+            execute_run(c, p)
+
+    threading.Thread(target=work, name=f"mosecrot-{name}", daemon=True).start()
+    return [StoredRun(p) for p in paths]

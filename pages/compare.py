@@ -2,7 +2,10 @@
 import pandas as pd
 import streamlit as st
 
+from mosecrot_viz import plots
 from mosecrot_viz.runs import list_runs, runs_table
+from mosecrot_viz.sweeps import sweep_frame
+from mosecrot_viz.ui.components import show_figure
 
 st.title("Compare")
 runs = list_runs()
@@ -28,3 +31,17 @@ if rows:
     wide = long.pivot_table(index="method", columns="run", values="macro_f1")
     st.dataframe(wide.style.format("{:.3f}"))
     st.download_button("comparison as CSV", long.to_csv(index=False), "comparison.csv", "text/csv", key="compare_csv")
+
+st.subheader("Sweeps")
+sweeps = sweep_frame(done)
+if sweeps.empty:
+    st.caption("No sweep yet: start one from **Run** (expander 'Sweep one parameter') or "
+               "`python -m mosecrot_viz sweep --param top_k --values 1,10,50,100,all ...`.")
+else:
+    sid = st.selectbox("sweep", sorted(sweeps["sweep"].unique()), key="compare_sweep",
+                       format_func=lambda s: f"{s} ({sweeps[sweeps['sweep'] == s]['param'].iloc[0]})")
+    one = sweeps[sweeps["sweep"] == sid].copy()
+    one["value"] = one["value"].astype(str)
+    show_figure(plots.sweep_plot(one, x="value", title=f"macro-F1 against {one['param'].iloc[0]}"), "compare_sweep_fig")
+    st.dataframe(one, hide_index=True)
+    st.download_button("sweep as CSV", one.to_csv(index=False), f"sweep-{sid}.csv", "text/csv", key="compare_sweep_csv")

@@ -43,7 +43,7 @@ def demo_status():
     if run is None:
         return
     s = run.status()
-    if s["state"] == "running":
+    if s["state"] in ("queued", "running"):
         st.progress(float(s.get("fraction", 0)), text=s.get("message", ""))
     elif s["state"] == "failed":
         st.error(f"The run stopped: {s['message']}")

@@ -4,7 +4,9 @@ import torch
 
 from mosecrot_viz.config import ALL_METHODS, ExperimentConfig
 from mosecrot_viz.errors import InputError
-from mosecrot_viz.runs import list_runs, start_run
+from mosecrot_viz.io.resources import cache_dir
+from mosecrot_viz.runs import list_runs, start_run, start_sweep
+from mosecrot_viz.sweeps import SWEEPABLE, parse_values, sweep_configs
 from mosecrot_viz.ui.components import results_table
 from mosecrot_viz.ui.inputs import demo_inputs
 
@@ -35,11 +37,29 @@ if st.button("Start run", type="primary", key="run_start"):
     except (InputError, ValueError) as exc:
         st.error(str(exc))
 
+with st.expander("Sweep one parameter (every trial is stored; Compare draws the curve)"):
+    sc = st.columns(2)
+    param = sc[0].selectbox("parameter", list(SWEEPABLE), key="run_sweep_param")
+    values = sc[1].text_input("values", {"top_k": "1,10,50,100,all", "n_anchors": "500,3000,all",
+                                         "temperature": "0.01,0.05,0.1,0.5", "drop_stopword_anchors": "false,true"}[param],
+                              key=f"run_sweep_values_{param}")
+    if st.button("Start sweep", key="run_sweep_start"):
+        try:
+            base = ExperimentConfig(
+                **{k: v for k, v in setup.items() if k in ExperimentConfig.__dataclass_fields__},
+                methods=methods, seeds=[int(s) for s in seeds.split(",") if s.strip()], top_k=int(top_k) or None,
+                temperature=tau or None, epochs=int(epochs), device=device, freeze_embeddings=freeze)
+            trials = start_sweep(sweep_configs(base, param, parse_values(param, values),
+                                               model_cache=str(cache_dir() / "finetuned")), name="sweep")
+            st.success(f"queued {len(trials)} trials; follow them below, then open **Compare**.")
+        except (InputError, ValueError) as exc:
+            st.error(str(exc))
+
 
 @st.fragment(run_every=2)
 def live_status():
     """Progress of runs still going (any tab, any session), refreshed every 2 s."""
-    running = [r for r in list_runs() if r.status()["state"] == "running"]
+    running = [r for r in list_runs() if r.active]
     for r in running:
         s = r.status()
         with st.status(f"Running {r.run_id}", expanded=True):

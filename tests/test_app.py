@@ -63,3 +63,18 @@ def test_pages_show_the_runs_numbers(stored_run):
     at.switch_page("pages/alignment.py").run()
     assert not at.exception
     assert any("P@1" in str(list(d.value.columns)) for d in at.dataframe)
+
+
+def test_compare_draws_a_stored_sweep(tmp_path, monkeypatch, tiny_run_args):
+    from mosecrot_viz.sweeps import run_sweep, sweep_configs
+
+    monkeypatch.setenv("MOSECROT_RUNS", str(tmp_path / "runs"))
+    base = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "majority"], epochs=1)
+    run_sweep(sweep_configs(base, "top_k", [1, None]), root=tmp_path / "runs")
+    at = _app()
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    sweep_tables = [d.value for d in at.dataframe if "param" in d.value.columns]
+    assert sweep_tables and set(sweep_tables[0]["value"].astype(str)) == {"1", "all"}
+    assert at.get("plotly_chart")

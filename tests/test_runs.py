@@ -10,7 +10,7 @@ from mosecrot_viz.runs import list_runs, runs_table, start_run
 
 def _wait(run, timeout=120):
     t = time.time()
-    while run.status()["state"] == "running" and time.time() - t < timeout:
+    while run.active and time.time() - t < timeout:
         time.sleep(0.2)
     return run.status()
 

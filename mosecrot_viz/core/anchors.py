@@ -20,6 +20,8 @@ DROP_NOT_TARGET = "target side has no static vector"
 DROP_EXTRA = "extra translation of a target word already anchored"
 DROP_REUSED_EN = "English word already anchored (one-to-one policy)"
 DROP_DUPLICATE = "duplicate pair"
+DROP_STOPWORD = "English side is a stop word (filter)"
+DROP_SUBSET = "not in the random anchor subset (filter)"
 
 
 @dataclass(frozen=True)
@@ -119,3 +121,27 @@ def extract_anchors(
         tuple(src_words), np.array(src_ids, dtype=np.int64), tuple(tgt_words),
         np.array(tgt_ids, dtype=np.int64), n, dict(dropped), policy,
     )
+
+
+def filter_anchors(anchors: AnchorSet, *, drop_stopwords: bool = False, n: int | None = None, seed: int = 0) -> AnchorSet:
+    """Optionally drop anchors whose English side is a stop word, then keep a random subset of `n`.
+
+    The paper's anchor-count study (Table 4) uses exactly these two knobs. The drops are counted
+    in `dropped` like every other reason, so the Anchors page shows them.
+    """
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    keep = np.arange(len(anchors))
+    dropped = dict(anchors.dropped)
+    if drop_stopwords:
+        keep = np.array([i for i in keep if anchors.source_words[i] not in ENGLISH_STOP_WORDS], dtype=int)
+        dropped[DROP_STOPWORD] = len(anchors) - len(keep)
+    if n is not None and n < len(keep):
+        rng = np.random.default_rng(seed)
+        dropped[DROP_SUBSET] = len(keep) - n
+        keep = np.sort(rng.choice(keep, size=n, replace=False))
+    if len(keep) == 0:
+        raise InputError("no anchors left after filtering")
+    out = anchors.subset(keep)
+    return AnchorSet(out.source_words, out.source_ids, out.target_words, out.target_ids, out.lexicon_pairs, dropped,
+                     out.policy)

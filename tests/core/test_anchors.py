@@ -43,3 +43,21 @@ def test_subset_keeps_alignment():
     a = extract_anchors([("cat", "chat"), ("dog", "chien"), ("house", "maison")], SRC, TGT)
     b = a.subset([2, 0])
     assert b.source_words == ("house", "cat") and list(b.target_ids) == [2, 0]
+
+
+def test_filter_anchors_stopwords_and_random_subset():
+    from mosecrot_viz.core.anchors import DROP_STOPWORD, DROP_SUBSET, filter_anchors
+
+    src = {"the": 5, "cat": 1, "dog": 2, "house": 4, "of": 6}
+    tgt = {"le": 0, "chat": 1, "chien": 2, "maison": 3, "de": 4}
+    a = extract_anchors([("the", "le"), ("cat", "chat"), ("dog", "chien"), ("house", "maison"), ("of", "de")], src, tgt)
+    no_stop = filter_anchors(a, drop_stopwords=True)
+    assert no_stop.source_words == ("cat", "dog", "house") and no_stop.dropped[DROP_STOPWORD] == 2
+    sub = filter_anchors(a, n=2, seed=3)
+    assert len(sub) == 2 and sub.dropped[DROP_SUBSET] == 3
+    assert set(sub.source_words) <= set(a.source_words)
+    assert filter_anchors(a, n=2, seed=3).source_words == sub.source_words  # seeded
+    for w, t in zip(sub.source_words, sub.target_words):  # pairs stay aligned
+        assert dict(zip(a.source_words, a.target_words))[w] == t
+    with pytest.raises(InputError, match="no anchors left"):
+        filter_anchors(extract_anchors([("the", "le")], src, tgt), drop_stopwords=True)
