@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from .core.mappers import MAPPERS
 from .errors import InputError
 
-FINE_TUNED_RR = ("rr-standard", "rr-softmax", "rr-sparsemax")
-ALL_METHODS = FINE_TUNED_RR + ("ls", "lr", "mplm", "source", "majority")
-DEFAULT_TEMPERATURE = {"rr-standard": 1.0, "rr-softmax": 0.05, "rr-sparsemax": 0.1}
+FINE_TUNED_RR = ("rr-standard", "rr-softmax", "rr-sparsemax")  # the paper's three RR weightings
+MAPPED_METHODS = tuple(MAPPERS)
+ALL_METHODS = MAPPED_METHODS + ("lr", "mplm", "source", "majority")
 
 
 @dataclass
@@ -27,7 +28,7 @@ class ExperimentConfig:
     multilingual_model: str = "default-multilingual"
     methods: list[str] = field(default_factory=lambda: ["rr-softmax", "ls", "lr", "source", "majority"])
     top_k: int | None = 50
-    temperature: float | None = None  # None: each weighting's default (DEFAULT_TEMPERATURE)
+    temperature: float | None = None  # None: each RR mapper's default (see core.mappers.MAPPERS)
     seeds: list[int] = field(default_factory=lambda: [1])
     epochs: int = 5
     lr: float = 1e-4
@@ -67,10 +68,6 @@ class ExperimentConfig:
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise InputError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
         return self
-
-    def temperature_for(self, method: str) -> float:
-        """τ used for an RR method (the user's value, else the weighting's default)."""
-        return self.temperature if self.temperature is not None else DEFAULT_TEMPERATURE[method]
 
     def to_dict(self) -> dict:
         """Plain dict for results.json."""

@@ -16,10 +16,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .config import FINE_TUNED_RR, ExperimentConfig
+from .config import MAPPED_METHODS, ExperimentConfig
 from .core import baselines, model_cache, stitching
 from .core.anchors import AnchorSet, extract_anchors, filter_anchors
-from .core.mappers import make_mapper
+from .core.mappers import RR_MAPPERS, make_mapper
 from .core.metrics import aggregate_seeds, classification_metrics
 from .core.tokenizer import WordTokenizer
 from .core.training import TrainConfig, fine_tune, pick_device, predict_logits
@@ -31,7 +31,6 @@ from .io.text import is_chinese
 from .io.vectors import load_vectors
 
 ProgressFn = Callable[[str, float], None]  # (message, fraction done in [0, 1])
-MAPPED = FINE_TUNED_RR + ("ls",)
 
 
 @dataclass
@@ -115,6 +114,7 @@ class Spaces:
     e_s: np.ndarray
     anchors: AnchorSet
     mapped: dict
+    reinit: dict = field(default_factory=dict)  # method -> True when F_s is not E_s
 
 
 def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_anchors=None) -> Spaces:
@@ -130,13 +130,18 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
         anchors = filter_anchors(anchors, drop_stopwords=cfg.drop_stopword_anchors, n=cfg.n_anchors, seed=cfg.anchor_seed)
     if on_anchors:
         on_anchors(len(anchors))
-    mapped = {}
+    mapped, reinit = {}, {}
     for m in methods:
-        params = {"k": cfg.top_k, "temperature": cfg.temperature_for(m), "device": str(device)} if m in FINE_TUNED_RR else {}
+        params = {}
+        if m in RR_MAPPERS:
+            params = {"k": cfg.top_k, "device": str(device)}
+            if cfg.temperature is not None:
+                params["temperature"] = cfg.temperature
         mapper = make_mapper(m, **params).fit(e_s[anchors.source_ids], kv.vectors[anchors.target_ids])
+        reinit[m] = mapper.reinitialises_source
         f_s = stitching.source_matrix(mapper.transform_source(e_s), e_s, tok.all_special_ids)
         mapped[m] = (f_s, mapper.transform_target(kv.vectors))
-    return Spaces(tok, e_s, anchors, mapped)
+    return Spaces(tok, e_s, anchors, mapped, reinit)
 
 
 def _encode_english(tokenizer, inputs: Inputs, max_length):
@@ -151,8 +156,8 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     cfg.validate()
     t0 = time.perf_counter()
     device = pick_device(cfg.device)
-    n_tunes = len([m for m in cfg.methods if m in FINE_TUNED_RR]) + int(bool({"ls", "source"} & set(cfg.methods))) + int("mplm" in cfg.methods)
-    prog = _Progress(progress, 3 + len(cfg.seeds) * n_tunes * cfg.epochs)
+    mapped_methods = [m for m in cfg.methods if m in MAPPED_METHODS]
+    prog = _Progress(progress, 3 + len(cfg.seeds) * len(cfg.methods) * cfg.epochs)  # upper bound, corrected below
     prog.say("loading vectors, lexicon and task data")
     inputs = inputs or load_inputs(cfg)
     kv = inputs.vectors
@@ -162,9 +167,14 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     y_dev = inputs.dev["label"].map(lab2id).to_numpy()
     prog.step("loading the source model")
 
-    spaces = map_spaces(cfg, inputs, methods=[m for m in cfg.methods if m in MAPPED], device=device,
+    spaces = map_spaces(cfg, inputs, methods=mapped_methods, device=device,
                         on_anchors=lambda n: prog.step(f"{n} anchors; mapping embeddings"))
     tok, e_s, anchors, mapped = spaces.tokenizer, spaces.e_s, spaces.anchors, spaces.mapped
+    reinit = [m for m in mapped_methods if spaces.reinit[m]]  # each fine-tuned with its own F_s
+    keep = [m for m in mapped_methods if not spaces.reinit[m]]  # share one fine-tune with the original E_s
+    shared = keep + (["source"] if "source" in cfg.methods else [])
+    n_tunes = len(reinit) + int(bool(shared)) + int("mplm" in cfg.methods)
+    prog.total = 3 + len(cfg.seeds) * n_tunes * cfg.epochs
     prog.step("mapped; fine-tuning")
 
     wtok = WordTokenizer(kv.index_to_key, tok.special_tokens_map, lang=cfg.lang, unk_policy=cfg.unk_policy)
@@ -214,7 +224,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         return model
 
     for seed in cfg.seeds:
-        for m in [m for m in cfg.methods if m in FINE_TUNED_RR]:
+        for m in reinit:
             t = time.perf_counter()
             model = tune(cfg.source_model, mapped[m][0], seed, m, tok.pad_token_id, src_enc)
             stitching.set_input_embeddings(model, stitching.target_matrix(mapped[m][1], e_s, special_src),
@@ -222,20 +232,20 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
             record(m, seed, predict_logits(model, tgt_enc.input_ids, wtok.pad_token_id, device).argmax(1),
                    tgt_enc.unknown_rate)
             timings[m] += time.perf_counter() - t
-        if {"ls", "source"} & set(cfg.methods):
+        if shared:
             t = time.perf_counter()
             emb = e_s if cfg.freeze_embeddings else None
             model = tune(cfg.source_model, emb, seed, "source-embeddings", tok.pad_token_id, src_enc)
-            if "source" in cfg.methods:
+            if "source" in cfg.methods:  # before any swap: the English model reads target text as it is
                 ids = _encode_hf(tok, inputs.test["text"], cfg.max_length)
                 record("source", seed, predict_logits(model, ids, tok.pad_token_id, device).argmax(1))
-            if "ls" in cfg.methods:
-                stitching.set_input_embeddings(model, stitching.target_matrix(mapped["ls"][1], e_s, special_src),
+            for m in keep:
+                stitching.set_input_embeddings(model, stitching.target_matrix(mapped[m][1], e_s, special_src),
                                                pad_token_id=wtok.pad_token_id)
-                record("ls", seed, predict_logits(model, tgt_enc.input_ids, wtok.pad_token_id, device).argmax(1),
+                record(m, seed, predict_logits(model, tgt_enc.input_ids, wtok.pad_token_id, device).argmax(1),
                        tgt_enc.unknown_rate)
-            for m in {"ls", "source"} & set(cfg.methods):
-                timings[m] += (time.perf_counter() - t) / len({"ls", "source"} & set(cfg.methods))
+            for m in shared:
+                timings[m] += (time.perf_counter() - t) / len(shared)
         if "mplm" in cfg.methods:
             t = time.perf_counter()
             mtok = models.load_tokenizer(cfg.multilingual_model)
@@ -257,7 +267,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     for m in cfg.methods:
         agg = aggregate_seeds(per_seed[m])
         agg["wall_seconds"] = round(timings[m], 2)
-        group = "source-embeddings" if m in ("ls", "source") else m
+        group = "source-embeddings" if m in shared else m
         if group in english:
             agg["english_macro_f1"] = float(np.mean([e["macro_f1"] for e in english[group]]))
         if group in histories:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from mosecrot_viz import plots
 from mosecrot_viz.analysis import alignment
-from mosecrot_viz.config import FINE_TUNED_RR
+from mosecrot_viz.config import MAPPED_METHODS
 from mosecrot_viz.io.models import is_uncased
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
@@ -15,9 +15,9 @@ run = run_picker("alignment")
 if run is None:
     st.stop()
 res = run.results()
-mappers = tuple(m for m in res["methods"] if m in FINE_TUNED_RR + ("ls",))
+mappers = tuple(m for m in res["methods"] if m in MAPPED_METHODS)
 if not mappers:
-    st.info("This run has no mapping method (rr-*, ls): nothing to align.")
+    st.info(f"This run has no mapping method ({', '.join(MAPPED_METHODS)}): nothing to align.")
     st.stop()
 
 
@@ -84,10 +84,10 @@ def explorer():
 
 explorer()
 
-rr = [m for m in mappers if m in FINE_TUNED_RR]
+inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
+rr = [m for m in mappers if spaces.reinit[m]]
 if rr:
     st.subheader("Drift: how far RR re-initialisation moves the English embeddings")
-    inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
     ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
     drift = {m: alignment.drift(spaces.e_s, spaces.mapped[m][0], ids) for m in rr}
     show_figure(plots.cosine_hist(drift), "alignment_drift")

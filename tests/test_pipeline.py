@@ -15,6 +15,7 @@ SCHEMA_METHOD_KEYS = {"macro_f1", "macro_f1_std", "accuracy", "per_seed", "per_c
 
 def test_pipeline_tiny_all_methods(tmp_path, tiny_run_args):
     cfg = ExperimentConfig(**tiny_run_args, methods=["rr-standard", "rr-softmax", "rr-sparsemax", "ls", "lr", "mplm",
+                                                     "procrustes", "rr-softmax-keep",
                                                      "source", "majority"],
                            seeds=[1, 2], epochs=1, top_k=5, out=str(tmp_path / "out"))
     seen = []
@@ -27,7 +28,7 @@ def test_pipeline_tiny_all_methods(tmp_path, tiny_run_args):
         assert len(m["per_seed"]) == 2 and 0 <= m["macro_f1"] <= 1
         assert set(m["per_class"]) == {"animals", "health", "sport"}
     preds = pd.read_csv(tmp_path / "out" / "predictions.csv")
-    assert len(preds) == 8 * 2 * 12 and set(preds["method"]) == set(cfg.methods)
+    assert len(preds) == 10 * 2 * 12 and set(preds["method"]) == set(cfg.methods)
     assert seen == sorted(seen) and seen[-1] == 1.0  # progress is monotone and finishes
     # the majority baseline is computed, not assumed: it predicts the most frequent English label
     maj = preds[preds["method"] == "majority"]["pred"].unique()
@@ -63,6 +64,16 @@ def test_model_cache_reuses_english_fine_tunes(tmp_path, tiny_run_args):
     assert len(list((tmp_path / "mc").iterdir())) == 2  # one rr-softmax model, one source-embeddings model
     assert sum("reused cached fine-tune" in m for m in messages) == 2
     pd.testing.assert_frame_equal(first.predictions, second.predictions)
+
+
+def test_methods_that_keep_e_s_share_one_fine_tune(tmp_path, tiny_run_args):
+    cfg = ExperimentConfig(**tiny_run_args, methods=["ls", "procrustes", "rr-softmax-keep", "source", "rr-softmax"],
+                           epochs=1, model_cache=str(tmp_path / "mc"))
+    res = run_experiment(cfg).results
+    assert len(list((tmp_path / "mc").iterdir())) == 2  # one shared E_s model + one for rr-softmax's F_s
+    hist = res["histories"]
+    assert set(hist) == {"source-embeddings", "rr-softmax"}
+    assert res["methods"]["procrustes"]["english_macro_f1"] == res["methods"]["ls"]["english_macro_f1"]
 
 
 @pytest.mark.slow

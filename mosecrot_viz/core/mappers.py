@@ -37,12 +37,18 @@ class RelativeMapper:
     temperature : float, tau dividing the similarities before weighting.
     """
 
-    def __init__(self, k=50, weighting="softmax", temperature=0.05, chunk_size=2048, device="cpu"):
+    def __init__(self, k=50, weighting="softmax", temperature=0.05, reinit_source=True, chunk_size=2048, device="cpu"):
         self.k = k
         self.weighting = weighting
         self.temperature = temperature
+        self.reinit_source = reinit_source
         self.chunk_size = chunk_size
         self.device = device
+
+    @property
+    def reinitialises_source(self) -> bool:
+        """True when F_s differs from E_s (the model must be fine-tuned with the mapped embeddings)."""
+        return self.reinit_source
 
     def fit(self, source_anchors, target_anchors):
         """Store the anchor rows of both spaces; the source rows are also the basis of the map."""
@@ -61,8 +67,14 @@ class RelativeMapper:
         )
 
     def transform_source(self, source_vectors) -> np.ndarray:
-        """F_s: every PLM token re-expressed through its top-k English anchors, shape (|V_s|, D)."""
+        """F_s: every PLM token re-expressed through its top-k English anchors, shape (|V_s|, D).
+
+        With `reinit_source=False` the PLM keeps E_s and only target words are mapped (F_t still
+        lives in E_s's space: each row is a weighted mean of English anchor embeddings).
+        """
         _check_fitted(self, "source_anchor_vectors_")
+        if not self.reinit_source:
+            return np.asarray(source_vectors, dtype=np.float32)
         return self._map(source_vectors, self.source_anchor_vectors_)
 
     def transform_target(self, target_vectors) -> np.ndarray:
@@ -76,6 +88,8 @@ class LeastSquaresMapper:
 
     The source side is left as it is (F_s = E_s), so the model is fine-tuned with its own embeddings.
     """
+
+    reinitialises_source = False
 
     def __init__(self, rcond=None):
         self.rcond = rcond
@@ -98,12 +112,73 @@ class LeastSquaresMapper:
         return np.asarray(target_vectors, dtype=np.float32) @ self.coef_
 
 
+class ProcrustesMapper:
+    """Orthogonal Procrustes (VecMap/MUSE style): W = UV^T from the SVD of T'^T S' on anchor rows.
+
+    Rows are optionally unit-normalised, mean-centred and re-normalised on both sides (`normalize`,
+    `center`); mapped target rows are brought back to E_s's scale and centre, so F_t sits where the
+    PLM's embeddings live. Only target words are mapped (F_s = E_s). With equal dimensions and no
+    preprocessing, a target space that is an exact rotation of the source is recovered exactly.
+    """
+
+    reinitialises_source = False
+
+    def __init__(self, center=True, normalize=True):
+        self.center = center
+        self.normalize = normalize
+
+    def _pre(self, x, mean):
+        x = np.asarray(x, dtype=np.float64)
+        if self.normalize:
+            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        if mean is not None:
+            x = x - mean
+            if self.normalize:
+                x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        return x
+
+    def _mean(self, x):
+        if not self.center:
+            return None
+        x = np.asarray(x, dtype=np.float64)
+        if self.normalize:
+            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        return x.mean(axis=0)
+
+    def fit(self, source_anchors, target_anchors):
+        """Learn the semi-orthogonal map W (d_t, D) and the scale/offset back to E_s."""
+        s, t = _check_anchor_rows(source_anchors, target_anchors)
+        self.target_mean_, self.source_mean_ = self._mean(t), self._mean(s)
+        u, _, vt = np.linalg.svd(self._pre(t, self.target_mean_).T @ self._pre(s, self.source_mean_), full_matrices=False)
+        self.coef_ = u @ vt
+        raw = s.astype(np.float64) - (s.mean(axis=0) if self.center else 0)
+        self.scale_ = float(np.linalg.norm(raw, axis=1).mean()) if self.normalize else 1.0
+        self.offset_ = s.mean(axis=0) if self.center else np.zeros(s.shape[1])
+        return self
+
+    def transform_source(self, source_vectors) -> np.ndarray:
+        """F_s = E_s."""
+        _check_fitted(self, "coef_")
+        return np.asarray(source_vectors, dtype=np.float32)
+
+    def transform_target(self, target_vectors) -> np.ndarray:
+        """F_t = pre(E_t) W, rescaled and re-centred onto E_s."""
+        _check_fitted(self, "coef_")
+        mapped = self._pre(target_vectors, self.target_mean_) @ self.coef_
+        if self.normalize or self.center:
+            mapped = mapped * self.scale_ + self.offset_
+        return mapped.astype(np.float32)
+
+
 MAPPERS = {
     "rr-standard": partial(RelativeMapper, weighting="standard", temperature=1.0),
     "rr-softmax": partial(RelativeMapper, weighting="softmax", temperature=0.05),
     "rr-sparsemax": partial(RelativeMapper, weighting="sparsemax", temperature=0.1),
     "ls": LeastSquaresMapper,
+    "procrustes": ProcrustesMapper,
+    "rr-softmax-keep": partial(RelativeMapper, weighting="softmax", temperature=0.05, reinit_source=False),
 }
+RR_MAPPERS = tuple(name for name, f in MAPPERS.items() if getattr(f, "func", f) is RelativeMapper)
 
 
 def make_mapper(name: str, **params):

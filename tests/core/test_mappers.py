@@ -46,3 +46,38 @@ def test_unfitted_and_bad_parameters_fail_clearly():
 def test_registry_names():
     assert {"rr-standard", "rr-softmax", "rr-sparsemax", "ls"} <= set(MAPPERS)
     assert make_mapper("rr-sparsemax").weighting == "sparsemax"
+
+
+def test_procrustes_recovers_a_random_rotation_exactly():
+    from mosecrot_viz.core.mappers import ProcrustesMapper
+
+    rng = np.random.default_rng(5)
+    rot, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    target = rng.normal(size=(60, 8))
+    source = target @ rot
+    m = ProcrustesMapper(center=False, normalize=False).fit(source, target)
+    np.testing.assert_allclose(m.coef_, rot, atol=1e-6)
+    new = rng.normal(size=(5, 8))
+    np.testing.assert_allclose(m.transform_target(new), new @ rot, atol=1e-5)
+    # with preprocessing, anchor rows still land on their partners up to E_s's scale and centre
+    pre = ProcrustesMapper().fit(source * 3 + 1, target)
+    assert np.corrcoef(pre.transform_target(target).ravel(), (source * 3 + 1).ravel())[0, 1] > 0.95
+    assert not pre.reinitialises_source
+
+
+def test_procrustes_between_different_dimensions_is_semi_orthogonal():
+    from mosecrot_viz.core.mappers import ProcrustesMapper
+
+    rng = np.random.default_rng(6)
+    m = ProcrustesMapper().fit(rng.normal(size=(40, 12)), rng.normal(size=(40, 5)))
+    assert m.coef_.shape == (5, 12)
+    np.testing.assert_allclose(m.coef_ @ m.coef_.T, np.eye(5), atol=1e-8)
+
+
+def test_rr_keep_leaves_source_embeddings_alone():
+    rng = np.random.default_rng(7)
+    e_s = rng.normal(size=(20, 4)).astype(np.float32)
+    m = make_mapper("rr-softmax-keep").fit(e_s[:6], rng.normal(size=(6, 3)))
+    assert not m.reinitialises_source and make_mapper("rr-softmax").reinitialises_source
+    np.testing.assert_array_equal(m.transform_source(e_s), e_s)
+    assert m.transform_target(rng.normal(size=(2, 3))).shape == (2, 4)

@@ -52,3 +52,19 @@ def test_pick_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA"):
             pick_device("cuda")
+
+
+def test_frozen_input_embeddings_are_bit_identical_after_training(tiny_bert_dir):
+    from mosecrot_viz.core import stitching
+
+    tok = models.load_tokenizer(str(tiny_bert_dir))
+    model = models.load_classifier(str(tiny_bert_dir), 2)
+    f_s = np.random.default_rng(0).normal(size=stitching.input_embeddings(model).shape).astype(np.float32)
+    stitching.set_input_embeddings(model, f_s, freeze=True)
+    before = model.get_input_embeddings().weight.detach().clone()
+    other_before = model.classifier.weight.detach().clone()
+    ids = tok(["cat dog", "ball game"] * 8)["input_ids"]
+    fine_tune(model, ids, [0, 1] * 8, ids, [0, 1] * 8, pad_id=0, device=pick_device("cpu"),
+              cfg=TrainConfig(epochs=2, lr=1e-2, batch_size=4), seed=0)
+    assert torch.equal(model.get_input_embeddings().weight, before)
+    assert not torch.equal(model.classifier.weight, other_before)  # the rest did train
