@@ -82,7 +82,62 @@ def _parse_header(parts: list[bytes]) -> tuple[int, int] | None:
     return None
 
 
+def _read_head_lines(path: Path, max_vocab: int | None) -> list[bytes]:
+    """The file's lines (at most header + max_vocab of them), read in one go."""
+    _, gz = _strip_gz(path)
+    with _open(path, gz) as fh:
+        if max_vocab is None:
+            return fh.read().splitlines()
+        lines = []
+        for raw in fh:
+            lines.append(raw.rstrip(b"\r\n"))
+            if len(lines) > max_vocab:  # one extra in case the first is a header
+                break
+        return lines
+
+
+def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
+    """Vectorised parse: C-level splitting and one `np.fromstring` over all numbers.
+
+    Returns None when anything looks irregular (bad bytes, ragged rows, duplicates...), so the
+    careful line-by-line parser can run and name the exact file and line.
+    """
+    lines = [ln for ln in _read_head_lines(path, max_vocab) if ln.strip()]
+    if not lines:
+        return None
+    if _parse_header(lines[0].split()) is not None:
+        lines = lines[1:]
+    if max_vocab is not None:
+        lines = lines[:max_vocab]
+    try:
+        heads, tails = zip(*(ln.rstrip().split(b" ", 1) for ln in lines))
+        words = [h.decode("utf-8") for h in heads]
+    except (ValueError, UnicodeDecodeError):
+        return None
+    dim = len(tails[0].split())
+    try:
+        flat = np.fromstring(b" ".join(tails), dtype=np.float32, sep=" ")
+    except ValueError:  # a value that is not a number
+        return None
+    if dim == 0 or flat.size != len(words) * dim or len(set(words)) != len(words):
+        return None
+    matrix = flat.reshape(len(words), dim)
+    if not np.isfinite(matrix).all():
+        return None
+    kv = KeyedVectors(vector_size=dim, dtype=np.float32)
+    kv.add_vectors(words, matrix)
+    return kv
+
+
 def _load_text(path: Path, max_vocab: int | None) -> KeyedVectors:
+    try:
+        fast = _load_text_fast(path, max_vocab)
+    except (OSError, EOFError, MemoryError):
+        fast = None
+    return fast if fast is not None else _load_text_careful(path, max_vocab)
+
+
+def _load_text_careful(path: Path, max_vocab: int | None) -> KeyedVectors:
     _, gz = _strip_gz(path)
     words: list[str] = []
     rows: list[np.ndarray] = []

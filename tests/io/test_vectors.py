@@ -4,7 +4,7 @@ import gzip
 import numpy as np
 import pytest
 from conftest import write_vec
-from gensim.models import FastText
+from gensim.models import FastText, KeyedVectors
 
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.io.vectors import detect_format, load_vectors, save_text
@@ -105,3 +105,21 @@ def test_empty_missing_and_corrupt_binary(tmp_path):
         load_vectors(_lines(tmp_path, b"5 300\nabc \x00\x01\x02", "t.bin"))
     with pytest.raises(InputError, match="max_vocab"):
         load_vectors(_lines(tmp_path, "a 1\n", "ok.vec"), max_vocab=0)
+
+
+def test_fast_text_parser_matches_gensim_and_careful_parser(tmp_path):
+    """The vectorised path returns exactly what gensim's own loader and the line-by-line parser return."""
+    from mosecrot_viz.io.vectors import _load_text_careful, _load_text_fast
+
+    words = [f"w{i}" for i in range(300)] + ["naïve", "l'été", "NaN", "null", '"quoted"']
+    write_vec(tmp_path / "v.vec", words, dim=7, seed=4)
+    raw = (tmp_path / "v.vec").read_text().replace("\n", " \n")  # fastText's trailing spaces
+    (tmp_path / "v.vec").write_text(raw)
+    fast = _load_text_fast(tmp_path / "v.vec", 200)
+    careful = _load_text_careful(tmp_path / "v.vec", 200)
+    ref = KeyedVectors.load_word2vec_format(str(tmp_path / "v.vec"), binary=False, limit=200)
+    assert fast.index_to_key == careful.index_to_key == ref.index_to_key
+    np.testing.assert_array_equal(fast.vectors, ref.vectors)
+    np.testing.assert_array_equal(fast.vectors, careful.vectors)
+    full = _load_text_fast(tmp_path / "v.vec", None)
+    assert full.index_to_key[-5:] == words[-5:]
