@@ -117,6 +117,16 @@ class Spaces:
     reinit: dict = field(default_factory=dict)  # method -> True when F_s is not E_s
 
 
+def configured_mapper(cfg: ExperimentConfig, method: str, device="cpu"):
+    """An unfitted mapper for `method` with the run's top-k and temperature (RR mappers only)."""
+    params = {}
+    if method in RR_MAPPERS:
+        params = {"k": cfg.top_k, "device": str(device)}
+        if cfg.temperature is not None:
+            params["temperature"] = cfg.temperature
+    return make_mapper(method, **params)
+
+
 def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_anchors=None) -> Spaces:
     """Anchors and the mapped embedding matrices, without any fine-tuning (also used by the analysis pages)."""
     kv = inputs.vectors
@@ -132,12 +142,7 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
         on_anchors(len(anchors))
     mapped, reinit = {}, {}
     for m in methods:
-        params = {}
-        if m in RR_MAPPERS:
-            params = {"k": cfg.top_k, "device": str(device)}
-            if cfg.temperature is not None:
-                params["temperature"] = cfg.temperature
-        mapper = make_mapper(m, **params).fit(e_s[anchors.source_ids], kv.vectors[anchors.target_ids])
+        mapper = configured_mapper(cfg, m, device).fit(e_s[anchors.source_ids], kv.vectors[anchors.target_ids])
         reinit[m] = mapper.reinitialises_source
         f_s = stitching.source_matrix(mapper.transform_source(e_s), e_s, tok.all_special_ids)
         mapped[m] = (f_s, mapper.transform_target(kv.vectors))

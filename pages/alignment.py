@@ -5,7 +5,8 @@ import streamlit as st
 
 from mosecrot_viz import plots
 from mosecrot_viz.analysis import alignment
-from mosecrot_viz.config import MAPPED_METHODS
+from mosecrot_viz.analysis.holdout import holdout_bli
+from mosecrot_viz.config import MAPPED_METHODS, ExperimentConfig
 from mosecrot_viz.io.models import is_uncased
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
@@ -21,36 +22,24 @@ if not mappers:
     st.stop()
 
 
-@st.cache_data(show_spinner="bilingual lexicon induction on held-out pairs")
-def _bli(run_id: str, max_pairs: int):
+@st.cache_data(show_spinner="refitting each mapper without the held-out anchors, then retrieving them")
+def _bli(run_id: str, n_test: int):
     inputs, spaces = cached.spaces(run_id, run.config(), mappers)
-    tok = spaces.tokenizer
-    vocab = tok.get_vocab()
-    held = alignment.held_out_pairs(inputs.pairs, spaces.anchors, vocab, inputs.vectors.key_to_index,
-                                    lowercase_source=is_uncased(tok), special_tokens=tok.all_special_tokens,
-                                    max_pairs=max_pairs)
-    rows_t = np.array([t for t, _ in held], dtype=int)
-    gold = [g for _, g in held]
-    whole = np.array([i for w, i in vocab.items() if not w.startswith("##") and i not in set(tok.all_special_ids)])
-    out, cosines = {}, {}
-    for m in mappers:
-        f_s, f_t = spaces.mapped[m]
-        out[m] = {meth: alignment.bli(f_t[rows_t], f_s, gold, method=meth, candidate_ids=whole).precision
-                  for meth in ("nn", "csls")}
-        pairs = [(t, s) for t, g in held for s in sorted(g)]
-        cosines[m] = alignment.translation_cosines(f_t, f_s, pairs)
-    return out, cosines, len(held)
+    cfg = ExperimentConfig(**{k: v for k, v in run.config().items() if k in ExperimentConfig.__dataclass_fields__})
+    res = holdout_bli(cfg, inputs, spaces, mappers, n_test=n_test)
+    return res.precision, res.cosines, res.n_test, res.n_train
 
 
-max_pairs = st.select_slider("held-out target words", [200, 500, 1000, 2000], 1000, key="alignment_n")
-bli, cosines, n_held = _bli(run.run_id, max_pairs)
-st.subheader("Bilingual lexicon induction (target word → English token)")
-st.caption(f"{n_held} held-out target words (lexicon entries that are not anchors); candidates: every whole-word "
-           "token of the English model. CSLS corrects for hubs.")
+n_test = st.select_slider("held-out anchors", [200, 500, 1000, 2000], 1000, key="alignment_n")
+bli, cosines, n_held, n_train = _bli(run.run_id, n_test)
+st.subheader("Bilingual lexicon induction on held-out anchors (target word → English token)")
+st.caption(f"{n_held} anchors held out; each mapper refitted on the other {n_train:,}. A hit is any whole-token English "
+           "translation of the target word in the lexicon, among every whole-word token of the model. CSLS corrects "
+           "for hubs.")
 show_figure(plots.bli_bars(bli), "alignment_bli")
 st.dataframe(pd.DataFrame({m: {f"{k} P@{p}": v for k, d in bli[m].items() for p, v in d.items()} for m in bli}).T)
 
-st.subheader("Cosine between translation pairs in the shared space")
+st.subheader("Cosine between held-out translation pairs in the shared space")
 show_figure(plots.cosine_hist(cosines), "alignment_cos")
 
 

@@ -3,9 +3,9 @@ import numpy as np
 import streamlit as st
 
 from mosecrot_viz.analysis import alignment
+from mosecrot_viz.analysis.holdout import holdout_bli
 from mosecrot_viz.analysis.suspects import rank_suspects
-from mosecrot_viz.config import FINE_TUNED_RR
-from mosecrot_viz.io.models import is_uncased
+from mosecrot_viz.config import FINE_TUNED_RR, ExperimentConfig
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker
 
@@ -33,19 +33,13 @@ if best_base:
     c[2].metric("gap (other − RR)", f"{gap:+.3f}")
 
 
-@st.cache_data(show_spinner="measuring BLI P@1 and drift for the best RR method")
+@st.cache_data(show_spinner="measuring held-out BLI P@1 and drift for the best RR method")
 def _measures(run_id: str, method: str):
     inputs, spaces = cached.spaces(run_id, run.config(), (method,))
-    tok = spaces.tokenizer
-    vocab = tok.get_vocab()
-    held = alignment.held_out_pairs(inputs.pairs, spaces.anchors, vocab, inputs.vectors.key_to_index,
-                                    lowercase_source=is_uncased(tok), special_tokens=tok.all_special_tokens, max_pairs=1000)
-    f_s, f_t = spaces.mapped[method]
-    whole = np.array([i for w, i in vocab.items() if not w.startswith("##") and i not in set(tok.all_special_ids)])
-    p1 = alignment.bli(f_t[[t for t, _ in held]], f_s, [g for _, g in held], ks=(1,), method="csls",
-                       candidate_ids=whole).precision[1] if held else None
-    ids = np.setdiff1d(np.arange(len(spaces.e_s)), tok.all_special_ids)
-    return p1, alignment.drift_summary(alignment.drift(spaces.e_s, f_s, ids))["mean"]
+    cfg = ExperimentConfig(**{k: v for k, v in run.config().items() if k in ExperimentConfig.__dataclass_fields__})
+    p1 = holdout_bli(cfg, inputs, spaces, [method], n_test=1000, ks=(1,)).precision[method]["csls"][1]
+    ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
+    return p1, alignment.drift_summary(alignment.drift(spaces.e_s, spaces.mapped[method][0], ids))["mean"]
 
 
 p1, drift_mean = _measures(run.run_id, best_rr)

@@ -62,7 +62,8 @@ def test_pages_show_the_runs_numbers(stored_run):
     assert any("best RR" in m.label for m in at.metric)
     at.switch_page("pages/alignment.py").run()
     assert not at.exception
-    assert any("P@1" in str(list(d.value.columns)) for d in at.dataframe)
+    bli = next(d.value for d in at.dataframe if "csls P@1" in d.value.columns)
+    assert set(bli.index) == {"rr-softmax", "rr-sparsemax", "ls"} and bli.notna().all().all()
 
 
 def test_compare_draws_a_stored_sweep(tmp_path, monkeypatch, tiny_run_args):

@@ -124,36 +124,6 @@ def bli(f_t_rows, f_s, gold: list[set[int]], ks=(1, 5, 10), method: str = "nn", 
     return BLIResult({k: float(np.mean(first_hit < k)) for k in ks}, len(queries), method, len(cands))
 
 
-def held_out_pairs(pairs, anchors, source_vocab: dict[str, int], target_vocab: dict[str, int], *,
-                   lowercase_source: bool = True, special_tokens=(), max_pairs: int = 2000,
-                   seed: int = 0) -> list[tuple[int, set[int]]]:
-    """Lexicon pairs the mapper never saw, as BLI queries: [(target row, {source ids}), ...].
-
-    Keeps pairs whose target word has a vector but is not an anchor target, and whose English side
-    (lower-cased for uncased models) is one whole PLM token (not '##' continuation, not special) -
-    the same rule as anchor extraction, so the test words are comparable to the anchors. All
-    translations of a target word form its gold set. At most `max_pairs` target words are kept, a
-    seeded random subsample in lexicon order, so the same inputs always give the same queries.
-    """
-    anchored = set(int(t) for t in np.asarray(anchors.target_ids).tolist())
-    specials = set(special_tokens)
-    grouped: dict[int, set[int]] = {}
-    for en, tgt in pairs:
-        en_key = en.lower() if lowercase_source else en
-        sid = source_vocab.get(en_key)
-        if sid is None or en_key.startswith("##") or en_key in specials:
-            continue
-        tid = target_vocab.get(tgt)
-        if tid is None or tid in anchored:
-            continue
-        grouped.setdefault(int(tid), set()).add(int(sid))
-    items = list(grouped.items())
-    if len(items) > max_pairs:
-        keep = np.sort(np.random.default_rng(seed).choice(len(items), size=max_pairs, replace=False))
-        items = [items[i] for i in keep]
-    return items
-
-
 def _rowwise_cosine(a, b) -> np.ndarray:
     a = torch.as_tensor(np.asarray(a), dtype=torch.float32)
     b = torch.as_tensor(np.asarray(b), dtype=torch.float32)

@@ -7,12 +7,10 @@ from mosecrot_viz.analysis.alignment import (
     csls_scores,
     drift,
     drift_summary,
-    held_out_pairs,
     mean_topk_cosine,
     neighbours,
     translation_cosines,
 )
-from mosecrot_viz.core.anchors import extract_anchors
 
 
 def _unit(x):
@@ -99,27 +97,6 @@ def test_bli_edge_cases():
 
 SRC = {"[CLS]": 0, "cat": 1, "dog": 2, "##s": 3, "house": 4, "home": 5}
 TGT = {"chat": 0, "chien": 1, "maison": 2, "minou": 3, "toutou": 4, "logis": 5}
-
-
-def test_held_out_pairs_exclude_anchor_targets_and_group_translations():
-    anchors = extract_anchors([("cat", "chat"), ("dog", "chien")], SRC, TGT, special_tokens=["[CLS]"])
-    pairs = [("kitty", "chat"), ("cat", "minou"), ("Dog", "toutou"), ("house", "maison"), ("home", "maison"),
-             ("##s", "logis"), ("[CLS]", "logis"), ("house", "manoir"), ("dog", "chien")]
-    held = held_out_pairs(pairs, anchors, SRC, TGT, special_tokens=["[CLS]"])
-    assert held == [(3, {1}), (4, {2}), (2, {4, 5})]
-    assert all(t not in set(anchors.target_ids) for t, _ in held)
-    assert held_out_pairs(pairs, anchors, SRC, TGT, lowercase_source=False, special_tokens=["[CLS]"]) == [(3, {1}), (2, {4, 5})]
-
-
-def test_held_out_subsample_is_deterministic_and_in_lexicon_order():
-    src = {f"w{i}": i for i in range(50)}
-    tgt = {f"t{i}": i for i in range(50)}
-    anchors = extract_anchors([("w0", "t0")], src, tgt)
-    pairs = [(f"w{i}", f"t{i}") for i in range(50)]
-    a = held_out_pairs(pairs, anchors, src, tgt, max_pairs=10, seed=4)
-    assert a == held_out_pairs(pairs, anchors, src, tgt, max_pairs=10, seed=4)
-    assert len(a) == 10 and [t for t, _ in a] == sorted(t for t, _ in a) and 0 not in [t for t, _ in a]
-    assert len(held_out_pairs(pairs, anchors, src, tgt, max_pairs=100)) == 49
 
 
 def test_translation_cosines_hand_values():
