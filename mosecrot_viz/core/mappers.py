@@ -170,6 +170,43 @@ class ProcrustesMapper:
         return mapped.astype(np.float32)
 
 
+class ProcrustesRelativeMapper:
+    """A combination: align target vectors with Procrustes, then express each one through its top-k
+    English anchors by CROSS-lingual similarity (in E_s space) instead of target-space similarity.
+
+    F_t[x] = sum_n w_n E_s[a_n] over the k source anchors nearest to Procrustes(x); F_s = E_s.
+    """
+
+    reinitialises_source = False
+
+    def __init__(self, k=50, weighting="softmax", temperature=0.05, chunk_size=2048, device="cpu"):
+        self.k = k
+        self.weighting = weighting
+        self.temperature = temperature
+        self.chunk_size = chunk_size
+        self.device = device
+
+    def fit(self, source_anchors, target_anchors):
+        """Fit the Procrustes map and keep the source anchor rows as both anchors and basis."""
+        s, t = _check_anchor_rows(source_anchors, target_anchors)
+        self.procrustes_ = ProcrustesMapper().fit(s, t)
+        self.source_anchor_vectors_ = s
+        return self
+
+    def transform_source(self, source_vectors) -> np.ndarray:
+        """F_s = E_s."""
+        _check_fitted(self, "procrustes_")
+        return np.asarray(source_vectors, dtype=np.float32)
+
+    def transform_target(self, target_vectors) -> np.ndarray:
+        """Procrustes-aligned target rows, re-expressed through their nearest English anchors."""
+        _check_fitted(self, "procrustes_")
+        aligned = self.procrustes_.transform_target(target_vectors)
+        return relative_map(aligned, self.source_anchor_vectors_, self.source_anchor_vectors_, k=self.k,
+                            weighting=self.weighting, temperature=self.temperature, chunk_size=self.chunk_size,
+                            device=self.device)
+
+
 MAPPERS = {
     "rr-standard": partial(RelativeMapper, weighting="standard", temperature=1.0),
     "rr-softmax": partial(RelativeMapper, weighting="softmax", temperature=0.05),
@@ -177,8 +214,11 @@ MAPPERS = {
     "ls": LeastSquaresMapper,
     "procrustes": ProcrustesMapper,
     "rr-softmax-keep": partial(RelativeMapper, weighting="softmax", temperature=0.05, reinit_source=False),
+    "rr-procrustes-keep": ProcrustesRelativeMapper,
 }
-RR_MAPPERS = tuple(name for name, f in MAPPERS.items() if getattr(f, "func", f) is RelativeMapper)
+# mappers that take top-k / temperature / device from the run's config
+RR_MAPPERS = tuple(name for name, f in MAPPERS.items()
+                   if getattr(f, "func", f) in (RelativeMapper, ProcrustesRelativeMapper))
 
 
 def make_mapper(name: str, **params):

@@ -81,3 +81,15 @@ def test_rr_keep_leaves_source_embeddings_alone():
     assert not m.reinitialises_source and make_mapper("rr-softmax").reinitialises_source
     np.testing.assert_array_equal(m.transform_source(e_s), e_s)
     assert m.transform_target(rng.normal(size=(2, 3))).shape == (2, 4)
+
+
+def test_procrustes_relative_mapper_lands_anchor_words_on_their_partners():
+    rng = np.random.default_rng(8)
+    rot, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    s = rng.normal(size=(30, 6))
+    t = s @ rot.T  # target space = rotated source
+    m = make_mapper("rr-procrustes-keep", k=30, temperature=1e-3).fit(s, t)
+    assert not m.reinitialises_source
+    mapped = m.transform_target(t)
+    # with a sharp softmax each target anchor maps onto its own source anchor row
+    np.testing.assert_allclose(mapped, s, atol=1e-3)
