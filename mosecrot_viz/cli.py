@@ -80,6 +80,8 @@ def _add_experiment_args(run: argparse.ArgumentParser) -> None:
     run.add_argument("--model-cache", help="folder to reuse fine-tuned models across runs (safetensors)")
     run.add_argument("--n-anchors", type=int, default=None, help="keep a random subset of N anchors")
     run.add_argument("--drop-stopword-anchors", action="store_true", help="remove anchors whose English side is a stop word")
+    run.add_argument("--anchor-agreement", type=float, default=None, metavar="SHARE",
+                     help="keep this share of anchors whose relative representations agree best across languages")
     _add_training_args(run, epochs=5)
 
 
@@ -157,6 +159,7 @@ def _experiment_config(args) -> ExperimentConfig:
         lr=args.lr, batch_size=args.batch_size, max_vocab=args.max_vocab, device=args.device,
         freeze_embeddings=not args.no_freeze, anchor_policy=args.anchor_policy, out=args.out,
         model_cache=args.model_cache, n_anchors=args.n_anchors, drop_stopword_anchors=args.drop_stopword_anchors,
+        anchor_agreement_share=args.anchor_agreement,
     )
 
 

@@ -41,6 +41,7 @@ class ExperimentConfig:
     n_anchors: int | None = None  # keep a random subset of this many anchors (the paper's Table 4)
     anchor_seed: int = 0
     drop_stopword_anchors: bool = False  # remove anchors whose English side is a stop word
+    anchor_agreement_share: float | None = None  # keep this share of anchors whose R_s/R_t rows agree best
     unk_policy: str = "unk"
     simplify_chinese: bool | None = None  # None: on when lang is zh
     sweep: dict | None = None  # {"id", "param", "value"} when this run is one trial of a sweep
@@ -63,6 +64,8 @@ class ExperimentConfig:
             raise InputError(f"temperature must be positive, got {self.temperature}")
         if self.n_anchors is not None and self.n_anchors < 1:
             raise InputError(f"n_anchors must be >= 1, got {self.n_anchors}")
+        if self.anchor_agreement_share is not None and not 0 < self.anchor_agreement_share <= 1:
+            raise InputError(f"anchor agreement share must be in (0, 1], got {self.anchor_agreement_share}")
         if self.epochs < 1:
             raise InputError(f"epochs must be >= 1, got {self.epochs}")
         if self.device not in ("auto", "cpu", "cuda", "mps"):

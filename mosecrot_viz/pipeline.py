@@ -18,6 +18,7 @@ import pandas as pd
 
 from .config import MAPPED_METHODS, ExperimentConfig
 from .core import baselines, model_cache, stitching
+from .core.anchor_quality import keep_agreeing, rr_agreement
 from .core.anchors import AnchorSet, extract_anchors, filter_anchors
 from .core.mappers import RR_MAPPERS, make_mapper
 from .core.metrics import aggregate_seeds, classification_metrics
@@ -138,6 +139,9 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
     )
     if cfg.drop_stopword_anchors or cfg.n_anchors:
         anchors = filter_anchors(anchors, drop_stopwords=cfg.drop_stopword_anchors, n=cfg.n_anchors, seed=cfg.anchor_seed)
+    if cfg.anchor_agreement_share:
+        scores = rr_agreement(e_s[anchors.source_ids], kv.vectors[anchors.target_ids])
+        anchors = keep_agreeing(anchors, scores, cfg.anchor_agreement_share)
     if on_anchors:
         on_anchors(len(anchors))
     mapped, reinit = {}, {}

@@ -88,3 +88,10 @@ def test_sib200_en_zh_rr_beats_majority_and_shuffled_control(tmp_path):
     rr, maj = res["methods"]["rr-softmax"]["macro_f1"], res["methods"]["majority"]["macro_f1"]
     assert rr >= maj + 0.10, (rr, maj)
     assert res["anchors"]["count"] > 5000
+
+
+def test_anchor_agreement_filter_runs_and_is_counted(tmp_path, tiny_run_args):
+    cfg = ExperimentConfig(**tiny_run_args, methods=["procrustes", "majority"], epochs=1, anchor_agreement_share=0.5)
+    res = run_experiment(cfg).results
+    assert res["anchors"]["count"] == 13
+    assert res["anchors"]["dropped"]["low cross-lingual agreement of relative representations (filter)"] == 13
