@@ -18,7 +18,7 @@ import pandas as pd
 
 from .config import MAPPED_METHODS, ExperimentConfig
 from .core import baselines, model_cache, stitching
-from .core.anchor_quality import keep_agreeing, rr_agreement
+from .core.anchor_quality import choose_by_alignment, keep_agreeing, rr_agreement
 from .core.anchors import AnchorSet, extract_anchors, filter_anchors
 from .core.mappers import RR_MAPPERS, make_mapper
 from .core.metrics import aggregate_seeds, classification_metrics
@@ -137,6 +137,9 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
         inputs.pairs, tok.get_vocab(), kv.key_to_index, lowercase_source=models.is_uncased(tok),
         special_tokens=tok.all_special_tokens, policy=cfg.anchor_policy,
     )
+    if cfg.anchor_policy == "aligned":
+        anchors = choose_by_alignment(anchors, inputs.pairs, tok.get_vocab(), e_s, kv.vectors,
+                                      lowercase_source=models.is_uncased(tok), special_tokens=tok.all_special_tokens)
     if cfg.drop_stopword_anchors or cfg.n_anchors:
         anchors = filter_anchors(anchors, drop_stopwords=cfg.drop_stopword_anchors, n=cfg.n_anchors, seed=cfg.anchor_seed)
     if cfg.anchor_agreement_share:

@@ -45,4 +45,38 @@ def keep_agreeing(anchors: AnchorSet, scores: np.ndarray, share: float) -> Ancho
     dropped = dict(out.dropped)
     dropped["low cross-lingual agreement of relative representations (filter)"] = len(anchors) - n
     return AnchorSet(out.source_words, out.source_ids, out.target_words, out.target_ids, out.lexicon_pairs, dropped,
-                     out.policy)
+                     out.policy, out.rechosen)
+
+
+def choose_by_alignment(anchors: AnchorSet, pairs, source_vocab, source_vectors, target_vectors, *,
+                        lowercase_source: bool = True, special_tokens=()) -> AnchorSet:
+    """Re-choose each target word's English translation: the candidate nearest to the target word after
+    a first Procrustes alignment on the current anchors (instead of the lexicon's first listing).
+
+    source_vectors : E_s (|V_s|, D); target_vectors : E_t rows indexed like `anchors.target_ids`.
+    """
+    from .mappers import ProcrustesMapper
+
+    e_s, e_t = np.asarray(source_vectors), np.asarray(target_vectors)
+    aligned = ProcrustesMapper().fit(e_s[anchors.source_ids], e_t[anchors.target_ids]).transform_target(
+        e_t[anchors.target_ids])
+    specials = set(special_tokens)
+    candidates: dict[str, list[tuple[str, int]]] = {}
+    for en, tgt in pairs:
+        key = en.lower() if lowercase_source else en
+        sid = source_vocab.get(key)
+        if sid is not None and not key.startswith("##") and key not in specials:
+            candidates.setdefault(tgt, []).append((key, sid))
+    unit_s = e_s / np.maximum(np.linalg.norm(e_s, axis=1, keepdims=True), 1e-12)
+    src_words, src_ids, changed = list(anchors.source_words), anchors.source_ids.copy(), 0
+    for i, tgt in enumerate(anchors.target_words):
+        cands = list(dict.fromkeys(candidates.get(tgt, [])))
+        if len(cands) < 2:
+            continue
+        v = aligned[i] / max(np.linalg.norm(aligned[i]), 1e-12)
+        best = max(cands, key=lambda c: float(unit_s[c[1]] @ v))
+        if best[1] != src_ids[i]:
+            src_words[i], src_ids[i] = best
+            changed += 1
+    return AnchorSet(tuple(src_words), src_ids, anchors.target_words, anchors.target_ids, anchors.lexicon_pairs,
+                     dict(anchors.dropped), "aligned", changed)

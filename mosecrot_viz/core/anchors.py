@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InputError
 
-POLICIES = ("first", "one-to-one")
+POLICIES = ("first", "one-to-one", "aligned")  # aligned: first, then re-chosen (core.anchor_quality)
 
 DROP_NOT_SOURCE = "English side not a whole PLM token"
 DROP_NOT_TARGET = "target side has no static vector"
@@ -35,6 +35,7 @@ class AnchorSet:
     lexicon_pairs: int
     dropped: dict = field(default_factory=dict)
     policy: str = "first"
+    rechosen: int = 0  # English translations re-chosen by alignment (policy "aligned")
 
     def __len__(self) -> int:
         return len(self.source_ids)
@@ -46,6 +47,7 @@ class AnchorSet:
             "lexicon_pairs": self.lexicon_pairs,
             "unique_english": len(set(self.source_words)),
             "policy": self.policy,
+            "rechosen_by_alignment": self.rechosen,
             "dropped": dict(self.dropped),
         }
 
@@ -60,6 +62,7 @@ class AnchorSet:
             self.lexicon_pairs,
             dict(self.dropped),
             self.policy,
+            self.rechosen,
         )
 
 
@@ -80,6 +83,8 @@ def extract_anchors(
     """
     if policy not in POLICIES:
         raise InputError(f"unknown anchor policy {policy!r}; choose from {POLICIES}")
+    if policy == "aligned":
+        policy = "first"  # the re-choice needs vectors: the pipeline applies it after extraction
     specials = set(special_tokens)
     dropped: Counter = Counter()
     seen_pairs, seen_tgt, seen_en = set(), set(), set()
@@ -144,4 +149,4 @@ def filter_anchors(anchors: AnchorSet, *, drop_stopwords: bool = False, n: int |
         raise InputError("no anchors left after filtering")
     out = anchors.subset(keep)
     return AnchorSet(out.source_words, out.source_ids, out.target_words, out.target_ids, out.lexicon_pairs, dropped,
-                     out.policy)
+                     out.policy, out.rechosen)

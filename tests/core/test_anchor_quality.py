@@ -33,3 +33,23 @@ def test_keep_agreeing_keeps_the_best_share():
     assert kept.source_words == ("a", "c") and sum(kept.dropped.values()) == 2
     with pytest.raises(ValueError):
         keep_agreeing(a, np.zeros(4), 0)
+
+
+def test_choose_by_alignment_picks_the_translation_that_fits_the_space():
+    from mosecrot_viz.core.anchor_quality import choose_by_alignment
+    from mosecrot_viz.core.anchors import extract_anchors
+
+    rng = np.random.default_rng(1)
+    words = [f"e{i}" for i in range(30)]
+    src_vocab = {w: i for i, w in enumerate(words)}
+    e_s = rng.normal(size=(30, 6))
+    rot, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    e_t = e_s[:20] @ rot  # target word t_i is the translation of e_i
+    tgt_vocab = {f"t{i}": i for i in range(20)}
+    pairs = [(f"e{i}", f"t{i}") for i in range(20)]
+    pairs.insert(0, ("e25", "t3"))  # a wrong first-listed gloss for t3
+    first = extract_anchors(pairs, src_vocab, tgt_vocab, lowercase_source=False)
+    assert dict(zip(first.target_words, first.source_words))["t3"] == "e25"
+    fixed = choose_by_alignment(first, pairs, src_vocab, e_s, e_t, lowercase_source=False)
+    assert dict(zip(fixed.target_words, fixed.source_words))["t3"] == "e3"
+    assert fixed.policy == "aligned" and fixed.rechosen == 1 and fixed.summary()["rechosen_by_alignment"] == 1
