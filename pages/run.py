@@ -25,13 +25,22 @@ tau = c[2].number_input("τ (0 = per weighting)", 0.0, 10.0, 0.0, step=0.01, key
 epochs = c[3].number_input("epochs", 1, 20, 3, key="run_epochs")
 device = c[4].selectbox("device", ["auto", "cpu", "cuda"], key="run_device")
 freeze = st.checkbox("freeze input embeddings during fine-tuning", True, key="run_freeze")
+with st.expander("Anchor options (quality filters, subsets)"):
+    ac = st.columns(4)
+    policy = ac[0].selectbox("translation per target word", ["first", "one-to-one", "aligned"], key="run_policy",
+                             help="first: lexicon order (the paper); aligned: re-chosen by a first Procrustes alignment")
+    agreement = ac[1].number_input("keep share by R_s/R_t agreement (0 = off)", 0.0, 1.0, 0.0, step=0.1, key="run_agree")
+    n_anchors = ac[2].number_input("random subset of anchors (0 = all)", 0, 10**6, 0, key="run_nanchors")
+    stop = ac[3].checkbox("drop stop-word anchors", False, key="run_stop")
+anchor_opts = dict(anchor_policy=policy, anchor_agreement_share=agreement or None, n_anchors=int(n_anchors) or None,
+                   drop_stopword_anchors=stop)
 
 if st.button("Start run", type="primary", key="run_start"):
     try:
         cfg = ExperimentConfig(
             **{k: v for k, v in setup.items() if k in ExperimentConfig.__dataclass_fields__},
             methods=methods, seeds=[int(s) for s in seeds.split(",") if s.strip()], top_k=int(top_k) or None,
-            temperature=tau or None, epochs=int(epochs), device=device, freeze_embeddings=freeze)
+            temperature=tau or None, epochs=int(epochs), device=device, freeze_embeddings=freeze, **anchor_opts)
         run = start_run(cfg, name=setup["label"].split()[0])
         st.session_state["current_run"] = run.run_id
     except (InputError, ValueError) as exc:
@@ -48,7 +57,7 @@ with st.expander("Sweep one parameter (every trial is stored; Compare draws the 
             base = ExperimentConfig(
                 **{k: v for k, v in setup.items() if k in ExperimentConfig.__dataclass_fields__},
                 methods=methods, seeds=[int(s) for s in seeds.split(",") if s.strip()], top_k=int(top_k) or None,
-                temperature=tau or None, epochs=int(epochs), device=device, freeze_embeddings=freeze)
+                temperature=tau or None, epochs=int(epochs), device=device, freeze_embeddings=freeze, **anchor_opts)
             trials = start_sweep(sweep_configs(base, param, parse_values(param, values),
                                                model_cache=str(cache_dir() / "finetuned")), name="sweep")
             st.success(f"queued {len(trials)} trials; follow them below, then open **Compare**.")
