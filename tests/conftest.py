@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,8 @@ def tiny_run_args(tmp_path, tiny_bert_dir, tiny_task):
 
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# parsed-vector caches of the many tiny test files go to a throwaway folder, not the user's cache
+os.environ.setdefault("MOSECROT_PARSED_VECTORS", tempfile.mkdtemp(prefix="mosecrot-test-parsed-"))
 
 
 def _point_real_data_tests_at_cache() -> None:

@@ -7,6 +7,8 @@ uploading a 2 GB file deserves to learn that row 81,223 has 299 numbers, not a n
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
 import os
 import shutil
 import struct
@@ -19,6 +21,7 @@ from gensim.models import KeyedVectors
 from ..errors import InputError
 
 FASTTEXT_MAGIC = 793712314  # first int32 of a fastText .bin model
+PARSE_VERSION = 1  # bump when the text parser's output changes, to invalidate parsed-vector caches
 TEXT_SUFFIXES = {".vec", ".txt", ".tsv"}
 
 
@@ -67,7 +70,7 @@ def load_vectors(path: str | os.PathLike, *, max_vocab: int | None = None) -> Ke
         raise InputError(f"max_vocab must be positive, got {max_vocab}")
     fmt = detect_format(path)
     if fmt == "text":
-        kv = _load_text(path, max_vocab)
+        kv = _load_text_cached(path, max_vocab)
     elif fmt == "word2vec-bin":
         kv = _load_word2vec_bin(path, max_vocab)
     else:
@@ -126,6 +129,43 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
         return None
     kv = KeyedVectors(vector_size=dim, dtype=np.float32)
     kv.add_vectors(words, matrix)
+    return kv
+
+
+def _fingerprint(path: Path, max_vocab: int | None) -> str:
+    """Identity of a file's parse: path, size, mtime, the first and last MiB, and the row limit."""
+    st = path.stat()
+    h = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{max_vocab}|{PARSE_VERSION}".encode())
+    with open(path, "rb") as fh:
+        h.update(fh.read(1 << 20))
+        if st.st_size > 1 << 20:
+            fh.seek(-(1 << 20), os.SEEK_END)
+            h.update(fh.read())
+    return h.hexdigest()[:24]
+
+
+def _load_text_cached(path: Path, max_vocab: int | None) -> KeyedVectors:
+    """Parse once, then reload the parsed arrays (`.npy` + JSON word list, never pickle) in a fraction of a second."""
+    from .resources import cache_dir
+
+    root = Path(os.environ.get("MOSECROT_PARSED_VECTORS") or cache_dir() / "parsed-vectors")
+    folder = root / _fingerprint(path, max_vocab)
+    words_file, vec_file = folder / "words.json", folder / "vectors.npy"
+    if words_file.exists() and vec_file.exists():
+        words = json.loads(words_file.read_text(encoding="utf-8"))
+        matrix = np.load(vec_file, allow_pickle=False)
+        kv = KeyedVectors(vector_size=matrix.shape[1], dtype=np.float32)
+        kv.add_vectors(words, matrix)
+        return kv
+    kv = _load_text(path, max_vocab)
+    try:
+        tmp = folder.with_name(folder.name + f".{os.getpid()}.partial")
+        tmp.mkdir(parents=True, exist_ok=True)
+        (tmp / "words.json").write_text(json.dumps(kv.index_to_key, ensure_ascii=False), encoding="utf-8")
+        np.save(tmp / "vectors.npy", kv.vectors, allow_pickle=False)
+        os.replace(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # a cache we cannot write is only slower, never wrong
     return kv
 
 

@@ -123,3 +123,18 @@ def test_fast_text_parser_matches_gensim_and_careful_parser(tmp_path):
     np.testing.assert_array_equal(fast.vectors, careful.vectors)
     full = _load_text_fast(tmp_path / "v.vec", None)
     assert full.index_to_key[-5:] == words[-5:]
+
+
+def test_parsed_text_vectors_are_cached_by_file_identity(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOSECROT_PARSED_VECTORS", str(tmp_path / "cache" / "parsed-vectors"))
+    write_vec(tmp_path / "v.vec", WORDS)
+    first = load_vectors(tmp_path / "v.vec")
+    [entry] = list((tmp_path / "cache" / "parsed-vectors").iterdir())
+    assert (entry / "vectors.npy").exists() and (entry / "words.json").exists()
+    again = load_vectors(tmp_path / "v.vec")
+    assert again.index_to_key == first.index_to_key
+    np.testing.assert_array_equal(again.vectors, first.vectors)
+    # a changed file is parsed again, not served stale
+    write_vec(tmp_path / "v.vec", WORDS[:3], seed=9)
+    assert load_vectors(tmp_path / "v.vec").index_to_key == WORDS[:3]
+    assert len(list((tmp_path / "cache" / "parsed-vectors").iterdir())) == 2
