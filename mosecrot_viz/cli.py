@@ -51,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the embedded default end to end (English -> Chinese Bible verses)")
     _add_training_args(demo, epochs=3)
 
+    bench = sub.add_parser("bench", help="time the fast paths against their references (docs/PERFORMANCE.md)")
+    bench.add_argument("--words", type=int, default=200_000)
+    bench.add_argument("--anchors", type=int, default=10_000)
+    bench.add_argument("--k", type=int, default=50)
+    bench.add_argument("--load-rows", type=int, default=200_000)
+    bench.add_argument("--steps", type=int, default=15, help="training steps timed per padding mode")
+    bench.add_argument("--skip-dense", action="store_true", help="skip the dense NumPy reference (it needs ~10 GB)")
+    bench.add_argument("--out", help="also write the table to this Markdown file")
+    bench.add_argument("--debug", action="store_true")
+
     res = sub.add_parser("resources", help="list the embedded defaults (and --fetch them)")
     res.add_argument("--fetch", action="store_true", help="download and build every default the demo needs")
     res.add_argument("--all", action="store_true", help="with --fetch: also French, Spanish and German defaults")
@@ -187,6 +197,29 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
     print(f"trials stored under {root}; table in {root / 'sweep.csv'}")
 
 
+def _bench(args) -> None:
+    from pathlib import Path
+
+    from .bench import report, run_bench
+    from .io.resources import resolve
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "sib200" / "eng_Latn" / "train.tsv"
+    train = shared if shared.exists() else resolve("task:bible-en") / "train.tsv"
+    command = "python -m mosecrot_viz bench " + " ".join(sys.argv[2:] if argv_is_cli() else [])
+    res = run_bench(words=args.words, anchors=args.anchors, k=args.k, load_rows=args.load_rows, steps=args.steps,
+                    train_file=train, skip_dense=args.skip_dense)
+    table = report(res, command.strip())
+    print(table)
+    if args.out:
+        Path(args.out).write_text("# Performance\n\n" + table + f"\n\nTraining data: `{train.name}` from "
+                                  f"`{train.parent.name}`.\n\nRaw figures:\n\n```json\n{json.dumps(res, indent=2)}\n```\n")
+
+
+def argv_is_cli() -> bool:
+    """True when running as `python -m mosecrot_viz` (so sys.argv holds the user's command)."""
+    return bool(sys.argv) and sys.argv[0].endswith(("__main__.py", "mosecrot_viz"))
+
+
 def main(argv=None) -> int:
     """CLI entry; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -195,6 +228,8 @@ def main(argv=None) -> int:
             _resources(args)
         elif args.command == "demo":
             _run(demo_config(args))
+        elif args.command == "bench":
+            _bench(args)
         else:
             cfg = _experiment_config(args)
             if args.command == "sweep":
