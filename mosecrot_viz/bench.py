@@ -215,7 +215,7 @@ def report(r: dict, command: str) -> str:
     lines.append(f"| mapping vs GEMM floor | {o['seconds']:.1f} s | {r['gemm_floor_s']:.1f} s | "
                  f"{o['seconds'] / r['gemm_floor_s']:.1f}x the floor | ≤ 2x |")
     lo, lg = r["load_ours"], r["load_gensim"]
-    lines.append(f"| loading top {r['sizes']['load_rows']:,} rows of a 300-d .vec | {lo['seconds']:.1f} s | gensim "
+    lines.append(f"| loading top {r['sizes']['load_rows']:,} rows of a {r['sizes']['tgt_dim']}-d .vec | {lo['seconds']:.1f} s | gensim "
                  f"{lg['seconds']:.1f} s | {lg['seconds'] / lo['seconds']:.1f}x faster; identical: {r['load_identical']} | ≥ 3x |")
     if "train_dynamic" in r:
         td, tf = r["train_dynamic"], r["train_fixed"]
