@@ -83,13 +83,23 @@ class RelativeMapper:
         return self._map(target_vectors, self.target_anchor_vectors_)
 
 
-class LeastSquaresMapper:
+class _KeepsSourceEmbeddings:
+    """Mixin for mappers that map only target words: the PLM keeps E_s (F_s = E_s)."""
+
+    reinitialises_source = False
+    _fitted_attr = "coef_"
+
+    def transform_source(self, source_vectors) -> np.ndarray:
+        """F_s = E_s: no re-initialisation of the PLM's embeddings."""
+        _check_fitted(self, self._fitted_attr)
+        return np.asarray(source_vectors, dtype=np.float32)
+
+
+class LeastSquaresMapper(_KeepsSourceEmbeddings):
     """The paper's LS baseline: W = argmin ||A_t W - A_s||, applied to every target vector.
 
     The source side is left as it is (F_s = E_s), so the model is fine-tuned with its own embeddings.
     """
-
-    reinitialises_source = False
 
     def __init__(self, rcond=None):
         self.rcond = rcond
@@ -101,18 +111,13 @@ class LeastSquaresMapper:
         self.coef_ = self.coef_.astype(np.float32)
         return self
 
-    def transform_source(self, source_vectors) -> np.ndarray:
-        """F_s = E_s: LS does not re-initialise the PLM's embeddings."""
-        _check_fitted(self, "coef_")
-        return np.asarray(source_vectors, dtype=np.float32)
-
     def transform_target(self, target_vectors) -> np.ndarray:
         """F_t = E_t W."""
         _check_fitted(self, "coef_")
         return np.asarray(target_vectors, dtype=np.float32) @ self.coef_
 
 
-class ProcrustesMapper:
+class ProcrustesMapper(_KeepsSourceEmbeddings):
     """Orthogonal Procrustes (VecMap/MUSE style): W = UV^T from the SVD of T'^T S' on anchor rows.
 
     Rows are optionally unit-normalised, mean-centred and re-normalised on both sides (`normalize`,
@@ -120,8 +125,6 @@ class ProcrustesMapper:
     PLM's embeddings live. Only target words are mapped (F_s = E_s). With equal dimensions and no
     preprocessing, a target space that is an exact rotation of the source is recovered exactly.
     """
-
-    reinitialises_source = False
 
     def __init__(self, center=True, normalize=True):
         self.center = center
@@ -156,11 +159,6 @@ class ProcrustesMapper:
         self.offset_ = s.mean(axis=0) if self.center else np.zeros(s.shape[1])
         return self
 
-    def transform_source(self, source_vectors) -> np.ndarray:
-        """F_s = E_s."""
-        _check_fitted(self, "coef_")
-        return np.asarray(source_vectors, dtype=np.float32)
-
     def transform_target(self, target_vectors) -> np.ndarray:
         """F_t = pre(E_t) W, rescaled and re-centred onto E_s."""
         _check_fitted(self, "coef_")
@@ -170,14 +168,14 @@ class ProcrustesMapper:
         return mapped.astype(np.float32)
 
 
-class ProcrustesRelativeMapper:
+class ProcrustesRelativeMapper(_KeepsSourceEmbeddings):
     """A combination: align target vectors with Procrustes, then express each one through its top-k
     English anchors by CROSS-lingual similarity (in E_s space) instead of target-space similarity.
 
     F_t[x] = sum_n w_n E_s[a_n] over the k source anchors nearest to Procrustes(x); F_s = E_s.
     """
 
-    reinitialises_source = False
+    _fitted_attr = "procrustes_"
 
     def __init__(self, k=50, weighting="softmax", temperature=0.05, chunk_size=2048, device="cpu"):
         self.k = k
@@ -192,11 +190,6 @@ class ProcrustesRelativeMapper:
         self.procrustes_ = ProcrustesMapper().fit(s, t)
         self.source_anchor_vectors_ = s
         return self
-
-    def transform_source(self, source_vectors) -> np.ndarray:
-        """F_s = E_s."""
-        _check_fitted(self, "procrustes_")
-        return np.asarray(source_vectors, dtype=np.float32)
 
     def transform_target(self, target_vectors) -> np.ndarray:
         """Procrustes-aligned target rows, re-expressed through their nearest English anchors."""
