@@ -5,12 +5,12 @@ The anchor set of MoSECroT is drawn from these pairs, so the loader keeps the fi
 """
 from __future__ import annotations
 
-import gzip
 import os
 import tempfile
 from pathlib import Path
 
 from ..errors import InputError
+from .limits import LimitedGzip
 
 
 def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) -> list[tuple[str, str]]:
@@ -22,9 +22,8 @@ def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) ->
     path = Path(path)
     if not path.exists():
         raise InputError("lexicon file not found", path)
-    opener = gzip.open if path.name.endswith(".gz") else open
     pairs: list[tuple[str, str]] = []
-    with opener(path, "rb") as fh:
+    with (LimitedGzip(path) if path.name.endswith(".gz") else open(path, "rb")) as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:
                 line = raw.decode("utf-8").strip()

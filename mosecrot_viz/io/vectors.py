@@ -19,6 +19,7 @@ import numpy as np
 from gensim.models import KeyedVectors
 
 from ..errors import InputError
+from .limits import LimitedGzip as _LimitedGzip
 
 FASTTEXT_MAGIC = 793712314  # first int32 of a fastText .bin model
 PARSE_VERSION = 1  # bump when the text parser's output changes, to invalidate parsed-vector caches
@@ -33,7 +34,7 @@ def _strip_gz(path: Path) -> tuple[str, bool]:
 
 
 def _open(path: Path, gz: bool):
-    return gzip.open(path, "rb") if gz else open(path, "rb")
+    return _LimitedGzip(path) if gz else open(path, "rb")
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -261,12 +262,15 @@ def _ungzip_to_temp(path: Path) -> Path:
     if not gz:
         return path
     fd, tmp = tempfile.mkstemp(suffix=".bin", prefix="mosecrot-vec-")
-    with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
+    with os.fdopen(fd, "wb") as out, _LimitedGzip(path) as src:
         try:
             shutil.copyfileobj(src, out, length=1 << 20)
         except (OSError, EOFError) as exc:
             Path(tmp).unlink(missing_ok=True)
             raise InputError(f"corrupt gzip file ({exc})", path) from None
+        except InputError:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return Path(tmp)
 
 

@@ -76,3 +76,14 @@ def test_real_sib200_and_muse():
     assert len(df) == 204 and df["label"].nunique() == 7
     pairs = load_lexicon(shared_data("lexicons", "muse", "en-zh.txt"))
     assert len(pairs) > 30000
+
+
+def test_gzip_bomb_lexicon_is_stopped(tmp_path, monkeypatch):
+    import gzip
+
+    monkeypatch.setenv("MOSECROT_MAX_DECOMPRESSED_MB", "1")
+    p = tmp_path / "lex.txt.gz"
+    with gzip.open(p, "wb") as fh:
+        fh.write(b"cat chat\n" * (400_000))  # 3.6 MB of valid lines
+    with pytest.raises(InputError, match="decompresses to more than 1 MB"):
+        load_lexicon(p)

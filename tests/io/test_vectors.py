@@ -138,3 +138,36 @@ def test_parsed_text_vectors_are_cached_by_file_identity(tmp_path, monkeypatch):
     write_vec(tmp_path / "v.vec", WORDS[:3], seed=9)
     assert load_vectors(tmp_path / "v.vec").index_to_key == WORDS[:3]
     assert len(list((tmp_path / "cache" / "parsed-vectors").iterdir())) == 2
+
+
+@pytest.mark.parametrize("name", ["bomb.vec.gz", "bomb.bin.gz"])
+def test_gzip_bomb_is_stopped_early(tmp_path, monkeypatch, name):
+    monkeypatch.setenv("MOSECROT_MAX_DECOMPRESSED_MB", "1")
+    p = tmp_path / name
+    with gzip.open(p, "wb") as fh:
+        fh.write(b"3 2\na 1 2\n" + b"0" * (8 * 2**20))  # 8 MB of one huge line
+    assert p.stat().st_size < 100_000
+    with pytest.raises(InputError, match="decompresses to more than 1 MB"):
+        load_vectors(p)
+
+
+@pytest.mark.parametrize("name", ["evil.vec", "evil.bin", "evil.txt.gz"])
+def test_pickle_disguised_as_vectors_never_runs(tmp_path, name):
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    data = pickle.dumps(Payload())
+    p = tmp_path / name
+    if name.endswith(".gz"):
+        with gzip.open(p, "wb") as fh:
+            fh.write(data)
+    else:
+        p.write_bytes(data)
+    with pytest.raises(InputError):
+        load_vectors(p)
+    assert not marker.exists()
