@@ -38,6 +38,18 @@ def _write_json(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
+def _alive(pid) -> bool:
+    if not pid:
+        return True  # written by an older version: cannot tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _read_json(path: Path):
     try:
         return json.loads(path.read_text())
@@ -56,10 +68,18 @@ class StoredRun:
         return self.path.name
 
     def status(self) -> dict:
-        """{'state': running|complete|failed, 'fraction', 'message', ...}; complete if results exist."""
+        """{'state': queued|running|complete|failed|incomplete, 'fraction', 'message'}.
+
+        Complete when results.json exists (it is written last). A queued or running run whose
+        process is gone (killed, crashed, server restarted) is reported as incomplete.
+        """
         if (self.path / "results.json").exists():
             return {"state": "complete", "fraction": 1.0, "message": "done"}
-        return _read_json(self.path / "status.json") or {"state": "unknown", "fraction": 0.0, "message": ""}
+        st = _read_json(self.path / "status.json") or {"state": "unknown", "fraction": 0.0, "message": ""}
+        if st.get("state") in ("queued", "running") and not _alive(st.get("pid")):
+            return dict(st, state="incomplete",
+                        message=f"stopped before finishing (its process {st.get('pid')} is gone); last: {st.get('message')}")
+        return st
 
     @property
     def active(self) -> bool:
@@ -119,7 +139,8 @@ def prepare_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = No
     path = new_run_dir(name, root)
     cfg.out = str(path)
     _write_json(path / "config.json", cfg.to_dict())
-    _write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "message": "queued", "started": time.time()})
+    _write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "message": "queued", "started": time.time(),
+                                       "pid": os.getpid()})
     return path
 
 
@@ -132,7 +153,8 @@ def execute_run(cfg: ExperimentConfig, path: Path) -> bool:
     def progress(message: str, fraction: float) -> None:
         if fraction - last["fraction"] >= 0.01 or fraction >= 1.0 or message != last["message"]:
             last.update(fraction=fraction, message=message)
-            _write_json(path / "status.json", {"state": "running", "fraction": fraction, "message": message})
+            _write_json(path / "status.json", {"state": "running", "fraction": fraction, "message": message,
+                                               "pid": os.getpid()})
 
     try:
         run_experiment(cfg, progress=progress)

@@ -45,7 +45,7 @@ def demo_status():
     s = run.status()
     if s["state"] in ("queued", "running"):
         st.progress(float(s.get("fraction", 0)), text=s.get("message", ""))
-    elif s["state"] == "failed":
+    elif s["state"] in ("failed", "incomplete"):
         st.error(f"The run stopped: {s['message']}")
     elif s["state"] == "complete":
         res = run.results()

@@ -80,7 +80,7 @@ def live_status():
     for r in runs:
         if r.run_id == current:
             s = r.status()
-            if s["state"] == "failed":
+            if s["state"] in ("failed", "incomplete"):
                 st.error(f"Run {r.run_id} stopped: {s['message']}")
             elif s["state"] == "complete":
                 res = r.results()

@@ -40,3 +40,36 @@ def test_invalid_config_fails_before_starting(tmp_path, tiny_run_args):
     with pytest.raises(InputError, match="unknown methods"):
         start_run(ExperimentConfig(**tiny_run_args, methods=["nope"]), root=tmp_path)
     assert list_runs(tmp_path) == []
+
+
+def test_a_killed_run_is_marked_incomplete_and_earlier_runs_survive(tmp_path, tiny_run_args):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    done = start_run(ExperimentConfig(**tiny_run_args, methods=["majority", "rr-softmax"], epochs=1), root=tmp_path)
+    assert _wait(done)["state"] == "complete"
+    cfg = dict(tiny_run_args, methods=["rr-softmax"], epochs=400)
+    child = (
+        "import json, sys\n"
+        "from mosecrot_viz.config import ExperimentConfig\n"
+        "from mosecrot_viz.runs import execute_run, prepare_run\n"
+        "cfg = ExperimentConfig(**json.loads(sys.argv[1]))\n"
+        "execute_run(cfg, prepare_run(cfg, 'victim', root=__import__('pathlib').Path(sys.argv[2])))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", child, json.dumps(cfg), str(tmp_path)])
+    t = time.time()
+    victim = None
+    while time.time() - t < 120:
+        victim = next((r for r in list_runs(tmp_path) if "victim" in r.run_id), None)
+        if victim and victim.status().get("state") == "running" and victim.status().get("fraction", 0) > 0.05:
+            break
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert victim is not None
+    assert victim.status()["state"] == "incomplete" and "stopped before finishing" in victim.status()["message"]
+    assert done.results()["methods"]["rr-softmax"]["macro_f1"] >= 0  # the earlier run is intact
+    assert runs_table(list_runs(tmp_path)).set_index("run").loc[victim.run_id, "state"] == "incomplete"
