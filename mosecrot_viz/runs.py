@@ -144,8 +144,19 @@ def prepare_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = No
     return path
 
 
+# One experiment at a time per process: torch's global RNG (dropout, init) would otherwise mix
+# two sessions' seeds, and on a small machine two fine-tunes at once are no faster than in turn.
+_RUN_LOCK = threading.Lock()
+
+
 def execute_run(cfg: ExperimentConfig, path: Path) -> bool:
-    """Run a prepared config, reporting progress and failures to its status.json; True on success."""
+    """Run a prepared config (after any run already going in this process), reporting progress
+    and failures to its status.json; True on success."""
+    with _RUN_LOCK:
+        return _execute(cfg, path)
+
+
+def _execute(cfg: ExperimentConfig, path: Path) -> bool:
     from .pipeline import run_experiment
 
     last = {"fraction": 0.0, "message": ""}

@@ -73,3 +73,19 @@ def test_a_killed_run_is_marked_incomplete_and_earlier_runs_survive(tmp_path, ti
     assert victim.status()["state"] == "incomplete" and "stopped before finishing" in victim.status()["message"]
     assert done.results()["methods"]["rr-softmax"]["macro_f1"] >= 0  # the earlier run is intact
     assert runs_table(list_runs(tmp_path)).set_index("run").loc[victim.run_id, "state"] == "incomplete"
+
+
+def test_two_sessions_starting_runs_at_once_get_their_own_results(tmp_path, tiny_run_args):
+    a = start_run(ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "majority"], epochs=1, top_k=3),
+                  name="alice", root=tmp_path)
+    b = start_run(ExperimentConfig(**tiny_run_args, methods=["rr-sparsemax", "ls"], epochs=1, top_k=7),
+                  name="bob", root=tmp_path)
+    assert _wait(a)["state"] == "complete" and _wait(b)["state"] == "complete"
+    ra, rb = a.results(), b.results()
+    assert set(ra["methods"]) == {"rr-softmax", "majority"} and ra["config"]["top_k"] == 3
+    assert set(rb["methods"]) == {"rr-sparsemax", "ls"} and rb["config"]["top_k"] == 7
+    # serialised runs are deterministic: alice's result equals the same run made alone
+    alone = start_run(ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "majority"], epochs=1, top_k=3),
+                      root=tmp_path / "alone")
+    _wait(alone)
+    assert alone.results()["methods"]["rr-softmax"]["per_seed"] == ra["methods"]["rr-softmax"]["per_seed"]
