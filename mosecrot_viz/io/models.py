@@ -57,7 +57,13 @@ def load_classifier(name_or_path: str, num_labels: int):
 
     transformers.logging.set_verbosity_error()  # the "newly initialized head" warning is expected
     transformers.logging.disable_progress_bar()
-    return _load(AutoModelForSequenceClassification, name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True)
+    target = resolve_model(name_or_path)
+    if Path(target).exists() and not any(Path(target).glob("*.safetensors")):
+        raise InputError("model folder has no .safetensors weights; only safetensors are loaded from local folders "
+                         "(pickle-based pytorch_model.bin can run code): re-save with save_pretrained(..., "
+                         "safe_serialization=True)", target)
+    return _load(AutoModelForSequenceClassification, name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True,
+                 use_safetensors=True)
 
 
 def is_uncased(tokenizer) -> bool:

@@ -87,3 +87,27 @@ def test_gzip_bomb_lexicon_is_stopped(tmp_path, monkeypatch):
         fh.write(b"cat chat\n" * (400_000))  # 3.6 MB of valid lines
     with pytest.raises(InputError, match="decompresses to more than 1 MB"):
         load_lexicon(p)
+
+
+def test_model_folder_without_safetensors_is_refused_and_nothing_unpickled(tmp_path, tiny_bert_dir):
+    import pickle
+    import shutil
+
+    from mosecrot_viz.io.models import load_classifier
+
+    folder = tmp_path / "evil_model"
+    shutil.copytree(tiny_bert_dir, folder)
+    for f in folder.glob("*.safetensors"):
+        f.unlink()
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(InputError, match="no .safetensors weights"):
+        load_classifier(str(folder), 2)
+    assert not marker.exists()
+    with pytest.raises(InputError, match="no config.json"):
+        load_classifier(str(tmp_path), 2)
