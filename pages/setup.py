@@ -3,10 +3,18 @@ import streamlit as st
 
 from mosecrot_viz.core.anchors import extract_anchors
 from mosecrot_viz.errors import InputError
+from mosecrot_viz.io.limits import describe_limits
 from mosecrot_viz.io.models import is_uncased
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import provenance_table
-from mosecrot_viz.ui.inputs import ALLOWED_VECTOR_SUFFIXES, demo_inputs, save_upload, sib200_available, sib200_inputs
+from mosecrot_viz.ui.inputs import (
+    ALLOWED_VECTOR_SUFFIXES,
+    MAX_UPLOAD_MB,
+    demo_inputs,
+    save_upload,
+    sib200_available,
+    sib200_inputs,
+)
 
 st.title("Setup")
 sources = ["Embedded default (Bible en→zh)"] + (["SIB-200 (shared data)"] if sib200_available() else []) + ["My own files"]
@@ -19,7 +27,9 @@ elif choice.startswith("SIB"):
     lang = st.selectbox("target language", ["zh", "fr", "de", "es"], key="setup_sib_lang")
     setup = sib200_inputs(lang)
 else:
-    st.caption("Upload files, or give server-side paths for files larger than the upload limit.")
+    limits = ", ".join(f"{k}: {v:,}" for k, v in describe_limits().items())
+    st.caption(f"Upload files, or give server-side paths for files larger than the upload limit "
+               f"({MAX_UPLOAD_MB:,} MB). Other limits: {limits}.")
     cols = st.columns(2)
     fields = {}
     for i, (kind, label, types) in enumerate([

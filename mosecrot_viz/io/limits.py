@@ -43,3 +43,19 @@ class LimitedGzip(gzip.GzipFile):
 
     def __iter__(self):
         return iter(self.readline, b"")
+
+
+def max_dimension() -> int:
+    """Largest vector width accepted ($MOSECROT_MAX_DIM, default 4096): a wider row is a malformed file."""
+    return int(os.environ.get("MOSECROT_MAX_DIM", 4096))
+
+
+def max_labels() -> int:
+    """Most distinct labels a task may have ($MOSECROT_MAX_LABELS, default 1000): more means a wrong column."""
+    return int(os.environ.get("MOSECROT_MAX_LABELS", 1000))
+
+
+def describe_limits() -> dict:
+    """The limits in force, for the app and the docs."""
+    return {"decompressed MB": max_decompressed_bytes() // 2**20, "vector dimension": max_dimension(),
+            "labels per task": max_labels()}

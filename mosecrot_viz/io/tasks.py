@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
+from .limits import max_labels
 
 LABEL_COLUMNS = ("label", "category")
 TEXT_COLUMNS = ("text", "sentence", "verse")
@@ -94,6 +95,10 @@ def _validate(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         raise InputError(f"row {i + 1} has an empty label or text", path)
     if df.empty:
         raise InputError("task file has a header but no rows", path)
+    n_labels = df["label"].nunique()
+    if n_labels > max_labels():
+        raise InputError(f"{n_labels:,} distinct labels, more than the limit {max_labels():,}: is the label column "
+                         "right? (set MOSECROT_MAX_LABELS)", path)
     return df.reset_index(drop=True)
 
 

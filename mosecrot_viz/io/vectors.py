@@ -20,6 +20,7 @@ from gensim.models import KeyedVectors
 
 from ..errors import InputError
 from .limits import LimitedGzip as _LimitedGzip
+from .limits import max_dimension
 
 FASTTEXT_MAGIC = 793712314  # first int32 of a fastText .bin model
 PARSE_VERSION = 1  # bump when the text parser's output changes, to invalidate parsed-vector caches
@@ -77,6 +78,9 @@ def load_vectors(path: str | os.PathLike, *, max_vocab: int | None = None) -> Ke
     else:
         kv = _load_fasttext_bin(path, max_vocab)
     _check_finite(kv, path)
+    if kv.vector_size > max_dimension():
+        raise InputError(f"vectors have {kv.vector_size} dimensions, more than the limit {max_dimension()} "
+                         "(set MOSECROT_MAX_DIM)", path)
     return kv
 
 
@@ -205,6 +209,9 @@ def _load_text_careful(path: Path, max_vocab: int | None) -> KeyedVectors:
                 dim = len(values)
             if len(values) != dim:
                 raise InputError(f"row has {len(values)} numbers, expected {dim}", path, lineno)
+            if dim > max_dimension():
+                raise InputError(f"row has {dim} numbers, more than the limit {max_dimension()} (set MOSECROT_MAX_DIM)",
+                                 path, lineno)
             try:
                 vec = np.array(values, dtype=np.float32)
             except ValueError:

@@ -111,3 +111,18 @@ def test_model_folder_without_safetensors_is_refused_and_nothing_unpickled(tmp_p
     assert not marker.exists()
     with pytest.raises(InputError, match="no config.json"):
         load_classifier(str(tmp_path), 2)
+
+
+def test_label_and_dimension_limits(tmp_path, monkeypatch):
+    from mosecrot_viz.io.vectors import load_vectors
+
+    monkeypatch.setenv("MOSECROT_MAX_LABELS", "3")
+    p = tmp_path / "t.tsv"
+    p.write_text("text\tlabel\n" + "".join(f"s{i}\tl{i}\n" for i in range(5)))
+    with pytest.raises(InputError, match="5 distinct labels, more than the limit 3"):
+        load_task(p)
+    monkeypatch.setenv("MOSECROT_MAX_DIM", "4")
+    v = tmp_path / "wide.vec"
+    v.write_text("a " + " ".join(["0.1"] * 6) + "\n")
+    with pytest.raises(InputError, match="6 dimensions, more than the limit 4"):
+        load_vectors(v)
