@@ -213,7 +213,8 @@ def _load_text_careful(path: Path, max_vocab: int | None) -> KeyedVectors:
                 raise InputError(f"row has {dim} numbers, more than the limit {max_dimension()} (set MOSECROT_MAX_DIM)",
                                  path, lineno)
             try:
-                vec = np.array(values, dtype=np.float32)
+                with np.errstate(over="ignore"):  # 1e40 becomes inf and is reported just below
+                    vec = np.array(values, dtype=np.float32)
             except ValueError:
                 raise InputError(f"row for {word!r} holds a value that is not a number", path, lineno) from None
             if not np.isfinite(vec).all():
