@@ -129,13 +129,10 @@ def _run(cfg: ExperimentConfig) -> dict:
 
 def demo_config(args) -> ExperimentConfig:
     """The embedded default: English Bible verses -> Chinese, MiniLM, synonyms vectors, CC-CEDICT."""
-    from .io.resources import resolve
+    from .io.resources import demo_inputs
 
-    en, zh = resolve("task:bible-en"), resolve("task:bible-zh")
-    return ExperimentConfig(
-        vectors="default:zh", lexicon="default:zh", train=str(en / "train.tsv"), dev=str(en / "dev.tsv"),
-        test=str(zh / "test.tsv"), source_test=str(en / "test.tsv"), target_train=str(zh / "train.tsv"),
-        lang="zh", methods=list(DEMO_METHODS), seeds=args.seeds, epochs=args.epochs, lr=args.lr,
+    return ExperimentConfig.from_dict(
+        demo_inputs(), methods=list(DEMO_METHODS), seeds=args.seeds, epochs=args.epochs, lr=args.lr,
         batch_size=args.batch_size, device=args.device, out=args.out,
     )
 

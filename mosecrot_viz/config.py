@@ -72,6 +72,11 @@ class ExperimentConfig:
             raise InputError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
         return self
 
+    @classmethod
+    def from_dict(cls, data: dict, **overrides) -> "ExperimentConfig":
+        """A config from a stored or UI dict, ignoring keys that are not fields (e.g. a display label)."""
+        return cls(**{k: v for k, v in {**data, **overrides}.items() if k in cls.__dataclass_fields__})
+
     def to_dict(self) -> dict:
         """Plain dict for results.json."""
         return asdict(self)

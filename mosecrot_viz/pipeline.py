@@ -6,7 +6,6 @@ argv; the CLI and the app both build an `ExperimentConfig` and call `run_experim
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from .atomic import write_json
 from .config import MAPPED_METHODS, ExperimentConfig
 from .core import baselines, model_cache, stitching
 from .core.anchor_quality import choose_by_alignment, keep_agreeing, rr_agreement
@@ -304,12 +304,6 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     return out
 
 
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False))
-    os.replace(tmp, path)
-
-
 def write_results(out: RunOutput, folder) -> Path:
     """Write results.json, predictions.csv and anchors.json into `folder`, each atomically.
 
@@ -318,10 +312,10 @@ def write_results(out: RunOutput, folder) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     a = out.anchors
-    _write_json(folder / "anchors.json", {"source_words": list(a.source_words), "source_ids": a.source_ids.tolist(),
+    write_json(folder / "anchors.json", {"source_words": list(a.source_words), "source_ids": a.source_ids.tolist(),
                                           "target_words": list(a.target_words), "target_ids": a.target_ids.tolist()})
     tmp = folder / "predictions.csv.tmp"
     out.predictions.to_csv(tmp, index=False)
     os.replace(tmp, folder / "predictions.csv")
-    _write_json(folder / "results.json", out.results)  # last: its presence marks a complete run
+    write_json(folder / "results.json", out.results)  # last: its presence marks a complete run
     return folder / "results.json"

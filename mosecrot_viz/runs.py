@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .atomic import write_json
 from .config import ExperimentConfig
 from .errors import InputError
 
@@ -30,12 +31,6 @@ def runs_root() -> Path:
     root = Path(os.environ.get(RUNS_ENV) or cache_dir() / "runs").expanduser()
     root.mkdir(parents=True, exist_ok=True)
     return root
-
-
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:6]}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False))
-    os.replace(tmp, path)
 
 
 def _alive(pid) -> bool:
@@ -138,8 +133,8 @@ def prepare_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = No
     cfg.validate()
     path = new_run_dir(name, root)
     cfg.out = str(path)
-    _write_json(path / "config.json", cfg.to_dict())
-    _write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "message": "queued", "started": time.time(),
+    write_json(path / "config.json", cfg.to_dict())
+    write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "message": "queued", "started": time.time(),
                                        "pid": os.getpid()})
     return path
 
@@ -164,17 +159,17 @@ def _execute(cfg: ExperimentConfig, path: Path) -> bool:
     def progress(message: str, fraction: float) -> None:
         if fraction - last["fraction"] >= 0.01 or fraction >= 1.0 or message != last["message"]:
             last.update(fraction=fraction, message=message)
-            _write_json(path / "status.json", {"state": "running", "fraction": fraction, "message": message,
+            write_json(path / "status.json", {"state": "running", "fraction": fraction, "message": message,
                                                "pid": os.getpid()})
 
     try:
         run_experiment(cfg, progress=progress)
         return True
     except InputError as exc:
-        _write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"], "message": str(exc)})
+        write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"], "message": str(exc)})
     except Exception as exc:  # shown in the app; the traceback is kept beside it
         (path / "error.txt").write_text(traceback.format_exc())
-        _write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"],
+        write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"],
                                            "message": f"{type(exc).__name__}: {exc}"})
     return False
 

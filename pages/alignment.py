@@ -25,7 +25,7 @@ if not mappers:
 @st.cache_data(show_spinner="refitting each mapper without the held-out anchors, then retrieving them")
 def _bli(run_id: str, n_test: int):
     inputs, spaces = cached.spaces(run_id, run.config(), mappers)
-    cfg = ExperimentConfig(**{k: v for k, v in run.config().items() if k in ExperimentConfig.__dataclass_fields__})
+    cfg = ExperimentConfig.from_dict(run.config())
     res = holdout_bli(cfg, inputs, spaces, mappers, n_test=n_test)
     return res.precision, res.cosines, res.n_test, res.n_train
 

@@ -21,8 +21,7 @@ st.write("Runs the embedded default (English → Chinese Bible verse classificat
          "on a 2-core CPU. Then walk through the pages below.")
 if st.button("Run the demo", type="primary", key="home_run"):
     setup = demo_inputs()
-    cfg = ExperimentConfig(**{k: v for k, v in setup.items() if k in ExperimentConfig.__dataclass_fields__},
-                           methods=list(DEMO_METHODS), epochs=3)
+    cfg = ExperimentConfig.from_dict(setup, methods=list(DEMO_METHODS), epochs=3)
     st.session_state["current_run"] = start_run(cfg, name="demo").run_id
     st.session_state["setup"] = setup
 

@@ -37,9 +37,8 @@ anchor_opts = dict(anchor_policy=policy, anchor_agreement_share=agreement or Non
 
 if st.button("Start run", type="primary", key="run_start"):
     try:
-        cfg = ExperimentConfig(
-            **{k: v for k, v in setup.items() if k in ExperimentConfig.__dataclass_fields__},
-            methods=methods, seeds=[int(s) for s in seeds.split(",") if s.strip()], top_k=int(top_k) or None,
+        cfg = ExperimentConfig.from_dict(
+            setup, methods=methods, seeds=[int(s) for s in seeds.split(",") if s.strip()], top_k=int(top_k) or None,
             temperature=tau or None, epochs=int(epochs), device=device, freeze_embeddings=freeze, **anchor_opts)
         run = start_run(cfg, name=setup["label"].split()[0])
         st.session_state["current_run"] = run.run_id
@@ -54,9 +53,8 @@ with st.expander("Sweep one parameter (every trial is stored; Compare draws the 
                               key=f"run_sweep_values_{param}")
     if st.button("Start sweep", key="run_sweep_start"):
         try:
-            base = ExperimentConfig(
-                **{k: v for k, v in setup.items() if k in ExperimentConfig.__dataclass_fields__},
-                methods=methods, seeds=[int(s) for s in seeds.split(",") if s.strip()], top_k=int(top_k) or None,
+            base = ExperimentConfig.from_dict(
+                setup, methods=methods, seeds=[int(s) for s in seeds.split(",") if s.strip()], top_k=int(top_k) or None,
                 temperature=tau or None, epochs=int(epochs), device=device, freeze_embeddings=freeze, **anchor_opts)
             trials = start_sweep(sweep_configs(base, param, parse_values(param, values),
                                                model_cache=str(cache_dir() / "finetuned")), name="sweep")

@@ -36,7 +36,7 @@ if best_base:
 @st.cache_data(show_spinner="measuring held-out BLI P@1 and drift for the best RR method")
 def _measures(run_id: str, method: str):
     inputs, spaces = cached.spaces(run_id, run.config(), (method,))
-    cfg = ExperimentConfig(**{k: v for k, v in run.config().items() if k in ExperimentConfig.__dataclass_fields__})
+    cfg = ExperimentConfig.from_dict(run.config())
     p1 = holdout_bli(cfg, inputs, spaces, [method], n_test=1000, ks=(1,)).precision[method]["csls"][1]
     ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
     return p1, alignment.drift_summary(alignment.drift(spaces.e_s, spaces.mapped[method][0], ids))["mean"]

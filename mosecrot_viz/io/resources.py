@@ -231,6 +231,14 @@ def resolve(key: str) -> Path:
     return RESOURCES[key].build(cache_dir())
 
 
+def demo_inputs() -> dict:
+    """The embedded default task: English -> Chinese Bible verses with the zh vectors and CC-CEDICT."""
+    en, zh = resolve("task:bible-en"), resolve("task:bible-zh")
+    return {"vectors": "default:zh", "lexicon": "default:zh", "train": str(en / "train.tsv"), "dev": str(en / "dev.tsv"),
+            "test": str(zh / "test.tsv"), "source_test": str(en / "test.tsv"), "target_train": str(zh / "train.tsv"),
+            "lang": "zh", "label": "Bible verses en→zh (embedded default)"}
+
+
 def resolve_spec(value: str, kind: str) -> str:
     """`default:zh` for --vectors/--lexicon -> the cached file; any other value is returned as is."""
     if isinstance(value, str) and value.startswith("default:"):

@@ -37,7 +37,6 @@ def spaces(run_id: str, config: dict, methods: tuple):
     """Inputs and (F_s, F_t) per mapper for a stored run, recomputed from its config and cached."""
     from ..pipeline import load_inputs, map_spaces
 
-    keep = {k: v for k, v in config.items() if k in ExperimentConfig.__dataclass_fields__}
-    cfg = ExperimentConfig(**keep)
+    cfg = ExperimentConfig.from_dict(config)
     inputs = load_inputs(cfg)
     return inputs, map_spaces(cfg, inputs, methods=list(methods))

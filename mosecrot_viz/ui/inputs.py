@@ -10,21 +10,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from ..io.resources import resolve
+from ..io.resources import demo_inputs  # noqa: F401  (re-exported for the pages)
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SIB_FOLDERS = {"zh": "zho_Hans", "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn"}
 MUSE = {"zh": "en-zh.txt", "de": "en-de.txt", "es": "en-es.txt"}
 MAX_UPLOAD_MB = 1024
 ALLOWED_VECTOR_SUFFIXES = (".vec", ".txt", ".bin", ".gz", ".vector")
-
-
-def demo_inputs() -> dict:
-    """The embedded default: English -> Chinese Bible verses, registry-only resources."""
-    en, zh = resolve("task:bible-en"), resolve("task:bible-zh")
-    return {"vectors": "default:zh", "lexicon": "default:zh", "train": str(en / "train.tsv"), "dev": str(en / "dev.tsv"),
-            "test": str(zh / "test.tsv"), "source_test": str(en / "test.tsv"), "target_train": str(zh / "train.tsv"),
-            "lang": "zh", "label": "Bible verses en→zh (embedded default)"}
 
 
 def sib200_available() -> bool:
