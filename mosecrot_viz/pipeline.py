@@ -149,7 +149,9 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
         on_anchors(len(anchors))
     mapped, reinit = {}, {}
     for m in methods:
-        mapper = configured_mapper(cfg, m, device).fit(e_s[anchors.source_ids], kv.vectors[anchors.target_ids])
+        mapper = configured_mapper(cfg, m, device)
+        ids = {"target_ids": anchors.target_ids} if getattr(mapper, "uses_anchor_ids", False) else {}
+        mapper.fit(e_s[anchors.source_ids], kv.vectors[anchors.target_ids], **ids)
         reinit[m] = mapper.reinitialises_source
         f_s = stitching.source_matrix(mapper.transform_source(e_s), e_s, tok.all_special_ids)
         mapped[m] = (f_s, mapper.transform_target(kv.vectors))

@@ -200,6 +200,44 @@ class ProcrustesRelativeMapper(_KeepsSourceEmbeddings):
                             device=self.device)
 
 
+class LexiconCopyMapper(_KeepsSourceEmbeddings):
+    """Beyond the paper: anchor words take their English translation's E_s row exactly; others a keep mapping.
+
+    A target word that is an anchor gets F_t[x] = E_s[en(x)] (the row the English fine-tune saw for
+    its translation), every other target word gets `base`'s mapping (a mapper that keeps E_s, e.g.
+    Procrustes). This removes mapping noise for the lexicon's words and measures how much of the gap
+    is translation quality. `fit` needs the anchors' rows in E_t (`target_ids`) to know which words
+    to copy; without them it is the base mapper.
+    """
+
+    _fitted_attr = "base_"
+    uses_anchor_ids = True
+
+    def __init__(self, base="procrustes", **base_params):
+        self.base = base
+        self.base_params = base_params
+
+    def fit(self, source_anchors, target_anchors, target_ids=None):
+        """Fit the base mapper; remember which E_t rows are anchors and their English E_s rows."""
+        s, t = _check_anchor_rows(source_anchors, target_anchors)
+        self.base_ = make_mapper(self.base, **self.base_params)
+        if self.base_.reinitialises_source:
+            raise ValueError(f"base mapper {self.base!r} re-initialises E_s; lexicon copy needs one that keeps it")
+        self.base_.fit(s, t)
+        ids = np.asarray([] if target_ids is None else target_ids, dtype=np.int64)
+        if len(ids) and len(ids) != len(s):
+            raise ValueError(f"target_ids has {len(ids)} entries for {len(s)} anchors")
+        self.copy_ids_, self.copy_rows_ = ids, s[: len(ids)]
+        return self
+
+    def transform_target(self, target_vectors) -> np.ndarray:
+        """The base mapping, with each anchor word's row replaced by its English translation's E_s row."""
+        _check_fitted(self, "base_")
+        out = np.array(self.base_.transform_target(target_vectors), dtype=np.float32, copy=True)
+        out[self.copy_ids_] = self.copy_rows_
+        return out
+
+
 MAPPERS = {
     "rr-standard": partial(RelativeMapper, weighting="standard", temperature=1.0),
     "rr-softmax": partial(RelativeMapper, weighting="softmax", temperature=0.05),
@@ -208,10 +246,15 @@ MAPPERS = {
     "procrustes": ProcrustesMapper,
     "rr-softmax-keep": partial(RelativeMapper, weighting="softmax", temperature=0.05, reinit_source=False),
     "rr-procrustes-keep": ProcrustesRelativeMapper,
+    "lexcopy-procrustes": partial(LexiconCopyMapper, base="procrustes"),
+    "lexcopy-ls": partial(LexiconCopyMapper, base="ls"),
+    "lexcopy-rr-keep": partial(LexiconCopyMapper, base="rr-softmax-keep"),
 }
 # mappers that take top-k / temperature / device from the run's config
+_RR_CLASSES = (RelativeMapper, ProcrustesRelativeMapper)
 RR_MAPPERS = tuple(name for name, f in MAPPERS.items()
-                   if getattr(f, "func", f) in (RelativeMapper, ProcrustesRelativeMapper))
+                   if getattr(f, "func", f) in _RR_CLASSES
+                   or getattr(MAPPERS.get(getattr(f, "keywords", {}).get("base")), "func", None) in _RR_CLASSES)
 
 
 def make_mapper(name: str, **params):

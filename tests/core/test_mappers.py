@@ -93,3 +93,25 @@ def test_procrustes_relative_mapper_lands_anchor_words_on_their_partners():
     mapped = m.transform_target(t)
     # with a sharp softmax each target anchor maps onto its own source anchor row
     np.testing.assert_allclose(mapped, s, atol=1e-3)
+
+
+def test_lexicon_copy_gives_anchor_words_their_english_rows_and_maps_the_rest():
+    from mosecrot_viz.core.mappers import ProcrustesMapper
+
+    rng = np.random.default_rng(9)
+    e_t = rng.normal(size=(12, 5))
+    anchor_t = np.array([7, 2, 9, 4, 0, 11])
+    s_anchor = rng.normal(size=(6, 8))  # unrelated to E_t: the base map is poor, the copy must be exact
+    m = make_mapper("lexcopy-procrustes").fit(s_anchor, e_t[anchor_t], target_ids=anchor_t)
+    assert not m.reinitialises_source
+    out = m.transform_target(e_t)
+    np.testing.assert_array_equal(out[anchor_t], s_anchor.astype(np.float32))
+    rest = np.setdiff1d(np.arange(12), anchor_t)
+    base = ProcrustesMapper().fit(s_anchor, e_t[anchor_t]).transform_target(e_t)
+    np.testing.assert_allclose(out[rest], base[rest], rtol=1e-6)
+    # without anchor ids it is the base mapper; the base must keep E_s
+    np.testing.assert_allclose(make_mapper("lexcopy-ls").fit(s_anchor, e_t[anchor_t]).transform_target(e_t),
+                               make_mapper("ls").fit(s_anchor, e_t[anchor_t]).transform_target(e_t), rtol=1e-6)
+    with pytest.raises(ValueError, match="keeps it"):
+        make_mapper("lexcopy-procrustes", base="rr-softmax").fit(s_anchor, e_t[anchor_t])
+    assert make_mapper("lexcopy-rr-keep", k=3).base_params["k"] == 3
