@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .core.mappers import MAPPERS
+from .core.tokenizer import UNK_POLICIES
 from .errors import InputError
 
 FINE_TUNED_RR = ("rr-standard", "rr-softmax", "rr-sparsemax")  # the paper's three RR weightings
@@ -42,7 +43,8 @@ class ExperimentConfig:
     anchor_seed: int = 0
     drop_stopword_anchors: bool = False  # remove anchors whose English side is a stop word
     anchor_agreement_share: float | None = None  # keep this share of anchors whose R_s/R_t rows agree best
-    unk_policy: str = "unk"
+    unk_policy: str = "unk"  # "subwords" (beyond the paper): unknown words read by the PLM's own tokenizer
+    extend_vocab_from_lexicon: bool = False  # beyond the paper: lexicon words without a vector join the vocabulary
     simplify_chinese: bool | None = None  # None: on when lang is zh
     sweep: dict | None = None  # {"id", "param", "value"} when this run is one trial of a sweep
     model_cache: str | None = None  # folder to reuse fine-tuned models across runs (None: off)
@@ -68,6 +70,8 @@ class ExperimentConfig:
             raise InputError(f"anchor agreement share must be in (0, 1], got {self.anchor_agreement_share}")
         if self.epochs < 1:
             raise InputError(f"epochs must be >= 1, got {self.epochs}")
+        if self.unk_policy not in UNK_POLICIES:
+            raise InputError(f"unk policy must be one of {UNK_POLICIES}, got {self.unk_policy!r}")
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise InputError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
         return self

@@ -24,6 +24,7 @@ from .core.mappers import RR_MAPPERS, make_mapper
 from .core.metrics import aggregate_seeds, classification_metrics
 from .core.tokenizer import WordTokenizer
 from .core.training import TrainConfig, fine_tune, pick_device, predict_logits
+from .core.vocab_extension import lexicon_vocabulary
 from .io import models
 from .io.lexicon import load_lexicon, to_simplified
 from .io.resources import resolve_spec
@@ -191,9 +192,18 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     prog.total = 3 + len(cfg.seeds) * n_tunes * cfg.epochs
     prog.step("mapped; fine-tuning")
 
-    wtok = WordTokenizer(kv.index_to_key, tok.special_tokens_map, lang=cfg.lang, unk_policy=cfg.unk_policy)
+    lex_vocab = (lexicon_vocabulary(inputs.pairs, kv.key_to_index, tok, special_ids=tok.all_special_ids)
+                 if cfg.extend_vocab_from_lexicon else None)
+    wtok = WordTokenizer(list(kv.index_to_key) + list(lex_vocab.words if lex_vocab else ()), tok.special_tokens_map,
+                         lang=cfg.lang, unk_policy=cfg.unk_policy, subword_tokenizer=tok)
     tgt_enc = wtok.encode(inputs.test["text"], cfg.max_length)
     special_src = wtok.special_source_ids(tok)
+
+    def swapped(m):
+        """The target model's embedding matrix for method m: specials, F_t, then any beyond-paper blocks."""
+        f_s, f_t = mapped[m]
+        blocks = [f_t] + ([lex_vocab.rows(f_s)] if lex_vocab else []) + ([f_s] if cfg.unk_policy == "subwords" else [])
+        return stitching.target_matrix(np.vstack(blocks), e_s, special_src)
     src_enc = _encode_english(tok, inputs, cfg.max_length)
     tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size)
     y_test = inputs.test["label"].to_list()
@@ -241,8 +251,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         for m in reinit:
             t = time.perf_counter()
             model = tune(cfg.source_model, mapped[m][0], seed, m, tok.pad_token_id, src_enc)
-            stitching.set_input_embeddings(model, stitching.target_matrix(mapped[m][1], e_s, special_src),
-                                           pad_token_id=wtok.pad_token_id)
+            stitching.set_input_embeddings(model, swapped(m), pad_token_id=wtok.pad_token_id)
             record(m, seed, predict_logits(model, tgt_enc.input_ids, wtok.pad_token_id, device).argmax(1),
                    tgt_enc.unknown_rate)
             timings[m] += time.perf_counter() - t
@@ -254,8 +263,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
                 ids = _encode_hf(tok, inputs.test["text"], cfg.max_length)
                 record("source", seed, predict_logits(model, ids, tok.pad_token_id, device).argmax(1))
             for m in keep:
-                stitching.set_input_embeddings(model, stitching.target_matrix(mapped[m][1], e_s, special_src),
-                                               pad_token_id=wtok.pad_token_id)
+                stitching.set_input_embeddings(model, swapped(m), pad_token_id=wtok.pad_token_id)
                 record(m, seed, predict_logits(model, tgt_enc.input_ids, wtok.pad_token_id, device).argmax(1),
                        tgt_enc.unknown_rate)
             for m in shared:
@@ -293,7 +301,8 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         "labels": labels,
         "data": {"train": len(inputs.train), "dev": len(inputs.dev), "test": len(inputs.test),
                  "target_vocab": len(kv.index_to_key), "target_dim": kv.vector_size, "source_dim": int(e_s.shape[1]),
-                 "test_unknown_word_rate": float(np.mean(tgt_enc.unknown_rate))},
+                 "test_unknown_word_rate": float(np.mean(tgt_enc.unknown_rate)),
+                 "lexicon_vocabulary": len(lex_vocab) if lex_vocab else 0},
         "anchors": anchors.summary(),
         "methods": methods_out,
         "histories": histories,

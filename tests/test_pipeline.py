@@ -95,3 +95,20 @@ def test_anchor_agreement_filter_runs_and_is_counted(tmp_path, tiny_run_args):
     res = run_experiment(cfg).results
     assert res["anchors"]["count"] == 13
     assert res["anchors"]["dropped"]["low cross-lingual agreement of relative representations (filter)"] == 13
+
+
+def test_lexicon_copy_with_lexicon_vocabulary_reads_a_word_for_word_translation_like_english(tmp_path, tiny_run_args):
+    """Known answer: the tiny target test is a word-for-word translation of the English test. When every target
+    word gets its English translation's row (anchors by lexicon copy, vector-less words by the lexicon
+    vocabulary), the swapped model sees exactly the English model's inputs, so the F1s must be equal."""
+    from conftest import write_vec
+
+    half = ["x" + w for w in WORDS[::2]]  # only half the target words have a static vector
+    write_vec(tmp_path / "half.vec", half, dim=6, seed=4)
+    cfg = ExperimentConfig(**dict(tiny_run_args, vectors=str(tmp_path / "half.vec")),
+                           methods=["lexcopy-procrustes", "procrustes"], epochs=1, extend_vocab_from_lexicon=True,
+                           unk_policy="subwords")
+    res = run_experiment(cfg).results
+    assert res["data"]["lexicon_vocabulary"] == len(WORDS) - len(half)
+    m = res["methods"]["lexcopy-procrustes"]
+    assert m["macro_f1"] == pytest.approx(m["english_macro_f1"])

@@ -2,6 +2,8 @@
 
 After the swap the model reads target text one word per token: ids 0..S-1 are the PLM's
 special tokens (whose embedding rows stay E_s), ids S.. are the static-vector words in order.
+With `unk_policy="subwords"` (beyond the paper) a word without a vector is split by the PLM's own
+tokenizer instead, into ids `len(tokenizer) + piece id`: the swapped matrix then ends with F_s.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import numpy as np
 from ..io.text import segment
 
 SPECIAL_ORDER = ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token")
+UNK_POLICIES = ("unk", "drop", "subwords")
 
 
 @dataclass
@@ -24,11 +27,16 @@ class Encoded:
 
 
 class WordTokenizer:
-    """Maps target text to ids over `[specials] + words`; unknown words become [UNK] or are dropped."""
+    """Maps target text to ids over `[specials] + words`; unknown words become [UNK], are dropped, or
+    (`"subwords"`, given the PLM's `subword_tokenizer`) become the PLM's word pieces after the words."""
 
-    def __init__(self, words, special_tokens: dict[str, str], *, lang=None, unk_policy="unk", lowercase_fallback=True):
-        if unk_policy not in ("unk", "drop"):
-            raise ValueError(f"unk_policy must be 'unk' or 'drop', got {unk_policy!r}")
+    def __init__(self, words, special_tokens: dict[str, str], *, lang=None, unk_policy="unk", lowercase_fallback=True,
+                 subword_tokenizer=None):
+        if unk_policy not in UNK_POLICIES:
+            raise ValueError(f"unk_policy must be one of {UNK_POLICIES}, got {unk_policy!r}")
+        if unk_policy == "subwords" and subword_tokenizer is None:
+            raise ValueError("unk_policy 'subwords' needs the PLM's tokenizer (subword_tokenizer=)")
+        self.subword_tokenizer = subword_tokenizer
         self.special_tokens = {k: v for k, v in special_tokens.items() if v is not None}
         self.specials = [self.special_tokens[k] for k in SPECIAL_ORDER if k in self.special_tokens]
         self.words = list(words)
@@ -63,6 +71,8 @@ class WordTokenizer:
                     unknown += 1
                     if self.unk_policy == "unk":
                         ids.append(self.unk_token_id)
+                    elif self.unk_policy == "subwords":
+                        ids += self.subword_ids(w)
                 else:
                     ids.append(i)
             ids = [self.cls_token_id] + ids[: max_length - 2] + [self.sep_token_id]
@@ -70,6 +80,11 @@ class WordTokenizer:
             rates.append(unknown / len(words) if words else 1.0)
             counts.append(len(words))
         return Encoded(all_ids, np.array(rates), np.array(counts))
+
+    def subword_ids(self, word: str) -> list[int]:
+        """The PLM's pieces for `word`, as ids into the block of F_s rows that follows the words."""
+        pieces = self.subword_tokenizer(word, add_special_tokens=False)["input_ids"]
+        return [len(self) + i for i in pieces] or [self.unk_token_id]
 
     def special_source_ids(self, source_tokenizer) -> list[int]:
         """The PLM ids of our special tokens, in our id order (to copy their E_s rows)."""
