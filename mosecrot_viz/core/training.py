@@ -3,6 +3,11 @@
 Batches are padded to their own longest sequence (dynamic padding) and built from length-sorted
 buckets, so short sentences don't pay for long ones. The best epoch on the (English) dev set is
 kept: model selection never looks at target-language data.
+
+When the GPU runs out of memory, a step is retried in micro-batches of half the size (gradients
+accumulated, so the optimiser still sees the configured batch and results stay comparable); the
+notice goes to the progress callback and into the history's `warnings`. At one sentence per
+micro-batch it gives up with a `ResourceError` saying what to lower.
 """
 from __future__ import annotations
 
@@ -15,7 +20,21 @@ import numpy as np
 import torch
 from sklearn.metrics import f1_score
 
+from ..errors import ResourceError
+
 Progress = Callable[[str, int, int], None]
+OOM_ERRORS = tuple({torch.cuda.OutOfMemoryError, getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)})
+
+
+def free_cuda_memory() -> None:
+    """Release cached CUDA blocks after an out-of-memory error (a no-op without CUDA)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+
+
+def _give_up(what: str, max_len: int) -> ResourceError:
+    return ResourceError(f"out of GPU memory {what} even with one sentence per batch (longest has {max_len} tokens): "
+                         "lower max_length, use a smaller model, free the GPU of other jobs, or run with --device cpu")
 
 
 def pick_device(preference: str = "auto") -> torch.device:
@@ -89,22 +108,60 @@ def _autocast(device):
 
 @torch.no_grad()
 def predict_logits(model, seqs, pad_id: int, device, batch_size: int = 128) -> np.ndarray:
-    """Logits for every sequence, in input order, without gradients."""
+    """Logits for every sequence, in input order, without gradients.
+
+    On GPU out-of-memory the pass restarts with half the batch size (predictions don't depend on
+    it); at batch size 1 it raises `ResourceError`.
+    """
     model.eval()
     out = np.zeros((len(seqs), model.config.num_labels), dtype=np.float32)
-    for batch in bucket_batches([len(s) for s in seqs], batch_size, shuffle=False):
-        inputs = collate([seqs[i] for i in batch], pad_id, device)
+    while True:
+        try:
+            for batch in bucket_batches([len(s) for s in seqs], batch_size, shuffle=False):
+                inputs = collate([seqs[i] for i in batch], pad_id, device)
+                with _autocast(device):
+                    logits = model(**inputs).logits
+                out[batch] = logits.float().cpu().numpy()
+            return out
+        except OOM_ERRORS:
+            failed = batch_size
+        free_cuda_memory()  # outside the except block, once the failed pass's tensors are released
+        if failed <= 1:
+            raise _give_up("while predicting", max(map(len, seqs), default=0))
+        batch_size = failed // 2
+
+
+def _train_step(model, opt, sched, params, seqs, y, batch, micro: int, pad_id: int, device) -> float:
+    """One optimiser step over `batch`, run in micro-batches of `micro` rows; returns the summed loss.
+
+    The loss of each micro-batch is weighted by its share of the batch, so the accumulated
+    gradient equals the gradient of the whole batch's mean loss.
+    """
+    opt.zero_grad(set_to_none=True)
+    total = 0.0
+    for s in range(0, len(batch), micro):
+        part = batch[s : s + micro]
+        inputs = collate([seqs[i] for i in part], pad_id, device)
         with _autocast(device):
-            logits = model(**inputs).logits
-        out[batch] = logits.float().cpu().numpy()
-    return out
+            loss = torch.nn.functional.cross_entropy(model(**inputs).logits.float(), y[part].to(device))
+        (loss * (len(part) / len(batch))).backward()
+        total += loss.item() * len(part)
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+    return total
 
 
 def fine_tune(
     model, train_ids, train_y, dev_ids, dev_y, *, pad_id: int, device, cfg: TrainConfig, seed: int,
     progress: Progress | None = None, label: str = "fine-tune",
 ) -> dict:
-    """Train `model` in place; restore the epoch with the best dev macro-F1. Returns a history dict."""
+    """Train `model` in place; restore the epoch with the best dev macro-F1.
+
+    Returns a history dict: per-epoch loss and dev F1, the best dev F1, and `warnings` (e.g. an
+    out-of-memory retry with smaller micro-batches). Raises `ResourceError` when even one
+    sentence per micro-batch does not fit in GPU memory.
+    """
     set_seed(seed)
     rng = np.random.default_rng(seed)
     model.to(device)
@@ -121,20 +178,28 @@ def fine_tune(
         opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
     )
     y = torch.as_tensor(np.array(train_y), dtype=torch.long)
-    best, best_state, history = -1.0, None, []
+    best, best_state, history, warnings = -1.0, None, [], []
+    micro = cfg.batch_size  # rows per forward pass; halved on GPU out-of-memory
     for epoch in range(cfg.epochs):
         model.train()
         total = 0.0
         for batch in bucket_batches(lengths, cfg.batch_size, shuffle=True, rng=rng):
-            inputs = collate([train_ids[i] for i in batch], pad_id, device)
-            with _autocast(device):
-                loss = torch.nn.functional.cross_entropy(model(**inputs).logits.float(), y[batch].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            total += loss.item() * len(batch)
+            while True:
+                try:
+                    total += _train_step(model, opt, sched, params, train_ids, y, batch, micro, pad_id, device)
+                    break
+                except OOM_ERRORS:
+                    failed = min(micro, len(batch))
+                opt.zero_grad(set_to_none=True)  # outside the except block: the failed step's tensors are freed
+                free_cuda_memory()
+                if failed <= 1:
+                    raise _give_up("while training", max(len(train_ids[i]) for i in batch))
+                micro = failed // 2
+                note = (f"{label}: out of GPU memory at {failed} sentences per pass; retrying the step with {micro} "
+                        f"(gradients accumulated, so the batch size stays {cfg.batch_size})")
+                warnings.append(note)
+                if progress:
+                    progress(note, epoch, cfg.epochs)
         dev_pred = predict_logits(model, dev_ids, pad_id, device, cfg.eval_batch_size).argmax(1)
         dev_f1 = float(f1_score(dev_y, dev_pred, average="macro", zero_division=0))
         history.append({"epoch": epoch + 1, "train_loss": total / len(train_ids), "dev_macro_f1": dev_f1})
@@ -144,4 +209,4 @@ def fine_tune(
         if progress:
             progress(f"{label}: epoch {epoch + 1}/{cfg.epochs}, dev F1 {dev_f1:.3f}", epoch + 1, cfg.epochs)
     model.load_state_dict(best_state)
-    return {"epochs": history, "best_dev_macro_f1": best}
+    return {"epochs": history, "best_dev_macro_f1": best, "warnings": warnings}
