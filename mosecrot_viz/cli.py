@@ -85,7 +85,7 @@ def _add_experiment_args(run: argparse.ArgumentParser) -> None:
     run.add_argument("--top-k", type=int, default=50, help="anchors per word (0 = all)")
     run.add_argument("--temperature", type=float, default=None, help="tau (default: per weighting)")
     run.add_argument("--max-vocab", type=int, default=None, help="keep the N most frequent target words")
-    run.add_argument("--anchor-policy", default="first", choices=["first", "one-to-one", "aligned"],
+    run.add_argument("--anchor-policy", default="first", choices=["first", "one-to-one", "aligned", "self-learned"],
                      help="one English translation per target word: lexicon order, each English once, or "
                           "re-chosen by a first Procrustes alignment")
     run.add_argument("--no-freeze", action="store_true", help="let input embeddings train during fine-tuning")

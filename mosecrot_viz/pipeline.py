@@ -22,6 +22,7 @@ from .core.anchor_quality import choose_by_alignment, keep_agreeing, rr_agreemen
 from .core.anchors import AnchorSet, extract_anchors, filter_anchors
 from .core.mappers import RR_MAPPERS, make_mapper
 from .core.metrics import aggregate_seeds, classification_metrics
+from .core.self_learning import self_learned_anchors
 from .core.tokenizer import WordTokenizer
 from .core.training import TrainConfig, fine_tune, pick_device, predict_logits
 from .core.vocab_extension import lexicon_vocabulary
@@ -141,6 +142,9 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
     if cfg.anchor_policy == "aligned":
         anchors = choose_by_alignment(anchors, inputs.pairs, tok.get_vocab(), e_s, kv.vectors,
                                       lowercase_source=models.is_uncased(tok), special_tokens=tok.all_special_tokens)
+    if cfg.anchor_policy == "self-learned":
+        anchors = self_learned_anchors(anchors, tok.get_vocab(), e_s, kv.index_to_key, kv.vectors,
+                                       special_tokens=tok.all_special_tokens)
     if cfg.drop_stopword_anchors or cfg.n_anchors:
         anchors = filter_anchors(anchors, drop_stopwords=cfg.drop_stopword_anchors, n=cfg.n_anchors, seed=cfg.anchor_seed)
     if cfg.anchor_agreement_share:

@@ -60,7 +60,8 @@ def run_language(lang: str, args) -> dict:
         source_test=str(sib / "eng_Latn" / "test.tsv"), target_train=str(sib / folder / "train.tsv"), lang=lang,
         methods=args.methods, seeds=args.seeds, epochs=args.epochs, device=args.device,
         out=str(args.work / lang), model_cache=str(args.model_cache), anchor_policy=args.anchor_policy,
-        anchor_agreement_share=args.anchor_agreement,
+        anchor_agreement_share=args.anchor_agreement, extend_vocab_from_lexicon=args.extend_vocab,
+        unk_policy=args.unk_policy, freeze_embeddings=not args.no_freeze,
     )
     last = [0.0]
 
@@ -82,9 +83,8 @@ def run_language(lang: str, args) -> dict:
     old["methods"].update({m + tag: v for m, v in new.results["methods"].items()})
     old["histories"].update({h + tag: v for h, v in new.results["histories"].items()})
     if tag:
-        old.setdefault("tags", {})[args.tag] = {"anchor_policy": args.anchor_policy,
-                                                "anchor_agreement_share": args.anchor_agreement,
-                                                "anchors": new.results["anchors"]}
+        old.setdefault("tags", {})[args.tag] = {**_settings(args), "anchors": new.results["anchors"],
+                                                "data": new.results["data"]}
         new.predictions["method"] = new.predictions["method"] + tag
     old["config"]["methods"] = list(dict.fromkeys(old["config"]["methods"] + [m + tag for m in cfg.methods]))
     old.setdefault("merged_runs", []).append({"methods": cfg.methods, "wall_seconds": new.results["wall_seconds"]})
@@ -93,6 +93,18 @@ def run_language(lang: str, args) -> dict:
     with open(preds, "a", encoding="utf-8") as fh:
         new.predictions.to_csv(fh, header=False, index=False)
     return old
+
+
+def _settings(args) -> dict:
+    """The non-default settings of a tagged run, as shown beside its methods."""
+    out = {"anchor_policy": args.anchor_policy, "anchor_agreement_share": args.anchor_agreement}
+    if args.extend_vocab:
+        out["extend_vocab_from_lexicon"] = True
+    if args.unk_policy != "unk":
+        out["unk_policy"] = args.unk_policy
+    if args.no_freeze:
+        out["freeze_embeddings"] = False
+    return out
 
 
 def _lexicon_name(spec) -> str:
@@ -132,9 +144,10 @@ def render(results: dict[str, dict], args) -> str:
         mean = f"{100 * sum(vals) / len(vals):.1f}" if vals else "–"
         lines.append(f"| {m} | " + " | ".join(cells) + f" | {mean} |")
     tags = {t: v for l in langs for t, v in results[l].get("tags", {}).items()}
-    tag_note = {t: ", ".join(f"{k}={v}" for k, v in d.items() if k != "anchors" and v) for t, d in tags.items()}
+    tag_note = {t: ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("anchors", "data") and v is not None)
+                for t, d in tags.items()}
     lines += ["", "What each method is:", ""] + [
-        f"- `{m}`: {METHOD_NOTES[m.split('+')[0]]}" + (f"; anchors: {tag_note[m.split('+')[1]]}" if "+" in m else "")
+        f"- `{m}`: {METHOD_NOTES[m.split('+')[0]]}" + (f"; settings: {tag_note[m.split('+')[1]]}" if "+" in m else "")
         for m in methods]
     lines += ["", "## English in-language macro-F1 of the fine-tuned models (SIB-200 English test)", "",
               "| model | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
@@ -205,8 +218,13 @@ def main() -> None:
     p.add_argument("--model-cache", type=Path, default=cache_dir() / "finetuned")
     p.add_argument("--render-only", action="store_true")
     p.add_argument("--tag", help="with --merge: store the methods as METHOD+TAG (e.g. for anchor-quality settings)")
-    p.add_argument("--anchor-policy", default="first", choices=["first", "one-to-one", "aligned"])
+    p.add_argument("--anchor-policy", default="first", choices=["first", "one-to-one", "aligned", "self-learned"])
     p.add_argument("--anchor-agreement", type=float, default=None)
+    p.add_argument("--extend-vocab", action="store_true",
+                   help="beyond the paper's setting: lexicon words without a vector join the target vocabulary")
+    p.add_argument("--unk-policy", default="unk", choices=["unk", "drop", "subwords"],
+                   help="words without a vector: [UNK], dropped, or (beyond the paper) the PLM's own word pieces")
+    p.add_argument("--no-freeze", action="store_true", help="input embeddings train during fine-tuning")
     p.add_argument("--merge", action="store_true",
                    help="run only --methods and add them to the stored per-language results (fine-tunes come from "
                         "the model cache when their inputs are unchanged)")

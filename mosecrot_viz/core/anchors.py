@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InputError
 
-POLICIES = ("first", "one-to-one", "aligned")  # aligned: first, then re-chosen (core.anchor_quality)
+POLICIES = ("first", "one-to-one", "aligned", "self-learned")  # the last two start from first (see the pipeline)
 
 DROP_NOT_SOURCE = "English side not a whole PLM token"
 DROP_NOT_TARGET = "target side has no static vector"
@@ -83,8 +83,8 @@ def extract_anchors(
     """
     if policy not in POLICIES:
         raise InputError(f"unknown anchor policy {policy!r}; choose from {POLICIES}")
-    if policy == "aligned":
-        policy = "first"  # the re-choice needs vectors: the pipeline applies it after extraction
+    if policy in ("aligned", "self-learned"):
+        policy = "first"  # both need vectors: the pipeline applies them after extraction
     specials = set(special_tokens)
     dropped: Counter = Counter()
     seen_pairs, seen_tgt, seen_en = set(), set(), set()
