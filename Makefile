@@ -8,11 +8,18 @@ BIN := $(VENV)/bin
 export MOSECROT_CACHE ?= $(HOME)/.cache/mosecrot_viz
 PORT ?= 8501
 
-.PHONY: setup resources run demo test results clean-cache
+.PHONY: setup setup-ray resources run demo test results clean-cache
+
+setup-ray: $(BIN)/.installed-ray
 
 $(BIN)/.installed: requirements.txt requirements.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.txt -c requirements.lock
+	touch $@
+
+# the optional Ray extra (sweep --engine ray); the test target installs it so its test runs
+$(BIN)/.installed-ray: $(BIN)/.installed requirements-ray.txt
+	$(BIN)/pip install -q -r requirements-ray.txt -c requirements.lock
 	touch $@
 
 setup: $(BIN)/.installed
@@ -24,7 +31,7 @@ run: setup
 demo: setup
 	$(BIN)/python -m mosecrot_viz demo --out runs/demo
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(BIN)/.installed-ray
 	$(BIN)/python -m mosecrot_viz resources --fetch --all
 	bash scripts/ensure_chromium.sh
 	$(BIN)/ruff check .

@@ -1,4 +1,4 @@
-"""Headless entry point: `python -m mosecrot_viz run|demo|resources`.
+"""Headless entry point: `python -m mosecrot_viz run|sweep|demo|bench|resources`.
 
 A failed run exits non-zero with one line on stderr (the traceback only with --debug).
 """
@@ -26,13 +26,14 @@ def _methods(text: str) -> list[str]:
     return [m.strip() for m in text.split(",") if m.strip()]
 
 
-def _add_training_args(p: argparse.ArgumentParser, epochs: int) -> None:
+def _add_training_args(p: argparse.ArgumentParser, epochs: int, out_required: bool = True) -> None:
     p.add_argument("--seeds", type=_ints, default=[1], help="comma-separated seeds (default 1)")
     p.add_argument("--epochs", type=int, default=epochs)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    p.add_argument("--out", required=True, help="folder for results.json and predictions.csv")
+    p.add_argument("--out", required=out_required, help="folder for results.json and predictions.csv" if out_required
+                   else "run store folder for the trials (default: the app's run store, so Compare shows them)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -43,10 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one experiment")
     _add_experiment_args(run)
-    sweep = sub.add_parser("sweep", help="run one parameter over several values; every trial is a stored run")
-    _add_experiment_args(sweep)
-    sweep.add_argument("--param", required=True, choices=["top_k", "n_anchors", "temperature", "drop_stopword_anchors"])
-    sweep.add_argument("--values", required=True, help="comma-separated, e.g. 1,10,50,100,all")
+    sweep = sub.add_parser("sweep", help="a grid file (--grid) or one parameter over several values; every trial "
+                           "is a stored run", description="Either --grid GRID.yaml (every other experiment flag is "
+                           "then taken from the file) or --param/--values with the experiment flags.")
+    _add_experiment_args(sweep, required=False)
+    sweep.add_argument("--grid", help="YAML grid: base fields and axes whose combinations are the trials (see docs)")
+    sweep.add_argument("--engine", default="local", choices=["local", "ray"], help="with --grid: where trials run")
+    sweep.add_argument("--address", help="with --engine ray: an existing cluster (e.g. ray://head:10001 or auto)")
+    sweep.add_argument("--cpus-per-trial", type=float, default=1, help="with --engine ray: CPUs each trial reserves")
+    sweep.add_argument("--param", choices=["top_k", "n_anchors", "temperature", "drop_stopword_anchors"])
+    sweep.add_argument("--values", help="comma-separated, e.g. 1,10,50,100,all")
 
     demo = sub.add_parser("demo", help="the embedded default end to end (English -> Chinese Bible verses)")
     _add_training_args(demo, epochs=3)
@@ -69,11 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_experiment_args(run: argparse.ArgumentParser) -> None:
-    run.add_argument("--vectors", required=True, help="static vectors file, or default:LANG")
-    run.add_argument("--lexicon", required=True, help="bilingual lexicon (english target per line), or default:LANG")
-    run.add_argument("--train", required=True, help="English training data")
-    run.add_argument("--test", required=True, help="target-language test data")
+def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) -> None:
+    run.add_argument("--vectors", required=required, help="static vectors file, or default:LANG")
+    run.add_argument("--lexicon", required=required, help="bilingual lexicon (english target per line), or default:LANG")
+    run.add_argument("--train", required=required, help="English training data")
+    run.add_argument("--test", required=required, help="target-language test data")
     run.add_argument("--dev", help="English dev data for epoch selection (default: 10%% of --train)")
     run.add_argument("--source-test", help="English test data, to report in-language F1 beside each method")
     run.add_argument("--lang", help="target language code (zh turns on jieba segmentation)")
@@ -94,7 +101,7 @@ def _add_experiment_args(run: argparse.ArgumentParser) -> None:
     run.add_argument("--drop-stopword-anchors", action="store_true", help="remove anchors whose English side is a stop word")
     run.add_argument("--anchor-agreement", type=float, default=None, metavar="SHARE",
                      help="keep this share of anchors whose relative representations agree best across languages")
-    _add_training_args(run, epochs=5)
+    _add_training_args(run, epochs=5, out_required=required)
 
 
 def _progress_bar():
@@ -159,7 +166,26 @@ def _resources(args) -> None:
               f"\n  path: {row['path']}")
 
 
+def _sweep_command(args) -> int:
+    """`sweep`: a grid file, or one parameter over values; trials go to --out or the app's run store."""
+    if not args.out:
+        from .runs import runs_root
+
+        args.out = str(runs_root())
+    if args.grid:
+        if args.param or args.values:
+            raise InputError("give either --grid or --param/--values, not both")
+        return _grid_sweep(args)
+    if not (args.param and args.values):
+        raise InputError("sweep needs --grid GRID.yaml, or --param and --values")
+    _sweep(_experiment_config(args), args)
+    return 0
+
+
 def _experiment_config(args) -> ExperimentConfig:
+    missing = [f"--{f}" for f in ("vectors", "lexicon", "train", "test") if not getattr(args, f)]
+    if missing:
+        raise InputError(f"missing {', '.join(missing)}")
     return ExperimentConfig(
         vectors=args.vectors, lexicon=args.lexicon, train=args.train, test=args.test, dev=args.dev,
         source_test=args.source_test, lang=args.lang, target_train=args.target_train,
@@ -192,6 +218,32 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
     table = frame.pivot_table(index="value", columns="method", values="macro_f1", sort=False)
     print(table.round(3).to_string())
     print(f"trials stored under {root}; table in {root / 'sweep.csv'}")
+
+
+def _grid_sweep(args) -> int:
+    """Run a grid file into the run store under --out; exit 1 when any trial failed (after all ran)."""
+    from .engines import run_trials, trial_path
+    from .grid import expand, load_grid
+    from .runs import StoredRun
+    from .sweeps import sweep_frame
+
+    trials = expand(load_grid(args.grid))
+    print(f"grid {args.grid}: {len(trials)} trials, engine {args.engine}", flush=True)
+    bar, update = _progress_bar()
+    try:
+        summary = run_trials(trials, args.out, args.engine, address=args.address,
+                             cpus_per_trial=args.cpus_per_trial, progress=update)
+    finally:
+        bar.close()
+    frame = sweep_frame([StoredRun(trial_path(args.out, t)) for t in trials])
+    if not frame.empty:
+        frame.to_csv(f"{args.out}/sweep.csv", index=False)
+        print(frame.pivot_table(index="value", columns="method", values="macro_f1", sort=False).round(3).to_string())
+    print(f"{len(summary.completed)} completed, {len(summary.skipped)} skipped (already complete), "
+          f"{len(summary.failed)} failed; trials stored under {args.out}")
+    for tid, message in summary.failed.items():
+        print(f"FAILED {tid}: {message.splitlines()[0] if message else ''}", file=sys.stderr)
+    return 1 if summary.failed else 0
 
 
 def _bench(args) -> None:
@@ -227,12 +279,10 @@ def main(argv=None) -> int:
             _run(demo_config(args))
         elif args.command == "bench":
             _bench(args)
+        elif args.command == "sweep":
+            return _sweep_command(args)
         else:
-            cfg = _experiment_config(args)
-            if args.command == "sweep":
-                _sweep(cfg, args)
-            else:
-                _run(cfg)
+            _run(_experiment_config(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -131,7 +131,16 @@ def new_run_dir(name: str = "run", root: Path | None = None) -> Path:
 def prepare_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = None) -> Path:
     """Validate `cfg` (raising `InputError` now, not in a thread) and give it a queued run folder."""
     cfg.validate()
-    path = new_run_dir(name, root)
+    return prepare_run_at(cfg, new_run_dir(name, root))
+
+
+def prepare_run_at(cfg: ExperimentConfig, path: Path) -> Path:
+    """Validate `cfg` and make `path` (new or a stale earlier attempt) a queued run folder."""
+    cfg.validate()
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in ("results.json", "error.txt"):
+        (path / stale).unlink(missing_ok=True)
     cfg.out = str(path)
     write_json(path / "config.json", cfg.to_dict())
     write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "message": "queued", "started": time.time(),

@@ -51,7 +51,9 @@ def sweep_configs(base: ExperimentConfig, param: str, values: list, *, model_cac
 
 
 def sweep_frame(runs) -> pd.DataFrame:
-    """Long frame (sweep, param, value, method, macro_f1, macro_f1_std, anchors) from complete trial runs."""
+    """Long frame (sweep, param, value, method, macro_f1, macro_f1_std, anchors) from complete trial runs.
+
+    A grid's trials add one column per axis (e.g. language, seed) so they can be grouped."""
     rows = []
     for r in runs:
         res = r.results()
@@ -59,10 +61,27 @@ def sweep_frame(runs) -> pd.DataFrame:
         if not sweep:
             continue
         for m, v in res["methods"].items():
-            rows.append({"sweep": sweep["id"], "param": sweep["param"], "value": sweep["value"], "method": m,
-                         "macro_f1": v["macro_f1"], "macro_f1_std": v["macro_f1_std"],
-                         "anchors": res["anchors"]["count"]})
+            row = {"sweep": sweep["id"], "param": sweep["param"], "value": sweep["value"], "method": m,
+                   "macro_f1": v["macro_f1"], "macro_f1_std": v["macro_f1_std"], "anchors": res["anchors"]["count"]}
+            rows.append({**{k: v for k, v in (sweep.get("axes") or {}).items() if k not in row}, **row})
     return pd.DataFrame(rows)
+
+
+def sweep_progress(runs) -> pd.DataFrame:
+    """One row per sweep (id, name, total, complete, failed, running, queued, incomplete) from its trials' status."""
+    rows = {}
+    for r in runs:
+        sweep = (r.config() or {}).get("sweep")
+        if not sweep:
+            continue
+        row = rows.setdefault(sweep["id"], {"sweep": sweep["id"], "name": sweep.get("name") or sweep["param"],
+                                            "total": 0, "complete": 0, "failed": 0, "running": 0, "queued": 0,
+                                            "incomplete": 0})
+        row["total"] += 1
+        state = r.status().get("state")
+        if state in row:
+            row[state] += 1
+    return pd.DataFrame(list(rows.values()))
 
 
 def run_sweep(configs, root=None, progress=None) -> pd.DataFrame:
@@ -79,3 +98,23 @@ def run_sweep(configs, root=None, progress=None) -> pd.DataFrame:
                              f"{StoredRun(path).status()['message']}")
         runs.append(StoredRun(path))
     return sweep_frame(runs)
+
+
+FRAME_COLUMNS = ("sweep", "param", "value", "method", "macro_f1", "macro_f1_std", "anchors")
+
+
+def grid_summary(frame: pd.DataFrame, x: str) -> pd.DataFrame:
+    """A grid's trials averaged over its `seed` axis: one row per (x, series) with mean, std and n.
+
+    `series` names the method plus every other axis, so the Compare page draws one line per
+    combination against the chosen axis `x`.
+    """
+    axes = [c for c in frame.columns if c not in FRAME_COLUMNS]
+    if x not in axes and x != "value":
+        raise InputError(f"{x!r} is not an axis of this sweep; choose from {axes or ['value']}")
+    others = [a for a in axes if a not in (x, "seed")]
+    keys = [x, "method"] + others
+    out = (frame.groupby(keys, sort=False)["macro_f1"]
+           .agg(macro_f1="mean", macro_f1_std=lambda v: float(v.std(ddof=0)), n="count").reset_index())
+    out["series"] = out[["method"] + others].astype(str).agg(" · ".join, axis=1)
+    return out

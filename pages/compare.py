@@ -4,7 +4,7 @@ import streamlit as st
 
 from mosecrot_viz import plots
 from mosecrot_viz.runs import list_runs, runs_table
-from mosecrot_viz.sweeps import sweep_frame
+from mosecrot_viz.sweeps import FRAME_COLUMNS, grid_summary, sweep_frame, sweep_progress
 from mosecrot_viz.ui.components import show_figure
 
 st.title("Compare")
@@ -33,15 +33,50 @@ if rows:
     st.download_button("comparison as CSV", long.to_csv(index=False), "comparison.csv", "text/csv", key="compare_csv")
 
 st.subheader("Sweeps")
-sweeps = sweep_frame(done)
-if sweeps.empty:
-    st.caption("No sweep yet: start one from **Run** (expander 'Sweep one parameter') or "
-               "`python -m mosecrot_viz sweep --param top_k --values 1,10,50,100,all ...`.")
-else:
-    sid = st.selectbox("sweep", sorted(sweeps["sweep"].unique()), key="compare_sweep",
-                       format_func=lambda s: f"{s} ({sweeps[sweeps['sweep'] == s]['param'].iloc[0]})")
-    one = sweeps[sweeps["sweep"] == sid].copy()
-    one["value"] = one["value"].astype(str)
-    show_figure(plots.sweep_plot(one, x="value", title=f"macro-F1 against {one['param'].iloc[0]}"), "compare_sweep_fig")
-    st.dataframe(one, hide_index=True)
-    st.download_button("sweep as CSV", one.to_csv(index=False), f"sweep-{sid}.csv", "text/csv", key="compare_sweep_csv")
+progress = sweep_progress(runs)
+if progress.empty:
+    st.caption("No sweep yet: start one from **Run** (expander 'Sweep one parameter'), "
+               "`python -m mosecrot_viz sweep --param top_k --values 1,10,50,100,all ...`, or a whole grid with "
+               "`python -m mosecrot_viz sweep --grid GRID.yaml [--engine ray]` (see the README).")
+    st.stop()
+sid = st.selectbox("sweep", progress["sweep"].tolist(), key="compare_sweep",
+                   format_func=lambda s: "{0} ({1}: {2}/{3} complete)".format(
+                       s, *progress.set_index("sweep").loc[s, ["name", "complete", "total"]]))
+still_going = bool(progress.set_index("sweep").loc[sid, ["running", "queued"]].sum())
+
+
+@st.fragment(run_every=3 if still_going else None)
+def show_sweep(sid: str) -> None:
+    """Progress and results of one sweep; refreshes every 3 s while trials are still queued or running."""
+    trials = [r for r in list_runs() if ((r.config() or {}).get("sweep") or {}).get("id") == sid]
+    prog = sweep_progress(trials)
+    if prog.empty:
+        return
+    row = prog.iloc[0]
+    st.progress(float(row["complete"] + row["failed"]) / max(int(row["total"]), 1),
+                text=f"{row['complete']} complete · {row['failed']} failed · {row['running']} running · "
+                     f"{row['queued']} queued · {row['incomplete']} incomplete, of {row['total']} trials")
+    failed = [r for r in trials if r.status()["state"] in ("failed", "incomplete")]
+    for r in failed:
+        st.error(f"{r.config()['sweep']['value']}: {r.status()['message']}")
+    one = sweep_frame([r for r in trials if r.status()["state"] == "complete"])
+    if one.empty:
+        st.caption("No trial has finished yet.")
+        return
+    axes = [c for c in one.columns if c not in FRAME_COLUMNS and c != "seed"]
+    if axes:  # a grid: pick the axis to draw against; seeds are averaged
+        x = st.selectbox("x axis", axes, key=f"compare_grid_x_{sid}")
+        summary = grid_summary(one, x)
+        show_figure(plots.sweep_plot(summary, x=x, color="series", title=f"macro-F1 against {x} (mean over seeds)"),
+                    f"compare_grid_fig_{sid}")
+        st.dataframe(summary, hide_index=True)
+    else:
+        one["value"] = one["value"].astype(str)
+        show_figure(plots.sweep_plot(one, x="value", title=f"macro-F1 against {one['param'].iloc[0]}"),
+                    "compare_sweep_fig")
+        st.dataframe(one, hide_index=True)
+    st.download_button("sweep as CSV", one.to_csv(index=False), f"sweep-{sid}.csv", "text/csv",
+                       key=f"compare_sweep_csv_{sid}")
+
+
+show_sweep(sid)

@@ -118,3 +118,23 @@ def cached_resource(key: str) -> Path:
     if p is None:
         pytest.skip(f"default resource {key} not built; run `python -m mosecrot_viz resources --fetch --all`")
     return p
+
+
+@pytest.fixture
+def tiny_grid(tmp_path, tiny_run_args):
+    """A grid file over two target 'languages' (xx = 'x'+English word, yy = 'y'+English word)."""
+    import yaml
+
+    a = tiny_run_args
+    xx_test = open(a["test"]).read()
+    (tmp_path / "yy_test.tsv").write_text(xx_test.replace("\tx", "\ty").replace(" x", " y"))
+    write_vec(tmp_path / "yy.vec", ["y" + w for w in WORDS], dim=6, seed=5)
+    (tmp_path / "yy_lex.txt").write_text("\n".join(f"{w}\ty{w}" for w in WORDS) + "\n")
+    grid = {"name": "tiny", "base": {"train": a["train"], "dev": a["dev"], "source_model": a["source_model"],
+                                     "epochs": 1, "model_cache": None},
+            "axes": {"language": [{"name": "xx", "vectors": a["vectors"], "lexicon": a["lexicon"], "test": a["test"]},
+                                  {"name": "yy", "vectors": "yy.vec", "lexicon": "yy_lex.txt", "test": "yy_test.tsv"}],
+                     "method": ["rr-softmax", "ls"], "seed": [1, 2]}}
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump(grid, sort_keys=False))
+    return path

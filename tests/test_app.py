@@ -79,3 +79,33 @@ def test_compare_draws_a_stored_sweep(tmp_path, monkeypatch, tiny_run_args):
     sweep_tables = [d.value for d in at.dataframe if "param" in d.value.columns]
     assert sweep_tables and set(sweep_tables[0]["value"].astype(str)) == {"1", "all"}
     assert at.get("plotly_chart")
+
+
+def test_compare_shows_a_grids_progress_failures_and_plot(tmp_path, monkeypatch, tiny_grid):
+    import yaml
+
+    from mosecrot_viz.engines import run_trials, trial_path
+    from mosecrot_viz.grid import expand, load_grid
+    from mosecrot_viz.runs import prepare_run_at
+
+    root = tmp_path / "runs"
+    monkeypatch.setenv("MOSECROT_RUNS", str(root))
+    grid = yaml.safe_load(tiny_grid.read_text())
+    (tmp_path / "zz.vec").write_text("1 6\nnothing_in_the_lexicon 1 2 3 4 5 6\n")
+    grid["axes"]["language"].append({"name": "zz", "vectors": "zz.vec", "lexicon": "yy_lex.txt", "test": "yy_test.tsv"})
+    grid["axes"]["method"], grid["axes"]["seed"] = ["ls"], [1, 2]
+    tiny_grid.write_text(yaml.safe_dump(grid, sort_keys=False))
+    trials = expand(load_grid(tiny_grid))  # 3 languages x 2 seeds
+    summary = run_trials(trials[:4], root)  # xx and yy complete; the last trial not started
+    assert len(summary.completed) == 4
+    run_trials(trials[4:5], root)  # zz seed 1 fails: no anchors
+    prepare_run_at(trials[5].config, trial_path(root, trials[5]))  # zz seed 2 still queued
+    at = _app()
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert any("4 complete · 1 failed · 0 running · 1 queued" in p.proto.text for p in at.get("progress"))
+    assert any("language=zz" in e.value and "static vector" in e.value for e in at.error)
+    summary_table = next(d.value for d in at.dataframe if "series" in d.value.columns)
+    assert set(summary_table["language"]) == {"xx", "yy"} and set(summary_table["n"]) == {2}
+    assert at.get("plotly_chart")

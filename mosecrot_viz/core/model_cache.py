@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 
@@ -42,14 +43,26 @@ def load(model, folder: Path) -> dict | None:
 
 
 def save(model, history: dict, folder: Path) -> None:
-    """Write weights and history atomically (a folder renamed into place)."""
+    """Write weights and history atomically (a folder renamed into place).
+
+    Two processes (sweep trials on Ray, say) may train the same job at once: each writes its own
+    temporary folder, and the second to finish keeps the first one's identical entry.
+    """
     from safetensors.torch import save_file
 
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     tmp.mkdir(parents=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(tmp / "model.safetensors"))
-    (tmp / "history.json").write_text(json.dumps(history))
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    try:
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(tmp / "model.safetensors"))
+        (tmp / "history.json").write_text(json.dumps(history))
+        if (folder / "history.json").exists():
+            return  # another writer finished the same job first
+        shutil.rmtree(folder, ignore_errors=True)  # a stale incomplete entry
+        try:
+            os.replace(tmp, folder)
+        except OSError:
+            if not (folder / "history.json").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
