@@ -92,3 +92,14 @@ def test_a_grid_without_out_goes_to_the_apps_run_store(tmp_path, tiny_grid, monk
     assert main(["sweep", "--grid", str(tiny_grid)]) == 0
     runs = list_runs(tmp_path / "store")
     assert len(runs) == 1 and runs[0].status()["state"] == "complete"
+
+
+def test_cli_ray_engine_starts_and_stops_its_own_local_instance(tmp_path, tiny_grid, capsys):
+    ray = pytest.importorskip("ray", reason="Ray is the optional extra: pip install -r requirements-ray.txt")
+    grid = yaml.safe_load(tiny_grid.read_text())
+    grid["axes"]["method"], grid["axes"]["seed"] = ["majority", "ls"], [1]
+    tiny_grid.write_text(yaml.safe_dump(grid, sort_keys=False))
+    assert main(["sweep", "--grid", str(tiny_grid), "--engine", "ray", "--out", str(tmp_path / "sw")]) == 0
+    assert "4 completed, 0 skipped (already complete), 0 failed" in capsys.readouterr().out
+    assert not ray.is_initialized()
+    assert len(list_runs(tmp_path / "sw")) == 4
