@@ -27,13 +27,20 @@ device = c[4].selectbox("device", ["auto", "cpu", "cuda"], key="run_device")
 freeze = st.checkbox("freeze input embeddings during fine-tuning", True, key="run_freeze")
 with st.expander("Anchor options (quality filters, subsets)"):
     ac = st.columns(4)
-    policy = ac[0].selectbox("translation per target word", ["first", "one-to-one", "aligned"], key="run_policy",
-                             help="first: lexicon order (the paper); aligned: re-chosen by a first Procrustes alignment")
+    policy = ac[0].selectbox("translation per target word", ["first", "one-to-one", "aligned", "self-learned"],
+                             key="run_policy", help="first: lexicon order (the paper); aligned: re-chosen by a first "
+                             "Procrustes alignment; self-learned: dictionary re-induced by iterated Procrustes + CSLS")
     agreement = ac[1].number_input("keep share by R_s/R_t agreement (0 = off)", 0.0, 1.0, 0.0, step=0.1, key="run_agree")
     n_anchors = ac[2].number_input("random subset of anchors (0 = all)", 0, 10**6, 0, key="run_nanchors")
     stop = ac[3].checkbox("drop stop-word anchors", False, key="run_stop")
+with st.expander("Beyond the paper's setting: words without a static vector"):
+    bc = st.columns(2)
+    lex_vocab = bc[0].checkbox("lexicon words without a vector join the vocabulary (their translation's PLM row)",
+                               False, key="run_lexvocab")
+    subwords = bc[1].checkbox("other unknown words are read by the PLM's own tokenizer", False, key="run_subwords")
 anchor_opts = dict(anchor_policy=policy, anchor_agreement_share=agreement or None, n_anchors=int(n_anchors) or None,
-                   drop_stopword_anchors=stop)
+                   drop_stopword_anchors=stop, extend_vocab_from_lexicon=lex_vocab,
+                   unk_policy="subwords" if subwords else "unk")
 
 if st.button("Start run", type="primary", key="run_start"):
     try:
