@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, OverlapError
 
 POLICIES = ("first", "one-to-one", "aligned", "self-learned")  # the last two start from first (see the pipeline)
 
@@ -118,7 +118,7 @@ def extract_anchors(
         tgt_words.append(tgt)
         tgt_ids.append(tid)
     if not src_ids:
-        raise InputError(
+        raise OverlapError(
             f"no lexicon pair has its English side in the model vocabulary and its target side in the "
             f"static vectors ({n} pairs read; dropped: {dict(dropped)})"
         )
@@ -146,7 +146,7 @@ def filter_anchors(anchors: AnchorSet, *, drop_stopwords: bool = False, n: int |
         dropped[DROP_SUBSET] = len(keep) - n
         keep = np.sort(rng.choice(keep, size=n, replace=False))
     if len(keep) == 0:
-        raise InputError("no anchors left after filtering")
+        raise OverlapError("no anchors left after filtering")
     out = anchors.subset(keep)
     return AnchorSet(out.source_words, out.source_ids, out.target_words, out.target_ids, out.lexicon_pairs, dropped,
                      out.policy, out.rechosen)

@@ -9,38 +9,43 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import InputError
-from .limits import LimitedGzip
+from ..errors import FormatError, InputError, PathError
+from .limits import LimitedGzip, bounded_lines, refuse_unsafe
 
 
 def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) -> list[tuple[str, str]]:
     """Read (english, target) pairs in file order; blank lines and `#` comments are skipped.
 
-    Raises `InputError` with the line for a line that is not exactly two fields, for non-UTF-8
-    bytes, and for a file with no pairs.
+    Raises `FormatError` with the line for a line that is not exactly two fields, for non-UTF-8
+    bytes, and for a file with no pairs; `LimitError` for an over-long line or a gzip bomb;
+    `UnsafeFormatError` for a pickle.
     """
     path = Path(path)
     if not path.exists():
-        raise InputError("lexicon file not found", path)
+        raise PathError("lexicon file not found", path)
     pairs: list[tuple[str, str]] = []
     with (LimitedGzip(path) if path.name.endswith(".gz") else open(path, "rb")) as fh:
-        for lineno, raw in enumerate(fh, start=1):
+        try:
+            refuse_unsafe(fh.peek(8)[:8] if hasattr(fh, "peek") else b"", path, "lexicon")
+        except (OSError, EOFError) as exc:
+            raise FormatError(f"cannot read lexicon file ({exc})", path) from None
+        for lineno, raw in bounded_lines(fh, path):
             try:
                 line = raw.decode("utf-8").strip()
             except UnicodeDecodeError:
-                raise InputError("not UTF-8 text", path, lineno) from None
+                raise FormatError("not UTF-8 text", path, lineno) from None
             if not line or line.startswith("#"):
                 continue
             parts = line.split("\t") if "\t" in line else line.split()
             parts = [p.strip() for p in parts]
             if len(parts) != 2 or not parts[0] or not parts[1]:
-                raise InputError(
+                raise FormatError(
                     f"expected 'english<TAB>target' (2 fields), found {len(parts)}: {line[:60]!r}", path, lineno
                 )
             en, tgt = parts
             pairs.append((en.lower() if lowercase_english else en, tgt))
     if not pairs:
-        raise InputError("lexicon holds no pairs", path)
+        raise FormatError("lexicon holds no pairs", path)
     return pairs
 
 

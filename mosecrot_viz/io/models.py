@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import FormatError, InputError, SchemaError, UnsafeFormatError
 
 # short names for the embedded defaults (resolved through the resource cache)
 MODEL_ALIASES = {"default": "model:minilm", "minilm": "model:minilm", "default-multilingual": "model:e5", "e5": "model:e5"}
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")  # torch.save / pickle: can run code when loaded
 
 
 def resolve_model(name_or_path: str) -> str:
@@ -23,7 +24,7 @@ def resolve_model(name_or_path: str) -> str:
     p = Path(name_or_path).expanduser()
     if p.exists():
         if not (p / "config.json").exists():
-            raise InputError("model folder has no config.json", p)
+            raise SchemaError("model folder has no config.json", p)
         return str(p)
     return name_or_path
 
@@ -31,7 +32,7 @@ def resolve_model(name_or_path: str) -> str:
 def _load(factory, name_or_path: str, **kw):
     target = resolve_model(name_or_path)
     if Path(target).exists():
-        return factory.from_pretrained(target, local_files_only=True, **kw)
+        return _load_folder(factory, Path(target), **kw)
     try:
         return factory.from_pretrained(target, local_files_only=True, **kw)
     except OSError:
@@ -41,6 +42,31 @@ def _load(factory, name_or_path: str, **kw):
         return factory.from_pretrained(target, **kw)
     except OSError as exc:
         raise InputError(f"cannot load model {target!r}: not a local folder, not cached, and the hub failed ({exc})") from None
+
+
+def _load_folder(factory, folder: Path, **kw):
+    """Load from a local folder; a corrupt config, tokenizer or weights file is a `FormatError` naming the folder."""
+    from safetensors import SafetensorError
+
+    try:
+        return factory.from_pretrained(str(folder), local_files_only=True, **kw)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
+        raise FormatError(f"cannot load this model folder ({type(exc).__name__}: {str(exc)[:300]})", folder) from None
+
+
+def _check_weights(folder: Path) -> None:
+    """Refuse a local folder without .safetensors weights: pickle-based weights are never opened.
+
+    Why: `torch.load` of a pytorch_model.bin unpickles, and a crafted file runs code on load.
+    """
+    if any(folder.glob("*.safetensors")):
+        return
+    pickles = sorted(f.name for pattern in PICKLE_WEIGHTS for f in folder.glob(pattern))
+    if pickles:
+        raise UnsafeFormatError(f"model folder has only pickle-based weights ({', '.join(pickles[:3])}), which can run "
+                                "code when loaded, and no .safetensors weights: re-save with save_pretrained(..., "
+                                "safe_serialization=True)", folder)
+    raise SchemaError("model folder has no .safetensors weights", folder)
 
 
 def load_tokenizer(name_or_path: str):
@@ -58,10 +84,8 @@ def load_classifier(name_or_path: str, num_labels: int):
     transformers.logging.set_verbosity_error()  # the "newly initialized head" warning is expected
     transformers.logging.disable_progress_bar()
     target = resolve_model(name_or_path)
-    if Path(target).exists() and not any(Path(target).glob("*.safetensors")):
-        raise InputError("model folder has no .safetensors weights; only safetensors are loaded from local folders "
-                         "(pickle-based pytorch_model.bin can run code): re-save with save_pretrained(..., "
-                         "safe_serialization=True)", target)
+    if Path(target).exists():
+        _check_weights(Path(target))
     return _load(AutoModelForSequenceClassification, name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True,
                  use_safetensors=True)
 

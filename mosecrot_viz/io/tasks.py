@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError
-from .limits import max_labels
+from ..errors import FormatError, LabelError, LimitError, PathError, SchemaError
+from .limits import check_line_lengths, max_labels, refuse_unsafe
 
 LABEL_COLUMNS = ("label", "category")
 TEXT_COLUMNS = ("text", "sentence", "verse")
@@ -21,11 +21,13 @@ TEXT_COLUMNS = ("text", "sentence", "verse")
 
 def _read_text(path: Path) -> str:
     raw = path.read_bytes()
+    refuse_unsafe(raw[:4096], path, "task")
+    check_line_lengths(raw, path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError("not UTF-8 text", path, line) from None
+        raise FormatError("not UTF-8 text", path, line) from None
 
 
 def load_task(path: str | os.PathLike) -> pd.DataFrame:
@@ -33,14 +35,17 @@ def load_task(path: str | os.PathLike) -> pd.DataFrame:
 
     Layouts: SIB-200 (TSV, header `index_id category text`), Taxi1500 (headerless TSV
     `id label text`) and any CSV/TSV whose header has a label/category and a text column.
+    Raises `FormatError` for malformed content, `SchemaError` without label and text columns,
+    `LimitError` for an over-long line or too many labels. The frame's `attrs["path"]` is the
+    file, so `check_labels` can name it.
     """
     path = Path(path)
     if not path.exists():
-        raise InputError("task file not found", path)
+        raise PathError("task file not found", path)
     content = _read_text(path)
     lines = content.splitlines()
     if not any(line.strip() for line in lines):
-        raise InputError("task file is empty", path)
+        raise FormatError("task file is empty", path)
     first = lines[0]
     sep = "\t" if ("\t" in first or path.suffix.lower() in {".tsv", ".txt"}) else ","
     header = [c.strip().lower() for c in (first.split("\t") if sep == "\t" else next(csv.reader([first])))]
@@ -55,13 +60,15 @@ def load_task(path: str | os.PathLike) -> pd.DataFrame:
     elif sep == "\t" and len(first.split("\t")) >= 3:
         out = _read_taxi1500(lines, path)
     else:
-        raise InputError(
+        raise SchemaError(
             f"cannot find a label column ({'/'.join(LABEL_COLUMNS)}) and a text column "
             f"({'/'.join(TEXT_COLUMNS)}); header was {header[:6]}",
             path,
             1,
         )
-    return _validate(out, path)
+    out = _validate(out, path)
+    out.attrs["path"] = str(path)
+    return out
 
 
 def _read_with_header(content: str, sep: str, path: Path) -> pd.DataFrame:
@@ -70,7 +77,7 @@ def _read_with_header(content: str, sep: str, path: Path) -> pd.DataFrame:
             return pd.read_csv(io.StringIO(content), sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)
         return pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
     except pd.errors.ParserError as exc:
-        raise InputError(f"malformed table ({exc})", path) from None
+        raise FormatError(f"malformed table ({exc})", path) from None
 
 
 def _read_taxi1500(lines: list[str], path: Path) -> pd.DataFrame:
@@ -80,7 +87,7 @@ def _read_taxi1500(lines: list[str], path: Path) -> pd.DataFrame:
             continue
         parts = line.split("\t", 2)
         if len(parts) != 3:
-            raise InputError(f"expected 'id<TAB>label<TAB>text', found {len(parts)} fields", path, lineno)
+            raise FormatError(f"expected 'id<TAB>label<TAB>text', found {len(parts)} fields", path, lineno)
         rows.append(parts)
     return pd.DataFrame(rows, columns=["id", "label", "text"])
 
@@ -92,21 +99,25 @@ def _validate(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     empty = (df["label"] == "") | (df["text"] == "")
     if empty.any():
         i = int(empty.to_numpy().nonzero()[0][0])
-        raise InputError(f"row {i + 1} has an empty label or text", path)
+        raise FormatError(f"row {i + 1} has an empty label or text", path)
     if df.empty:
-        raise InputError("task file has a header but no rows", path)
+        raise FormatError("task file has a header but no rows", path)
     n_labels = df["label"].nunique()
     if n_labels > max_labels():
-        raise InputError(f"{n_labels:,} distinct labels, more than the limit {max_labels():,}: is the label column "
+        raise LimitError(f"{n_labels:,} distinct labels, more than the limit {max_labels():,}: is the label column "
                          "right? (set MOSECROT_MAX_LABELS)", path)
     return df.reset_index(drop=True)
 
 
 def check_labels(train: pd.DataFrame, other: pd.DataFrame, *, name: str = "test") -> None:
-    """Raise `InputError` when `other` holds labels never seen in training (they can't be predicted)."""
+    """Raise `LabelError` when `other` holds labels never seen in training (they can't be predicted).
+
+    The message names `other`'s file (from `load_task`'s `attrs["path"]`) when it is known.
+    """
     unseen = sorted(set(other["label"]) - set(train["label"]))
     if unseen:
-        raise InputError(f"{name} data has labels not in the training data: {unseen[:10]}")
+        where = other.attrs.get("path")
+        raise LabelError(f"{name} data has labels not in the training data: {unseen[:10]}", where)
 
 
 def write_task(df: pd.DataFrame, path: str | os.PathLike) -> Path:

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors
 
-from ..errors import InputError
+from ..errors import FormatError, InputError, LimitError, PathError
 from .limits import LimitedGzip as _LimitedGzip
-from .limits import max_dimension
+from .limits import bounded_lines, max_dimension, max_line_bytes, refuse_unsafe
 
 FASTTEXT_MAGIC = 793712314  # first int32 of a fastText .bin model
 PARSE_VERSION = 1  # bump when the text parser's output changes, to invalidate parsed-vector caches
@@ -46,9 +46,10 @@ def detect_format(path: str | os.PathLike) -> str:
         with _open(path, gz) as fh:
             head = fh.read(4096)
     except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read vector file ({exc})", path) from None
+        raise FormatError(f"cannot read vector file ({exc})", path) from None
     if not head:
-        raise InputError("vector file is empty", path)
+        raise FormatError("vector file is empty", path)
+    refuse_unsafe(head, path, "vectors")
     if len(head) >= 4 and struct.unpack("<i", head[:4])[0] == FASTTEXT_MAGIC:
         return "fasttext-bin"
     if suffix == ".bin":
@@ -62,12 +63,12 @@ def detect_format(path: str | os.PathLike) -> str:
 def load_vectors(path: str | os.PathLike, *, max_vocab: int | None = None) -> KeyedVectors:
     """Load static vectors from `path`, keeping at most the first `max_vocab` rows.
 
-    Raises `InputError` (naming file and line) for empty, ragged, non-numeric, non-finite or
-    non-UTF-8 content.
+    Raises `FormatError` (naming file and line) for empty, ragged, non-numeric, non-finite or
+    non-UTF-8 content, `LimitError` past a size/line/width limit, `UnsafeFormatError` for a pickle.
     """
     path = Path(path)
     if not path.exists():
-        raise InputError("vector file not found", path)
+        raise PathError("vector file not found", path)
     if max_vocab is not None and max_vocab <= 0:
         raise InputError(f"max_vocab must be positive, got {max_vocab}")
     fmt = detect_format(path)
@@ -79,7 +80,7 @@ def load_vectors(path: str | os.PathLike, *, max_vocab: int | None = None) -> Ke
         kv = _load_fasttext_bin(path, max_vocab)
     _check_finite(kv, path)
     if kv.vector_size > max_dimension():
-        raise InputError(f"vectors have {kv.vector_size} dimensions, more than the limit {max_dimension()} "
+        raise LimitError(f"vectors have {kv.vector_size} dimensions, more than the limit {max_dimension()} "
                          "(set MOSECROT_MAX_DIM)", path)
     return kv
 
@@ -97,7 +98,7 @@ def _read_head_lines(path: Path, max_vocab: int | None) -> list[bytes]:
         if max_vocab is None:
             return fh.read().splitlines()
         lines = []
-        for raw in fh:
+        for _, raw in bounded_lines(fh, path):
             lines.append(raw.rstrip(b"\r\n"))
             if len(lines) > max_vocab:  # one extra in case the first is a header
                 break
@@ -111,9 +112,10 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
     careful line-by-line parser can run and name the exact file and line.
     """
     lines = [ln for ln in _read_head_lines(path, max_vocab) if ln.strip()]
-    if not lines:
-        return None
-    if _parse_header(lines[0].split()) is not None:
+    if not lines or max(map(len, lines)) > max_line_bytes():
+        return None  # the careful parser names the long line
+    header = _parse_header(lines[0].split())
+    if header is not None:
         lines = lines[1:]
     if max_vocab is not None:
         lines = lines[:max_vocab]
@@ -123,6 +125,8 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
     except (ValueError, UnicodeDecodeError):
         return None
     dim = len(tails[0].split())
+    if header is not None and header[1] != dim:
+        return None  # the careful parser reports the first row that disagrees with the header
     try:
         flat = np.fromstring(b" ".join(tails), dtype=np.float32, sep=" ")
     except ValueError:  # a value that is not a number
@@ -189,36 +193,36 @@ def _load_text_careful(path: Path, max_vocab: int | None) -> KeyedVectors:
     seen: set[str] = set()
     dim = None
     with _open(path, gz) as fh:
-        for lineno, raw in enumerate(fh, start=1):
+        for lineno, raw in bounded_lines(fh, path):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path, lineno) from None
+                raise FormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path, lineno) from None
             parts = line.rstrip("\r\n").rstrip().split(" ")
             if lineno == 1 and _parse_header([p.encode() for p in parts]) is not None:
                 dim = int(parts[1])
                 if dim <= 0:
-                    raise InputError(f"header gives dimension {dim}", path, 1)
+                    raise FormatError(f"header gives dimension {dim}", path, 1)
                 continue
             if len(parts) == 1 and not parts[0]:
                 continue  # blank line
             if len(parts) < 2:
-                raise InputError("row has a word but no numbers", path, lineno)
+                raise FormatError("row has a word but no numbers", path, lineno)
             word, values = parts[0], parts[1:]
             if dim is None:
                 dim = len(values)
             if len(values) != dim:
-                raise InputError(f"row has {len(values)} numbers, expected {dim}", path, lineno)
+                raise FormatError(f"row has {len(values)} numbers, expected {dim}", path, lineno)
             if dim > max_dimension():
-                raise InputError(f"row has {dim} numbers, more than the limit {max_dimension()} (set MOSECROT_MAX_DIM)",
+                raise LimitError(f"row has {dim} numbers, more than the limit {max_dimension()} (set MOSECROT_MAX_DIM)",
                                  path, lineno)
             try:
                 with np.errstate(over="ignore"):  # 1e40 becomes inf and is reported just below
                     vec = np.array(values, dtype=np.float32)
             except ValueError:
-                raise InputError(f"row for {word!r} holds a value that is not a number", path, lineno) from None
+                raise FormatError(f"row for {word!r} holds a value that is not a number", path, lineno) from None
             if not np.isfinite(vec).all():
-                raise InputError(f"row for {word!r} holds NaN or inf", path, lineno)
+                raise FormatError(f"row for {word!r} holds NaN or inf", path, lineno)
             if word in seen:
                 continue  # keep the first (most frequent) occurrence
             seen.add(word)
@@ -227,7 +231,7 @@ def _load_text_careful(path: Path, max_vocab: int | None) -> KeyedVectors:
             if max_vocab is not None and len(words) >= max_vocab:
                 break
     if not words:
-        raise InputError("no vectors found (empty file or header only)", path)
+        raise FormatError("no vectors found (empty file or header only)", path)
     kv = KeyedVectors(vector_size=dim, dtype=np.float32)
     kv.add_vectors(words, np.vstack(rows))
     return kv
@@ -240,7 +244,7 @@ def _load_word2vec_bin(path: Path, max_vocab: int | None) -> KeyedVectors:
             str(src), binary=True, limit=max_vocab, unicode_errors="ignore"
         )
     except (ValueError, EOFError, UnicodeDecodeError, struct.error) as exc:
-        raise InputError(f"not a readable word2vec binary file ({exc})", path) from None
+        raise FormatError(f"not a readable word2vec binary file ({exc})", path) from None
     finally:
         if src != path:
             src.unlink(missing_ok=True)
@@ -253,7 +257,7 @@ def _load_fasttext_bin(path: Path, max_vocab: int | None) -> KeyedVectors:
     try:
         kv = load_facebook_vectors(str(src))
     except (ValueError, EOFError, NotImplementedError, struct.error, AssertionError) as exc:
-        raise InputError(f"not a readable fastText .bin model ({exc})", path) from None
+        raise FormatError(f"not a readable fastText .bin model ({exc})", path) from None
     finally:
         if src != path:
             src.unlink(missing_ok=True)
@@ -275,7 +279,7 @@ def _ungzip_to_temp(path: Path) -> Path:
             shutil.copyfileobj(src, out, length=1 << 20)
         except (OSError, EOFError) as exc:
             Path(tmp).unlink(missing_ok=True)
-            raise InputError(f"corrupt gzip file ({exc})", path) from None
+            raise FormatError(f"corrupt gzip file ({exc})", path) from None
         except InputError:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -284,11 +288,11 @@ def _ungzip_to_temp(path: Path) -> Path:
 
 def _check_finite(kv: KeyedVectors, path: Path) -> None:
     if len(kv.index_to_key) == 0:
-        raise InputError("no vectors found", path)
+        raise FormatError("no vectors found", path)
     bad = ~np.isfinite(kv.vectors).all(axis=1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"vector for {kv.index_to_key[i]!r} (row {i + 1}) holds NaN or inf", path)
+        raise FormatError(f"vector for {kv.index_to_key[i]!r} (row {i + 1}) holds NaN or inf", path)
 
 
 def save_text(kv: KeyedVectors, path: str | os.PathLike, *, header: bool = True) -> None:

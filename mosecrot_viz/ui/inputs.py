@@ -1,15 +1,19 @@
 """Input choices for the Setup page: embedded default, shared SIB-200, or the user's own files.
 
-Uploads are written to a private temporary folder (gensim wants a path) with their original
-suffix, size-checked; nothing uploaded is ever unpickled.
+Uploads are written to a private temporary folder (gensim wants a path) under a sanitised
+version of their name (directories dropped, odd characters replaced, suffix kept), size-checked;
+nothing uploaded is ever unpickled.
 """
 from __future__ import annotations
 
+import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import streamlit as st
 
+from ..errors import LimitError, PathError
 from ..io.resources import demo_inputs  # noqa: F401  (re-exported for the pages)
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -41,13 +45,49 @@ def upload_dir() -> Path:
     return Path(st.session_state["upload_dir"])
 
 
-def save_upload(uploaded, kind: str) -> Path:
-    """Write an uploaded file to the session folder keeping its name; refuse oversize files."""
+def safe_upload_name(name: str) -> str:
+    """A plain file name for an uploaded file's browser-given `name`, or `PathError`.
+
+    Why: the name comes from the client and must never become a path. Directories (`/` or `\\`)
+    are dropped, characters other than letters, digits, `.`, `-`, `_` become `_`, leading dots go
+    (no hidden files, no `..`), and the length is capped; the suffix is kept because the loaders
+    read the format from it. A name holding NUL or control characters, or with nothing left, is
+    refused.
+    """
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise PathError("upload name holds control characters (NUL, line breaks): rename the file", repr(name))
+    base = re.split(r"[/\\]", name)[-1]
+    base = re.sub(r"[^\w.\-]", "_", base).lstrip(".")
+    if not base.strip("._-"):
+        raise PathError("upload name is not a file name (empty, or only dots and separators): rename the file",
+                        repr(name))
+    if len(base.encode()) > 150:  # file systems stop at 255 bytes; keep the (up to two) suffixes, cut the stem
+        suffix = "".join(Path(base).suffixes[-2:])[-20:]
+        stem = base[: len(base) - len(suffix)]
+        base = stem.encode()[: 150 - len(suffix.encode())].decode("utf-8", "ignore") + suffix
+    return base
+
+
+def save_upload(uploaded, kind: str, folder: Path | None = None) -> Path:
+    """Write an uploaded file to the session folder (or `folder`) under a sanitised name; refuse oversize files.
+
+    Raises `LimitError` over `MAX_UPLOAD_MB` and `PathError` for a name that is not a plain file
+    name; the saved file always lies directly inside the folder.
+    """
     size_mb = uploaded.size / 2**20
     if size_mb > MAX_UPLOAD_MB:
-        raise ValueError(f"{uploaded.name} is {size_mb:.0f} MB; the limit is {MAX_UPLOAD_MB} MB: give a server path instead")
-    name = Path(uploaded.name).name
-    path = upload_dir() / f"{kind}-{name}"
-    with open(path, "wb") as fh:
-        fh.write(uploaded.getbuffer())
+        raise LimitError(f"upload is {size_mb:.0f} MB; the limit is {MAX_UPLOAD_MB} MB: give a server path instead",
+                         repr(uploaded.name))
+    folder = Path(folder or upload_dir()).resolve()
+    # Streamlit gives each upload its own id: a new file under an old name gets a new path (so no
+    # cache keyed by path serves the old content), and a rerun finds the file already written.
+    upload_id = re.sub(r"[^0-9A-Za-z]", "", str(getattr(uploaded, "file_id", "") or ""))[:12]
+    path = folder / "-".join(filter(None, [kind, upload_id, safe_upload_name(uploaded.name)]))
+    if path.resolve().parent != folder:  # cannot happen after sanitising; kept as the last line of defence
+        raise PathError("upload name would leave the upload folder", repr(uploaded.name))
+    if not (upload_id and path.exists() and path.stat().st_size == uploaded.size):
+        tmp = path.with_name(path.name + ".partial")
+        with open(tmp, "wb") as fh:
+            fh.write(uploaded.getbuffer())
+        tmp.replace(path)
     return path

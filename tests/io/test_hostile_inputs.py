@@ -1,0 +1,330 @@
+"""Every kind of hostile or broken input, in one table: each raises its own `InputError` subclass
+and names the file (and the line, where there is one); nothing is ever unpickled.
+
+Each case builds a tiny file under `tmp_path` and returns (call, shown): `call()` must raise, and
+`shown` is what the message must start with (the file's path, or an upload's name). The limits
+are lowered for the whole table so that bombs and long lines stay a few kilobytes.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import pickle
+
+import pytest
+
+from mosecrot_viz.core.anchors import extract_anchors, filter_anchors
+from mosecrot_viz.errors import (
+    FormatError,
+    InputError,
+    LabelError,
+    LimitError,
+    OverlapError,
+    PathError,
+    SchemaError,
+    UnsafeFormatError,
+)
+from mosecrot_viz.io.lexicon import load_lexicon
+from mosecrot_viz.io.models import load_classifier, load_tokenizer
+from mosecrot_viz.io.tasks import check_labels, load_task
+from mosecrot_viz.io.vectors import load_vectors
+from mosecrot_viz.ui.inputs import save_upload
+
+MARKER = "pwned"  # a payload that would run creates this file beside the input
+JUNK = bytes(range(256)) * 4
+TINY_BERT = {"model_type": "bert", "architectures": ["BertForMaskedLM"], "vocab_size": 30, "hidden_size": 8,
+             "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16}
+
+
+class Payload:
+    """Unpickling this creates the marker file: proof that something was unpickled."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _write(path, content):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if callable(content):
+        content = content(path.parent)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def _pickle(tmp):
+    return pickle.dumps(Payload(tmp / MARKER))
+
+
+def _pickle_gz(tmp):
+    return _gzip(_pickle(tmp))
+
+
+def _torch_zip(tmp):
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save({"weight": Payload(tmp / MARKER)}, buf)
+    return buf.getvalue()
+
+
+def file_case(loader, name, content):
+    """A case that writes `content` (bytes, text or a function of the folder) to `name` and loads it."""
+    def make(tmp):
+        p = _write(tmp / name, content)
+        return (lambda: loader(p)), str(p)
+    return make
+
+
+def vec(name, content):
+    return file_case(load_vectors, name, content)
+
+
+def lex(name, content):
+    return file_case(load_lexicon, name, content)
+
+
+def task(name, content):
+    return file_case(load_task, name, content)
+
+
+def missing(loader, name):
+    def make(tmp):
+        return (lambda: loader(tmp / name)), str(tmp / name)
+    return make
+
+
+def model(files: dict, loader=lambda p: load_classifier(str(p), 2)):
+    """A local model folder holding `files` (name -> content)."""
+    def make(tmp):
+        folder = tmp / "model"
+        for name, content in files.items():
+            _write(folder / name, content)
+        return (lambda: loader(folder)), str(folder)
+    return make
+
+
+def unseen_labels(make_tmp):
+    p = _write(make_tmp / "test.tsv", "text\tlabel\nhello\ta\nbye\tc\n")
+    train = load_task(_write(make_tmp / "train.tsv", "text\tlabel\nhi\ta\nho\tb\n"))
+    return (lambda: check_labels(train, load_task(p), name="test")), str(p)
+
+
+def no_overlap(tmp):
+    lexicon = load_lexicon(_write(tmp / "lex.txt", "cat\tchat\ndog\tchien\n"))
+    kv = load_vectors(_write(tmp / "v.vec", "maison 1 2\narbre 3 4\n"))
+    return (lambda: extract_anchors(lexicon, {"cat": 0, "dog": 1}, kv.key_to_index)), None
+
+
+def nothing_left_after_filtering(tmp):
+    anchors = extract_anchors([("the", "le")], {"the": 0}, {"le": 0})
+    return (lambda: filter_anchors(anchors, drop_stopwords=True)), None
+
+
+class FakeUpload:
+    """What Streamlit's file_uploader hands the page: a browser-given name, a size and the bytes."""
+
+    def __init__(self, name, size=4):
+        self.name, self.size = name, size
+
+    def getbuffer(self):
+        return memoryview(b"a 1\n")
+
+
+def upload(name, size=4):
+    def make(tmp):
+        return (lambda: save_upload(FakeUpload(name, size), "vectors", folder=tmp / "uploads")), repr(name)
+    return make
+
+
+CASES = [
+    # ---- static vectors: malformed content
+    pytest.param(vec("v.vec", "2 3\na 1 2 3\nb 1 2\n"), FormatError, "2 numbers, expected 3", 3, id="vec-ragged-row"),
+    pytest.param(vec("v.vec", "2 4\na 1 2 3\nb 1 2 3\n"), FormatError, "3 numbers, expected 4", 2,
+                 id="vec-header-dimension-disagrees"),
+    pytest.param(vec("v.vec", "1 0\n"), FormatError, "header gives dimension 0", 1, id="vec-header-dimension-0"),
+    pytest.param(vec("v.vec", "a 1 2 3\nb 1 x 3\n"), FormatError, "not a number", 2, id="vec-bad-number"),
+    pytest.param(vec("v.vec", "a 1 2 3\nb 1 nan 3\n"), FormatError, "NaN or inf", 2, id="vec-nan"),
+    pytest.param(vec("v.vec", "a 1 2 3\nb 1 inf 3\n"), FormatError, "NaN or inf", 2, id="vec-inf"),
+    pytest.param(vec("v.vec", "a 1 2 3\nb 1 -inf 3\n"), FormatError, "NaN or inf", 2, id="vec-minus-inf"),
+    pytest.param(vec("v.vec", "a 1 2 3\nb 1 1e40 3\n"), FormatError, "NaN or inf", 2, id="vec-float32-overflow"),
+    pytest.param(vec("v.vec", "a 1 2 3\nb\n"), FormatError, "no numbers", 2, id="vec-word-without-numbers"),
+    pytest.param(vec("v.vec", b"a 1 2 3\n\xff\xfe 1 2 3\n"), FormatError, "not UTF-8", 2, id="vec-not-utf8"),
+    pytest.param(vec("v.vec", b""), FormatError, "empty", None, id="vec-empty"),
+    pytest.param(vec("v.vec", "2 3\n"), FormatError, "no vectors", None, id="vec-header-only"),
+    pytest.param(vec("v.vec", JUNK), FormatError, "no numbers", 1, id="vec-binary-junk"),
+    pytest.param(vec("v.bin", b"5 300\nabc \x00\x01\x02"), FormatError, "word2vec binary", None,
+                 id="vec-corrupt-word2vec-bin"),
+    pytest.param(vec("v.vec.gz", b"this is not gzip at all"), FormatError, "cannot read", None, id="vec-not-gzip"),
+    pytest.param(vec("v.vec.gz", _gzip(b"".join(b"w%d %d.37 %d.91\n" % (i, i, i) for i in range(2000)))[:3000]),
+                 FormatError, "cannot read", None, id="vec-truncated-gzip"),
+    pytest.param(vec("v.txt", "cposix\nsystem\n(S'touch pwned'\ntR.\n"), FormatError, "no numbers", 1,
+                 id="vec-text-pickle-protocol-0-is-just-bad-text"),
+    # ---- static vectors: over a limit
+    pytest.param(vec("bomb.vec.gz", _gzip(b"3 2\na 1 2\n" + b"0" * (8 * 2**20))), LimitError,
+                 "decompresses to more than 1 MB", None, id="vec-gzip-bomb"),
+    pytest.param(vec("bomb.bin.gz", _gzip(b"3 2\n" + b"\x00" * (8 * 2**20))), LimitError,
+                 "decompresses to more than 1 MB", None, id="vec-gzip-bomb-binary"),
+    pytest.param(vec("wide.vec", "a " + " ".join(["0.1"] * 70) + "\n"), LimitError, "70 dimensions, more than the limit 64",
+                 None, id="vec-too-many-dimensions"),
+    pytest.param(vec("long.vec", "a 1 2 3\nb " + "1 " * 3000 + "\n"), LimitError, "longer than 4 KB", 2,
+                 id="vec-huge-line"),
+    pytest.param(vec("long.vec", b"a" * 50_000), LimitError, "longer than 4 KB", 1, id="vec-no-line-breaks-at-all"),
+    # ---- static vectors: code-executing formats in disguise
+    pytest.param(vec("evil.vec", _pickle), UnsafeFormatError, "Python pickle.*export the vectors as", None,
+                 id="vec-pickle-as-vec"),
+    pytest.param(vec("evil.bin", _pickle), UnsafeFormatError, "Python pickle", None, id="vec-pickle-as-bin"),
+    pytest.param(vec("evil.txt.gz", _pickle_gz), UnsafeFormatError, "Python pickle", None, id="vec-pickle-as-gz"),
+    pytest.param(vec("evil.bin", _torch_zip), UnsafeFormatError, "torch.save archive", None, id="vec-torch-save-as-bin"),
+    pytest.param(missing(load_vectors, "nope.vec"), PathError, "not found", None, id="vec-missing-file"),
+    # ---- lexicons
+    pytest.param(lex("l.txt", "cat\tchat\ncat chat chaton\n"), FormatError, "2 fields", 2, id="lex-three-fields"),
+    pytest.param(lex("l.txt", "cat\n"), FormatError, "2 fields", 1, id="lex-one-field"),
+    pytest.param(lex("l.txt", b"cat chat\ndog \xff\n"), FormatError, "not UTF-8", 2, id="lex-not-utf8"),
+    pytest.param(lex("l.txt", "\n# only comments\n"), FormatError, "no pairs", None, id="lex-only-comments"),
+    pytest.param(lex("l.txt", b""), FormatError, "no pairs", None, id="lex-empty"),
+    pytest.param(lex("l.txt", JUNK), FormatError, "2 fields", 1, id="lex-binary-junk"),
+    pytest.param(lex("l.txt.gz", b"\x1f\x8b\x08\x00garbage"), FormatError, "cannot read", None,
+                 id="lex-corrupt-gzip"),
+    pytest.param(lex("l.txt.gz", _gzip(b"cat chat\n" * 400_000)), LimitError, "decompresses to more than 1 MB", None,
+                 id="lex-gzip-bomb"),
+    pytest.param(lex("l.txt", "cat chat\n" + "x" * 5000 + " y\n"), LimitError, "longer than 4 KB", 2, id="lex-huge-line"),
+    pytest.param(lex("l.txt", _pickle), UnsafeFormatError, "Python pickle.*export the lexicon as text", None,
+                 id="lex-pickle-as-txt"),
+    pytest.param(missing(load_lexicon, "nope.txt"), PathError, "not found", None, id="lex-missing-file"),
+    # ---- task files
+    pytest.param(task("t.tsv", ""), FormatError, "empty", None, id="task-empty"),
+    pytest.param(task("t.tsv", "a,b\n1,2\n"), SchemaError, "label column", 1, id="task-missing-columns"),
+    pytest.param(task("t.csv", "id,text\n1,hello\n"), SchemaError, "label column", 1, id="task-no-label-column"),
+    pytest.param(task("t.tsv", "index_id\tcategory\ttext\n1\t\tx\n"), FormatError, "empty label", None,
+                 id="task-empty-label"),
+    pytest.param(task("t.tsv", "index_id\tcategory\ttext\n"), FormatError, "header but no rows", None,
+                 id="task-header-only"),
+    pytest.param(task("t.tsv", b"text\tlabel\nok\ta\n\xff\tb\n"), FormatError, "not UTF-8", 3, id="task-not-utf8"),
+    pytest.param(task("t.tsv", "v1\tFaith\tBelieve\nv2\tHope\n"), FormatError, "expected 'id<TAB>label<TAB>text'", 2,
+                 id="task-taxi1500-short-row"),
+    pytest.param(task("t.csv", 'text,label\n"a,b,c\n'), FormatError, "malformed table", None, id="task-unclosed-quote"),
+    pytest.param(task("t.tsv", JUNK), FormatError, "not UTF-8", 2, id="task-binary-junk"),
+    pytest.param(task("t.tsv", "text\tlabel\n" + "".join(f"s{i}\tl{i}\n" for i in range(7))), LimitError,
+                 "7 distinct labels, more than the limit 5", None, id="task-too-many-labels"),
+    pytest.param(task("t.tsv", "text\tlabel\nhello\ta\n" + "x" * 5000 + "\tb\n"), LimitError, "longer than 4 KB", 3,
+                 id="task-huge-line"),
+    pytest.param(task("t.tsv", _pickle), UnsafeFormatError, "Python pickle.*CSV/TSV", None, id="task-pickle-as-tsv"),
+    pytest.param(missing(load_task, "nope.tsv"), PathError, "not found", None, id="task-missing-file"),
+    pytest.param(unseen_labels, LabelError, r"labels not in the training data: \['c'\]", None, id="task-unseen-labels"),
+    # ---- anchors: inputs that do not meet (no single file to blame: the message says what was compared)
+    pytest.param(no_overlap, OverlapError, "no lexicon pair has its English side", None, id="anchors-no-overlap"),
+    pytest.param(nothing_left_after_filtering, OverlapError, "no anchors left", None, id="anchors-none-left"),
+    # ---- local model folders
+    pytest.param(model({"model.safetensors": b"x"}), SchemaError, "no config.json", None, id="model-no-config"),
+    pytest.param(model({"config.json": json.dumps(TINY_BERT), "pytorch_model.bin": _pickle}), UnsafeFormatError,
+                 "only pickle-based weights", None, id="model-only-pickle-bin"),
+    pytest.param(model({"config.json": json.dumps(TINY_BERT), "pytorch_model.bin": _torch_zip}), UnsafeFormatError,
+                 "safe_serialization=True", None, id="model-only-torch-save-bin"),
+    pytest.param(model({"config.json": json.dumps(TINY_BERT)}), SchemaError, "no .safetensors weights", None,
+                 id="model-no-weights"),
+    pytest.param(model({"config.json": json.dumps(TINY_BERT), "model.safetensors": b"\x10" + b"\x00" * 7 + b"{junk"}),
+                 FormatError, "cannot load this model folder", None, id="model-corrupt-safetensors"),
+    pytest.param(model({"config.json": "{not json", "model.safetensors": b"x"}), FormatError,
+                 "cannot load this model folder", None, id="model-config-not-json"),
+    pytest.param(model({"vocab.txt": "[PAD]\n"}, loader=lambda p: load_tokenizer(str(p))), SchemaError,
+                 "no config.json", None, id="model-tokenizer-folder-without-config"),
+    # ---- upload names and sizes
+    pytest.param(upload("evil\x00.vec"), PathError, "control characters", None, id="upload-nul-in-name"),
+    pytest.param(upload("a\n.vec"), PathError, "control characters", None, id="upload-newline-in-name"),
+    pytest.param(upload(".."), PathError, "not a file name", None, id="upload-dotdot"),
+    pytest.param(upload("..."), PathError, "not a file name", None, id="upload-only-dots"),
+    pytest.param(upload("a/.."), PathError, "not a file name", None, id="upload-dir-then-dotdot"),
+    pytest.param(upload("/"), PathError, "not a file name", None, id="upload-root"),
+    pytest.param(upload(""), PathError, "not a file name", None, id="upload-empty-name"),
+    pytest.param(upload("big.vec", size=5 * 2**30), LimitError, "the limit is", None, id="upload-too-large"),
+]
+
+
+@pytest.fixture
+def low_limits(monkeypatch, tmp_path):
+    """Limits small enough that each hostile file stays tiny, and a private parsed-vector cache."""
+    monkeypatch.setenv("MOSECROT_MAX_DECOMPRESSED_MB", "1")
+    monkeypatch.setenv("MOSECROT_MAX_LINE_KB", "4")
+    monkeypatch.setenv("MOSECROT_MAX_DIM", "64")
+    monkeypatch.setenv("MOSECROT_MAX_LABELS", "5")
+    monkeypatch.setenv("MOSECROT_PARSED_VECTORS", str(tmp_path / "parsed"))
+
+
+@pytest.mark.parametrize("make,error,match,line", CASES)
+def test_hostile_input_raises_its_own_error_naming_file_and_line(tmp_path, low_limits, make, error, match, line):
+    case = tmp_path / "case"
+    case.mkdir()
+    call, shown = make(case)
+    with pytest.raises(error, match=match) as err:
+        call()
+    assert isinstance(err.value, InputError)  # one `except InputError` still catches every kind
+    message = str(err.value)
+    if shown is not None:
+        assert message.startswith(f"{shown}:"), message
+        assert err.value.path is not None
+    if line is not None:
+        assert message.startswith(f"{shown}:{line}: "), message
+        assert err.value.line == line
+    assert not (case / MARKER).exists(), "a payload ran: something was unpickled"
+
+
+def test_the_table_covers_every_kind_and_area():
+    ids = [p.id for p in CASES]
+    assert len(ids) == len(set(ids)) >= 30
+    kinds = {p.values[1] for p in CASES}
+    assert kinds == {FormatError, LimitError, UnsafeFormatError, SchemaError, OverlapError, LabelError, PathError}
+    assert {i.split("-")[0] for i in ids} == {"vec", "lex", "task", "anchors", "model", "upload"}
+
+
+def test_duplicate_words_keep_the_first_row_as_documented(tmp_path):
+    """Not an error: vector files list words by frequency, so a later duplicate is dropped (first wins)."""
+    p = _write(tmp_path / "dup.vec", "3 2\nchat 1 2\nnoir 3 4\nchat 5 6\n")
+    kv = load_vectors(p)
+    assert kv.index_to_key == ["chat", "noir"]
+    assert kv["chat"].tolist() == [1.0, 2.0]
+
+
+def test_a_line_just_under_the_limit_is_fine(tmp_path, low_limits):
+    """The line limit stops runaway lines only: a 1000-d vector fits the default with room to spare."""
+    p = _write(tmp_path / "ok.vec", "a " + " ".join(["0.1"] * 60) + "\nb " + " ".join(["0.2"] * 60) + "\n")
+    assert load_vectors(p).vector_size == 60
+    edge = _write(tmp_path / "edge.txt", "cat " + "x" * (4 * 1024 - 4) + "\r\n")
+    assert load_lexicon(edge) == [("cat", "x" * (4 * 1024 - 4))]
+
+
+@pytest.mark.parametrize("name,saved", [
+    ("../../etc/passwd", "vectors-passwd"),
+    ("/abs/path.vec", "vectors-path.vec"),
+    ("a/b.vec", "vectors-b.vec"),
+    ("..\\..\\windows\\evil.vec.gz", "vectors-evil.vec.gz"),
+    (".hidden.vec", "vectors-hidden.vec"),
+    ("../.vec", "vectors-vec"),
+    ("naïve file (1).txt", "vectors-naïve_file__1_.txt"),
+    ("x" * 300 + ".vec.gz", "vectors-" + "x" * 143 + ".vec.gz"),
+])
+def test_path_like_upload_names_are_sanitised_and_land_inside_the_upload_folder(tmp_path, name, saved):
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    path = save_upload(FakeUpload(name), "vectors", folder=folder)
+    assert path.name == saved
+    assert path.parent == folder.resolve() and path.read_bytes() == b"a 1\n"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [saved]  # nothing written elsewhere
+
+
+def test_a_new_upload_under_an_old_name_gets_a_new_path_and_a_rerun_does_not_rewrite(tmp_path):
+    first, second = FakeUpload("v.vec"), FakeUpload("v.vec")
+    first.file_id, second.file_id = "3f2a-0001", "3f2a-0002"
+    a = save_upload(first, "vectors", folder=tmp_path)
+    b = save_upload(second, "vectors", folder=tmp_path)
+    assert a != b and a.name == "vectors-3f2a0001-v.vec"  # caches keyed by path never serve the old file
+    before = a.stat().st_mtime_ns
+    assert save_upload(first, "vectors", folder=tmp_path) == a and a.stat().st_mtime_ns == before
