@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,10 +65,18 @@ def run_trials(trials: list[Trial], root, engine: str = "local", *, address: str
 
     `progress(message, fraction)` is called as trials finish. A failed trial does not stop the others.
     """
-    from .runs import prepare_run_at
 
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; choose from {ENGINES}")
+    if engine == "ray":  # connect first: a bad address must not leave a grid of queued folders behind
+        with _ray_session(address):
+            return _run_all(trials, root, engine, progress, cpus_per_trial=cpus_per_trial)
+    return _run_all(trials, root, engine, progress)
+
+
+def _run_all(trials, root, engine, progress, **engine_args) -> SweepSummary:
+    from .runs import prepare_run_at
+
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     summary = SweepSummary()
@@ -85,7 +94,7 @@ def run_trials(trials: list[Trial], root, engine: str = "local", *, address: str
         progress(f"{len(summary.skipped)} of {len(trials)} trials already complete; running {len(todo)}",
                  len(summary.skipped) / max(len(trials), 1))
     runner = _run_local if engine == "local" else _run_ray
-    runner(todo, summary, len(trials), progress, address=address, cpus_per_trial=cpus_per_trial)
+    runner(todo, summary, len(trials), progress, **engine_args)
     return summary
 
 
@@ -149,35 +158,46 @@ def ray_runtime_env(address: str | None = None) -> dict:
     return env
 
 
-def _run_ray(todo, summary, n_total, progress, *, address=None, cpus_per_trial=1) -> None:
+@contextmanager
+def _ray_session(address: str | None):
+    """Use the caller's Ray instance, or start/join one (and shut it down afterwards)."""
     try:
         import ray
     except ImportError:
         raise InputError("engine 'ray' needs Ray: pip install -r requirements-ray.txt") from None
-    started_here = not ray.is_initialized()
-    if started_here:
+    if ray.is_initialized():
+        yield
+        return
+    try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
                  runtime_env=ray_runtime_env(address))
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        raise InputError(f"cannot start or reach Ray at {address or 'a new local instance'}: {exc}") from None
     try:
-        gpus = ray.cluster_resources().get("GPU", 0)
-        task = ray.remote(num_cpus=cpus_per_trial, num_gpus=1 if gpus else 0, max_retries=0)(run_trial_files)
-        pending = {}
-        for trial, path in todo:
-            write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "pid": os.getpid(),
-                                               "message": f"waiting for a Ray worker ({'1 GPU' if gpus else f'{cpus_per_trial} CPU'})"})
-            pending[task.remote(trial.config.to_dict())] = (trial, path)
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                trial, path = pending.pop(ref)
-                try:
-                    write_trial_files(path, ray.get(ref))
-                    ok = True
-                except Exception as exc:  # the worker died or Ray failed: record it, go on
-                    write_json(path / "status.json", {"state": "failed", "fraction": 0.0,
-                                                       "message": f"Ray task failed: {type(exc).__name__}: {exc}"[:2000]})
-                    ok = False
-                _record(summary, trial, path, ok, n_total, progress)
+        yield
     finally:
-        if started_here:
-            ray.shutdown()
+        ray.shutdown()
+
+
+def _run_ray(todo, summary, n_total, progress, *, cpus_per_trial=1) -> None:
+    import ray
+
+    gpus = ray.cluster_resources().get("GPU", 0)
+    task = ray.remote(num_cpus=cpus_per_trial, num_gpus=1 if gpus else 0, max_retries=0)(run_trial_files)
+    pending = {}
+    for trial, path in todo:
+        write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "pid": os.getpid(),
+                                           "message": f"waiting for a Ray worker ({'1 GPU' if gpus else f'{cpus_per_trial} CPU'})"})
+        pending[task.remote(trial.config.to_dict())] = (trial, path)
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        for ref in done:
+            trial, path = pending.pop(ref)
+            try:
+                write_trial_files(path, ray.get(ref))
+                ok = True
+            except Exception as exc:  # the worker died or Ray failed: record it, go on
+                write_json(path / "status.json", {"state": "failed", "fraction": 0.0,
+                                                   "message": f"Ray task failed: {type(exc).__name__}: {exc}"[:2000]})
+                ok = False
+            _record(summary, trial, path, ok, n_total, progress)

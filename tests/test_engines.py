@@ -74,7 +74,11 @@ def test_cli_refuses_mixed_or_missing_sweep_options(tmp_path, tiny_grid, capsys)
     assert "either --grid or --param" in capsys.readouterr().err
     assert main(["sweep", "--out", str(tmp_path)]) == 2
     assert "needs --grid" in capsys.readouterr().err
-    assert main(["sweep", "--grid", str(tiny_grid), "--engine", "ray", "--out", str(tmp_path), "--address", "x"]) != 0
+    pytest.importorskip("ray", reason="Ray is the optional extra: pip install -r requirements-ray.txt")
+    assert main(["sweep", "--grid", str(tiny_grid), "--engine", "ray", "--out", str(tmp_path / "sw"),
+                 "--address", "no-such-host"]) == 2
+    assert "cannot start or reach Ray at no-such-host" in capsys.readouterr().err
+    assert not (tmp_path / "sw").exists() or not list_runs(tmp_path / "sw")  # no grid of queued folders left behind
 
 
 def test_returned_files_cannot_escape_the_trial_folder(tmp_path):
