@@ -1,10 +1,17 @@
-"""Setup: choose target vectors, lexicon and task data (default, shared SIB-200, upload or server path)."""
+"""Setup: choose target vectors, lexicon and task data (default, shared SIB-200, upload or server path).
+
+Each of the user's own files is read as soon as it is given, so a bad one is reported (file and
+line) beside its own input rather than later, in a failed run.
+"""
+import os
+
 import streamlit as st
 
 from mosecrot_viz.core.anchors import extract_anchors
-from mosecrot_viz.errors import InputError
+from mosecrot_viz.errors import InputError, OverlapError
 from mosecrot_viz.io.limits import describe_limits
 from mosecrot_viz.io.models import is_uncased
+from mosecrot_viz.io.tasks import check_labels, load_task
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import provenance_table
 from mosecrot_viz.ui.inputs import (
@@ -15,6 +22,25 @@ from mosecrot_viz.ui.inputs import (
     sib200_available,
     sib200_inputs,
 )
+
+
+@st.cache_data(show_spinner="reading task data", max_entries=16)
+def _task(path: str, stamp: tuple):
+    """A task file, read once per content version (`stamp` = size and mtime), so reruns stay cheap."""
+    return load_task(path)
+
+
+def check_input(kind: str, spec: str):
+    """Read one input as the run will, raising its `InputError`; returns task frames (None otherwise)."""
+    if kind == "vectors":
+        cached.vectors(spec)
+    elif kind == "lexicon":
+        cached.lexicon(spec)
+    else:
+        info = os.stat(spec) if os.path.exists(spec) else None
+        return _task(spec, (info.st_size, info.st_mtime_ns) if info else None)
+    return None
+
 
 st.title("Setup")
 sources = ["Embedded default (Bible en→zh)"] + (["SIB-200 (shared data)"] if sib200_available() else []) + ["My own files"]
@@ -31,7 +57,7 @@ else:
     st.caption(f"Upload files, or give server-side paths for files larger than the upload limit "
                f"({MAX_UPLOAD_MB:,} MB). Other limits: {limits}.")
     cols = st.columns(2)
-    fields = {}
+    fields, frames = {}, {}
     for i, (kind, label, types) in enumerate([
         ("vectors", "target static vectors (.vec .txt .bin .gz)", [s.strip(".") for s in ALLOWED_VECTOR_SUFFIXES]),
         ("lexicon", "bilingual lexicon (english target per line)", ["txt", "tsv", "gz"]),
@@ -45,10 +71,22 @@ else:
             if up is not None:
                 try:
                     fields[kind] = str(save_upload(up, kind))
-                except ValueError as exc:
+                except ValueError as exc:  # InputError (size, name) and OS-level refusals alike
                     st.error(str(exc))
             elif path:
                 fields[kind] = path
+            if kind in fields:
+                try:
+                    frames[kind] = check_input(kind, fields[kind])
+                except InputError as exc:
+                    st.error(str(exc))
+                    del fields[kind]
+    if "train" in frames and "test" in frames:
+        try:
+            check_labels(frames["train"], frames["test"], name="test")
+        except InputError as exc:
+            cols[1].error(str(exc))  # under the test data's input
+            del fields["test"]
     lang = st.text_input("target language code (zh turns on jieba segmentation)", key="setup_lang")
     if all(k in fields for k in ("vectors", "lexicon", "train", "test")):
         setup = dict(fields, lang=lang or None, label="my files")
@@ -67,6 +105,10 @@ if setup is not None:
         tok = cached.tokenizer(source_model)
         anchors = extract_anchors(pairs, tok.get_vocab(), kv.key_to_index, lowercase_source=is_uncased(tok),
                                   special_tokens=tok.all_special_tokens)
+    except OverlapError as exc:  # no single file to blame: say which two were compared
+        st.error(f"Cannot use these inputs: {setup['lexicon']} against {setup['vectors']} and the vocabulary of "
+                 f"{source_model}: {exc}")
+        st.stop()
     except (InputError, OSError, ValueError) as exc:
         st.error(f"Cannot use these inputs: {exc}")
         st.stop()

@@ -1,0 +1,50 @@
+"""The Setup page shows a bad file's error (its own kind, file and line) beside that file's input, without a traceback."""
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _setup_page(**paths):
+    at = AppTest.from_file(str(ROOT / "pages" / "setup.py"), default_timeout=120)
+    at.session_state["setup_source"] = "My own files"
+    at.run()
+    for kind, path in paths.items():
+        at.text_input(key=f"setup_path_{kind}").set_value(str(path))
+    return at
+
+
+def test_each_bad_file_is_reported_beside_its_input(tmp_path):
+    vec = tmp_path / "v.vec"
+    vec.write_text("2 3\na 1 2 3\nb 1 2\n")
+    lex = tmp_path / "l.txt"
+    lex.write_text("cat\tchat\ncat chat chaton\n")
+    train = tmp_path / "train.tsv"
+    train.write_text("text\tlabel\nhello\ta\nbye\tb\n")
+    test = tmp_path / "test.tsv"
+    test.write_text("text\tlabel\nsalut\ta\nciao\tc\n")
+    at = _setup_page(vectors=vec, lexicon=lex, train=train, test=test).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any(e.startswith(f"{vec}:3: row has 2 numbers, expected 3") for e in errors), errors
+    assert any(e.startswith(f"{lex}:2: expected 'english<TAB>target'") for e in errors), errors
+    assert any(e.startswith(f"{test}: test data has labels not in the training data: ['c']") for e in errors), errors
+    assert not any(str(train) in e for e in errors)  # the good file is not blamed
+    assert any("Give at least vectors" in i.value for i in at.info)  # and no run can start
+
+
+def test_no_overlap_names_the_lexicon_and_the_vectors(tmp_path, tiny_bert_dir):
+    vec = tmp_path / "v.vec"
+    vec.write_text("maison 1 2\narbre 3 4\n")
+    lex = tmp_path / "l.txt"
+    lex.write_text("cat\tchat\n")
+    task = tmp_path / "t.tsv"
+    task.write_text("text\tlabel\nhello\ta\nbye\tb\n")
+    at = _setup_page(vectors=vec, lexicon=lex, train=task, test=task)
+    at.text_input(key="setup_src_model").set_value(str(tiny_bert_dir))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    [error] = [e.value for e in at.error]
+    assert error.startswith(f"Cannot use these inputs: {lex} against {vec} and the vocabulary of {tiny_bert_dir}: "
+                            "no lexicon pair"), error
