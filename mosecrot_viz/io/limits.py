@@ -51,6 +51,15 @@ def max_dimension() -> int:
     return int(os.environ.get("MOSECROT_MAX_DIM", 4096))
 
 
+def max_vectors() -> int:
+    """Most vectors a file may hold ($MOSECROT_MAX_VECTORS, default 4,000,000; fastText's largest has 2.5M).
+
+    Why: rows cost memory all the way through mapping; past the limit the loader stops reading at
+    once and asks for --max-vocab instead of filling memory.
+    """
+    return int(os.environ.get("MOSECROT_MAX_VECTORS", 4_000_000))
+
+
 def max_labels() -> int:
     """Most distinct labels a task may have ($MOSECROT_MAX_LABELS, default 1000): more means a wrong column."""
     return int(os.environ.get("MOSECROT_MAX_LABELS", 1000))
@@ -133,4 +142,4 @@ def refuse_unsafe(head: bytes, path, kind: str) -> None:
 def describe_limits() -> dict:
     """The limits in force, for the app and the docs."""
     return {"decompressed MB": max_decompressed_bytes() // 2**20, "line KB": max_line_bytes() // 2**10,
-            "vector dimension": max_dimension(), "labels per task": max_labels()}
+            "vectors per file": max_vectors(), "vector dimension": max_dimension(), "labels per task": max_labels()}

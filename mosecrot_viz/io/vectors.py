@@ -20,7 +20,7 @@ from gensim.models import KeyedVectors
 
 from ..errors import FormatError, InputError, LimitError, PathError
 from .limits import LimitedGzip as _LimitedGzip
-from .limits import bounded_lines, max_dimension, max_line_bytes, refuse_unsafe
+from .limits import bounded_lines, max_dimension, max_line_bytes, max_vectors, refuse_unsafe
 
 FASTTEXT_MAGIC = 793712314  # first int32 of a fastText .bin model
 PARSE_VERSION = 1  # bump when the text parser's output changes, to invalidate parsed-vector caches
@@ -71,13 +71,21 @@ def load_vectors(path: str | os.PathLike, *, max_vocab: int | None = None) -> Ke
         raise PathError("vector file not found", path)
     if max_vocab is not None and max_vocab <= 0:
         raise InputError(f"max_vocab must be positive, got {max_vocab}")
+    limit = max_vectors()
+    if max_vocab is not None and max_vocab > limit:
+        raise LimitError(f"max_vocab {max_vocab:,} is more than the limit of {limit:,} vectors "
+                         "(set MOSECROT_MAX_VECTORS)", path)
+    rows = max_vocab if max_vocab is not None else limit + 1  # one past the limit tells "too many" early
     fmt = detect_format(path)
     if fmt == "text":
-        kv = _load_text_cached(path, max_vocab)
+        kv = _load_text_cached(path, rows)
     elif fmt == "word2vec-bin":
-        kv = _load_word2vec_bin(path, max_vocab)
+        kv = _load_word2vec_bin(path, rows)
     else:
-        kv = _load_fasttext_bin(path, max_vocab)
+        kv = _load_fasttext_bin(path, rows)
+    if len(kv) > limit:
+        raise LimitError(f"has more than {limit:,} vectors: keep the most frequent with --max-vocab N (the app's "
+                         "'max vocabulary'), or raise the limit with MOSECROT_MAX_VECTORS", path)
     _check_finite(kv, path)
     if kv.vector_size > max_dimension():
         raise LimitError(f"vectors have {kv.vector_size} dimensions, more than the limit {max_dimension()} "

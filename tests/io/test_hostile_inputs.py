@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import pickle
 
 import pytest
@@ -86,6 +87,22 @@ def file_case(loader, name, content):
 
 def vec(name, content):
     return file_case(load_vectors, name, content)
+
+
+def _with_max_vectors(n):
+    """load_vectors under MOSECROT_MAX_VECTORS=n (the other cases keep the default, so a bomb still
+    reaches its own limit before the row cap)."""
+    def load(p):
+        old = os.environ.get("MOSECROT_MAX_VECTORS")
+        os.environ["MOSECROT_MAX_VECTORS"] = str(n)
+        try:
+            return load_vectors(p)
+        finally:
+            if old is None:
+                del os.environ["MOSECROT_MAX_VECTORS"]
+            else:
+                os.environ["MOSECROT_MAX_VECTORS"] = old
+    return load
 
 
 def lex(name, content):
@@ -169,10 +186,12 @@ CASES = [
     pytest.param(vec("v.txt", "cposix\nsystem\n(S'touch pwned'\ntR.\n"), FormatError, "no numbers", 1,
                  id="vec-text-pickle-protocol-0-is-just-bad-text"),
     # ---- static vectors: over a limit
-    pytest.param(vec("bomb.vec.gz", _gzip(b"3 2\na 1 2\n" + b"0" * (8 * 2**20))), LimitError,
+    pytest.param(vec("bomb.vec.gz", _gzip(b"3 2\na 1 2\n" + b"0 0 0\n" * (2 * 2**20))), LimitError,
                  "decompresses to more than 1 MB", None, id="vec-gzip-bomb"),
     pytest.param(vec("bomb.bin.gz", _gzip(b"3 2\n" + b"\x00" * (8 * 2**20))), LimitError,
                  "decompresses to more than 1 MB", None, id="vec-gzip-bomb-binary"),
+    pytest.param(file_case(_with_max_vectors(10), "many.vec", "".join(f"w{i} 0.1 0.2\n" for i in range(12))), LimitError,
+                 "more than 10 vectors: keep the most frequent with --max-vocab", None, id="vec-too-many-rows"),
     pytest.param(vec("wide.vec", "a " + " ".join(["0.1"] * 70) + "\n"), LimitError, "70 dimensions, more than the limit 64",
                  None, id="vec-too-many-dimensions"),
     pytest.param(vec("long.vec", "a 1 2 3\nb " + "1 " * 3000 + "\n"), LimitError, "longer than 4 KB", 2,
