@@ -72,6 +72,19 @@ class _Progress:
         if self.fn:
             self.fn(message, min(self.done / self.total, 1.0))
 
+    def epochs(self, prefix: str):
+        """A fine-tuning callback (message, epochs done, total): a step per finished epoch, and
+        notices in between (e.g. a GPU out-of-memory retry) shown without moving the bar."""
+        last = [0]
+
+        def report(message: str, done: int | None = None, total: int | None = None) -> None:
+            if done is not None and done > last[0]:
+                self.step(prefix + message, done - last[0])
+                last[0] = done
+            else:
+                self.say(prefix + message)
+        return report
+
 
 def _split_dev(train: pd.DataFrame, share: float = 0.1, seed: int = 0):
     rng = np.random.default_rng(seed)
@@ -241,7 +254,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
             prog.step(f"seed {seed}, {label}: reused cached fine-tune", cfg.epochs)
         else:
             hist = fine_tune(model, en_train, y_train, en_dev, y_dev, pad_id=pad_id, device=device, cfg=tcfg, seed=seed,
-                             progress=lambda msg, *_: prog.step(f"seed {seed}, {msg}"), label=label)
+                             progress=prog.epochs(f"seed {seed}, "), label=label)
             if folder:
                 model_cache.save(model, hist, folder)
         histories.setdefault(label, []).append(hist)

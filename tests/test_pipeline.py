@@ -112,3 +112,16 @@ def test_lexicon_copy_with_lexicon_vocabulary_reads_a_word_for_word_translation_
     assert res["data"]["lexicon_vocabulary"] == len(WORDS) - len(half)
     m = res["methods"]["lexcopy-procrustes"]
     assert m["macro_f1"] == pytest.approx(m["english_macro_f1"])
+
+
+def test_fine_tuning_notices_do_not_move_the_progress_bar():
+    from mosecrot_viz.pipeline import _Progress
+
+    seen = []
+    report = _Progress(lambda m, f: seen.append((m, round(f, 2))), total=10).epochs("seed 1, ")
+    report("GPU out of memory: retrying with 16 rows per pass", 0, 3)
+    report("epoch 1/3", 1, 3)
+    report("GPU out of memory: retrying with 8 rows per pass", 1, 3)
+    report("epoch 2/3", 2, 3)
+    assert seen == [("seed 1, GPU out of memory: retrying with 16 rows per pass", 0.0), ("seed 1, epoch 1/3", 0.1),
+                    ("seed 1, GPU out of memory: retrying with 8 rows per pass", 0.1), ("seed 1, epoch 2/3", 0.2)]
