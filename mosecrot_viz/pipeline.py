@@ -26,6 +26,7 @@ from .core.self_learning import self_learned_anchors
 from .core.tokenizer import WordTokenizer
 from .core.training import TrainConfig, fine_tune, pick_device, predict_logits
 from .core.vocab_extension import lexicon_vocabulary
+from .errors import OverlapError
 from .io import models
 from .io.lexicon import load_lexicon, to_simplified
 from .io.resources import resolve_spec
@@ -148,10 +149,14 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
     kv = inputs.vectors
     tok = models.load_tokenizer(cfg.source_model)
     e_s = stitching.input_embeddings(models.load_classifier(cfg.source_model, 2))
-    anchors = extract_anchors(
-        inputs.pairs, tok.get_vocab(), kv.key_to_index, lowercase_source=models.is_uncased(tok),
-        special_tokens=tok.all_special_tokens, policy=cfg.anchor_policy,
-    )
+    try:
+        anchors = extract_anchors(
+            inputs.pairs, tok.get_vocab(), kv.key_to_index, lowercase_source=models.is_uncased(tok),
+            special_tokens=tok.all_special_tokens, policy=cfg.anchor_policy,
+        )
+    except OverlapError as exc:  # no single file to blame: name the three inputs that were compared
+        raise OverlapError(f"lexicon {cfg.lexicon} against vectors {cfg.vectors} and the vocabulary of model "
+                           f"{cfg.source_model}: {exc}") from None
     if cfg.anchor_policy == "aligned":
         anchors = choose_by_alignment(anchors, inputs.pairs, tok.get_vocab(), e_s, kv.vectors,
                                       lowercase_source=models.is_uncased(tok), special_tokens=tok.all_special_tokens)

@@ -62,6 +62,7 @@ def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(tmp_path, tiny_grid, 
     captured = capsys.readouterr()
     assert "2 completed, 0 skipped (already complete), 1 failed" in captured.out
     assert "FAILED" in captured.err and "target side has no static vector" in captured.err
+    assert "zz.vec and the vocabulary of model" in captured.err  # the overlap error names what was compared
     states = sorted(r.status()["state"] for r in list_runs(out))
     assert states == ["complete", "complete", "failed"]
     # the re-run skips both complete trials and retries only the failed one
