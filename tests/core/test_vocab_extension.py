@@ -41,3 +41,13 @@ def test_subword_fallback_reads_unknown_words_with_the_plm_pieces_after_the_word
     assert enc.unknown_rate[0] == 0.5  # still counted as words without a static vector
     with pytest.raises(ValueError, match="needs the PLM"):
         WordTokenizer(["haus"], SPECIALS, unk_policy="subwords")
+
+
+def test_config_refuses_an_unknown_unk_policy():
+    from mosecrot_viz.config import ExperimentConfig
+    from mosecrot_viz.errors import InputError
+
+    cfg = ExperimentConfig(vectors="v", lexicon="l", train="t", test="t", unk_policy="guess")
+    with pytest.raises(InputError, match="unk policy"):
+        cfg.validate()
+    ExperimentConfig(vectors="v", lexicon="l", train="t", test="t", unk_policy="subwords").validate()
