@@ -47,7 +47,7 @@ def test_config_refuses_an_unknown_unk_policy():
     from mosecrot_viz.config import ExperimentConfig
     from mosecrot_viz.errors import InputError
 
-    cfg = ExperimentConfig(vectors="v", lexicon="l", train="t", test="t", unk_policy="guess")
+    cfg = ExperimentConfig(vectors="v", lexicon="l", train="t", test="t", methods=["ls"], unk_policy="guess")
     with pytest.raises(InputError, match="unk policy"):
         cfg.validate()
-    ExperimentConfig(vectors="v", lexicon="l", train="t", test="t", unk_policy="subwords").validate()
+    ExperimentConfig(vectors="v", lexicon="l", train="t", test="t", methods=["ls"], unk_policy="subwords").validate()
