@@ -124,7 +124,8 @@ def render(results: dict[str, dict], args) -> str:
              f"Produced by `scripts/sib200_results.py` on {date.today()} ({platform.machine()}, "
              f"device {results[langs[0]]['device']}). Reproduce with:", "",
              "```", "make setup && .venv/bin/python scripts/sib200_results.py --out docs/RESULTS.md "
-             f"--seeds {','.join(map(str, args.seeds))} --epochs {args.epochs}", "```", "",
+             f"--seeds {','.join(map(str, args.seeds))} --epochs {args.epochs}", *_merge_commands(results, langs, args),
+             "```", "",
              f"Macro-F1 on the target test set (n=204 per language), mean ± std over seeds "
              f"{', '.join(map(str, args.seeds))}. Source model: all-MiniLM-L6-v2. Hyperparameters fixed in advance "
              "(top-k 50, τ per weighting, lr 1e-4, batch 32, input embeddings frozen); the epoch kept is the best on "
@@ -208,6 +209,24 @@ def render(results: dict[str, dict], args) -> str:
               "Wall times include fine-tuning; the English-only models (`source`, `ls` share one; `mplm`) are trained "
               "once per seed for the first language and reused from the model cache after that.", ""]
     return "\n".join(lines)
+
+
+def _merge_commands(results, langs, args) -> list[str]:
+    """The --merge commands that add the tagged rows (the full run already covers every untagged method)."""
+    methods = {m for lang in langs for m in results[lang]["methods"]}
+    base = f".venv/bin/python scripts/sib200_results.py --merge --seeds {','.join(map(str, args.seeds))} " \
+           f"--epochs {args.epochs}"
+    out = []
+    tags = {t: d for lang in langs for t, d in results[lang].get("tags", {}).items()}
+    flags = {"anchor_policy": "--anchor-policy {}", "anchor_agreement_share": "--anchor-agreement {}",
+             "extend_vocab_from_lexicon": "--extend-vocab", "unk_policy": "--unk-policy {}",
+             "freeze_embeddings": "--no-freeze"}
+    for tag, d in tags.items():
+        tagged = [m.split("+")[0] for m in sorted(methods) if m.endswith("+" + tag)]
+        opts = " ".join(flags[k].format(v) for k, v in d.items() if k in flags and v is not None
+                        and not (k == "anchor_policy" and v == "first"))
+        out.append(f"{base} --tag {tag} {opts} --methods {','.join(tagged)}".replace("  ", " "))
+    return out
 
 
 def _seed_means(results, langs, method):
