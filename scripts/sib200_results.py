@@ -368,7 +368,9 @@ def _sweeps() -> list[str]:
             "Reproduce with `.venv/bin/python scripts/sib200_sweeps.py` (it prints each `python -m mosecrot_viz "
             "sweep ...` command it runs; the trials land in the app's run store, so the Compare page plots them). "
             "`all` = every anchor (top-k) or no subsetting (anchor count); anchor subsets are random (anchor seed 0). "
-            "`ls` and `lexcopy-procrustes` do not use top-k: their rows show the run-to-run spread of the sweep.", ""
+            "`ls` and `lexcopy-procrustes` do not use top-k, so their top-k rows are constant by construction (one "
+            "cached English fine-tune, deterministic evaluation): reference lines, not a measure of noise. One seed: "
+            "differences of a few points are within the seed spread of the main table.", ""
             ] + render_sweeps()
 
 
