@@ -225,8 +225,9 @@ def _grid_sweep(args) -> int:
     from .engines import run_trials, trial_path
     from .grid import expand, load_grid
     from .runs import StoredRun
-    from .sweeps import sweep_frame
+    from .sweeps import FRAME_COLUMNS, sweep_frame
 
+    t0 = time.perf_counter()
     trials = expand(load_grid(args.grid))
     print(f"grid {args.grid}: {len(trials)} trials, engine {args.engine}", flush=True)
     bar, update = _progress_bar()
@@ -238,9 +239,10 @@ def _grid_sweep(args) -> int:
     frame = sweep_frame([StoredRun(trial_path(args.out, t)) for t in trials])
     if not frame.empty:
         frame.to_csv(f"{args.out}/sweep.csv", index=False)
-        print(frame.pivot_table(index="value", columns="method", values="macro_f1", sort=False).round(3).to_string())
+        rows = [c for c in frame.columns if c not in FRAME_COLUMNS] or ["value"]
+        print(frame.pivot_table(index=rows, columns="method", values="macro_f1", sort=False).round(3).to_string())
     print(f"{len(summary.completed)} completed, {len(summary.skipped)} skipped (already complete), "
-          f"{len(summary.failed)} failed; trials stored under {args.out}")
+          f"{len(summary.failed)} failed; trials stored under {args.out}; wall time {time.perf_counter() - t0:.1f} s")
     for tid, message in summary.failed.items():
         print(f"FAILED {tid}: {message.splitlines()[0] if message else ''}", file=sys.stderr)
     return 1 if summary.failed else 0

@@ -24,7 +24,7 @@ from .core.mappers import RR_MAPPERS, make_mapper
 from .core.metrics import aggregate_seeds, classification_metrics
 from .core.self_learning import self_learned_anchors
 from .core.tokenizer import WordTokenizer
-from .core.training import TrainConfig, fine_tune, pick_device, predict_logits
+from .core.training import TrainConfig, fine_tune, pick_device, predict_logits, set_seed
 from .core.vocab_extension import lexicon_vocabulary
 from .errors import OverlapError
 from .io import models
@@ -245,6 +245,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
 
     def tune(model_name, emb, seed, label, pad_id, enc):
         en_train, en_dev, en_test = enc
+        set_seed(seed)  # the new classification head is drawn from torch's RNG: make it the seed's, not the run order's
         model = models.load_classifier(model_name, len(labels))
         if emb is not None:
             stitching.set_input_embeddings(model, emb, freeze=cfg.freeze_embeddings, pad_token_id=pad_id)

@@ -16,6 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+# Bumped when how a job trains changes for the same inputs: 2 = the classification head is drawn
+# from the seed (before, from whatever the process had consumed of torch's RNG).
+PROCEDURE = 2
+
 
 def tune_key(model_name: str, embeddings, freeze: bool, train_ids, train_y, dev_ids, dev_y, train_cfg, seed: int) -> str:
     """A content hash of a fine-tuning job (model, input embeddings, data, hyperparameters, seed)."""
@@ -23,7 +27,8 @@ def tune_key(model_name: str, embeddings, freeze: bool, train_ids, train_y, dev_
     h.update(str(model_name).encode())
     if embeddings is not None:
         h.update(np.ascontiguousarray(embeddings, dtype=np.float32).tobytes())
-    h.update(json.dumps({"freeze": freeze, "cfg": asdict(train_cfg), "seed": seed}, sort_keys=True).encode())
+    h.update(json.dumps({"freeze": freeze, "cfg": asdict(train_cfg), "seed": seed, "procedure": PROCEDURE},
+                        sort_keys=True).encode())
     for seqs in (train_ids, dev_ids):
         h.update(json.dumps([list(map(int, s)) for s in seqs]).encode())
     for y in (train_y, dev_y):
