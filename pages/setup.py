@@ -78,8 +78,8 @@ else:
             if kind in fields:
                 try:
                     frames[kind] = check_input(kind, fields[kind])
-                except InputError as exc:
-                    st.error(str(exc))
+                except InputError as exc:  # an upload is named as the user named it, not by its private copy
+                    st.error(str(exc).replace(fields[kind], up.name) if up is not None else str(exc))
                     del fields[kind]
     if "train" in frames and "test" in frames:
         try:

@@ -107,8 +107,9 @@ def test_demo_tour_and_upload(server, tmp_path):
         bad = tmp_path / "bad.vec"
         bad.write_text("2 3\nchat 0.1 0.2 0.3\nchien 0.3 nan 0.2\n")
         page.locator("input[type='file']").first.set_input_files(str(bad))
-        page.get_by_text("Cannot use these inputs").wait_for(timeout=60_000)
-        assert page.get_by_text("bad.vec:3").count() > 0  # names the file and line
+        # the error shows beside the vectors input and names the file and line
+        page.get_by_text("bad.vec:3: row for 'chien' holds NaN or inf").wait_for(timeout=60_000)
+        assert page.get_by_text("mosecrot-upload").count() == 0  # the user's file name, not the private copy's
         page.screenshot(path=str(shots / "setup-bad-upload.png"), full_page=True)
         # the app stays usable: a good file replaces the bad one and the inputs are accepted
         good = tmp_path / "good.vec"
