@@ -10,6 +10,7 @@ import sys
 import time
 
 from .config import ALL_METHODS, ExperimentConfig
+from .core.tokenizer import UNK_POLICIES
 from .errors import InputError
 
 DEMO_METHODS = ["rr-softmax", "ls", "lr", "source", "majority"]
@@ -99,6 +100,10 @@ def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) ->
     run.add_argument("--model-cache", help="folder to reuse fine-tuned models across runs (safetensors)")
     run.add_argument("--n-anchors", type=int, default=None, help="keep a random subset of N anchors")
     run.add_argument("--drop-stopword-anchors", action="store_true", help="remove anchors whose English side is a stop word")
+    run.add_argument("--unk-policy", default="unk", choices=list(UNK_POLICIES),
+                     help="target words without a vector: the PLM's [UNK], dropped, or (beyond the paper) its own word pieces")
+    run.add_argument("--extend-vocab-from-lexicon", action="store_true",
+                     help="beyond the paper: lexicon words without a vector join the vocabulary (translation's pieces)")
     run.add_argument("--anchor-agreement", type=float, default=None, metavar="SHARE",
                      help="keep this share of anchors whose relative representations agree best across languages")
     _add_training_args(run, epochs=5, out_required=required)
@@ -194,7 +199,8 @@ def _experiment_config(args) -> ExperimentConfig:
         lr=args.lr, batch_size=args.batch_size, max_vocab=args.max_vocab, device=args.device,
         freeze_embeddings=not args.no_freeze, anchor_policy=args.anchor_policy, out=args.out,
         model_cache=args.model_cache, n_anchors=args.n_anchors, drop_stopword_anchors=args.drop_stopword_anchors,
-        anchor_agreement_share=args.anchor_agreement,
+        anchor_agreement_share=args.anchor_agreement, unk_policy=args.unk_policy,
+        extend_vocab_from_lexicon=args.extend_vocab_from_lexicon,
     )
 
 

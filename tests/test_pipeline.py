@@ -143,3 +143,13 @@ def test_a_run_does_not_depend_on_what_ran_before_it_in_the_process(tmp_path, ti
     first = losses("a")
     torch.rand(12345)  # anything else that used torch's RNG in between
     assert losses("b") == first
+
+
+def test_cli_flags_for_the_beyond_paper_coverage_options_reach_the_config():
+    from mosecrot_viz.cli import _experiment_config, build_parser
+
+    base = ["run", "--vectors", "v", "--lexicon", "l", "--train", "t", "--test", "s", "--out", "o"]
+    cfg = _experiment_config(build_parser().parse_args(base))
+    assert cfg.unk_policy == "unk" and cfg.extend_vocab_from_lexicon is False
+    cfg = _experiment_config(build_parser().parse_args(base + ["--unk-policy", "subwords", "--extend-vocab-from-lexicon"]))
+    assert cfg.unk_policy == "subwords" and cfg.extend_vocab_from_lexicon is True
