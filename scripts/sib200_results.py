@@ -86,7 +86,7 @@ def run_language(lang: str, args) -> dict:
     stored = args.work / lang / "results.json"
     if not stored.exists():
         raise SystemExit(f"--merge needs an earlier full run: {stored} is missing")
-    cfg.out = str(args.work / lang / "merge-tmp")
+    cfg.out = str(args.work / lang / "merge-tmp")  # scratch (git-ignored): its results are merged below
     new = run_experiment(cfg, progress=progress)
     old = json.loads(stored.read_text())
     tag = f"+{args.tag}" if args.tag else ""
