@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from .atomic import write_bytes, write_json
 from .config import ExperimentConfig
 from .errors import InputError
 from .grid import Trial
+from .runs import StoredRun, execute_run, prepare_run_at
 
 ENGINES = ("local", "ray")
 FORWARDED_ENV = ("MOSECROT_", "HF_", "TRANSFORMERS_", "TOKENIZERS_PARALLELISM")
@@ -52,20 +52,12 @@ def is_complete(path: Path) -> bool:
     return (Path(path) / "results.json").exists()
 
 
-def _failure_message(path: Path) -> str:
-    try:
-        return json.loads((path / "status.json").read_text()).get("message", "failed")
-    except (OSError, json.JSONDecodeError):
-        return "failed"
-
-
 def run_trials(trials: list[Trial], root, engine: str = "local", *, address: str | None = None,
                cpus_per_trial: float = 1, progress=None) -> SweepSummary:
     """Run every trial not yet complete under `root` with the chosen engine; returns the summary.
 
     `progress(message, fraction)` is called as trials finish. A failed trial does not stop the others.
     """
-
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; choose from {ENGINES}")
     if engine == "ray":  # connect first: a bad address must not leave a grid of queued folders behind
@@ -75,7 +67,6 @@ def run_trials(trials: list[Trial], root, engine: str = "local", *, address: str
 
 
 def _run_all(trials, root, engine, progress, **engine_args) -> SweepSummary:
-    from .runs import prepare_run_at
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -87,9 +78,6 @@ def _run_all(trials, root, engine, progress, **engine_args) -> SweepSummary:
             summary.skipped.append(t.trial_id)
         else:
             todo.append((t, prepare_run_at(t.config, path)))
-    write_json(root / f"grid-{trials[0].config.sweep['id']}.json" if trials else root / "grid.json",
-               {"trials": [{"id": t.trial_id, "label": t.label, "folder": t.folder_name} for t in trials],
-                "engine": engine, "started": time.time()})
     if progress:
         progress(f"{len(summary.skipped)} of {len(trials)} trials already complete; running {len(todo)}",
                  len(summary.skipped) / max(len(trials), 1))
@@ -102,15 +90,13 @@ def _record(summary: SweepSummary, trial: Trial, path: Path, ok: bool, n_total: 
     if ok and is_complete(path):
         summary.completed.append(trial.trial_id)
     else:
-        summary.failed[trial.trial_id] = _failure_message(path)
+        summary.failed[trial.trial_id] = StoredRun(path).status().get("message") or "failed"
     if progress:
         word = "done" if trial.trial_id in summary.completed else "FAILED"
         progress(f"{summary.total}/{n_total} {word}: {trial.label}", summary.total / max(n_total, 1))
 
 
 def _run_local(todo, summary, n_total, progress, **_) -> None:
-    from .runs import execute_run
-
     for trial, path in todo:
         _record(summary, trial, path, execute_run(trial.config, path), n_total, progress)
 
@@ -120,8 +106,6 @@ def run_trial_files(cfg_dict: dict) -> dict:
 
     This is what a Ray worker executes; it needs only the config, so it runs on any node.
     """
-    from .runs import execute_run, prepare_run_at
-
     cfg = ExperimentConfig.from_dict(cfg_dict)
     with tempfile.TemporaryDirectory(prefix="mosecrot-trial-") as scratch:
         path = prepare_run_at(cfg, Path(scratch))

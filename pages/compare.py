@@ -56,10 +56,11 @@ def show_sweep(sid: str) -> None:
     st.progress(float(row["complete"] + row["failed"]) / max(int(row["total"]), 1),
                 text=f"{row['complete']} complete · {row['failed']} failed · {row['running']} running · "
                      f"{row['queued']} queued · {row['incomplete']} incomplete, of {row['total']} trials")
-    failed = [r for r in trials if r.status()["state"] in ("failed", "incomplete")]
-    for r in failed:
-        st.error(f"{r.config()['sweep']['value']}: {r.status()['message']}")
-    one = sweep_frame([r for r in trials if r.status()["state"] == "complete"])
+    status = {r.run_id: r.status() for r in trials}  # read once per refresh
+    for r in trials:
+        if status[r.run_id]["state"] in ("failed", "incomplete"):
+            st.error(f"{r.config()['sweep']['value']}: {status[r.run_id]['message']}")
+    one = sweep_frame([r for r in trials if status[r.run_id]["state"] == "complete"])
     if one.empty:
         st.caption("No trial has finished yet.")
         return

@@ -15,15 +15,19 @@ def _setup_page(**paths):
     return at
 
 
+def _files(folder, **contents) -> list:
+    """Write each name=text into `folder`; the paths, in the order given."""
+    paths = []
+    for name, text in contents.items():
+        paths.append(folder / name.replace("_", "."))
+        paths[-1].write_text(text)
+    return paths
+
+
 def test_each_bad_file_is_reported_beside_its_input(tmp_path):
-    vec = tmp_path / "v.vec"
-    vec.write_text("2 3\na 1 2 3\nb 1 2\n")
-    lex = tmp_path / "l.txt"
-    lex.write_text("cat\tchat\ncat chat chaton\n")
-    train = tmp_path / "train.tsv"
-    train.write_text("text\tlabel\nhello\ta\nbye\tb\n")
-    test = tmp_path / "test.tsv"
-    test.write_text("text\tlabel\nsalut\ta\nciao\tc\n")
+    vec, lex, train, test = _files(tmp_path, v_vec="2 3\na 1 2 3\nb 1 2\n", l_txt="cat\tchat\ncat chat chaton\n",
+                                   train_tsv="text\tlabel\nhello\ta\nbye\tb\n",
+                                   test_tsv="text\tlabel\nsalut\ta\nciao\tc\n")
     at = _setup_page(vectors=vec, lexicon=lex, train=train, test=test).run()
     assert not at.exception, [e.value for e in at.exception]
     errors = [e.value for e in at.error]
@@ -35,12 +39,8 @@ def test_each_bad_file_is_reported_beside_its_input(tmp_path):
 
 
 def test_no_overlap_names_the_lexicon_and_the_vectors(tmp_path, tiny_bert_dir):
-    vec = tmp_path / "v.vec"
-    vec.write_text("maison 1 2\narbre 3 4\n")
-    lex = tmp_path / "l.txt"
-    lex.write_text("cat\tchat\n")
-    task = tmp_path / "t.tsv"
-    task.write_text("text\tlabel\nhello\ta\nbye\tb\n")
+    vec, lex, task = _files(tmp_path, v_vec="maison 1 2\narbre 3 4\n", l_txt="cat\tchat\n",
+                            t_tsv="text\tlabel\nhello\ta\nbye\tb\n")
     at = _setup_page(vectors=vec, lexicon=lex, train=task, test=task)
     at.text_input(key="setup_src_model").set_value(str(tiny_bert_dir))
     at.run()
