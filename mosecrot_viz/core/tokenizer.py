@@ -59,27 +59,35 @@ class WordTokenizer:
             i = self.vocab.get(word.lower())
         return i
 
+    def split(self, text: str) -> list[str]:
+        """The words of `text`, segmented as the target vectors were built (see `io.text.segment`)."""
+        return segment(text, self.lang)
+
     def encode(self, texts, max_length: int = 128) -> Encoded:
         """Segment and look up each text; [CLS] ... [SEP], truncated to `max_length`."""
         all_ids, rates, counts = [], [], []
         for text in texts:
-            words = segment(text, self.lang)
+            words = self.split(text)
             ids, unknown = [], 0
             for w in words:
-                i = self.lookup(w)
-                if i is None:
-                    unknown += 1
-                    if self.unk_policy == "unk":
-                        ids.append(self.unk_token_id)
-                    elif self.unk_policy == "subwords":
-                        ids += self.subword_ids(w)
-                else:
-                    ids.append(i)
+                unknown += self.lookup(w) is None
+                ids += self.word_ids(w)
             ids = [self.cls_token_id] + ids[: max_length - 2] + [self.sep_token_id]
             all_ids.append(ids)
             rates.append(unknown / len(words) if words else 1.0)
             counts.append(len(words))
         return Encoded(all_ids, np.array(rates), np.array(counts))
+
+    def word_ids(self, word: str) -> list[int]:
+        """The ids `encode` gives one word: its own id, or what the unknown-word policy makes of it."""
+        i = self.lookup(word)
+        if i is not None:
+            return [i]
+        if self.unk_policy == "unk":
+            return [self.unk_token_id]
+        if self.unk_policy == "subwords":
+            return self.subword_ids(word)
+        return []
 
     def subword_ids(self, word: str) -> list[int]:
         """The PLM's pieces for `word`, as ids into the block of F_s rows that follows the words."""
