@@ -12,6 +12,7 @@ import time
 from .config import ALL_METHODS, ExperimentConfig
 from .core.tokenizer import UNK_POLICIES
 from .errors import InputError
+from .io.text import SEGMENTATIONS
 
 DEMO_METHODS = ["rr-softmax", "ls", "lr", "source", "majority"]
 
@@ -84,7 +85,11 @@ def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) ->
     run.add_argument("--test", required=required, help="target-language test data")
     run.add_argument("--dev", help="English dev data for epoch selection (default: 10%% of --train)")
     run.add_argument("--source-test", help="English test data, to report in-language F1 beside each method")
-    run.add_argument("--lang", help="target language code (zh turns on jieba segmentation)")
+    run.add_argument("--lang", help="target language code (chooses the segmentation rule: jieba for zh, elision "
+                     "for fr/it/ca, ...)")
+    run.add_argument("--segmentation", default="auto", choices=list(SEGMENTATIONS),
+                     help="how target text is split into words, as the vectors were built (default: the language's "
+                          "rule; words = a Unicode word regex, elision = l' + autre, elision-clitics = also a -t -il)")
     run.add_argument("--target-train", help="target-language training data (needed by the lr baseline)")
     run.add_argument("--source-model", default="default", help="hub id, local folder, or 'default' (all-MiniLM-L6-v2)")
     run.add_argument("--multilingual-model", default="default-multilingual",
@@ -200,7 +205,7 @@ def _experiment_config(args) -> ExperimentConfig:
         freeze_embeddings=not args.no_freeze, anchor_policy=args.anchor_policy, out=args.out,
         model_cache=args.model_cache, n_anchors=args.n_anchors, drop_stopword_anchors=args.drop_stopword_anchors,
         anchor_agreement_share=args.anchor_agreement, unk_policy=args.unk_policy,
-        extend_vocab_from_lexicon=args.extend_vocab_from_lexicon,
+        extend_vocab_from_lexicon=args.extend_vocab_from_lexicon, segmentation=args.segmentation,
     )
 
 

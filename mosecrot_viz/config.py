@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from .core.mappers import MAPPERS
 from .core.tokenizer import UNK_POLICIES
 from .errors import InputError
+from .io.text import SEGMENTATIONS
 
 FINE_TUNED_RR = ("rr-standard", "rr-softmax", "rr-sparsemax")  # the paper's three RR weightings
 MAPPED_METHODS = tuple(MAPPERS)
@@ -45,6 +46,7 @@ class ExperimentConfig:
     anchor_agreement_share: float | None = None  # keep this share of anchors whose R_s/R_t rows agree best
     unk_policy: str = "unk"  # "subwords" (beyond the paper): unknown words read by the PLM's own tokenizer
     extend_vocab_from_lexicon: bool = False  # beyond the paper: lexicon words without a vector join the vocabulary
+    segmentation: str = "auto"  # how target text is split into words (io.text): "auto" = the language's rule
     simplify_chinese: bool | None = None  # None: on when lang is zh
     sweep: dict | None = None  # {"id", "param", "value"} when this run is one trial of a sweep
     model_cache: str | None = None  # folder to reuse fine-tuned models across runs (None: off)
@@ -72,6 +74,8 @@ class ExperimentConfig:
             raise InputError(f"epochs must be >= 1, got {self.epochs}")
         if self.unk_policy not in UNK_POLICIES:
             raise InputError(f"unk policy must be one of {UNK_POLICIES}, got {self.unk_policy!r}")
+        if self.segmentation not in SEGMENTATIONS:
+            raise InputError(f"segmentation must be one of {SEGMENTATIONS}, got {self.segmentation!r}")
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise InputError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
         return self

@@ -217,7 +217,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     lex_vocab = (lexicon_vocabulary(inputs.pairs, kv.key_to_index, tok, special_ids=tok.all_special_ids)
                  if cfg.extend_vocab_from_lexicon else None)
     wtok = WordTokenizer(list(kv.index_to_key) + list(lex_vocab.words if lex_vocab else ()), tok.special_tokens_map,
-                         lang=cfg.lang, unk_policy=cfg.unk_policy, subword_tokenizer=tok)
+                         lang=cfg.lang, unk_policy=cfg.unk_policy, subword_tokenizer=tok, segmentation=cfg.segmentation)
     tgt_enc = wtok.encode(inputs.test["text"], cfg.max_length)
     special_src = wtok.special_source_ids(tok)
 
@@ -303,7 +303,8 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
             t = time.perf_counter()
             tt = inputs.target_train
             record("lr", seed, baselines.logistic_regression(kv, tt["text"].to_list(), tt["label"].to_list(),
-                                                              inputs.test["text"].to_list(), lang=cfg.lang, seed=seed))
+                                                              inputs.test["text"].to_list(), lang=cfg.lang, seed=seed,
+                                                              segmentation=cfg.segmentation))
             timings["lr"] += time.perf_counter() - t
         if "majority" in cfg.methods:
             record("majority", seed, baselines.majority(inputs.train["label"], len(inputs.test)))

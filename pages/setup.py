@@ -8,10 +8,12 @@ import os
 import streamlit as st
 
 from mosecrot_viz.core.anchors import extract_anchors
+from mosecrot_viz.core.tokenizer import WordTokenizer
 from mosecrot_viz.errors import InputError, OverlapError
 from mosecrot_viz.io.limits import describe_limits
 from mosecrot_viz.io.models import is_uncased
 from mosecrot_viz.io.tasks import check_labels, load_task
+from mosecrot_viz.io.text import SEGMENTATIONS, resolve_rule
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import provenance_table
 from mosecrot_viz.ui.inputs import (
@@ -87,7 +89,8 @@ else:
         except InputError as exc:
             cols[1].error(str(exc))  # under the test data's input
             del fields["test"]
-    lang = st.text_input("target language code (zh turns on jieba segmentation)", key="setup_lang")
+    lang = st.text_input("target language code (chooses the segmentation rule: jieba for zh, elision for fr/it/ca)",
+                         key="setup_lang")
     if all(k in fields for k in ("vectors", "lexicon", "train", "test")):
         setup = dict(fields, lang=lang or None, label="my files")
     else:
@@ -112,12 +115,22 @@ if setup is not None:
     except (InputError, OSError, ValueError) as exc:
         st.error(f"Cannot use these inputs: {exc}")
         st.stop()
+    rule = st.selectbox("target segmentation (split text as the vectors were built)", SEGMENTATIONS,
+                        key="setup_segmentation", format_func=lambda r: f"auto: {resolve_rule(r, setup.get('lang'))}"
+                        if r == "auto" else r, help="words: a Unicode word regex; elision: l' + autre (fr/it/ca); "
+                        "elision-clitics: also a + -t + -il (spaCy's French); jieba: Chinese")
+    setup["segmentation"] = rule
     st.session_state["setup"] = setup
-    c = st.columns(4)
+    test_enc = WordTokenizer(kv.index_to_key, tok.special_tokens_map, lang=setup.get("lang"),
+                             segmentation=rule).encode(check_input("test", setup["test"])["text"], max_length=10**6)
+    n_words = int(test_enc.n_words.sum())
+    unknown = float((test_enc.unknown_rate * test_enc.n_words).sum() / max(n_words, 1))
+    c = st.columns(5)
     c[0].metric("target vocabulary", f"{len(kv.index_to_key):,}")
     c[1].metric("vector dimension", kv.vector_size)
     c[2].metric("lexicon pairs", f"{len(pairs):,}")
     c[3].metric("anchors", f"{len(anchors):,}", help="pairs with a whole-token English side and a target vector")
+    c[4].metric("test words without a vector", f"{unknown:.1%}", help=f"{n_words:,} test words after segmentation")
     st.caption("Dropped lexicon pairs by reason: " + ", ".join(f"{k}: {v:,}" for k, v in anchors.dropped.items()))
     st.success(f"Inputs ready: {setup['label']}. Go to **Run**.")
 

@@ -9,12 +9,12 @@ from sklearn.linear_model import LogisticRegression
 from ..io.text import segment
 
 
-def mean_vectors(kv, texts, lang=None) -> tuple[np.ndarray, np.ndarray]:
+def mean_vectors(kv, texts, lang=None, *, segmentation=None) -> tuple[np.ndarray, np.ndarray]:
     """Average static vector of each text's known words (zeros when none), and each text's unknown rate."""
     feats = np.zeros((len(texts), kv.vector_size), dtype=np.float32)
     unknown = np.zeros(len(texts))
     for i, text in enumerate(texts):
-        words = segment(text, lang)
+        words = segment(text, lang, rule=segmentation)
         rows = [kv.key_to_index.get(w, kv.key_to_index.get(w.lower())) for w in words]
         known = [r for r in rows if r is not None]
         if known:
@@ -23,10 +23,10 @@ def mean_vectors(kv, texts, lang=None) -> tuple[np.ndarray, np.ndarray]:
     return feats, unknown
 
 
-def logistic_regression(kv, train_texts, train_y, test_texts, *, lang=None, seed=0) -> np.ndarray:
+def logistic_regression(kv, train_texts, train_y, test_texts, *, lang=None, seed=0, segmentation=None) -> np.ndarray:
     """The paper's LR baseline: trained on TARGET-language data, so it is not zero-shot."""
-    x_train, _ = mean_vectors(kv, train_texts, lang)
-    x_test, _ = mean_vectors(kv, test_texts, lang)
+    x_train, _ = mean_vectors(kv, train_texts, lang, segmentation=segmentation)
+    x_test, _ = mean_vectors(kv, test_texts, lang, segmentation=segmentation)
     clf = LogisticRegression(max_iter=2000, C=10.0, random_state=seed)
     clf.fit(x_train, train_y)
     return clf.predict(x_test)

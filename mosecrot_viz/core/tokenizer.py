@@ -31,7 +31,7 @@ class WordTokenizer:
     (`"subwords"`, given the PLM's `subword_tokenizer`) become the PLM's word pieces after the words."""
 
     def __init__(self, words, special_tokens: dict[str, str], *, lang=None, unk_policy="unk", lowercase_fallback=True,
-                 subword_tokenizer=None):
+                 subword_tokenizer=None, segmentation=None):
         if unk_policy not in UNK_POLICIES:
             raise ValueError(f"unk_policy must be one of {UNK_POLICIES}, got {unk_policy!r}")
         if unk_policy == "subwords" and subword_tokenizer is None:
@@ -42,6 +42,7 @@ class WordTokenizer:
         self.words = list(words)
         self.vocab = {w: i + len(self.specials) for i, w in enumerate(self.words)}
         self.lang = lang
+        self.segmentation = segmentation  # a rule of io.text.SEGMENTATIONS; None/"auto": the language's rule
         self.unk_policy = unk_policy
         self.lowercase_fallback = lowercase_fallback
         self.pad_token_id = self.specials.index(self.special_tokens["pad_token"])
@@ -61,7 +62,7 @@ class WordTokenizer:
 
     def split(self, text: str) -> list[str]:
         """The words of `text`, segmented as the target vectors were built (see `io.text.segment`)."""
-        return segment(text, self.lang)
+        return segment(text, self.lang, rule=self.segmentation)
 
     def encode(self, texts, max_length: int = 128) -> Encoded:
         """Segment and look up each text; [CLS] ... [SEP], truncated to `max_length`."""

