@@ -50,6 +50,7 @@ class ExperimentConfig:
     simplify_chinese: bool | None = None  # None: on when lang is zh
     sweep: dict | None = None  # {"id", "param", "value"} when this run is one trial of a sweep
     model_cache: str | None = None  # folder to reuse fine-tuned models across runs (None: off)
+    ladder: bool = True  # measure the gap ladder (core.ladder): inference only, no extra fine-tuning
 
     def validate(self) -> "ExperimentConfig":
         """Raise `InputError` for anything the pipeline could only discover late."""

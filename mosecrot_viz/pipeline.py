@@ -18,6 +18,7 @@ import pandas as pd
 from .atomic import write_json
 from .config import MAPPED_METHODS, ExperimentConfig
 from .core import baselines, model_cache, stitching
+from .core import ladder as gap_ladder
 from .core.anchor_quality import choose_by_alignment, keep_agreeing, rr_agreement
 from .core.anchors import AnchorSet, extract_anchors, filter_anchors
 from .core.mappers import RR_MAPPERS, make_mapper
@@ -58,6 +59,8 @@ class RunOutput:
     predictions: pd.DataFrame
     anchors: AnchorSet
     mapped: dict = field(default_factory=dict)  # method -> (F_s, F_t)
+    ladder_predictions: pd.DataFrame | None = None  # every target rung's predictions (core.ladder)
+    ladder_examples: dict | None = None  # method -> example sentences with occlusion (first seed)
 
 
 class _Progress:
@@ -227,6 +230,8 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         blocks = [f_t] + ([lex_vocab.rows(f_s)] if lex_vocab else []) + ([f_s] if cfg.unk_policy == "subwords" else [])
         return stitching.target_matrix(np.vstack(blocks), e_s, special_src)
     src_enc = _encode_english(tok, inputs, cfg.max_length)
+    meter = (_ladder_meter(cfg, inputs, tok, wtok, kv, anchors, labels, device, len(e_s))
+             if cfg.ladder and mapped_methods else None)
     tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size)
     y_test = inputs.test["label"].to_list()
 
@@ -244,6 +249,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
                                    "pred": pred, "unknown_rate": unk}))
 
     def tune(model_name, emb, seed, label, pad_id, enc):
+        """Fine-tune (or reuse from the model cache); returns (model, English metrics or None)."""
         en_train, en_dev, en_test = enc
         set_seed(seed)  # the new classification head is drawn from torch's RNG: make it the seed's, not the run order's
         model = models.load_classifier(model_name, len(labels))
@@ -264,38 +270,58 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
             if folder:
                 model_cache.save(model, hist, folder)
         histories.setdefault(label, []).append(hist)
+        en_metrics = None
         if en_test is not None:
             y_en = inputs.source_test["label"].to_list()
             p = predict_logits(model, en_test, pad_id, device).argmax(1)
-            english.setdefault(label, []).append(classification_metrics(y_en, [labels[i] for i in p], labels))
-        return model
+            en_metrics = classification_metrics(y_en, [labels[i] for i in p], labels)
+            english.setdefault(label, []).append(en_metrics)
+        elif meter is not None:  # the ladder's English rungs then read the dev split (and say so)
+            p = predict_logits(model, en_dev, pad_id, device).argmax(1)
+            en_metrics = classification_metrics(inputs.dev["label"].to_list(), [labels[i] for i in p], labels)
+        return model, en_metrics
+
+    def evaluate_target(m, seed, model, model_rows):
+        """Swap in the method's target matrix, record its result, then measure its ladder on the same model
+        (`model_rows`: its input rows as fine-tuned, read before any swap)."""
+        target = swapped(m)
+        stitching.set_input_embeddings(model, target, pad_token_id=wtok.pad_token_id)
+        logits = predict_logits(model, tgt_enc.input_ids, wtok.pad_token_id, device)
+        record(m, seed, logits.argmax(1), tgt_enc.unknown_rate)
+        if meter:
+            prog.say(f"seed {seed}, {m}: measuring the gap ladder")
+            meter.target(m, seed, model, model_rows, target, logits, per_seed[m][-1], detail=seed == cfg.seeds[0])
 
     for seed in cfg.seeds:
         for m in reinit:
             t = time.perf_counter()
-            model = tune(cfg.source_model, mapped[m][0], seed, m, tok.pad_token_id, src_enc)
-            stitching.set_input_embeddings(model, swapped(m), pad_token_id=wtok.pad_token_id)
-            record(m, seed, predict_logits(model, tgt_enc.input_ids, wtok.pad_token_id, device).argmax(1),
-                   tgt_enc.unknown_rate)
+            model, en_metrics = tune(cfg.source_model, mapped[m][0], seed, m, tok.pad_token_id, src_enc)
+            if meter and en_metrics:
+                meter.english(m, "english_method", en_metrics)
+            evaluate_target(m, seed, model, stitching.input_embeddings(model) if meter else None)
             timings[m] += time.perf_counter() - t
         if shared:
             t = time.perf_counter()
             emb = e_s if cfg.freeze_embeddings else None
-            model = tune(cfg.source_model, emb, seed, "source-embeddings", tok.pad_token_id, src_enc)
+            model, en_metrics = tune(cfg.source_model, emb, seed, "source-embeddings", tok.pad_token_id, src_enc)
+            if meter and en_metrics:
+                for m in mapped_methods:  # rung 1 for every method; a keep method's own model is this one
+                    meter.english(m, "english_original", en_metrics)
+                for m in keep:
+                    meter.english(m, "english_method", en_metrics)
             if "source" in cfg.methods:  # before any swap: the English model reads target text as it is
                 ids = _encode_hf(tok, inputs.test["text"], cfg.max_length)
                 record("source", seed, predict_logits(model, ids, tok.pad_token_id, device).argmax(1))
+            rows = stitching.input_embeddings(model) if meter and keep else None
             for m in keep:
-                stitching.set_input_embeddings(model, swapped(m), pad_token_id=wtok.pad_token_id)
-                record(m, seed, predict_logits(model, tgt_enc.input_ids, wtok.pad_token_id, device).argmax(1),
-                       tgt_enc.unknown_rate)
+                evaluate_target(m, seed, model, rows)
             for m in shared:
                 timings[m] += (time.perf_counter() - t) / len(shared)
         if "mplm" in cfg.methods:
             t = time.perf_counter()
             mtok = models.load_tokenizer(cfg.multilingual_model)
-            model = tune(cfg.multilingual_model, None, seed, "mplm", mtok.pad_token_id,
-                         _encode_english(mtok, inputs, cfg.max_length))
+            model, _ = tune(cfg.multilingual_model, None, seed, "mplm", mtok.pad_token_id,
+                            _encode_english(mtok, inputs, cfg.max_length))
             ids = _encode_hf(mtok, inputs.test["text"], cfg.max_length)
             record("mplm", seed, predict_logits(model, ids, mtok.pad_token_id, device).argmax(1))
             timings["mplm"] += time.perf_counter() - t
@@ -318,6 +344,8 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
             agg["english_macro_f1"] = float(np.mean([e["macro_f1"] for e in english[group]]))
         if group in histories:
             agg["best_dev_macro_f1"] = [h["best_dev_macro_f1"] for h in histories[group]]
+        if meter and m in mapped_methods:
+            agg.update(meter.method_results(m))
         methods_out[m] = agg
     results = {
         "config": cfg.to_dict(),
@@ -332,11 +360,28 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         "histories": histories,
         "wall_seconds": round(time.perf_counter() - t0, 2),
     }
-    out = RunOutput(results, pd.concat(preds, ignore_index=True), anchors, mapped)
+    if meter:
+        results["ladder"] = {"seconds": round(meter.seconds, 2), "english_data": "test" if inputs.source_test is not None
+                             else "dev", "examples_seed": cfg.seeds[0]}
+    out = RunOutput(results, pd.concat(preds, ignore_index=True), anchors, mapped,
+                    meter.predictions() if meter else None, meter.examples if meter else None)
     if cfg.out:
         write_results(out, cfg.out)
     prog.say("done")
     return out
+
+
+def _ladder_meter(cfg: ExperimentConfig, inputs: Inputs, tok, wtok, kv, anchors, labels, device, n_model_rows: int):
+    """The gap ladder's meter for this run: the lexicon's translation of every target word, and the test set."""
+    table = gap_ladder.translation_table(inputs.pairs, tok.get_vocab(), lowercase_source=models.is_uncased(tok),
+                                         special_tokens=tok.all_special_tokens, anchors=anchors,
+                                         prefer_anchors=cfg.anchor_policy == "aligned")
+    reader = gap_ladder.LadderReader(wtok, table, gap_ladder.SourceIds.of(tok), n_model_rows=n_model_rows,
+                                     n_static=len(kv.index_to_key), anchor_words=anchors.target_words)
+    return gap_ladder.LadderMeter(reader, inputs.test["text"], inputs.test["label"], inputs.test["id"], labels, device,
+                                  max_length=cfg.max_length,
+                                  english_suffix="" if inputs.source_test is not None else gap_ladder.DEV_SUFFIX,
+                                  id_to_token=tok.convert_ids_to_tokens, exclude_ids=tok.all_special_ids)
 
 
 def write_results(out: RunOutput, folder) -> Path:
@@ -352,5 +397,11 @@ def write_results(out: RunOutput, folder) -> Path:
     tmp = folder / "predictions.csv.tmp"
     out.predictions.to_csv(tmp, index=False)
     os.replace(tmp, folder / "predictions.csv")
+    if out.ladder_predictions is not None:
+        tmp = folder / "ladder.csv.tmp"
+        out.ladder_predictions.to_csv(tmp, index=False)
+        os.replace(tmp, folder / "ladder.csv")
+    if out.ladder_examples is not None:
+        write_json(folder / "ladder_examples.json", out.ladder_examples)
     write_json(folder / "results.json", out.results)  # last: its presence marks a complete run
     return folder / "results.json"

@@ -14,7 +14,9 @@ from .limits import LimitedGzip, bounded_lines, refuse_unsafe
 
 
 def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) -> list[tuple[str, str]]:
-    """Read (english, target) pairs in file order; blank lines and `#` comments are skipped.
+    """Read (english, target) pairs in file order; blank lines are skipped.
+
+    There is no comment syntax: a line starting with `#` is a pair like any other (MUSE lists `#the #der`).
 
     Raises `FormatError` with the line for a line that is not exactly two fields, for non-UTF-8
     bytes, and for a file with no pairs; `LimitError` for an over-long line or a gzip bomb;
@@ -34,7 +36,7 @@ def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) ->
                 line = raw.decode("utf-8").strip()
             except UnicodeDecodeError:
                 raise FormatError("not UTF-8 text", path, lineno) from None
-            if not line or line.startswith("#"):
+            if not line:
                 continue
             parts = line.split("\t") if "\t" in line else line.split()
             parts = [p.strip() for p in parts]
