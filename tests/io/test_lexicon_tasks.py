@@ -9,11 +9,18 @@ from mosecrot_viz.io.tasks import load_task, write_task
 
 def test_lexicon_tab_and_space_and_round_trip(tmp_path):
     p = tmp_path / "l.txt"
-    p.write_text("# comment\ncat\tchat\n\ndog chien\nHouse   maison\n", encoding="utf-8")
+    p.write_text("cat\tchat\n\ndog chien\nHouse   maison\n", encoding="utf-8")
     pairs = load_lexicon(p)
     assert pairs == [("cat", "chat"), ("dog", "chien"), ("House", "maison")]
     write_lexicon(pairs, tmp_path / "out.txt")
     assert load_lexicon(tmp_path / "out.txt") == pairs
+
+
+def test_a_hash_initial_pair_is_kept_there_is_no_comment_syntax(tmp_path):
+    """MUSE lexicons hold pairs such as `#the #der` (49 in en-de): they are pairs, not comments."""
+    p = tmp_path / "l.txt"
+    p.write_text("#the\t#der\ncat chat\n# x\n", encoding="utf-8")
+    assert load_lexicon(p) == [("#the", "#der"), ("cat", "chat"), ("#", "x")]
 
 
 def test_traditional_to_simplified():
