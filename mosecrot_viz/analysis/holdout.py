@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core import stitching
+from ..core.anchors import source_key
 from ..io.models import is_uncased
 from .alignment import bli, translation_cosines
 
@@ -34,7 +35,7 @@ def gold_sets(pairs, target_rows, source_vocab, target_vocab, *, lowercase_sourc
         tid = target_vocab.get(tgt)
         if tid is None or tid not in wanted:
             continue
-        key = en.lower() if lowercase_source else en
+        key = source_key(en, source_vocab, lowercase_source)
         sid = source_vocab.get(key)
         if sid is not None and not key.startswith("##") and key not in specials:
             wanted[tid].add(int(sid))

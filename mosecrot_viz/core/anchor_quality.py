@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .anchors import AnchorSet
+from .anchors import AnchorSet, source_key
 
 
 def _unit(x) -> torch.Tensor:
@@ -63,7 +63,7 @@ def choose_by_alignment(anchors: AnchorSet, pairs, source_vocab, source_vectors,
     specials = set(special_tokens)
     candidates: dict[str, list[tuple[str, int]]] = {}
     for en, tgt in pairs:
-        key = en.lower() if lowercase_source else en
+        key = source_key(en, source_vocab, lowercase_source)
         sid = source_vocab.get(key)
         if sid is not None and not key.startswith("##") and key not in specials:
             candidates.setdefault(tgt, []).append((key, sid))

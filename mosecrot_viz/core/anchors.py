@@ -6,6 +6,7 @@ are part of the result, because noisy or scarce anchors are one of the paper's s
 """
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -22,6 +23,27 @@ DROP_REUSED_EN = "English word already anchored (one-to-one policy)"
 DROP_DUPLICATE = "duplicate pair"
 DROP_STOPWORD = "English side is a stop word (filter)"
 DROP_SUBSET = "not in the random anchor subset (filter)"
+
+
+def fold_accents(word: str) -> str:
+    """`café` -> `cafe`, `naïve` -> `naive`: drop combining marks after NFD, as uncased BERT tokenizers do."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if unicodedata.category(c) != "Mn")
+
+
+def source_key(word: str, source_vocab, lowercase: bool = True) -> str:
+    """The form of an English lexicon word to look up in the PLM vocabulary.
+
+    Uncased models (`lowercase`) also strip accents from their input, so `café` reaches the model as
+    `cafe`: the lower-cased word is tried first and its accent-folded form when the vocabulary lacks it.
+    """
+    if not lowercase:
+        return word
+    key = word.lower()
+    if key not in source_vocab:
+        folded = fold_accents(key)
+        if folded in source_vocab:
+            return folded
+    return key
 
 
 @dataclass(frozen=True)
@@ -79,7 +101,9 @@ def extract_anchors(
 
     pairs : iterable of (english, target) in lexicon order; `policy="first"` keeps the first
     translation listed for each target word (the paper's rule); `"one-to-one"` also uses each
-    English word at most once. Raises `InputError` when no pair survives.
+    English word at most once. With `lowercase_source` (an uncased PLM) the English side is
+    lower-cased and, where only that form is missing, accent-folded (`source_key`).
+    Raises `InputError` when no pair survives.
     """
     if policy not in POLICIES:
         raise InputError(f"unknown anchor policy {policy!r}; choose from {POLICIES}")
@@ -92,7 +116,7 @@ def extract_anchors(
     n = 0
     for en, tgt in pairs:
         n += 1
-        en_key = en.lower() if lowercase_source else en
+        en_key = source_key(en, source_vocab, lowercase_source)
         if (en_key, tgt) in seen_pairs:
             dropped[DROP_DUPLICATE] += 1
             continue

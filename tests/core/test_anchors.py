@@ -26,6 +26,30 @@ def test_cased_model_does_not_lowercase():
     assert a.source_words == ("dog",)
 
 
+def test_accented_english_anchor_survives_with_an_uncased_plm():
+    """Uncased BERT strips accents (`café` reaches the model as `cafe`), so the lexicon's accented
+    English side must be matched folded; a cased model keeps the word as written."""
+    vocab = {"cafe": 5, "naive": 6, "resume": 7, "résumé": 8}
+    pairs = [("café", "chat"), ("Naïve", "chien"), ("résumé", "maison")]
+    a = extract_anchors(pairs, vocab, TGT)
+    assert a.source_words == ("cafe", "naive", "résumé")  # the exact lower-cased form wins when the vocab has it
+    assert list(a.source_ids) == [5, 6, 8]
+    with pytest.raises(InputError):
+        extract_anchors(pairs[:2], vocab, TGT, lowercase_source=False)
+
+
+def test_accent_folding_matches_the_real_uncased_tokenizer():
+    from conftest import cached_resource
+
+    from mosecrot_viz.core.anchors import fold_accents
+    from mosecrot_viz.io.models import is_uncased, load_tokenizer
+
+    tok = load_tokenizer(str(cached_resource("model:minilm")))
+    assert is_uncased(tok)
+    for word in ("café", "naïve", "Résumé"):
+        assert tok.tokenize(word) == [fold_accents(word.lower())]
+
+
 def test_one_to_one_policy():
     a = extract_anchors([("cat", "chat"), ("cat", "minou")], SRC, TGT, policy="one-to-one")
     assert a.target_words == ("chat",) and a.dropped[DROP_REUSED_EN] == 1
