@@ -1,0 +1,166 @@
+"""The gap ladder on SIB-200 English -> {zh, fr, de, es}: the ladder section of docs/RESULTS.md.
+
+    .venv/bin/python scripts/sib200_ladder.py                       # run every language (zh first), render after each
+    .venv/bin/python scripts/sib200_ladder.py --langs zh --seeds 1  # a quicker look
+    .venv/bin/python scripts/sib200_ladder.py --render-only         # re-render from docs/results/ladder.json
+
+Each language is one ordinary run (`run_experiment`, the paper's settings: k=50, each weighting's default
+tau, lr 1e-4, 5 epochs, batch 32, best epoch on ENGLISH dev) of the paper's three RR weightings and LS, with
+`source` (its E_s fine-tune is the ladder's first rung), `mplm` and `majority` as reference lines, and the
+English SIB-200 test set for the English rungs. English-only fine-tunes are cached and shared across
+languages (--model-cache). Run folders go to --work (git-ignored: they hold test sentences and MUSE-derived
+anchors); only the ladder numbers are kept, in docs/results/ladder.json, and rendered into RESULTS.md
+between the ladder markers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mosecrot_viz.analysis.ladder import STEP_NAMES, ladder_of, steps  # noqa: E402
+from mosecrot_viz.config import ExperimentConfig  # noqa: E402
+from mosecrot_viz.core.ladder import REFERENCES, RUNGS  # noqa: E402
+from mosecrot_viz.io.resources import cache_dir  # noqa: E402
+from mosecrot_viz.pipeline import run_experiment  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+LANGS = {  # code: (SIB-200 folder, vectors, lexicon) -- the same inputs as scripts/sib200_results.py
+    "zh": ("zho_Hans", "default:zh", SHARED / "lexicons" / "muse" / "en-zh.txt"),
+    "fr": ("fra_Latn", "default:fr", "default:fr"),
+    "de": ("deu_Latn", "default:de", SHARED / "lexicons" / "muse" / "en-de.txt"),
+    "es": ("spa_Latn", "default:es", SHARED / "lexicons" / "muse" / "en-es.txt"),
+}
+LADDERED = ["rr-standard", "rr-softmax", "rr-sparsemax", "ls"]
+METHODS = LADDERED + ["source", "mplm", "majority"]
+STORE = ROOT / "docs" / "results" / "ladder.json"
+START, END = "<!-- ladder:start -->", "<!-- ladder:end -->"
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def run_language(lang: str, args) -> dict:
+    folder, vectors, lexicon = LANGS[lang]
+    sib = SHARED / "sib200"
+    cfg = ExperimentConfig(
+        vectors=vectors, lexicon=str(lexicon), train=str(sib / "eng_Latn" / "train.tsv"),
+        dev=str(sib / "eng_Latn" / "dev.tsv"), test=str(sib / folder / "test.tsv"),
+        source_test=str(sib / "eng_Latn" / "test.tsv"), lang=lang, methods=METHODS, seeds=args.seeds,
+        epochs=args.epochs, device=args.device, out=str(args.work / lang), model_cache=str(args.model_cache),
+    )
+    last = [0.0]
+
+    def progress(msg, frac):
+        if frac - last[0] >= 0.05 or frac >= 1.0:
+            last[0] = frac
+            print(f"  [{lang}] {frac:5.0%} {msg}", flush=True)
+
+    t0 = time.perf_counter()
+    res = run_experiment(cfg, progress=progress).results
+    keep = ("ladder", "ladder_reference", "macro_f1", "macro_f1_std", "per_seed", "english_macro_f1")
+    return {
+        "commit": _git_commit(), "seeds": args.seeds, "epochs": args.epochs, "device": res["device"],
+        "wall_seconds": round(time.perf_counter() - t0, 1), "ladder_seconds": res["ladder"]["seconds"],
+        "anchors": res["anchors"]["count"], "test_unknown_word_rate": res["data"]["test_unknown_word_rate"],
+        "test_size": res["data"]["test"],
+        "methods": {m: {k: v for k, v in res["methods"][m].items() if k in keep} for m in METHODS},
+    }
+
+
+def _pm(mean, std, n) -> str:
+    return f"{100 * mean:.1f} ± {100 * std:.1f}" if n > 1 else f"{100 * mean:.1f}"
+
+
+def render(store: dict) -> str:
+    """The ladder section of RESULTS.md from the stored numbers (macro-F1 x 100; ± = sample std over seeds)."""
+    lines = [START, "## The gap ladder: where the stitched model loses against its English ceiling", "",
+             "Produced by `.venv/bin/python scripts/sib200_ladder.py` (numbers in `docs/results/ladder.json`; "
+             "`--render-only` redraws this section). Each rung changes one link of the chain from the one above and "
+             "is one more inference pass of a model the run fine-tuned anyway (`mosecrot_viz/core/ladder.py`): "
+             "`english_original` (PLM with its own E_s, English test) → `english_method` (the method's own model, "
+             "English test) → `oracle_translation` (target test; every word the lexicon translates read through "
+             "its translation's exact row) → `oracle_vector_vocab` (as before, but words without a static vector "
+             "follow the unknown-word policy) → `stitched` (the method's real result). `dictionary` is a reference: "
+             "plain word-by-word translation, no static vectors. Macro-F1 × 100, mean ± sample std over seeds "
+             "(n = test sentences per language; no interval over test examples yet). Costs are paired by seed and "
+             "telescope: they sum to `english_original` − `stitched`.", ""]
+    for lang, entry in store.items():
+        n = len(entry["seeds"])
+        meth = entry["methods"]
+        lines += [f"### en → {lang} (seeds {','.join(map(str, entry['seeds']))}; {entry['anchors']:,} anchors; "
+                  f"test unknown-word rate {100 * entry['test_unknown_word_rate']:.1f} %; n = {entry['test_size']}; "
+                  f"commit {entry['commit']})", ""]
+        head = ["method"] + list(RUNGS) + [f"({r})" for r in REFERENCES]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        fake = {"methods": meth}
+        for m in LADDERED:
+            lad = ladder_of(fake, m)
+            if lad is None:
+                continue
+            cells = [m] + [_pm(r["macro_f1"], r["macro_f1_std"], n) for r in lad.rungs]
+            cells += [_pm(lad.reference[r]["macro_f1"], lad.reference[r]["macro_f1_std"], n) for r in REFERENCES]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines += ["", "| method | " + " | ".join(f"cost: {STEP_NAMES[r]}" for r in RUNGS[1:]) + " |",
+                  "|" + "---|" * len(RUNGS)]
+        for m in LADDERED:
+            lad = ladder_of(fake, m)
+            if lad is not None:
+                lines.append("| " + " | ".join([m] + [_pm(s.cost, s.cost_std, n) for s in steps(lad)]) + " |")
+        base = ", ".join(f"`{b}` {_pm(meth[b]['macro_f1'], meth[b]['macro_f1_std'], n)}"
+                         for b in ("mplm", "source", "majority") if b in meth)
+        share = entry["ladder_seconds"] / entry["wall_seconds"]
+        lines += ["", f"Reference lines: {base}. The ladder's inference took {entry['ladder_seconds']:.0f} s of this "
+                      f"run's {entry['wall_seconds']:.0f} s wall time ({100 * share:.1f} %; English-only fine-tunes "
+                      f"cached by an earlier language are not retrained, which makes the share larger).", ""]
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def write_section(section: str, path: Path) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if START in text and END in text:
+        text = text[: text.index(START)] + section + text[text.index(END) + len(END) + 1:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--langs", default="zh,fr,de,es")
+    ap.add_argument("--seeds", default="1,2,3", type=lambda s: [int(x) for x in s.split(",")])
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--work", type=Path, default=ROOT / "runs" / "ladder")
+    ap.add_argument("--model-cache", type=Path, default=cache_dir() / "model-cache")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "RESULTS.md")
+    ap.add_argument("--render-only", action="store_true")
+    args = ap.parse_args()
+    store = json.loads(STORE.read_text()) if STORE.exists() else {}
+    if not args.render_only:
+        for lang in args.langs.split(","):
+            print(f"[{lang}] running {','.join(METHODS)} over seeds {args.seeds}", flush=True)
+            store[lang] = run_language(lang, args)
+            STORE.parent.mkdir(parents=True, exist_ok=True)
+            STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False) + "\n")
+            write_section(render(store), args.out)
+            print(f"[{lang}] done in {store[lang]['wall_seconds']:.0f} s; ladder {store[lang]['ladder_seconds']:.0f} s",
+                  flush=True)
+    write_section(render(store), args.out)
+    print(f"wrote the ladder section of {args.out} from {STORE}")
+
+
+if __name__ == "__main__":
+    main()
