@@ -9,8 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import FormatError, InputError, PathError
-from .limits import LimitedGzip, bounded_lines, refuse_unsafe
+from ..errors import FormatError, InputError
+from .limits import LimitedGzip, bounded_lines, check_regular_file, refuse_unsafe, strip_bom
 
 
 def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) -> list[tuple[str, str]]:
@@ -22,9 +22,7 @@ def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) ->
     bytes, and for a file with no pairs; `LimitError` for an over-long line or a gzip bomb;
     `UnsafeFormatError` for a pickle.
     """
-    path = Path(path)
-    if not path.exists():
-        raise PathError("lexicon file not found", path)
+    path = check_regular_file(path, "lexicon")
     pairs: list[tuple[str, str]] = []
     with (LimitedGzip(path) if path.name.endswith(".gz") else open(path, "rb")) as fh:
         try:
@@ -33,7 +31,7 @@ def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) ->
             raise FormatError(f"cannot read lexicon file ({exc})", path) from None
         for lineno, raw in bounded_lines(fh, path):
             try:
-                line = raw.decode("utf-8").strip()
+                line = (strip_bom(raw) if lineno == 1 else raw).decode("utf-8").strip()
             except UnicodeDecodeError:
                 raise FormatError("not UTF-8 text", path, lineno) from None
             if not line:

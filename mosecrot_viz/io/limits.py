@@ -1,17 +1,102 @@
 """Input limits shared by the loaders: a gzip reader that stops decompression bombs early, a
-line reader that stops at an over-long line, and a sniffer for formats that can run code."""
+line reader that stops at an over-long line, a refusal of anything that is not a regular file
+(a FIFO or a device would block or never end), a rows x dim memory budget checked before
+allocating, and a sniffer for formats that can run code."""
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import stat
 from pathlib import Path
 
-from ..errors import FormatError, LimitError, UnsafeFormatError
+from ..errors import FormatError, InputError, LimitError, PathError, UnsafeFormatError
+
+
+def env_number(name: str, default: float, *, integer: bool = False, minimum: float = 1) -> float:
+    """The number in environment variable `name` (or `default`), refusing junk with the variable named.
+
+    Why: `int(os.environ[...])` fails with "invalid literal for int()", which names neither the
+    variable nor what it should hold.
+    """
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw.strip().replace("_", ""))
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < minimum or (integer and value != int(value)):
+        kind = "a whole number" if integer else "a number"
+        raise InputError(f"environment variable {name}={raw!r} must be {kind} >= {minimum:g}")
+    return int(value) if integer else value
+
+
+def mb(n: int) -> str:
+    """`n` bytes in MB for a message: "8,192" for a default, "0.1" for a test's tiny limit."""
+    x = n / 2**20
+    return f"{x:,.0f}" if x >= 10 else f"{x:.3g}"
 
 
 def max_decompressed_bytes() -> int:
     """Largest size a gzip upload may expand to ($MOSECROT_MAX_DECOMPRESSED_MB, default 20,000 MB)."""
-    return int(float(os.environ.get("MOSECROT_MAX_DECOMPRESSED_MB", 20_000)) * 2**20)
+    return int(env_number("MOSECROT_MAX_DECOMPRESSED_MB", 20_000, minimum=0.001) * 2**20)
+
+
+def max_task_bytes() -> int:
+    """Largest task file read ($MOSECROT_MAX_TASK_MB, default 512 MB; SIB-200 and Taxi1500 are under 1 MB).
+
+    Why: a task file becomes a pandas frame held for the whole run; a runaway file (a log, a
+    disk image) stops at the limit instead of filling memory.
+    """
+    return int(env_number("MOSECROT_MAX_TASK_MB", 512, minimum=0.001) * 2**20)
+
+
+def max_matrix_bytes() -> int:
+    """Largest vector matrix a file may ask for, rows x dim x 4 bytes ($MOSECROT_MAX_MATRIX_MB, default 8,192 MB).
+
+    Why: a header such as `4000000 4096` is inside the row and width limits but asks for 61 GiB;
+    it is checked from the header before anything is allocated. fastText's 2M-word, 300-d
+    models with their 2M subword buckets need 4.6 GB.
+    """
+    return int(env_number("MOSECROT_MAX_MATRIX_MB", 8_192, minimum=0.001) * 2**20)
+
+
+def check_matrix_budget(rows: int, dim: int, path, what: str = "vectors") -> None:
+    """Raise `LimitError` naming `path` and $MOSECROT_MAX_MATRIX_MB when rows x dim float32 exceed the budget."""
+    need, budget = int(rows) * int(dim) * 4, max_matrix_bytes()
+    if need > budget:
+        raise LimitError(f"{what} of {int(rows):,} x {int(dim):,} would need {need / 2**20:,.0f} MB, more than the "
+                         f"limit {mb(budget)} MB: keep fewer with --max-vocab N, or raise MOSECROT_MAX_MATRIX_MB",
+                         path)
+
+
+def check_regular_file(path, kind: str) -> Path:
+    """Refuse, before opening, a path that is missing, a folder, or not a regular file (a FIFO, a device, a socket).
+
+    Why: opening a FIFO blocks until a writer comes, and `/dev/zero` or `/dev/urandom` never end;
+    a folder fails later with a bare IsADirectoryError. `stat` never blocks, so this runs first.
+    """
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise PathError(f"{kind} file not found", path) from None
+    except OSError as exc:
+        raise PathError(f"cannot open {kind} file ({exc.strerror or exc})", path) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise PathError(f"is a folder, not a {kind} file", path)
+    if not stat.S_ISREG(st.st_mode):
+        what = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise PathError(f"is {what}, not a regular {kind} file: give a file on disk", path)
+    return path
+
+
+def strip_bom(raw: bytes) -> bytes:
+    """`raw` without a leading UTF-8 byte-order mark (editors on Windows write one)."""
+    return raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
 
 
 class LimitedGzip(gzip.GzipFile):
@@ -48,7 +133,7 @@ class LimitedGzip(gzip.GzipFile):
 
 def max_dimension() -> int:
     """Largest vector width accepted ($MOSECROT_MAX_DIM, default 4096): a wider row is a malformed file."""
-    return int(os.environ.get("MOSECROT_MAX_DIM", 4096))
+    return env_number("MOSECROT_MAX_DIM", 4096, integer=True)
 
 
 def max_vectors() -> int:
@@ -57,12 +142,12 @@ def max_vectors() -> int:
     Why: rows cost memory all the way through mapping; past the limit the loader stops reading at
     once and asks for --max-vocab instead of filling memory.
     """
-    return int(os.environ.get("MOSECROT_MAX_VECTORS", 4_000_000))
+    return env_number("MOSECROT_MAX_VECTORS", 4_000_000, integer=True)
 
 
 def max_labels() -> int:
     """Most distinct labels a task may have ($MOSECROT_MAX_LABELS, default 1000): more means a wrong column."""
-    return int(os.environ.get("MOSECROT_MAX_LABELS", 1000))
+    return env_number("MOSECROT_MAX_LABELS", 1000, integer=True)
 
 
 def max_line_bytes() -> int:
@@ -71,7 +156,7 @@ def max_line_bytes() -> int:
     Why: a file without line breaks would otherwise be read whole into one string. A 1000-d
     vector line is about 12 KB, so the default leaves plenty of room.
     """
-    return int(float(os.environ.get("MOSECROT_MAX_LINE_KB", 1024)) * 2**10)
+    return int(env_number("MOSECROT_MAX_LINE_KB", 1024, minimum=0.001) * 2**10)
 
 
 def _line_limit_error(path, lineno: int, limit: int) -> LimitError:
@@ -142,4 +227,5 @@ def refuse_unsafe(head: bytes, path, kind: str) -> None:
 def describe_limits() -> dict:
     """The limits in force, for the app and the docs."""
     return {"decompressed MB": max_decompressed_bytes() // 2**20, "line KB": max_line_bytes() // 2**10,
-            "vectors per file": max_vectors(), "vector dimension": max_dimension(), "labels per task": max_labels()}
+            "vectors per file": max_vectors(), "vector dimension": max_dimension(), "labels per task": max_labels(),
+            "task file MB": max_task_bytes() // 2**20, "vector matrix MB": max_matrix_bytes() // 2**20}

@@ -12,22 +12,34 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import FormatError, LabelError, LimitError, PathError, SchemaError
-from .limits import check_line_lengths, max_labels, refuse_unsafe
+from ..errors import FormatError, LabelError, LimitError, SchemaError
+from .limits import bounded_lines, check_regular_file, max_labels, max_task_bytes, mb, refuse_unsafe, strip_bom
 
 LABEL_COLUMNS = ("label", "category")
 TEXT_COLUMNS = ("text", "sentence", "verse")
 
 
 def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    refuse_unsafe(raw[:4096], path, "task")
-    check_line_lengths(raw, path)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise FormatError("not UTF-8 text", path, line) from None
+    """The file's text, read line by line within the line and task-size limits (a BOM dropped).
+
+    Why: a whole-file read of a runaway file (a log, a disk image) fills memory before any check
+    runs; here memory stops at $MOSECROT_MAX_TASK_MB plus one line.
+    """
+    limit, size, parts = max_task_bytes(), 0, []
+    with open(path, "rb") as fh:
+        refuse_unsafe(fh.peek(8)[:8], path, "task")
+        for lineno, raw in bounded_lines(fh, path):
+            size += len(raw)
+            if size > limit:
+                raise LimitError(f"task file is larger than {mb(limit)} MB: is it the right file? "
+                                 "(limit: set MOSECROT_MAX_TASK_MB)", path, lineno)
+            if lineno == 1:
+                raw = strip_bom(raw)
+            try:
+                parts.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise FormatError("not UTF-8 text", path, lineno) from None
+    return "".join(parts)
 
 
 def load_task(path: str | os.PathLike) -> pd.DataFrame:
@@ -39,9 +51,7 @@ def load_task(path: str | os.PathLike) -> pd.DataFrame:
     `LimitError` for an over-long line or too many labels. The frame's `attrs["path"]` is the
     file, so `check_labels` can name it.
     """
-    path = Path(path)
-    if not path.exists():
-        raise PathError("task file not found", path)
+    path = check_regular_file(path, "task")
     content = _read_text(path)
     lines = content.splitlines()
     if not any(line.strip() for line in lines):

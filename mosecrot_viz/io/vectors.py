@@ -18,9 +18,17 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors
 
-from ..errors import FormatError, InputError, LimitError, PathError
+from ..errors import FormatError, InputError, LimitError
 from .limits import LimitedGzip as _LimitedGzip
-from .limits import bounded_lines, max_dimension, max_line_bytes, max_vectors, refuse_unsafe
+from .limits import (
+    bounded_lines,
+    check_matrix_budget,
+    check_regular_file,
+    max_dimension,
+    max_vectors,
+    refuse_unsafe,
+    strip_bom,
+)
 
 FASTTEXT_MAGIC = 793712314  # first int32 of a fastText .bin model
 PARSE_VERSION = 1  # bump when the text parser's output changes, to invalidate parsed-vector caches
@@ -54,7 +62,7 @@ def detect_format(path: str | os.PathLike) -> str:
         return "fasttext-bin"
     if suffix == ".bin":
         return "word2vec-bin"
-    first, _, rest = head.partition(b"\n")
+    first, _, rest = strip_bom(head).partition(b"\n")
     if _parse_header(first.split()) is not None and any(b < 9 for b in rest[:1024]):
         return "word2vec-bin"  # a header line followed by raw float bytes, whatever the suffix
     return "text"
@@ -66,9 +74,7 @@ def load_vectors(path: str | os.PathLike, *, max_vocab: int | None = None) -> Ke
     Raises `FormatError` (naming file and line) for empty, ragged, non-numeric, non-finite or
     non-UTF-8 content, `LimitError` past a size/line/width limit, `UnsafeFormatError` for a pickle.
     """
-    path = Path(path)
-    if not path.exists():
-        raise PathError("vector file not found", path)
+    path = check_regular_file(path, "vector")
     if max_vocab is not None and max_vocab <= 0:
         raise InputError(f"max_vocab must be positive, got {max_vocab}")
     limit = max_vectors()
@@ -99,54 +105,112 @@ def _parse_header(parts: list[bytes]) -> tuple[int, int] | None:
     return None
 
 
-def _read_head_lines(path: Path, max_vocab: int | None) -> list[bytes]:
-    """The file's lines (at most header + max_vocab of them), read in one go."""
-    _, gz = _strip_gz(path)
-    with _open(path, gz) as fh:
-        if max_vocab is None:
-            return fh.read().splitlines()
-        lines = []
-        for _, raw in bounded_lines(fh, path):
-            lines.append(raw.rstrip(b"\r\n"))
-            if len(lines) > max_vocab:  # one extra in case the first is a header
-                break
-        return lines
+_BATCH_BYTES = 16 * 2**20  # text parsed per vectorised batch: memory holds one batch of text, never the file
 
 
-def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
-    """Vectorised parse: C-level splitting and one `np.fromstring` over all numbers.
+def _keyed(words: list[str], matrix: np.ndarray) -> KeyedVectors:
+    """A KeyedVectors over `matrix` without copying it (`add_vectors` would stack a second copy)."""
+    kv = KeyedVectors(vector_size=matrix.shape[1], dtype=np.float32)
+    kv.vectors = matrix
+    kv.index_to_key = list(words)
+    kv.key_to_index = {w: i for i, w in enumerate(kv.index_to_key)}
+    return kv
 
-    Returns None when anything looks irregular (bad bytes, ragged rows, duplicates...), so the
-    careful line-by-line parser can run and name the exact file and line.
-    """
-    lines = [ln for ln in _read_head_lines(path, max_vocab) if ln.strip()]
-    if not lines or max(map(len, lines)) > max_line_bytes():
-        return None  # the careful parser names the long line
-    header = _parse_header(lines[0].split())
-    if header is not None:
-        lines = lines[1:]
-    if max_vocab is not None:
-        lines = lines[:max_vocab]
+
+def _numbered_lines(fh, path):
+    """(line number, line without its line break) within the line limit; a BOM before line 1 dropped."""
+    for lineno, raw in bounded_lines(fh, path):
+        yield lineno, (strip_bom(raw) if lineno == 1 else raw).rstrip(b"\r\n")
+
+
+def _fast_batch(lines: list[bytes], dim: int | None):
+    """Vectorised parse of one batch of non-blank rows: (words, float32 matrix), or None when anything is irregular."""
     try:
         heads, tails = zip(*(ln.rstrip().split(b" ", 1) for ln in lines))
         words = [h.decode("utf-8") for h in heads]
     except (ValueError, UnicodeDecodeError):
         return None
-    dim = len(tails[0].split())
-    if header is not None and header[1] != dim:
-        return None  # the careful parser reports the first row that disagrees with the header
+    width = len(tails[0].split())
+    if width == 0 or (dim is not None and width != dim) or any(t.count(b" ") != width - 1 for t in tails):
+        return None  # the careful parser reports the first row that disagrees (a ragged batch can add up)
     try:
         flat = np.fromstring(b" ".join(tails), dtype=np.float32, sep=" ")
     except ValueError:  # a value that is not a number
         return None
-    if dim == 0 or flat.size != len(words) * dim or len(set(words)) != len(words):
+    if flat.size != len(words) * width:
         return None
-    matrix = flat.reshape(len(words), dim)
+    matrix = flat.reshape(len(words), width)
     if not np.isfinite(matrix).all():
         return None
-    kv = KeyedVectors(vector_size=dim, dtype=np.float32)
-    kv.add_vectors(words, matrix)
-    return kv
+    return words, matrix
+
+
+def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
+    """Vectorised parse, batch by batch: C-level splitting and one `np.fromstring` per batch.
+
+    Memory stays within about twice the final matrix plus one batch of text (the kept rows, then
+    their concatenation): the file's text is never held whole. A header's rows x dim is checked
+    against the matrix budget before anything is read. Duplicate words keep their first row.
+    Returns None when anything looks irregular (bad bytes, ragged rows, bad numbers...), after
+    the careful parser has looked at the offending batch, so the error names its exact line.
+    """
+    _, gz = _strip_gz(path)
+    words: list[str] = []
+    chunks: list[np.ndarray] = []
+    seen: set[str] = set()
+    dim = None
+    first = True
+    want = max_vocab if max_vocab is not None else max_vectors() + 1
+
+    def take(batch) -> bool:
+        nonlocal dim
+        rows = [ln for _, ln in batch if ln.strip()]
+        if not rows:
+            return True
+        parsed = _fast_batch(rows, dim)
+        if parsed is None:
+            # name the exact line when the batch is malformed; a merely unusual batch falls back to the careful parser
+            for _ in _careful_rows(batch, path, {"dim": dim, "want": want}):
+                pass
+            return False
+        bwords, matrix = parsed
+        dim = matrix.shape[1]
+        keep = [i for i, w in enumerate(bwords) if not (w in seen or seen.add(w))]
+        keep = keep[: want - len(words)]
+        if len(keep) < len(bwords):
+            bwords, matrix = [bwords[i] for i in keep], matrix[keep]
+        words.extend(bwords)
+        chunks.append(matrix)
+        check_matrix_budget(len(words), dim, path)
+        return True
+
+    with _open(path, gz) as fh:
+        batch, size = [], 0
+        for lineno, line in _numbered_lines(fh, path):
+            if first:
+                first = False
+                header = _parse_header(line.split())
+                if header is not None:
+                    if header[1] <= 0:
+                        return None  # the careful parser says "header gives dimension 0"
+                    dim = header[1]
+                    check_matrix_budget(min(header[0], want), dim, path)
+                    continue
+            batch.append((lineno, line))
+            size += len(line)
+            if size >= _BATCH_BYTES:
+                if not take(batch):
+                    return None
+                batch, size = [], 0
+                if len(words) >= want:
+                    break
+        if batch and len(words) < want and not take(batch):
+            return None
+    if not words:
+        return None  # the careful parser says what is missing
+    matrix = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    chunks.clear()
+    return _keyed(words, matrix)
 
 
 def _fingerprint(path: Path, max_vocab: int | None) -> str:
@@ -194,63 +258,83 @@ def _load_text(path: Path, max_vocab: int | None) -> KeyedVectors:
     return fast if fast is not None else _load_text_careful(path, max_vocab)
 
 
+def _careful_rows(numbered, path, state: dict):
+    """Yield (word, vector) for each row of (line number, line) pairs; raise at the first bad row, naming its line.
+
+    `state["dim"]` is the width (from a header or the first row) and is updated in place;
+    `state["want"]` (rows to keep) bounds the header's matrix-budget check.
+    """
+    for lineno, raw in numbered:
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path, lineno) from None
+        parts = line.rstrip().split(" ")
+        if lineno == 1 and _parse_header([p.encode() for p in parts]) is not None:
+            dim = int(parts[1])
+            if dim <= 0:
+                raise FormatError(f"header gives dimension {dim}", path, 1)
+            if dim > max_dimension():
+                raise LimitError(f"header gives {dim} dimensions, more than the limit {max_dimension()} "
+                                 "(set MOSECROT_MAX_DIM)", path, 1)
+            check_matrix_budget(min(int(parts[0]), state.get("want") or int(parts[0])), dim, path)
+            state["dim"] = dim
+            continue
+        if len(parts) == 1 and not parts[0]:
+            continue  # blank line
+        if len(parts) < 2:
+            raise FormatError("row has a word but no numbers", path, lineno)
+        word, values = parts[0], parts[1:]
+        if state.get("dim") is None:
+            state["dim"] = len(values)
+        dim = state["dim"]
+        if len(values) != dim:
+            raise FormatError(f"row has {len(values)} numbers, expected {dim}", path, lineno)
+        if dim > max_dimension():
+            raise LimitError(f"row has {dim} numbers, more than the limit {max_dimension()} (set MOSECROT_MAX_DIM)",
+                             path, lineno)
+        try:
+            with np.errstate(over="ignore"):  # 1e40 becomes inf and is reported just below
+                vec = np.array(values, dtype=np.float32)
+        except ValueError:
+            raise FormatError(f"row for {word!r} holds a value that is not a number", path, lineno) from None
+        if not np.isfinite(vec).all():
+            raise FormatError(f"row for {word!r} holds NaN or inf", path, lineno)
+        yield word, vec
+
+
 def _load_text_careful(path: Path, max_vocab: int | None) -> KeyedVectors:
     _, gz = _strip_gz(path)
     words: list[str] = []
     rows: list[np.ndarray] = []
     seen: set[str] = set()
-    dim = None
+    state = {"dim": None, "want": max_vocab}
     with _open(path, gz) as fh:
-        for lineno, raw in bounded_lines(fh, path):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise FormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path, lineno) from None
-            parts = line.rstrip("\r\n").rstrip().split(" ")
-            if lineno == 1 and _parse_header([p.encode() for p in parts]) is not None:
-                dim = int(parts[1])
-                if dim <= 0:
-                    raise FormatError(f"header gives dimension {dim}", path, 1)
-                continue
-            if len(parts) == 1 and not parts[0]:
-                continue  # blank line
-            if len(parts) < 2:
-                raise FormatError("row has a word but no numbers", path, lineno)
-            word, values = parts[0], parts[1:]
-            if dim is None:
-                dim = len(values)
-            if len(values) != dim:
-                raise FormatError(f"row has {len(values)} numbers, expected {dim}", path, lineno)
-            if dim > max_dimension():
-                raise LimitError(f"row has {dim} numbers, more than the limit {max_dimension()} (set MOSECROT_MAX_DIM)",
-                                 path, lineno)
-            try:
-                with np.errstate(over="ignore"):  # 1e40 becomes inf and is reported just below
-                    vec = np.array(values, dtype=np.float32)
-            except ValueError:
-                raise FormatError(f"row for {word!r} holds a value that is not a number", path, lineno) from None
-            if not np.isfinite(vec).all():
-                raise FormatError(f"row for {word!r} holds NaN or inf", path, lineno)
+        for word, vec in _careful_rows(_numbered_lines(fh, path), path, state):
             if word in seen:
                 continue  # keep the first (most frequent) occurrence
             seen.add(word)
             words.append(word)
             rows.append(vec)
+            if len(words) % 65_536 == 0:
+                check_matrix_budget(len(words), state["dim"], path)
             if max_vocab is not None and len(words) >= max_vocab:
                 break
     if not words:
         raise FormatError("no vectors found (empty file or header only)", path)
-    kv = KeyedVectors(vector_size=dim, dtype=np.float32)
-    kv.add_vectors(words, np.vstack(rows))
-    return kv
+    check_matrix_budget(len(words), state["dim"], path)
+    return _keyed(words, np.vstack(rows))
 
 
 def _load_word2vec_bin(path: Path, max_vocab: int | None) -> KeyedVectors:
     src = _ungzip_to_temp(path)
     try:
+        _check_word2vec_header(src, path, max_vocab)
         return KeyedVectors.load_word2vec_format(
             str(src), binary=True, limit=max_vocab, unicode_errors="ignore"
         )
+    except InputError:
+        raise  # our own checks, already naming the file
     except (ValueError, EOFError, UnicodeDecodeError, struct.error) as exc:
         raise FormatError(f"not a readable word2vec binary file ({exc})", path) from None
     finally:
@@ -263,7 +347,10 @@ def _load_fasttext_bin(path: Path, max_vocab: int | None) -> KeyedVectors:
 
     src = _ungzip_to_temp(path)
     try:
+        _check_fasttext_bin(src, path)
         kv = load_facebook_vectors(str(src))
+    except InputError:
+        raise  # our own checks, already naming the file
     except (ValueError, EOFError, NotImplementedError, struct.error, AssertionError) as exc:
         raise FormatError(f"not a readable fastText .bin model ({exc})", path) from None
     finally:
@@ -275,6 +362,103 @@ def _load_fasttext_bin(path: Path, max_vocab: int | None) -> KeyedVectors:
         kv.key_to_index = {w: i for i, w in enumerate(kv.index_to_key)}
         kv.vectors = kv.vectors[:max_vocab]
     return kv
+
+
+def _check_word2vec_header(src: Path, path: Path, max_vocab: int | None) -> None:
+    """Check a word2vec binary's `rows dim` header against the width limit and the matrix budget before gensim allocates."""
+    with open(src, "rb") as fh:
+        first = fh.readline(64)
+    header = _parse_header(strip_bom(first).split())
+    if header is None:
+        raise FormatError("not a readable word2vec binary file (no 'rows dim' header on the first line)", path, 1)
+    rows, dim = header
+    if dim <= 0 or rows <= 0:
+        raise FormatError(f"not a readable word2vec binary file (header gives {rows} rows of dimension {dim})", path, 1)
+    keep, size = min(rows, max_vocab or rows), src.stat().st_size
+    if size - len(first) < keep * (dim * 4 + 2):  # each row: a word of 1+ bytes, a space, dim float32
+        raise FormatError(f"not a readable word2vec binary file (truncated: {size:,} bytes cannot hold {keep:,} rows "
+                          f"of dimension {dim})", path)
+    if dim > max_dimension():
+        raise LimitError(f"header gives {dim} dimensions, more than the limit {max_dimension()} (set MOSECROT_MAX_DIM)",
+                         path, 1)
+    check_matrix_budget(keep, dim, path)
+
+
+class _Cursor:
+    """Exact reads from a binary file: a short read is a `FormatError` naming the file, never an endless loop."""
+
+    def __init__(self, fh, path: Path, what: str):
+        self.fh, self.path, self.what, self.buf, self.pos, self.offset = fh, path, what, b"", 0, 0
+
+    def _more(self) -> None:
+        chunk = self.fh.read(1 << 20)
+        if not chunk:
+            raise FormatError(f"truncated: the file ends inside its {self.what} (at byte {self.offset:,}): "
+                              "not a complete fastText .bin model", self.path)
+        self.buf, self.pos = self.buf[self.pos:] + chunk, 0
+
+    def take(self, n: int) -> bytes:
+        while len(self.buf) - self.pos < n:
+            self._more()
+        out = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        self.offset += n
+        return out
+
+    def unpack(self, fmt: str):
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))
+
+    def until_nul(self) -> bytes:
+        while (i := self.buf.find(b"\0", self.pos)) < 0:
+            if len(self.buf) - self.pos > 4096:
+                raise FormatError(f"a vocabulary word longer than 4 KB (at byte {self.offset:,}): "
+                                  "not a fastText .bin model", self.path)
+            self._more()
+        out = self.buf[self.pos:i]
+        self.offset += i + 1 - self.pos
+        self.pos = i + 1
+        return out
+
+
+def _check_fasttext_bin(src: Path, path: Path) -> None:
+    """Walk a fastText `.bin`'s header and vocabulary before gensim reads it.
+
+    Why: gensim's reader loops for ever on a file truncated inside its vocabulary (`read(1)`
+    returns b"" and never the word's end marker), and allocates whatever the matrix header says.
+    Here a truncated or inconsistent file is a `FormatError` naming it, and the matrices gensim
+    will build (words + buckets, then the word vectors) are checked against the budget first.
+    """
+    size = src.stat().st_size
+    with open(src, "rb") as fh:
+        cur = _Cursor(fh, path, "header")
+        cur.unpack("@2i")  # magic (checked by detect_format), version
+        dim = cur.unpack("@i")[0]
+        cur.unpack("@11i")  # ws, epoch, min_count, neg, word_ngrams, loss, model, bucket, minn, maxn, lr_update_rate
+        cur.unpack("@d")  # t
+        vocab_size, nwords, nlabels = cur.unpack("@3i")
+        cur.unpack("@q")  # ntokens
+        (prune,) = cur.unpack("@q")
+        if not 0 < dim <= 1 << 20 or vocab_size < 0 or not 0 <= nwords <= vocab_size or nlabels < 0 or prune < -1:
+            raise FormatError(f"not a readable fastText .bin model (header gives dimension {dim}, {vocab_size} "
+                              f"words, {nwords} of them whole words)", path)
+        if dim > max_dimension():
+            raise LimitError(f"vectors have {dim} dimensions, more than the limit {max_dimension()} "
+                             "(set MOSECROT_MAX_DIM)", path)
+        cur.what = "vocabulary"
+        for _ in range(vocab_size):
+            cur.until_nul()
+            cur.take(9)  # count (int64) and entry type (int8)
+        cur.take(8 * max(prune, 0))  # -1: not pruned
+        cur.what = "matrix header"
+        cur.take(1)  # quantised?
+        rows, width = cur.unpack("@2q")
+        if width != dim or rows < nwords:
+            raise FormatError(f"not a readable fastText .bin model (matrix of {rows} x {width} for {nwords} words "
+                              f"of dimension {dim})", path)
+        check_matrix_budget(rows + nwords, dim, path, what="fastText word and subword vectors")
+        if size - cur.offset < rows * width * 4:
+            raise FormatError(f"truncated: the file ends inside its input matrix ({size:,} bytes, the header asks for "
+                              f"{cur.offset + rows * width * 4:,}): not a complete fastText .bin model", path)
 
 
 def _ungzip_to_temp(path: Path) -> Path:

@@ -59,6 +59,12 @@ def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
+def _word2vec_bin(rows: int, dim: int) -> bytes:
+    """A well-formed word2vec binary file of `rows` x `dim` zeros."""
+    row = b" " + bytes(4 * dim)
+    return b"%d %d\n" % (rows, dim) + b"".join(b"w%d" % i + row for i in range(rows))
+
+
 def _pickle(tmp):
     return pickle.dumps(Payload(tmp / MARKER))
 
@@ -111,6 +117,13 @@ def lex(name, content):
 
 def task(name, content):
     return file_case(load_task, name, content)
+
+
+def folder(loader, name):
+    def make(tmp):
+        (tmp / name).mkdir()
+        return (lambda: loader(tmp / name)), str(tmp / name)
+    return make
 
 
 def missing(loader, name):
@@ -204,6 +217,17 @@ CASES = [
     pytest.param(vec("evil.txt.gz", _pickle_gz), UnsafeFormatError, "Python pickle", None, id="vec-pickle-as-gz"),
     pytest.param(vec("evil.bin", _torch_zip), UnsafeFormatError, "torch.save archive", None, id="vec-torch-save-as-bin"),
     pytest.param(missing(load_vectors, "nope.vec"), PathError, "not found", None, id="vec-missing-file"),
+    pytest.param(folder(load_vectors, "v.vec"), PathError, "is a folder, not a vector file", None, id="vec-a-folder"),
+    pytest.param(vec("v.vec", "100000 64\na " + "0.5 " * 64 + "\n"), LimitError,
+                 "100,000 x 64 would need 24 MB, more than the limit 1 MB.*MOSECROT_MAX_MATRIX_MB", None,
+                 id="vec-header-over-matrix-budget"),
+    pytest.param(vec("v.bin", _word2vec_bin(4200, 64)), LimitError, "4,200 x 64 would need.*MOSECROT_MAX_MATRIX_MB",
+                 None, id="vec-word2vec-bin-over-matrix-budget"),
+    pytest.param(vec("v.bin", b"4000000 4096\n" + b"w " + bytes(64)), FormatError,
+                 "truncated: 79 bytes cannot hold 4,000,000 rows of dimension 4096", None,
+                 id="vec-word2vec-bin-header-asks-for-61-gib"),
+    pytest.param(vec("v.vec", "a " + "0 " * 40 + "\n" + "".join(f"w{i} " + "0.5 " * 40 + "\n" for i in range(7000))),
+                 LimitError, "more than the limit 1 MB", None, id="vec-headerless-over-matrix-budget"),
     # ---- lexicons
     pytest.param(lex("l.txt", "cat\tchat\ncat chat chaton\n"), FormatError, "2 fields", 2, id="lex-three-fields"),
     pytest.param(lex("l.txt", "cat\n"), FormatError, "2 fields", 1, id="lex-one-field"),
@@ -219,6 +243,7 @@ CASES = [
     pytest.param(lex("l.txt", _pickle), UnsafeFormatError, "Python pickle.*export the lexicon as text", None,
                  id="lex-pickle-as-txt"),
     pytest.param(missing(load_lexicon, "nope.txt"), PathError, "not found", None, id="lex-missing-file"),
+    pytest.param(folder(load_lexicon, "l.txt"), PathError, "is a folder, not a lexicon file", None, id="lex-a-folder"),
     # ---- task files
     pytest.param(task("t.tsv", ""), FormatError, "empty", None, id="task-empty"),
     pytest.param(task("t.tsv", "a,b\n1,2\n"), SchemaError, "label column", 1, id="task-missing-columns"),
@@ -238,6 +263,9 @@ CASES = [
                  id="task-huge-line"),
     pytest.param(task("t.tsv", _pickle), UnsafeFormatError, "Python pickle.*CSV/TSV", None, id="task-pickle-as-tsv"),
     pytest.param(missing(load_task, "nope.tsv"), PathError, "not found", None, id="task-missing-file"),
+    pytest.param(folder(load_task, "t.tsv"), PathError, "is a folder, not a task file", None, id="task-a-folder"),
+    pytest.param(task("t.tsv", "text\tlabel\n" + "a few words of text\tl1\n" * 6000), LimitError,
+                 "larger than 0.1 MB.*MOSECROT_MAX_TASK_MB", 4560, id="task-over-size-limit"),
     pytest.param(unseen_labels, LabelError, r"labels not in the training data: \['c'\]", None, id="task-unseen-labels"),
     # ---- anchors: inputs that do not meet (no single file to blame: the message says what was compared)
     pytest.param(no_overlap, OverlapError, "no lexicon pair has its English side", None, id="anchors-no-overlap"),
@@ -275,6 +303,8 @@ def low_limits(monkeypatch, tmp_path):
     monkeypatch.setenv("MOSECROT_MAX_LINE_KB", "4")
     monkeypatch.setenv("MOSECROT_MAX_DIM", "64")
     monkeypatch.setenv("MOSECROT_MAX_LABELS", "5")
+    monkeypatch.setenv("MOSECROT_MAX_TASK_MB", "0.1")
+    monkeypatch.setenv("MOSECROT_MAX_MATRIX_MB", "1")
     monkeypatch.setenv("MOSECROT_PARSED_VECTORS", str(tmp_path / "parsed"))
 
 
@@ -347,3 +377,158 @@ def test_a_new_upload_under_an_old_name_gets_a_new_path_and_a_rerun_does_not_rew
     assert a != b and a.name == "vectors-3f2a0001-v.vec"  # caches keyed by path never serve the old file
     before = a.stat().st_mtime_ns
     assert save_upload(first, "vectors", folder=tmp_path) == a and a.stat().st_mtime_ns == before
+
+
+# ---- bounded in memory and time: each case in its own process under an address-space ceiling and a timeout,
+# so that a reader that hangs (a FIFO, a truncated fastText model) or fills memory fails the test instead of the suite
+
+CEILING = int(1.5 * 2**30)  # bytes of address space; importing the readers takes about 0.6 GB of it
+DEADLINE = 30  # seconds
+DRIVER = r"""
+import resource, sys
+from mosecrot_viz.errors import InputError
+kind, path = sys.argv[1], sys.argv[2]
+if kind == "vectors":
+    from mosecrot_viz.io.vectors import load_vectors as load
+elif kind == "lexicon":
+    from mosecrot_viz.io.lexicon import load_lexicon as load
+else:
+    from mosecrot_viz.io.tasks import load_task as load
+try:
+    out = load(path)
+    print("loaded", len(out))
+except InputError as exc:
+    print(exc, file=sys.stderr)
+    sys.exit(2)
+finally:
+    print("peak MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def _ceiling():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (CEILING, CEILING))
+
+
+def run_bounded(argv, env=None, timeout=DEADLINE):
+    """Run `python argv...` under the memory ceiling; (exit status, stdout, stderr, seconds). A hang fails the test."""
+    import subprocess
+    import sys
+    import time
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    full_env = dict(os.environ, PYTHONPATH=root, **(env or {}))
+    t = time.perf_counter()
+    try:
+        done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=timeout, env=full_env,
+                              preexec_fn=_ceiling, cwd=root, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {timeout} s: {argv}")
+    return done.returncode, done.stdout, done.stderr, time.perf_counter() - t
+
+
+def _fifo(tmp, name):
+    p = tmp / name
+    os.mkfifo(p)
+    return p
+
+
+def _truncated_fasttext(tmp, name):
+    from gensim.models import FastText
+    from gensim.models.fasttext import save_facebook_model
+
+    sents = [["le", "chat", "noir", "dort"], ["la", "maison", "noire"]] * 5
+    ft = FastText(vector_size=4, min_count=1, epochs=1, seed=0, workers=1, bucket=50)
+    ft.build_vocab(sents)
+    ft.train(sents, total_examples=len(sents), epochs=1)
+    full = tmp / "full.bin"
+    save_facebook_model(ft, str(full))
+    p = tmp / name
+    p.write_bytes(full.read_bytes()[:100])  # the vocabulary starts at byte 92: cut inside its first words
+    return p
+
+
+def _vec_bomb(tmp, name):
+    """400 MB of text (2.5 MB gzipped): one word repeated, inside every default limit. Read whole, it took
+    lines + split copy + joined copy + matrix at once (over 1.5 GB); in batches it stays small."""
+    row = b"w " + b" ".join(b"0.125" for _ in range(300)) + b"\n"
+    n = 400 * 2**20 // len(row)
+    p = tmp / name
+    with gzip.open(p, "wb", compresslevel=1) as fh:
+        fh.write(b"%d 300\n" % n)
+        for _ in range(n // 1000):
+            fh.write(row * 1000)
+    return p
+
+
+BOUNDED = [
+    pytest.param("task", _fifo, "t.tsv", 2, "is a FIFO (named pipe), not a regular task file", id="task-fifo"),
+    pytest.param("lexicon", _fifo, "l.txt", 2, "is a FIFO (named pipe), not a regular lexicon file", id="lex-fifo"),
+    pytest.param("vectors", _fifo, "v.vec", 2, "is a FIFO (named pipe), not a regular vector file", id="vec-fifo"),
+    pytest.param("task", lambda tmp, name: "/dev/zero", None, 2, "is a device, not a regular task file",
+                 id="task-dev-zero"),
+    pytest.param("vectors", lambda tmp, name: "/dev/urandom", None, 2, "is a device, not a regular vector file",
+                 id="vec-dev-urandom"),
+    pytest.param("lexicon", lambda tmp, name: "/dev/zero", None, 2, "is a device, not a regular lexicon file",
+                 id="lex-dev-zero"),
+    pytest.param("vectors", _truncated_fasttext, "cut.bin", 2, "truncated: the file ends inside its vocabulary",
+                 id="vec-fasttext-bin-truncated-in-vocabulary"),
+    pytest.param("vectors", lambda tmp, name: _write(tmp / name, b"4000000 4096\n" + b"w " + bytes(4 * 4096)), "v.bin",
+                 2, "truncated", id="vec-word2vec-header-asks-for-61-gib"),
+    pytest.param("vectors", _vec_bomb, "bomb.vec.gz", 0, None, id="vec-400mb-text-in-bounded-memory"),
+]
+
+
+@pytest.mark.parametrize("kind,make,name,status,match", BOUNDED)
+def test_readers_stay_bounded_and_name_the_file(tmp_path, kind, make, name, status, match):
+    path = str(make(tmp_path, name))
+    rc, out, err, seconds = run_bounded(["-c", DRIVER, kind, path],
+                                        env={"MOSECROT_PARSED_VECTORS": str(tmp_path / "parsed")})
+    assert rc == status, (rc, out, err)
+    assert "peak MB" in out and "MemoryError" not in err
+    if match:
+        assert err.count("\n") == 1 and err.startswith(f"{path}: ") and match in err, err
+    assert seconds < DEADLINE
+
+
+def test_limit_variables_that_are_not_numbers_name_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOSECROT_PARSED_VECTORS", str(tmp_path / "parsed"))
+    for var, value in [("MOSECROT_MAX_DIM", "abc"), ("MOSECROT_MAX_VECTORS", "1.5"), ("MOSECROT_MAX_LINE_KB", "-1"),
+                       ("MOSECROT_MAX_MATRIX_MB", "nan")]:
+        p = _write(tmp_path / f"{var}.vec", "a 1 2\n")  # a fresh file each time: a parsed one is served from cache
+        monkeypatch.setenv(var, value)
+        with pytest.raises(InputError, match=f"environment variable {var}='{value}' must be"):
+            load_vectors(p)
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("MOSECROT_MAX_LABELS", "12_000")
+    from mosecrot_viz.io.limits import max_labels
+    assert max_labels() == 12_000
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_a_utf8_bom_is_dropped_from_vectors_lexicons_and_tasks(tmp_path, header):
+    bom = b"\xef\xbb\xbf"
+    text = ("2 2\n" if header else "") + "chat 1 2\nnoir 3 4\n"
+    kv = load_vectors(_write(tmp_path / f"v{header}.vec", bom + text.encode()))
+    assert kv.index_to_key == ["chat", "noir"] and kv.vector_size == 2
+    assert load_lexicon(_write(tmp_path / "l.txt", bom + b"cat\tchat\n")) == [("cat", "chat")]
+    assert list(load_task(_write(tmp_path / "t.tsv", bom + b"text\tlabel\nhi\ta\n"))["label"]) == ["a"]
+
+
+def test_fast_and_careful_vector_parsers_agree_across_batches(tmp_path, monkeypatch):
+    """The batched fast parser keeps the first of duplicate words across batch boundaries, like the careful one,
+    and a ragged row that the batch's number count would hide is still reported with its line."""
+    from mosecrot_viz.io import vectors
+
+    monkeypatch.setattr(vectors, "_BATCH_BYTES", 64)
+    rows = [f"w{i % 7} {i} {i + 0.5}" for i in range(40)]
+    p = _write(tmp_path / "v.vec", "\n".join(rows) + "\n")
+    fast, careful = vectors._load_text_fast(p, None), vectors._load_text_careful(p, None)
+    assert fast.index_to_key == careful.index_to_key == [f"w{i}" for i in range(7)]
+    assert fast.vectors.tolist() == careful.vectors.tolist()
+    assert vectors._load_text_fast(p, 3).index_to_key == ["w0", "w1", "w2"]
+    ragged = _write(tmp_path / "r.vec", "a 1 2 3\nb 1 2\nc 1 2 3 4\n")
+    with pytest.raises(FormatError, match="2 numbers, expected 3") as err:
+        vectors._load_text_fast(ragged, None)
+    assert err.value.line == 2
