@@ -137,9 +137,11 @@ def _run(cfg: ExperimentConfig) -> dict:
         bar.close()
     res = out.results
     print(f"anchors: {res['anchors']['count']}  device: {res['device']}  test n={res['data']['test']}")
-    print(f"{'method':<14}{'macro-F1':>10}{'± std':>8}{'accuracy':>10}")
+    print(f"{'method':<14}{'macro-F1':>10}{'± std':>8}{'95% CI (test)':>16}{'accuracy':>10}")
     for name, m in res["methods"].items():
-        print(f"{name:<14}{m['macro_f1']:>10.3f}{m['macro_f1_std']:>8.3f}{m['accuracy']:>10.3f}")
+        lo, hi = m.get("macro_f1_ci95") or (float("nan"), float("nan"))
+        ci = f"{lo:.3f}-{hi:.3f}"
+        print(f"{name:<14}{m['macro_f1']:>10.3f}{m['macro_f1_std']:>8.3f}{ci:>16}{m['accuracy']:>10.3f}")
     print(f"wall time: {time.perf_counter() - t0:.1f} s; results in {cfg.out}/results.json")
     return res
 

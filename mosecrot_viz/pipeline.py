@@ -337,7 +337,8 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
 
     methods_out = {}
     for m in cfg.methods:
-        agg = aggregate_seeds(per_seed[m])
+        agg = aggregate_seeds(per_seed[m], y_true=y_test,  # + a bootstrap interval over test examples
+                              preds_per_seed=[d["pred"].to_list() for d in preds if d["method"].iat[0] == m])
         agg["wall_seconds"] = round(timings[m], 2)
         group = "source-embeddings" if m in shared else m
         if group in english:

@@ -12,6 +12,7 @@ import uuid
 import pandas as pd
 
 from .config import ExperimentConfig
+from .core.metrics import seed_std
 from .errors import InputError
 
 SWEEPABLE = ("top_k", "n_anchors", "temperature", "drop_stopword_anchors")
@@ -104,7 +105,7 @@ FRAME_COLUMNS = ("sweep", "param", "value", "method", "macro_f1", "macro_f1_std"
 
 
 def grid_summary(frame: pd.DataFrame, x: str) -> pd.DataFrame:
-    """A grid's trials averaged over its `seed` axis: one row per (x, series) with mean, std and n.
+    """A grid's trials averaged over its `seed` axis: one row per (x, series) with mean, std (ddof=1) and n.
 
     `series` names the method plus every other axis, so the Compare page draws one line per
     combination against the chosen axis `x`.
@@ -115,6 +116,6 @@ def grid_summary(frame: pd.DataFrame, x: str) -> pd.DataFrame:
     others = [a for a in axes if a not in (x, "seed")]
     keys = [x, "method"] + others
     out = (frame.groupby(keys, sort=False)["macro_f1"]
-           .agg(macro_f1="mean", macro_f1_std=lambda v: float(v.std(ddof=0)), n="count").reset_index())
+           .agg(macro_f1="mean", macro_f1_std=seed_std, n="count").reset_index())
     out["series"] = out[["method"] + others].astype(str).agg(" · ".join, axis=1)
     return out

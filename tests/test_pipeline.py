@@ -10,7 +10,7 @@ from mosecrot_viz.cli import main
 from mosecrot_viz.config import ExperimentConfig
 from mosecrot_viz.pipeline import run_experiment
 
-SCHEMA_METHOD_KEYS = {"macro_f1", "macro_f1_std", "accuracy", "per_seed", "per_class"}
+SCHEMA_METHOD_KEYS = {"macro_f1", "macro_f1_std", "macro_f1_ci95", "accuracy", "per_seed", "per_class"}
 
 
 def test_pipeline_tiny_all_methods(tmp_path, tiny_run_args):
@@ -26,6 +26,7 @@ def test_pipeline_tiny_all_methods(tmp_path, tiny_run_args):
     for name, m in res["methods"].items():
         assert SCHEMA_METHOD_KEYS <= set(m), name
         assert len(m["per_seed"]) == 2 and 0 <= m["macro_f1"] <= 1
+        assert 0 <= m["macro_f1_ci95"][0] <= m["macro_f1_ci95"][1] <= 1
         assert set(m["per_class"]) == {"animals", "health", "sport"}
     preds = pd.read_csv(tmp_path / "out" / "predictions.csv")
     assert len(preds) == len(cfg.methods) * 2 * 12 and set(preds["method"]) == set(cfg.methods)

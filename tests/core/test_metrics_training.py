@@ -19,6 +19,38 @@ def test_metrics_hand_computed():
     assert agg["macro_f1_std"] > 0
 
 
+def test_seed_spread_is_the_sample_std_and_zero_for_one_seed():
+    good = classification_metrics(["a", "b"], ["a", "b"], ["a", "b"])  # macro-F1 1.0
+    half = classification_metrics(["a", "b"], ["a", "a"], ["a", "b"])  # a: F1 2/3, b: 0 -> 1/3
+    agg = aggregate_seeds([good, half])
+    assert agg["macro_f1_std"] == pytest.approx(abs(1 - 1 / 3) / np.sqrt(2))  # ddof=1, not the ddof=0 value 1/3
+    assert agg["accuracy_std"] == pytest.approx(0.5 / np.sqrt(2))
+    assert aggregate_seeds([good])["macro_f1_std"] == 0.0
+    assert "macro_f1_ci95" not in agg  # only with the predictions behind it
+
+
+def test_bootstrap_interval_over_test_examples_known_answers():
+    from sklearn.metrics import f1_score
+
+    from mosecrot_viz.core.metrics import bootstrap_macro_f1
+
+    labels = ["a", "b", "c"]
+    y = ["a", "b", "c"] * 10
+    assert bootstrap_macro_f1(y, [y, y], labels) == (1.0, 1.0)  # perfect on every resample
+    rng = np.random.default_rng(3)
+    preds = [[t if rng.random() < 0.7 else labels[rng.integers(3)] for t in y] for _ in range(2)]
+    lo, hi = bootstrap_macro_f1(y, preds, labels, n_boot=200, seed=7)
+    # the same resamples drawn by hand and scored by sklearn, paired across seeds
+    counts = np.random.default_rng(7).multinomial(len(y), np.full(len(y), 1 / len(y)), size=200)
+    means = [np.mean([f1_score(np.repeat(y, c), np.repeat(p, c), labels=labels, average="macro", zero_division=0)
+                      for p in preds]) for c in counts]
+    assert (lo, hi) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), abs=1e-12)
+    point = np.mean([classification_metrics(y, p, labels)["macro_f1"] for p in preds])
+    assert lo < point < hi
+    agg = aggregate_seeds([classification_metrics(y, p, labels) for p in preds], y_true=y, preds_per_seed=preds)
+    assert agg["macro_f1_ci95"] == pytest.approx([*bootstrap_macro_f1(y, preds, labels)])
+
+
 def test_bucketing_covers_every_index_once_and_groups_lengths():
     lengths = list(np.random.default_rng(0).integers(1, 100, size=203))
     batches = bucket_batches(lengths, 16, shuffle=True, rng=np.random.default_rng(1))
