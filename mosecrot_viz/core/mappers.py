@@ -34,7 +34,8 @@ class RelativeMapper:
     ----------
     k : int or None, anchors kept per word (None or 0: all).
     weighting : 'standard' | 'softmax' | 'sparsemax'.
-    temperature : float, tau dividing the similarities before weighting.
+    temperature : float, tau dividing the similarities before weighting. With 'standard' it has no
+        effect (negatives are clamped to 0 and the rest normalised, so tau cancels; a warning says so).
     """
 
     def __init__(self, k=50, weighting="softmax", temperature=0.05, reinit_source=True, chunk_size=2048, device="cpu"):

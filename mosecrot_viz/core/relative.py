@@ -4,6 +4,10 @@ For a word x with vector v in some space and anchors a_1..a_|A| in the same spac
 `R[x, n] = cos(v, a_n)`. MoSECroT keeps the top-k anchors N(x), turns `R[x, N(x)] / tau` into
 weights (standard normalisation, softmax or sparsemax) and maps x to
 `F(x) = sum_n w_n B[n] / sum_n w_n`, where B holds the PLM input embeddings of the English anchors.
+
+"standard" weights are the similarities themselves, negatives clamped to 0, divided by their sum:
+tau cancels in that ratio, so it has no effect (a warning says so when a tau other than 1 is given),
+and a word whose top-k similarities are all <= 0 gets uniform weights over its k anchors.
 Work is done in row chunks so memory stays bounded by the chunk, not by |V| x |A|.
 """
 from __future__ import annotations
@@ -38,8 +42,15 @@ def sparsemax(z: torch.Tensor) -> torch.Tensor:
     return torch.clamp(z - tau, min=0)
 
 
+STANDARD_TAU_WARNING = "'standard' weighting ignores the temperature: w = max(sim, 0) / sum, so tau cancels"
+
+
 def anchor_weights(sims: torch.Tensor, weighting: str, temperature: float) -> torch.Tensor:
-    """Turn top-k similarities (n, k) into weights that sum to one per row."""
+    """Turn top-k similarities (n, k) into weights that sum to one per row.
+
+    softmax / sparsemax of sims / tau; "standard": max(sims, 0) normalised to sum 1 (tau cancels;
+    all-non-positive rows get uniform weights).
+    """
     if weighting == "softmax":
         return torch.softmax(sims / temperature, dim=-1)
     if weighting == "sparsemax":
@@ -75,6 +86,8 @@ def relative_map(
     vectors : (n, d) in the same space as anchors (|A|, d); basis : (|A|, D). Returns (n, D) float32.
     Memory is bounded by the chunk: chunk x |A| similarities and chunk x k x D gathered basis rows.
     """
+    if weighting == "standard" and temperature != 1.0:
+        warnings.warn(f"{STANDARD_TAU_WARNING} (got tau={temperature})", UserWarning, stacklevel=2)
     basis_t = torch.as_tensor(np.asarray(basis), dtype=torch.float32, device=device)
     a = _normalise(torch.as_tensor(np.asarray(anchors), dtype=torch.float32, device=device))
     k = a.shape[0] if not k or k > a.shape[0] else int(k)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..errors import OverlapError
 from .anchors import AnchorSet
 from .mappers import ProcrustesMapper
 
@@ -61,20 +62,35 @@ def self_learn(source, target, seed_source, seed_target, *, n_iter: int = 5, k: 
     return src, tgt, mapper
 
 
+def english_word_pool(source_vocab: dict[str, int], n: int = 10000, special_tokens=()) -> list[int]:
+    """PLM ids of English whole words for the self-learned dictionary: ASCII-alphabetic tokens of two or
+    more letters (no `##` pieces, no single characters, no other scripts, no special tokens), the first `n`
+    by id (WordPiece vocabularies list whole words roughly by frequency once the single characters end)."""
+    specials = set(special_tokens)
+    return sorted(i for w, i in source_vocab.items()
+                  if len(w) > 1 and w.isascii() and w.isalpha() and w not in specials)[:n]
+
+
 def self_learned_anchors(anchors: AnchorSet, source_vocab: dict[str, int], e_s, target_words, e_t, *,
                          n_source: int = 10000, n_target: int = 10000, n_iter: int = 5, k: int = 10,
                          special_tokens=()) -> AnchorSet:
-    """Anchors re-induced by self-learning: pairs of whole-word English tokens (the first `n_source`
-    alphabetic ones by id) and the `n_target` most frequent alphabetic target words, seeded with `anchors`.
+    """Anchors re-induced by self-learning: pairs of English whole words (`english_word_pool`) and the
+    `n_target` most frequent alphabetic target words, seeded with the lexicon's `anchors`.
+
+    Raises `OverlapError` when fewer than two lexicon anchors fall in both pools (a Procrustes fit
+    needs at least two seed pairs) instead of quietly keeping the lexicon anchors.
     """
-    specials = set(special_tokens)
-    src_pool = sorted(i for w, i in source_vocab.items() if w.isalpha() and w not in specials)[:n_source]
+    src_pool = english_word_pool(source_vocab, n_source, special_tokens)
     tgt_pool = [i for i, w in enumerate(target_words) if w.isalpha()][:n_target]
     src_pos, tgt_pos = {i: p for p, i in enumerate(src_pool)}, {i: p for p, i in enumerate(tgt_pool)}
     seed = [(src_pos[s], tgt_pos[t]) for s, t in zip(anchors.source_ids, anchors.target_ids)
             if s in src_pos and t in tgt_pos]
     if len(seed) < 2:
-        return anchors
+        raise OverlapError(
+            f"self-learned anchors need at least 2 seed pairs whose English side is among the {len(src_pool):,} "
+            f"English whole words and whose target side is among the {len(tgt_pool):,} most frequent alphabetic "
+            f"target words; {len(seed)} of the lexicon's {len(anchors):,} anchors are. Use anchor policy 'first' "
+            "or a larger lexicon")
     e_s, e_t = np.asarray(e_s), np.asarray(e_t)
     s_idx, t_idx, _ = self_learn(e_s[src_pool], e_t[tgt_pool], [a for a, _ in seed], [b for _, b in seed],
                                  n_iter=n_iter, k=k)

@@ -62,3 +62,23 @@ def test_softmax_weights_sum_to_one_and_unknown_weighting_fails():
     torch.testing.assert_close(anchor_weights(sims, "softmax", 0.1).sum(1), torch.ones(5))
     with pytest.raises(ValueError, match="unknown weighting"):
         anchor_weights(sims, "cubic", 0.1)
+
+
+def test_standard_weighting_ignores_tau_says_so_and_clamps_negatives():
+    import warnings
+
+    from mosecrot_viz.core.relative import STANDARD_TAU_WARNING, anchor_weights, relative_map
+
+    sims = torch.tensor([[0.6, 0.3, -0.2], [-0.1, -0.5, -0.3]])
+    w1, w5 = anchor_weights(sims, "standard", 1.0), anchor_weights(sims, "standard", 0.05)
+    torch.testing.assert_close(w1, w5)  # tau cancels in max(sim, 0) / sum
+    torch.testing.assert_close(w1[0], torch.tensor([2 / 3, 1 / 3, 0.0]))  # the negative similarity weighs nothing
+    torch.testing.assert_close(w1[1], torch.full((3,), 1 / 3))  # all non-positive: uniform over the k anchors
+    rng = np.random.default_rng(0)
+    v, a, b = rng.normal(size=(5, 4)), rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
+    with pytest.warns(UserWarning, match="ignores the temperature"):
+        out = relative_map(v, a, b, k=3, weighting="standard", temperature=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default tau (1) is silent
+        np.testing.assert_allclose(out, relative_map(v, a, b, k=3, weighting="standard", temperature=1.0), rtol=1e-6)
+    assert "tau cancels" in STANDARD_TAU_WARNING

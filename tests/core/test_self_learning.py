@@ -47,3 +47,36 @@ def test_self_learned_anchors_returns_word_pairs_in_the_original_index():
     assert out.policy == "self-learned" and len(out) == 60
     np.testing.assert_array_equal(out.target_ids, perm[out.source_ids])
     assert out.target_words[0] == twords[out.target_ids[0]]
+
+
+def test_self_learning_with_fewer_than_two_seed_pairs_is_an_error_not_the_lexicon_anchors():
+    import pytest
+
+    from mosecrot_viz.errors import OverlapError
+
+    source, target, perm, _, _ = _rotated(n=30, d=6, seed=4)
+    vocab = {w: i for i, w in enumerate(f"w{c}{d}" for c in "abcdef" for d in "abcde")}
+    twords = [f"t{c}{d}" for c in "abcdef" for d in "abcde"]
+    one = AnchorSet(("x",), np.array([0]), ("y",), perm[:1], 5, {})
+    with pytest.raises(OverlapError, match="at least 2 seed pairs"):
+        self_learned_anchors(one, vocab, source, twords, target)
+
+
+def test_english_pool_is_whole_english_words_not_single_characters():
+    from mosecrot_viz.core.self_learning import english_word_pool
+
+    vocab = {"[CLS]": 0, "a": 1, "é": 2, "!": 3, "##ing": 4, "中": 5, "the": 6, "café": 7, "of": 8, "x2": 9, "and": 10}
+    assert english_word_pool(vocab, special_tokens=["[CLS]"]) == [6, 8, 10]
+    assert english_word_pool(vocab, n=2) == [6, 8]
+
+
+def test_real_english_pool_starts_with_frequent_words():
+    from conftest import cached_resource
+
+    from mosecrot_viz.core.self_learning import english_word_pool
+    from mosecrot_viz.io.models import load_tokenizer
+
+    tok = load_tokenizer(str(cached_resource("model:minilm")))
+    inv = {i: w for w, i in tok.get_vocab().items()}
+    pool = [inv[i] for i in english_word_pool(tok.get_vocab(), special_tokens=tok.all_special_tokens)]
+    assert len(pool) == 10000 and pool[:3] == ["the", "of", "and"] and min(map(len, pool)) >= 2
