@@ -394,3 +394,81 @@ def sweep_plot(df: pd.DataFrame, x: str, y: str = "macro_f1", color: str = "meth
     if log_x:
         fig.update_xaxes(type="log")
     return fig
+
+
+def ladder_waterfall(ladder_table: pd.DataFrame, method: str, *, baselines: Mapping[str, float] | None = None,
+                     show_std: bool = True) -> go.Figure:
+    """The gap ladder as a waterfall: the English ceiling, each measured cost (down, or up when negative), the
+    stitched result; baselines (e.g. the multilingual model) as horizontal lines.
+
+    ladder_table: `analysis.ladder.ladder_table` rows (rung, macro_f1, std, cost, cost_std, link); only the rungs
+    (not the bracketed references) become bars. `show_std`: write each cost's seed spread (needs >= 2 seeds).
+    """
+    _need_columns(ladder_table, ["rung", "macro_f1", "cost", "link"], "ladder table")
+    rungs = ladder_table[~ladder_table["rung"].str.startswith("(")].reset_index(drop=True)
+    if rungs.empty:
+        return _empty(f"Gap ladder: {method}", "this run measured no ladder")
+    x, y, measure, text = [], [], [], []
+    for i, r in rungs.iterrows():
+        if i == 0:
+            x.append(f"{r['rung']}<br>(ceiling)")
+            y.append(r["macro_f1"])
+            measure.append("absolute")
+            text.append(f"{r['macro_f1']:.3f}")
+            continue
+        spread = f" ± {r['cost_std']:.3f}" if show_std and pd.notna(r.get("cost_std")) else ""
+        x.append(f"− {r['link']}")
+        y.append(-r["cost"])
+        measure.append("relative")
+        text.append(f"{-r['cost']:+.3f}{spread}")
+    last = rungs.iloc[-1]
+    x.append(f"{last['rung']}<br>(result)")
+    y.append(last["macro_f1"])
+    measure.append("total")
+    text.append(f"{last['macro_f1']:.3f}")
+    fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, text=text, textposition="outside",
+                                 decreasing={"marker": {"color": DROPPED_COLOR}},
+                                 increasing={"marker": {"color": KEPT_COLOR}},
+                                 totals={"marker": {"color": method_color(method)}},
+                                 connector={"line": {"color": PAIR_LINE_COLOR}},
+                                 hovertemplate="%{x}: %{text}<extra></extra>"))
+    for name, f1 in (baselines or {}).items():
+        fig.add_hline(y=f1, line_dash="dash", line_color=method_color(name),
+                      annotation_text=f"{name} {f1:.3f}", annotation_position="top right")
+    top = max([float(rungs["macro_f1"].max())] + list((baselines or {}).values()))
+    fig.update_layout(title=f"Gap ladder: {method} (macro-F1; each bar is one measured link)",
+                      yaxis_title="macro-F1", xaxis_title="link of the stitching chain", showlegend=False,
+                      yaxis_range=[0, min(1.05, top + 0.12)])
+    return fig
+
+
+def ladder_per_class(per_class_df: pd.DataFrame, method: str) -> go.Figure:
+    """Class x rung macro-F1 as a heatmap (rows: classes, the mapping's largest casualty first)."""
+    cols = [c for c in per_class_df.columns if c != "mapping cost"]
+    if per_class_df.empty:
+        return _empty(f"Per class: {method}", "no per-class ladder")
+    z = per_class_df[cols].to_numpy(dtype=float)
+    fig = go.Figure(go.Heatmap(z=z, x=cols, y=list(per_class_df.index), zmin=0, zmax=1, colorscale="Blues",
+                               text=np.round(z, 2), texttemplate="%{text}",
+                               hovertemplate="class %{y}<br>%{x}: F1 %{z:.3f}<extra></extra>",
+                               colorbar={"title": "F1"}))
+    fig.update_layout(title=f"Per-class F1 along the ladder: {method} (mean over seeds)", xaxis_title="rung",
+                      yaxis_title="class (largest mapping cost first)", yaxis_autorange="reversed")
+    return fig
+
+
+def occlusion_words(words: Sequence[str], drops: Sequence[float | None], status: Sequence[str], *,
+                    title: str) -> go.Figure:
+    """One bar per word: the drop in the predicted class's probability when it is masked; colour = word status."""
+    colors = {"anchor": KEPT_COLOR, "vector only": SOURCE_COLOR, "lexicon only": TARGET_COLOR, "no vector": DROPPED_COLOR}
+    vals = [np.nan if d is None else d for d in drops]
+    labels = [f"{i + 1}. {w}" for i, w in enumerate(words)]
+    fig = go.Figure()
+    for st in colors:
+        idx = [i for i, s in enumerate(status) if s == st]
+        if idx:
+            fig.add_bar(x=[labels[i] for i in idx], y=[vals[i] for i in idx], name=st, marker_color=colors[st],
+                        hovertemplate="%{x}: drop %{y:.3f}<extra>" + st + "</extra>")
+    fig.update_layout(title=title, xaxis_title="word (in sentence order)", yaxis_title="drop in P(predicted class)",
+                      xaxis={"categoryorder": "array", "categoryarray": labels}, legend_title="word status")
+    return fig

@@ -95,11 +95,21 @@ class StoredRun:
     def anchors(self) -> dict | None:
         return _read_json(self.path / "anchors.json")
 
+    def ladder_predictions(self) -> pd.DataFrame | None:
+        """ladder.csv: every target rung's predictions (method, seed, rung, id, gold, pred, confidence), if measured."""
+        p = self.path / "ladder.csv"
+        return pd.read_csv(p, dtype={"id": str, "gold": str, "pred": str}) if p.exists() else None
+
+    def ladder_examples(self) -> dict | None:
+        """ladder_examples.json: per method, example sentences with word status and occlusion (first seed)."""
+        return _read_json(self.path / "ladder_examples.json")
+
 
 def list_runs(root: Path | None = None) -> list[StoredRun]:
     """Every run folder under the root, newest first."""
     root = root or runs_root()
-    runs = [StoredRun(p) for p in root.iterdir() if p.is_dir() and ((p / "results.json").exists() or (p / "status.json").exists())]
+    runs = [StoredRun(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")  # a commit in progress
+            and ((p / "results.json").exists() or (p / "status.json").exists())]
     return sorted(runs, key=lambda r: r.path.stat().st_mtime, reverse=True)
 
 

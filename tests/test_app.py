@@ -59,11 +59,33 @@ def test_pages_show_the_runs_numbers(stored_run):
     assert results.set_index("method").loc["rr-softmax", "macro-F1"] == pytest.approx(want)
     at.switch_page("pages/why.py").run()
     assert not at.exception
-    assert any("best RR" in m.label for m in at.metric)
+    best = max(("rr-softmax", "rr-sparsemax", "ls"), key=lambda m: stored_run.results["methods"][m]["macro_f1"])
+    assert any(m.label == f"stitched: {best}" for m in at.metric)
     at.switch_page("pages/alignment.py").run()
     assert not at.exception
     bli = next(d.value for d in at.dataframe if "csls P@1" in d.value.columns)
     assert set(bli.index) == {"rr-softmax", "rr-sparsemax", "ls"} and bli.notna().all().all()
+
+
+def test_why_leads_with_the_ladder_waterfall_and_shows_an_example(stored_run):
+    import json
+
+    at = _app()
+    at.run()
+    at.switch_page("pages/why.py").run()
+    at.selectbox(key="why_method").set_value("rr-softmax").run()
+    assert not at.exception, [e.value for e in at.exception]
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    waterfall = next(s for s in specs if s["data"][0]["type"] == "waterfall")
+    lad = stored_run.results["methods"]["rr-softmax"]["ladder"]
+    assert waterfall["data"][0]["y"][0] == pytest.approx(lad[0]["macro_f1"])  # the English ceiling
+    assert waterfall["data"][0]["y"][-1] == pytest.approx(stored_run.results["methods"]["rr-softmax"]["macro_f1"])
+    assert any("largest loss" in m.value or "no link loses" in m.value for m in at.markdown)
+    example = at.selectbox(key="why_example")
+    assert example.options  # the stored example sentences
+    words = next(d.value for d in at.dataframe if "importance, stitched" in d.value.columns)
+    assert len(words) and set(words["status"]) <= {"anchor", "vector only", "lexicon only", "no vector"}
+    assert any(d.value.columns.tolist()[:3] == ["seed", "id", "gold"] for d in at.dataframe)  # the casualties table
 
 
 def test_compare_draws_a_stored_sweep(tmp_path, monkeypatch, tiny_run_args):

@@ -179,3 +179,44 @@ def missing_rungs(ladder: Ladder) -> list[str]:
     """Canonical rungs the run could not measure (e.g. english_original without an E_s fine-tune)."""
     have = {rung_base(n) for n in ladder.names}
     return [r for r in RUNGS if r not in have]
+
+
+# which link of the chain each older threshold suspect measures (analysis.suspects names)
+SUSPECT_LINK = {
+    "In-language drop": "english_method",
+    "Embedding drift": "english_method",
+    "Unknown target words": "oracle_vector_vocab",
+    "Anchor coverage": "stitched",
+    "Alignment (BLI P@1)": "stitched",
+}
+
+
+def order_suspects(ladder: Ladder, suspects) -> list[tuple[object, Step | None]]:
+    """The threshold suspects as supporting measurements, ordered by the measured cost of the link each one
+    is about (largest first), not by their own thresholds; the overall gap suspect is left out (the waterfall
+    shows the gap)."""
+    by_link = {rung_base(s.rung): s for s in steps(ladder)}
+    pairs = [(s, by_link.get(SUSPECT_LINK[s.name])) for s in suspects if s.name in SUSPECT_LINK]
+    return sorted(pairs, key=lambda p: -(p[1].cost if p[1] is not None else float("-inf")))
+
+
+def test_texts(results: dict) -> dict[str, str]:
+    """id -> sentence of the run's target test file ({} when it can no longer be read)."""
+    from ..errors import InputError
+    from ..io.tasks import load_task
+
+    try:
+        test = load_task(results["config"]["test"])
+    except (InputError, OSError, KeyError):
+        return {}
+    return dict(zip(test["id"].astype(str), test["text"]))
+
+
+def example_words(example: dict) -> pd.DataFrame:
+    """One row per word of a stored example: status, lexicon translation, nearest English token under the
+    mapping, and its occlusion importance for the stitched model and for oracle_translation."""
+    return pd.DataFrame({"word": example["words"], "status": example["status"],
+                         "lexicon translation": example["translation"],
+                         "nearest English (mapped)": example["nearest_english"],
+                         "importance, stitched": example["stitched"]["occlusion"],
+                         "importance, oracle": example["oracle_translation"]["occlusion"]})

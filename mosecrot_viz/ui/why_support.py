@@ -1,0 +1,55 @@
+"""The Why page's supporting measurements: the older threshold suspects, ordered by the ladder's costs.
+
+Held-out BLI refits the mapper, which takes a while on a large vocabulary, so it runs only on request
+and is cached per run and method.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ..analysis import alignment
+from ..analysis import ladder as al
+from ..analysis.holdout import holdout_bli
+from ..analysis.suspects import rank_suspects
+from ..config import ExperimentConfig
+from . import cached
+
+PAGES = {"Anchors": "pages/anchors.py", "Alignment": "pages/alignment.py", "Errors": "pages/errors.py"}
+
+
+@st.cache_data(show_spinner="measuring held-out BLI P@1 and drift (refits the mapper without a share of anchors)")
+def _measures(run_id: str, config: dict, method: str):
+    inputs, spaces = cached.spaces(run_id, config, (method,))
+    cfg = ExperimentConfig.from_dict(config)
+    p1 = holdout_bli(cfg, inputs, spaces, [method], n_test=1000, ks=(1,)).precision[method]["csls"][1]
+    ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
+    return p1, alignment.drift_summary(alignment.drift(spaces.e_s, spaces.mapped[method][0], ids))["mean"]
+
+
+def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
+    """Render the suspects for `method`, each beside the measured cost of the ladder link it is about."""
+    st.caption("Proxies with simple documented thresholds (mosecrot_viz/analysis/suspects.py), each placed beside "
+               "the link of the ladder it is about and ordered by that link's measured cost: the ladder ranks, "
+               "the proxies point to where to look.")
+    key = f"why_support_{run.run_id}_{method}"
+    if not st.session_state.get(key) and not st.button("measure the supporting suspects", key=f"{key}_btn"):
+        return
+    st.session_state[key] = True
+    p1, drift_mean = _measures(run.run_id, run.config(), method)
+    m = res["methods"][method]
+    orig, own = lad.rung("english_original"), lad.rung("english_method")
+    suspects = rank_suspects(
+        res, bli_p1=p1, anchor_count=res["anchors"]["count"], lexicon_pairs=res["anchors"]["lexicon_pairs"],
+        test_unknown_rate=res["data"]["test_unknown_word_rate"], drift_mean=drift_mean,
+        english_f1_rr=own["macro_f1"] if own else m.get("english_macro_f1"),
+        english_f1_orig=orig["macro_f1"] if orig else None, best_baseline="none", gap=None)
+    for s, step in al.order_suspects(lad, suspects):
+        with st.container(border=True):
+            a, b = st.columns([3, 1])
+            a.markdown(f"**{s.name}**: {s.display}")
+            a.caption(s.explanation)
+            if step is not None:
+                b.metric(f"ladder: {step.name}", f"{-step.cost:+.3f}", help="the measured change in macro-F1 at that link")
+            b.progress(float(s.severity), text=f"threshold severity {s.severity:.2f}")
+            st.page_link(PAGES[s.page], label=f"see it on {s.page}")

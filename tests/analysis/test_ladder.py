@@ -1,0 +1,66 @@
+"""Reading a stored ladder: costs telescope, the sentence names the largest loss, casualties are the oracle's wins."""
+import pandas as pd
+import pytest
+
+from mosecrot_viz.analysis import ladder as al
+
+LABELS = ["a", "b"]
+
+
+def _rung(name, per_seed):
+    mean = sum(per_seed) / len(per_seed)
+    return {"rung": name, "macro_f1": mean, "macro_f1_std": 0.01, "per_seed": per_seed,
+            "per_class": {"a": mean, "b": mean - 0.1}}
+
+
+def _results(english_suffix=""):
+    ladder = [_rung("english_original" + english_suffix, [0.90, 0.88]), _rung("english_method" + english_suffix, [0.85, 0.85]),
+              _rung("oracle_translation", [0.80, 0.78]), _rung("oracle_vector_vocab", [0.60, 0.62]),
+              _rung("stitched", [0.62, 0.66])]
+    return {"methods": {"rr-softmax": {"macro_f1": 0.64, "ladder": ladder,
+                                       "ladder_reference": {"dictionary": _rung("dictionary", [0.5, 0.5])}},
+                        "mplm": {"macro_f1": 0.83}, "majority": {"macro_f1": 0.1}, "ls": {"macro_f1": 0.6}}}
+
+
+def test_costs_telescope_to_first_minus_last_rung_per_seed():
+    lad = al.ladder_of(_results(), "rr-softmax")
+    st = al.steps(lad)
+    assert [s.name for s in st] == ["re-initialised embeddings", "word-by-word transfer", "vector coverage",
+                                    "the mapping"]
+    for seed in range(2):
+        total = sum(s.per_seed[seed] for s in st)
+        assert total == pytest.approx(lad.rungs[0]["per_seed"][seed] - lad.rungs[-1]["per_seed"][seed])
+    assert st[-1].cost == pytest.approx(-0.03)  # the mapping beats its oracle here: a negative cost, kept
+
+
+def test_reading_names_the_largest_loss_a_gain_and_the_multilingual_line():
+    text = al.reading(al.ladder_of(_results(), "rr-softmax"))
+    assert "largest loss is vector coverage, 0.180" in text
+    assert "would reach 0.790 instead of 0.610" in text
+    assert "The mapping gains 0.030" in text and "multilingual model scores 0.830" in text
+
+
+def test_table_and_per_class_and_missing_rungs():
+    lad = al.ladder_of(_results(" (dev)"), "rr-softmax")
+    assert lad.english_on_dev and al.missing_rungs(lad) == []
+    table = al.ladder_table(lad)
+    assert table["rung"].tolist()[:2] == ["english_original (dev)", "english_method (dev)"]
+    assert "(dictionary)" in table["rung"].tolist() and "(mplm)" in table["rung"].tolist()
+    pc = al.per_class_steps(lad)
+    assert list(pc.index) == ["a", "b"] and "mapping cost" in pc
+    assert al.ladder_of(_results(), "ls") is None and al.laddered_methods(_results()) == ["rr-softmax"]
+
+
+def test_casualties_are_oracle_right_and_stitched_wrong_most_confident_first():
+    rows = []
+    for seed, i, gold, s_pred, s_conf, o_pred in [(1, "1", "a", "b", 0.9, "a"), (1, "2", "a", "b", 0.95, "a"),
+                                                  (1, "3", "a", "a", 0.99, "a"), (1, "4", "b", "a", 0.99, "a"),
+                                                  (2, "1", "a", "b", 0.5, "a")]:
+        rows += [{"method": "m", "seed": seed, "rung": "stitched", "id": i, "gold": gold, "pred": s_pred,
+                  "confidence": s_conf},
+                 {"method": "m", "seed": seed, "rung": "oracle_translation", "id": i, "gold": gold, "pred": o_pred,
+                  "confidence": 0.7}]
+    out = al.casualties(pd.DataFrame(rows), "m", texts={"1": "one", "2": "two"})
+    assert out[["seed", "id"]].values.tolist() == [[1, "2"], [1, "1"], [2, "1"]]
+    assert out["text"].tolist() == ["two", "one", "one"] and set(out["oracle"]) == {"a"}
+    assert al.casualties(None, "m").empty
