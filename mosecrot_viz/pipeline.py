@@ -26,7 +26,13 @@ from .core.metrics import aggregate_seeds, classification_metrics
 from .core.self_learning import self_learned_anchors
 from .core.tokenizer import WordTokenizer
 from .core.training import TrainConfig, fine_tune, pick_device, predict_logits, set_seed
-from .core.vocab_extension import lexicon_vocabulary
+from .core.vocab_extension import (
+    SubwordWords,
+    has_subword_vectors,
+    lexicon_vocabulary,
+    subword_words,
+    with_subword_words,
+)
 from .errors import OverlapError
 from .io import models
 from .io.lexicon import load_lexicon, to_simplified
@@ -49,6 +55,18 @@ class Inputs:
     test: pd.DataFrame
     target_train: pd.DataFrame | None = None
     source_test: pd.DataFrame | None = None
+    subword_words: SubwordWords | None = None  # fastText .bin: test words given n-gram vectors, after the listed
+
+    @property
+    def n_listed(self) -> int:
+        """Rows of `vectors` the vectors file lists (appended subword words come after them)."""
+        return self.subword_words.n_listed if self.subword_words is not None else len(self.vectors.index_to_key)
+
+    def listed_vocab(self) -> dict:
+        """word -> row for the listed words only: anchors are drawn from these."""
+        if self.subword_words is None:
+            return self.vectors.key_to_index
+        return {w: i for w, i in self.vectors.key_to_index.items() if i < self.n_listed}
 
 
 @dataclass
@@ -119,7 +137,11 @@ def load_inputs(cfg: ExperimentConfig) -> Inputs:
     source_test = load_task(cfg.source_test) if cfg.source_test else None
     if source_test is not None:
         check_labels(train, source_test, name="English test")
-    return Inputs(kv, pairs, train, dev, test, target_train, source_test)
+    sub = None
+    if has_subword_vectors(kv):  # fastText .bin: unseen test words get their n-gram vectors, rows after the listed
+        sub = subword_words(kv, test["text"], lang=cfg.lang, segmentation=cfg.segmentation)
+        kv = with_subword_words(kv, sub)
+    return Inputs(kv, pairs, train, dev, test, target_train, source_test, sub)
 
 
 def _encode_hf(tokenizer, texts, max_length):
@@ -154,7 +176,7 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
     e_s = stitching.input_embeddings(models.load_classifier(cfg.source_model, 2))
     try:
         anchors = extract_anchors(
-            inputs.pairs, tok.get_vocab(), kv.key_to_index, lowercase_source=models.is_uncased(tok),
+            inputs.pairs, tok.get_vocab(), inputs.listed_vocab(), lowercase_source=models.is_uncased(tok),
             special_tokens=tok.all_special_tokens, policy=cfg.anchor_policy,
         )
     except OverlapError as exc:  # no single file to blame: name the three inputs that were compared
@@ -164,7 +186,8 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
         anchors = choose_by_alignment(anchors, inputs.pairs, tok.get_vocab(), e_s, kv.vectors,
                                       lowercase_source=models.is_uncased(tok), special_tokens=tok.all_special_tokens)
     if cfg.anchor_policy == "self-learned":
-        anchors = self_learned_anchors(anchors, tok.get_vocab(), e_s, kv.index_to_key, kv.vectors,
+        anchors = self_learned_anchors(anchors, tok.get_vocab(), e_s, kv.index_to_key[: inputs.n_listed],
+                                       kv.vectors[: inputs.n_listed],
                                        special_tokens=tok.all_special_tokens)
     if cfg.drop_stopword_anchors or cfg.n_anchors:
         anchors = filter_anchors(anchors, drop_stopwords=cfg.drop_stopword_anchors, n=cfg.n_anchors, seed=cfg.anchor_seed)
@@ -353,9 +376,12 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         "device": str(device),
         "labels": labels,
         "data": {"train": len(inputs.train), "dev": len(inputs.dev), "test": len(inputs.test),
-                 "target_vocab": len(kv.index_to_key), "target_dim": kv.vector_size, "source_dim": int(e_s.shape[1]),
+                 "target_vocab": inputs.n_listed, "target_dim": kv.vector_size, "source_dim": int(e_s.shape[1]),
                  "test_unknown_word_rate": float(np.mean(tgt_enc.unknown_rate)),
-                 "lexicon_vocabulary": len(lex_vocab) if lex_vocab else 0},
+                 "lexicon_vocabulary": len(lex_vocab) if lex_vocab else 0,
+                 "subword_vocabulary": len(inputs.subword_words or ()),  # fastText n-gram vectors, test words
+                 "test_subword_word_rate": (inputs.subword_words.tokens / max(inputs.subword_words.n_tokens, 1)
+                                            if inputs.subword_words else 0.0)},
         "anchors": anchors.summary(),
         "methods": methods_out,
         "histories": histories,

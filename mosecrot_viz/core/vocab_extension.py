@@ -8,6 +8,10 @@ Two label-free ways to cover target words the static vectors miss (the coverage 
   PLM's rows (see `WordTokenizer(unk_policy="subwords")`).
 
 Both leave MoSECroT's setting (static vectors only) and are labelled as such wherever they are reported.
+
+Within the setting, a fastText `.bin` model gives any unseen word a vector from its character n-grams:
+`subword_words` collects the test words it does not list, and the pipeline appends them to the target
+vocabulary before mapping (reported apart, as `data.subword_vocabulary` and `data.test_subword_word_rate`).
 """
 from __future__ import annotations
 
@@ -52,3 +56,63 @@ def lexicon_vocabulary(pairs, target_vocab, source_tokenizer, *, special_ids=())
         words.append(tgt)
         pieces.append(tuple(ids))
     return LexiconVocabulary(tuple(words), tuple(pieces))
+
+
+@dataclass(frozen=True)
+class SubwordWords:
+    """Within the paper's setting: test words a fastText `.bin` model does not list, with the vectors its
+    character n-grams give them (fastText's own answer for an unseen word).
+
+    They are appended after the `n_listed` listed words, so each gets a row of E_t and hence of F_t;
+    anchors are still drawn from the listed words only. `tokens` of the test set's `n_tokens` words
+    are read through these vectors (reported as `data.test_subword_word_rate`).
+    """
+
+    words: tuple[str, ...]
+    vectors: np.ndarray
+    n_listed: int
+    tokens: int
+    n_tokens: int
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+def has_subword_vectors(kv) -> bool:
+    """True for fastText vectors that carry their n-gram buckets (a `.bin` model, not a `.vec` file)."""
+    ngrams = getattr(kv, "vectors_ngrams", None)
+    return getattr(kv, "bucket", 0) > 0 and ngrams is not None and len(ngrams) > 0
+
+
+def subword_words(kv, texts, *, lang=None, segmentation=None) -> SubwordWords:
+    """The test words `kv` does not list (as written nor lower-cased, the way `WordTokenizer` looks them
+    up), in order of first appearance, with their n-gram vectors; words without any n-gram are left out."""
+    from collections import Counter
+
+    from ..io.text import segment
+
+    listed = kv.key_to_index
+    unknown: Counter = Counter()  # insertion order = first appearance
+    n_tokens = 0
+    for text in texts:
+        words = segment(text, lang, rule=segmentation)
+        n_tokens += len(words)
+        unknown.update(w for w in words if w not in listed and w.lower() not in listed)
+    kept, rows = [], []
+    for w in unknown:
+        v = np.asarray(kv.get_vector(w), dtype=np.float32)
+        if np.any(v):
+            kept.append(w)
+            rows.append(v)
+    vectors = np.stack(rows) if rows else np.zeros((0, kv.vector_size), dtype=np.float32)
+    return SubwordWords(tuple(kept), vectors, len(kv.index_to_key), sum(unknown[w] for w in kept), n_tokens)
+
+
+def with_subword_words(kv, sub: SubwordWords):
+    """Plain `KeyedVectors`: the listed words of `kv`, then `sub`'s words with their n-gram vectors."""
+    from gensim.models import KeyedVectors
+
+    out = KeyedVectors(vector_size=kv.vector_size, count=0, dtype=np.float32)
+    listed = np.asarray(kv.vectors[: sub.n_listed], dtype=np.float32)
+    out.add_vectors(list(kv.index_to_key[: sub.n_listed]) + list(sub.words), np.vstack([listed, sub.vectors]))
+    return out
