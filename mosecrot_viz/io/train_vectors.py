@@ -19,9 +19,9 @@ from .text import segment
 
 
 def tokenize_for_vectors(text: str, lang: str) -> list[str]:
-    """Lower-cased words of `text`: jieba for zh, a Unicode word regex (accents/umlauts kept,
-    punctuation dropped) elsewhere. Uses the app's own `text.segment`, so training and look-up
-    split words the same way; look-ups must lower-case too."""
+    """Lower-cased words of `text` by the language's segmentation rule (`text.segment`: jieba for zh,
+    elision splitting for fr/it/ca, a Unicode word regex with accents kept elsewhere; punctuation
+    dropped), so training and look-up split words the same way; look-ups must lower-case too."""
     return [w.lower() for w in segment(text, lang)]
 
 
