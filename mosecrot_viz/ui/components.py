@@ -17,9 +17,14 @@ def provenance_table() -> pd.DataFrame:
 
 
 def results_table(results: dict) -> pd.DataFrame:
-    """Macro-F1 ± std per method from a results.json dict."""
-    rows = [{"method": m, "macro-F1": v["macro_f1"], "± std": v["macro_f1_std"], "accuracy": v["accuracy"],
-             "English F1": v.get("english_macro_f1"), "seconds": v.get("wall_seconds")}
+    """Macro-F1 ± std over seeds, its 95% bootstrap interval over test examples, and the head, per method."""
+    def ci(v):
+        lo_hi = v.get("macro_f1_ci95")
+        return f"{lo_hi[0]:.3f}–{lo_hi[1]:.3f}" if lo_hi else None
+
+    rows = [{"method": m, "macro-F1": v["macro_f1"], "± std": v["macro_f1_std"], "95% CI (test)": ci(v),
+             "accuracy": v["accuracy"], "English F1": v.get("english_macro_f1"), "head": v.get("head"),
+             "seconds": v.get("wall_seconds")}
             for m, v in results["methods"].items()]
     return pd.DataFrame(rows).sort_values("macro-F1", ascending=False)
 
