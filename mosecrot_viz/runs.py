@@ -113,6 +113,14 @@ def list_runs(root: Path | None = None) -> list[StoredRun]:
     return sorted(runs, key=lambda r: r.path.stat().st_mtime, reverse=True)
 
 
+def latest_complete(name: str, root: Path | None = None) -> StoredRun | None:
+    """The newest complete run whose folder was named `name` by `new_run_dir` (e.g. the last demo), or None."""
+    for r in list_runs(root):
+        if f"-{name}-" in r.run_id and r.status()["state"] == "complete":
+            return r
+    return None
+
+
 def runs_table(runs: list[StoredRun]) -> pd.DataFrame:
     """One row per run: id, state, language, methods, anchors, best method and its macro-F1."""
     rows = []

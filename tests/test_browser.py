@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # page -> text that only appears once the page has rendered its real content
 PAGES = {"Setup": "Inputs ready", "Run": "Results of", "Anchors": "Relative representations",
-         "Alignment": "Neighbour explorer", "Errors": "Misclassified target examples", "Why": "Suspects, most severe first",
+         "Alignment": "Neighbour explorer", "Errors": "Misclassified target examples", "Why": "Reading.",
          "Compare": "runs to compare"}
 
 pytestmark = pytest.mark.browser
@@ -88,9 +88,15 @@ def test_demo_tour_and_upload(server, tmp_path):
             page.get_by_text(marker).first.wait_for(timeout=300_000)
             _wait_idle(page, timeout=300_000)
             assert page.locator("[data-testid='stException']").count() == 0, f"exception on {name}"
-            if name in ("Anchors", "Alignment", "Errors"):
+            if name in ("Anchors", "Alignment", "Errors", "Why"):
                 assert page.locator(".js-plotly-plot").count() > 0, f"no figure on {name}"
             page.screenshot(path=str(shots / f"{name.lower()}.png"), full_page=True)
+            if name == "Why":  # the waterfall leads; the per-example view shows a sentence's words side by side
+                assert page.locator(".js-plotly-plot .waterfall").count() > 0, "no waterfall on Why"
+                page.get_by_role("tab", name="Per example").click()
+                page.get_by_text("importance of each word").first.wait_for(timeout=60_000)
+                _wait_idle(page)
+                page.screenshot(path=str(shots / "why-example.png"), full_page=True)
         # upload a small .vec through Setup's uploader: good file accepted, bad file refused clearly
         page.goto(f"{url}/setup")
         _wait_idle(page)

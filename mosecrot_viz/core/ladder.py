@@ -342,12 +342,12 @@ class LadderMeter:
         chosen = [(i, "casualty") for i in by_conf if o_ok[i] and not s_ok[i]][:quota]
         chosen += [(i, "rescue") for i in by_conf if s_ok[i] and not o_ok[i]][: max(1, self.n_examples // 4)]
         chosen += [(i, "both right") for i in by_conf if s_ok[i] and o_ok[i]][: self.n_examples - len(chosen)]
-        combined = combined_matrix(model_rows, target_matrix)
+        target, model_rows = np.asarray(target_matrix), np.asarray(model_rows)
         out = []
         for i, kind in chosen:
             mapped = self.enc.mapped[i]
-            rows = [m for m in mapped if m is not None]
-            near = iter(nearest_source_tokens(combined[rows], np.asarray(model_rows), self.exclude_ids).tolist())
+            rows = [m - self.reader.offset for m in mapped if m is not None]  # rows of T
+            near = iter(nearest_source_tokens(target[rows], model_rows, self.exclude_ids).tolist())
             nearest = [self._token(next(near)) if m is not None else None for m in mapped]
             ex = {"id": self.ids[i], "text": self.texts[i], "gold": self.gold[i], "kind": kind,
                   "words": self.enc.words[i], "status": self.enc.status[i],

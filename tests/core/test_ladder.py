@@ -218,3 +218,11 @@ def test_identity_lexicon_oracle_ids_are_the_english_tokenizer_ids(tiny_bert_dir
     reader = gl.LadderReader(wtok, gl.translation_table([(w, w) for w in WORDS], tok.get_vocab()),
                              gl.SourceIds.of(tok), n_model_rows=len(tok), n_static=len(WORDS))
     assert reader.encode(texts).ids["oracle_translation"] == tok(texts)["input_ids"]
+
+
+def test_nearest_source_token_is_the_most_cosine_similar_row_never_a_special():
+    rng = np.random.default_rng(1)
+    m = rng.normal(size=(10, 4))
+    rows = np.vstack([3 * m[5], m[7] + 0.01, m[0]])
+    got = gl.nearest_source_tokens(rows, m, exclude_ids=[0, 1])
+    assert got[:2].tolist() == [5, 7] and got[2] not in (0, 1)
