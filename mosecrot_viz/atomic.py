@@ -1,20 +1,206 @@
-"""Atomic file writes: a reader (another tab, the CLI, a crash-restarted app) never sees half a file."""
+"""Atomic file writes and run folders: a reader (another tab, the CLI, a crash-restarted app) never sees
+half a file, and never a run folder that mixes one run's results with another's predictions.
+
+- `write_json` / `write_bytes`: one file, through a uniquely named temp file renamed into place.
+- `commit_files`: a whole run's files at once. They are written into a fresh sibling folder, the
+  other files already in the run folder are hard-linked beside them, and the two folders are
+  swapped in one `renameat2(RENAME_EXCHANGE)` call (Linux); a new folder is simply renamed into
+  place. Where no exchange is possible (another OS, a folder holding sub-folders, a file system
+  without it) the files are replaced one by one after `results.json` is removed, so a crash
+  leaves an incomplete run, never a complete-looking mixture.
+- `probe_writable` and `out_lock`: an output folder is created and probed before any work, and
+  one run at a time writes to it.
+"""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import errno
 import json
 import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
+
+from .errors import InputError, PathError
+
+LOCK_NAME = ".mosecrot.lock"
+COMMIT_MARK = "results.json"  # written last: its presence marks a complete run
+
+
+def json_bytes(data) -> bytes:
+    """`data` as the JSON bytes every writer here uses."""
+    return json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
 
 
 def write_json(path: Path, data) -> None:
     """Write `data` as JSON to a uniquely named temp file beside `path`, then rename it into place."""
-    write_bytes(path, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
+    write_bytes(path, json_bytes(data))
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to a uniquely named temp file beside `path`, then rename it into place."""
+    """Write `data` to a uniquely named temp file beside `path`, then rename it into place (the temp file is
+    removed if anything fails, a full disk included)."""
     path = Path(path)
-    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:6]}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise PathError(f"cannot write this file ({exc.strerror or exc})", path) from None
+        raise
+
+
+def probe_writable(folder, flag: str) -> Path:
+    """Create `folder` (and its parents) and prove a file can be written there, before any work.
+
+    Raises `PathError` naming the folder and the flag: an existing file in the way, a parent that
+    cannot be created, a read-only folder, a full disk.
+    """
+    if folder is None or not str(folder).strip():
+        raise InputError(f"{flag} is empty: give a folder")
+    p = Path(folder).expanduser()
+    if p.exists() and not p.is_dir():
+        raise PathError(f"{flag} names an existing file, not a folder", p)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PathError(f"{flag}: cannot create this folder ({exc.strerror or exc})", p) from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=p)
+        try:
+            os.write(fd, b"probe")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise PathError(f"{flag}: cannot write into this folder ({exc.strerror or exc})", p) from None
+    return p
+
+
+def out_lock(folder, flag: str = "--out"):
+    """Hold the lock on run folder `folder` (a `filelock.FileLock`, already acquired; release it when done).
+
+    Why: two runs writing one folder would interleave their files. The second is refused at once
+    with a message instead of waiting. The lock is an advisory `flock` on `folder/.mosecrot.lock`,
+    released by the kernel if the process dies.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(Path(folder) / LOCK_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise PathError(f"another run is writing to this folder: wait for it to finish, or choose another {flag}",
+                        folder) from None
+    return lock
+
+
+def _exchange_function():
+    """`renameat2(..., RENAME_EXCHANGE)` from the C library, or None where there is none."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap folders `a` and `b` atomically; False where the system cannot."""
+    fn = _exchange_function()
+    if fn is None:
+        return False
+    if fn(_AT_FDCWD, os.fsencode(str(a)), _AT_FDCWD, os.fsencode(str(b)), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EXDEV, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def commit_files(folder, files: dict, drop=()) -> Path:
+    """Make `folder` hold `files` ({name: bytes}) all at once, without the files named in `drop` (an
+    earlier run's extras); other files already there are kept.
+
+    A reader sees either the folder as it was or with every new file, never a mixture; a failure
+    (a full disk, an interrupt) leaves the folder as it was and no temp folder behind.
+    """
+    folder = Path(folder)
+    names = sorted(files, key=lambda n: n == COMMIT_MARK)  # results.json last on every path
+    for name in names:
+        if not name or "/" in name or name in (".", ".."):
+            raise InputError(f"refusing to write {name!r}: not a plain file name", folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    stage = folder.parent / f".{folder.name}.commit-{uuid.uuid4().hex[:12]}"
+    stage.mkdir()
+    try:
+        for name in names:
+            with open(stage / name, "wb") as fh:
+                fh.write(files[name])
+                fh.flush()
+                os.fsync(fh.fileno())
+        if not folder.exists():
+            _fsync_dir(stage)
+            try:
+                os.rename(stage, folder)  # a new run folder: one rename
+                _fsync_dir(folder.parent)
+                return folder
+            except OSError:
+                if not folder.is_dir():
+                    raise
+                # someone created it meanwhile (an empty folder from mkdir): fall through to the exchange
+        for _ in range(5):  # a file that vanishes while linked (another writer's commit): look again
+            others = [p for p in folder.iterdir() if p.name not in files and p.name not in drop]
+            if not all(p.is_file() and not p.is_symlink() for p in others):
+                break
+            try:
+                for p in others:
+                    os.link(p, stage / p.name)  # the same inode: a lock held on it stays held
+            except FileNotFoundError:
+                for p in others:
+                    (stage / p.name).unlink(missing_ok=True)
+                continue
+            _fsync_dir(stage)
+            if _exchange(stage, folder):  # stage now holds the old run
+                _fsync_dir(folder.parent)
+                return folder
+            for p in others:
+                (stage / p.name).unlink()
+            break
+        # no atomic exchange here: replace file by file, with the completion mark gone meanwhile
+        (folder / COMMIT_MARK).unlink(missing_ok=True)
+        for name in drop:
+            (folder / name).unlink(missing_ok=True)
+        for name in names:
+            os.replace(stage / name, folder / name)
+        _fsync_dir(folder)
+        return folder
+    except OSError as exc:
+        raise PathError(f"cannot write the run's files ({exc.strerror or exc})", folder) from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

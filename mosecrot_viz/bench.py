@@ -7,6 +7,11 @@ Every measurement runs in its own subprocess so its peak memory (max RSS) is its
 - loading: the top N rows of a synthetic 300-d `.vec` with our loader vs gensim's
   `load_word2vec_format`, vectors compared for identity;
 - training: examples per second with dynamic padding + length buckets vs fixed max-length padding.
+
+On a GPU (`scripts/gpu_check.sh`, docs/PERFORMANCE-GPU.md) the same mapping runs with `device="cuda"`
+against the floor at the matmul rate measured on that GPU (`map_on_device`), its first rows checked
+against the CPU, and `finetune_throughput` times real fine-tuning steps (`core.training`, bf16
+autocast on CUDA) as examples/s and as a share of the matmul rate in the step's precision.
 """
 from __future__ import annotations
 
@@ -55,7 +60,9 @@ def dense_reference(vectors, anchors, basis, k, tau, block=8192):
 def _child(task: str, args: dict) -> dict:
     """Runs inside the subprocess: one measurement, reported as JSON."""
     if task == "matmul":
-        n = args["n"]
+        n, device, dtype = args["n"], args.get("device", "cpu"), args.get("dtype", "float32")
+        if device != "cpu" or dtype != "float32":
+            return {"gflops": _torch_matmul_gflops(n, device, dtype)}
         x = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
         x @ x
         t = time.perf_counter()
@@ -65,17 +72,24 @@ def _child(task: str, args: dict) -> dict:
         return {"gflops": 2 * n**3 * reps / (time.perf_counter() - t) / 1e9}
     if task in ("map-ours", "map-dense"):
         v, a, b = _data(args["n"], args["a"], args["dt"], args["ds"])
+        device = args.get("device", "cpu")
+        if task == "map-ours" and device != "cpu":
+            _warm_up(device, a, b, args["k"])
         t = time.perf_counter()
         if task == "map-ours":
             from .core.relative import relative_map, topk_anchors
 
-            out = relative_map(v, a, b, k=args["k"], weighting="softmax", temperature=0.05)
-            sec = time.perf_counter() - t
-            sims, idx = topk_anchors(v[: args["check"]], a, args["k"])
+            out = relative_map(v, a, b, k=args["k"], weighting="softmax", temperature=0.05, device=device)
+            sec = time.perf_counter() - t  # relative_map returns host memory, so the GPU work is finished
+            sims, idx = topk_anchors(v[: args["check"]], a, args["k"], device=device)
             from .core.relative import anchor_weights
 
-            w = anchor_weights(sims, "softmax", 0.05).numpy()
-            idx = idx.numpy()
+            w = anchor_weights(sims, "softmax", 0.05).cpu().numpy()
+            idx = idx.cpu().numpy()
+            if args.get("cpu_dump"):  # the same first rows on the CPU, in this process, for the cross-device check
+                rows = args["check"]
+                _dump(args["cpu_dump"], relative_map(v[:rows], a, b, k=args["k"], weighting="softmax", temperature=0.05),
+                      *topk_anchors(v[:rows], a, args["k"]))
         else:
             out, idx, w = dense_reference(v, a, b, args["k"], 0.05)
             sec = time.perf_counter() - t
@@ -103,7 +117,113 @@ def _child(task: str, args: dict) -> dict:
         return {"seconds": sec, "peak_mb": _peak_mb(), "words_sha": digest}
     if task == "train":
         return _train(args)
+    if task == "train-step":
+        return _train_step_throughput(args)
     raise ValueError(task)
+
+
+def _dump(path: str, out, sims, idx) -> None:
+    """Mapped rows, their top-k anchor ids (sorted per row) and weights, as the checks read them."""
+    from .core.relative import anchor_weights
+
+    w, idx = anchor_weights(sims, "softmax", 0.05).cpu().numpy(), idx.cpu().numpy()
+    order = np.argsort(idx, axis=1)
+    np.save(path, out)
+    np.save(path + ".idx.npy", np.take_along_axis(idx, order, 1))
+    np.save(path + ".w.npy", np.take_along_axis(w, order, 1))
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _torch_matmul_gflops(n: int, device: str, dtype: str, reps: int = 10) -> float:
+    """Rate of an n x n x n matmul through torch on `device` in `dtype` (3 warm-ups, mean of `reps`)."""
+    import torch
+
+    g = torch.Generator(device=device).manual_seed(0)
+    x = torch.randn((n, n), generator=g, device=device, dtype=getattr(torch, dtype))
+    for _ in range(3):
+        x @ x
+    _sync(device)
+    t = time.perf_counter()
+    for _ in range(reps):
+        x @ x
+    _sync(device)
+    return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
+
+
+def _warm_up(device: str, anchors, basis, k: int) -> None:
+    """One small map first, so CUDA context creation and kernel loading are not timed."""
+    from .core.relative import relative_map
+
+    relative_map(anchors[:256], anchors, basis, k=min(k, len(anchors)), device=device)
+    _sync(device)
+
+
+def _linear_weights(model) -> int:
+    import torch
+
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+
+
+def _train_step_throughput(args) -> dict:
+    """Time real fine-tuning steps (`core.training._train_step`: dynamic padding, bf16 autocast on CUDA).
+
+    FLOPs per step are counted, not guessed from a profile: 6 x (weights of every Linear layer) x
+    (padded tokens) for the matmuls forward and backward, plus 12 x layers x width^2 x hidden per
+    sequence for attention scores and their weighted sum.
+    """
+    import torch
+
+    from .core.training import TrainConfig, _train_step, bucket_batches, pick_device, set_seed
+    from .io import models
+    from .io.tasks import load_task
+
+    device = pick_device(args.get("device", "auto"))
+    set_seed(0)
+    frame = load_task(args["train"])
+    labels = sorted(frame["label"].unique())
+    tok = models.load_tokenizer(args.get("model", "default"))
+    model = models.load_classifier(args.get("model", "default"), len(labels)).to(device)
+    model.train()
+    seqs = tok(frame["text"].tolist(), truncation=True, max_length=128)["input_ids"]
+    y = torch.as_tensor(frame["label"].map({lab: i for i, lab in enumerate(labels)}).to_numpy(), dtype=torch.long)
+    cfg = TrainConfig(batch_size=args.get("batch_size", 32))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    rng = np.random.default_rng(0)
+    warm, steps = args.get("warmup", 3), args["steps"]
+    batches = []
+    while len(batches) < warm + steps:
+        batches += bucket_batches([len(s) for s in seqs], cfg.batch_size, shuffle=True, rng=rng)
+    batches = batches[: warm + steps]
+    mc = model.config
+    layers, hidden = mc.num_hidden_layers, mc.hidden_size
+    lin = _linear_weights(model)
+    examples = tokens = 0
+    flops = 0.0
+    for i, b in enumerate(batches):
+        if i == warm:
+            _sync(str(device))
+            t = time.perf_counter()
+            examples = tokens = 0
+            flops = 0.0
+        _train_step(model, opt, sched, params, seqs, y, b, cfg.batch_size, tok.pad_token_id, device)
+        width = max(len(seqs[j]) for j in b)
+        examples += len(b)
+        tokens += len(b) * width
+        flops += 6 * lin * len(b) * width + 12 * layers * width**2 * hidden * len(b)
+    _sync(str(device))
+    sec = time.perf_counter() - t
+    dtype = "bfloat16" if device.type == "cuda" else "float32"  # what the step computes in (training._autocast)
+    return {"device": str(device), "dtype": dtype, "steps": steps, "batch_size": cfg.batch_size, "seconds": sec,
+            "examples_per_s": examples / sec, "tokens_per_s": tokens / sec, "achieved_gflops": flops / sec / 1e9,
+            "linear_weights": lin, "layers": layers, "hidden": hidden}
 
 
 def _train(args) -> dict:
@@ -195,6 +315,43 @@ def run_bench(*, words=200_000, anchors=10_000, tgt_dim=300, src_dim=384, k=50, 
         out["train_dynamic"] = _run_child("train", {"train": str(train_file), "steps": steps, "dynamic": True})
         out["train_fixed"] = _run_child("train", {"train": str(train_file), "steps": steps, "dynamic": False})
     return out
+
+
+def map_on_device(*, words=200_000, anchors=10_000, tgt_dim=300, src_dim=384, k=50, device="cuda",
+                  workdir=Path("/tmp/mosecrot-bench"), check=2000, matmul_n=None) -> dict:
+    """The chunked map on `device` against the GEMM floor at the float32 matmul rate measured there.
+
+    The first `check` rows are mapped again on the CPU (from the same random draw) and compared:
+    same top-k anchor sets, largest weight and output differences.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    n = matmul_n or (8192 if device != "cpu" else 2048)
+    out = {"device": device, "sizes": {"words": words, "anchors": anchors, "tgt_dim": tgt_dim, "src_dim": src_dim, "k": k}}
+    out["matmul_gflops"] = _run_child("matmul", {"n": n, "device": device, "dtype": "float32"})["gflops"]
+    margs = {"n": words, "a": anchors, "dt": tgt_dim, "ds": src_dim, "k": k, "check": min(check, words)}
+    dev = _run_child("map-ours", dict(margs, device=device, dump=str(workdir / "dev.npy"),
+                                      cpu_dump=str(workdir / "cpu.npy")))
+    out["map"] = dev
+    out["gemm_floor_s"] = 2 * words * anchors * tgt_dim / (out["matmul_gflops"] * 1e9)
+    out["ratio_to_floor"] = dev["seconds"] / out["gemm_floor_s"]
+    ld = lambda name: np.load(workdir / name)  # noqa: E731
+    out["check"] = {"rows": margs["check"],
+                    "same_topk_sets": bool(np.array_equal(ld("dev.npy.idx.npy"), ld("cpu.npy.idx.npy"))),
+                    "max_weight_diff": float(np.abs(ld("dev.npy.w.npy") - ld("cpu.npy.w.npy")).max()),
+                    "max_output_diff": float(np.abs(ld("dev.npy") - ld("cpu.npy")).max())}
+    return out
+
+
+def finetune_throughput(*, train_file, model="default", device="cuda", steps=30, warmup=3, batch_size=32,
+                        matmul_n=None) -> dict:
+    """Examples/s of real fine-tuning steps, and their FLOP rate as a share of the matmul rate in the
+    precision the step computes in (bf16 on CUDA, float32 on CPU), measured in the same run."""
+    r = _run_child("train-step", {"train": str(train_file), "model": str(model), "device": device, "steps": steps,
+                                  "warmup": warmup, "batch_size": batch_size})
+    n = matmul_n or (8192 if r["device"].startswith("cuda") else 1024)
+    r["matmul_gflops"] = _run_child("matmul", {"n": n, "device": device, "dtype": r["dtype"]})["gflops"]
+    r["share_of_matmul"] = r["achieved_gflops"] / r["matmul_gflops"]
+    return r
 
 
 def report(r: dict, command: str) -> str:

@@ -117,7 +117,9 @@ def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) ->
 def _progress_bar():
     from tqdm import tqdm
 
-    bar = tqdm(total=1000, bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}", file=sys.stderr)
+    # off when stderr is not a terminal (a log, a pipe, a test): then a failure is the only line there
+    bar = tqdm(total=1000, bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}", file=sys.stderr,
+               disable=not sys.stderr.isatty())
 
     def update(message: str, fraction: float) -> None:
         bar.set_description_str(message[:70], refresh=False)
@@ -126,7 +128,22 @@ def _progress_bar():
     return bar, update
 
 
+def _prepare_outputs(cfg: ExperimentConfig):
+    """Every option checked, --out and --model-cache created and probed writable, and --out locked, before any
+    work: a bad value costs a second, not a finished run. Returns the held lock."""
+    from .atomic import out_lock, probe_writable
+
+    cfg.validate()
+    if cfg.out is None:
+        raise InputError("--out is missing: give a folder for results.json")
+    probe_writable(cfg.out, "--out")
+    if cfg.model_cache:
+        probe_writable(cfg.model_cache, "--model-cache")
+    return out_lock(cfg.out)
+
+
 def _run(cfg: ExperimentConfig) -> dict:
+    lock = _prepare_outputs(cfg)
     from .pipeline import run_experiment
 
     t0 = time.perf_counter()
@@ -135,6 +152,7 @@ def _run(cfg: ExperimentConfig) -> dict:
         out = run_experiment(cfg, progress=update)
     finally:
         bar.close()
+        lock.release()
     res = out.results
     print(f"anchors: {res['anchors']['count']}  device: {res['device']}  test n={res['data']['test']}")
     print(f"{'method':<14}{'macro-F1':>10}{'± std':>8}{'95% CI (test)':>16}{'accuracy':>10}")

@@ -1,7 +1,10 @@
 """ExperimentConfig: the one object the CLI and the app build, and the pipeline reads."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
+
+import numpy as np
 
 from .core.mappers import MAPPERS
 from .core.tokenizer import UNK_POLICIES
@@ -53,7 +56,12 @@ class ExperimentConfig:
     ladder: bool = True  # measure the gap ladder (core.ladder): inference only, no extra fine-tuning
 
     def validate(self) -> "ExperimentConfig":
-        """Raise `InputError` for anything the pipeline could only discover late."""
+        """Raise `InputError` for anything the pipeline could only discover late, naming the CLI flag.
+
+        Folds repeated methods and seeds (a method named twice would be trained and reported twice).
+        """
+        self.methods = list(dict.fromkeys(self.methods or []))
+        self._check_numbers()
         unknown = [m for m in self.methods if m not in ALL_METHODS]
         if unknown:
             raise InputError(f"unknown methods {unknown}; choose from {list(ALL_METHODS)}")
@@ -80,6 +88,45 @@ class ExperimentConfig:
         if self.device not in ("auto", "cpu", "cuda", "mps"):
             raise InputError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
         return self
+
+    def _check_numbers(self) -> None:
+        """Whole numbers where counts are meant, finite positive numbers where rates are; empty paths refused."""
+        def whole(name, flag, value, low, optional=False):
+            if value is None and optional:
+                return
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise InputError(f"{flag} must be a whole number >= {low}, got {value!r}")
+            if name:
+                setattr(self, name, int(value))
+
+        def finite(flag, value, optional=False):
+            if value is None and optional:
+                return
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value) \
+                    or value <= 0:
+                raise InputError(f"{flag} must be a finite number > 0, got {value!r}")
+
+        if not isinstance(self.seeds, (list, tuple)):
+            raise InputError(f"--seeds must be a list of whole numbers, got {self.seeds!r}")
+        for seed in self.seeds:
+            whole(None, "--seeds", seed, 0)
+        self.seeds = list(dict.fromkeys(int(s) for s in self.seeds))
+        whole("epochs", "--epochs", self.epochs, 1)
+        whole("batch_size", "--batch-size", self.batch_size, 1)
+        whole("max_length", "max_length", self.max_length, 2)
+        whole("top_k", "--top-k", self.top_k, 0, optional=True)
+        whole("max_vocab", "--max-vocab", self.max_vocab, 1, optional=True)
+        whole("n_anchors", "--n-anchors", self.n_anchors, 1, optional=True)
+        finite("--lr", self.lr)
+        finite("--temperature", self.temperature, optional=True)
+        finite("--anchor-agreement", self.anchor_agreement_share, optional=True)
+        for flag, value in (("--out", self.out), ("--model-cache", self.model_cache)):
+            if value is not None and not str(value).strip():
+                raise InputError(f"{flag} is empty: give a folder")
+        for flag, value in (("--vectors", self.vectors), ("--lexicon", self.lexicon), ("--train", self.train),
+                            ("--test", self.test)):
+            if not value or not str(value).strip():
+                raise InputError(f"{flag} is empty: give a file")
 
     @classmethod
     def from_dict(cls, data: dict, **overrides) -> "ExperimentConfig":

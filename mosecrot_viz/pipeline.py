@@ -6,7 +6,6 @@ argv; the CLI and the app both build an `ExperimentConfig` and call `run_experim
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .atomic import write_json
+from .atomic import commit_files, json_bytes
 from .config import MAPPED_METHODS, ExperimentConfig
 from .core import baselines, model_cache, stitching
 from .core import ladder as gap_ladder
@@ -38,7 +37,7 @@ from .io import models
 from .io.heads import head_of
 from .io.lexicon import load_lexicon, to_simplified
 from .io.resources import resolve_spec
-from .io.tasks import check_labels, load_task
+from .io.tasks import check_labels, check_trainable, load_task
 from .io.text import is_chinese
 from .io.vectors import load_vectors
 
@@ -131,6 +130,7 @@ def load_inputs(cfg: ExperimentConfig) -> Inputs:
         dev = load_task(cfg.dev)
     else:
         train, dev = _split_dev(train)
+    check_trainable(train, dev)
     test = load_task(cfg.test)
     check_labels(train, test, name="test")
     check_labels(train, dev, name="dev")
@@ -287,13 +287,15 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
             key = model_cache.tune_key(models.resolve_model(model_name) + tag, emb, cfg.freeze_embeddings, en_train, y_train,
                                        en_dev, y_dev, tcfg, seed)
             folder = Path(cfg.model_cache) / key
-        hist = model_cache.load(model, folder) if folder else None
+        notes = []  # a corrupt cache entry: said, recorded in the new history, and rebuilt
+        hist = model_cache.load(model, folder, warn=lambda m: (notes.append(m), prog.say(m))) if folder else None
         if hist is not None:
             model.to(device)
             prog.step(f"seed {seed}, {label}: reused cached fine-tune", cfg.epochs)
         else:
             hist = fine_tune(model, en_train, y_train, en_dev, y_dev, pad_id=pad_id, device=device, cfg=tcfg, seed=seed,
                              progress=prog.epochs(f"seed {seed}, "), label=label)
+            hist["warnings"] = notes + list(hist.get("warnings", []))
             if folder:
                 model_cache.save(model, hist, folder)
         histories.setdefault(label, []).append(hist)
@@ -418,23 +420,20 @@ def _ladder_meter(cfg: ExperimentConfig, inputs: Inputs, tok, wtok, kv, anchors,
 
 
 def write_results(out: RunOutput, folder) -> Path:
-    """Write results.json, predictions.csv and anchors.json into `folder`, each atomically.
+    """Write results.json, predictions.csv, anchors.json (and the ladder's files) into `folder` in one commit.
 
-    A folder holding these is a run the app's run store can list and open.
+    The files are staged in a fresh sibling folder and swapped in at once (`atomic.commit_files`):
+    a reader sees the previous run or this one, never this run's predictions beside the previous
+    results.json. A folder holding these is a run the app's run store can list and open.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     a = out.anchors
-    write_json(folder / "anchors.json", {"source_words": list(a.source_words), "source_ids": a.source_ids.tolist(),
-                                          "target_words": list(a.target_words), "target_ids": a.target_ids.tolist()})
-    tmp = folder / "predictions.csv.tmp"
-    out.predictions.to_csv(tmp, index=False)
-    os.replace(tmp, folder / "predictions.csv")
+    files = {"anchors.json": json_bytes({"source_words": list(a.source_words), "source_ids": a.source_ids.tolist(),
+                                         "target_words": list(a.target_words), "target_ids": a.target_ids.tolist()}),
+             "predictions.csv": out.predictions.to_csv(index=False).encode("utf-8")}
     if out.ladder_predictions is not None:
-        tmp = folder / "ladder.csv.tmp"
-        out.ladder_predictions.to_csv(tmp, index=False)
-        os.replace(tmp, folder / "ladder.csv")
+        files["ladder.csv"] = out.ladder_predictions.to_csv(index=False).encode("utf-8")
     if out.ladder_examples is not None:
-        write_json(folder / "ladder_examples.json", out.ladder_examples)
-    write_json(folder / "results.json", out.results)  # last: its presence marks a complete run
-    return folder / "results.json"
+        files["ladder_examples.json"] = json_bytes(out.ladder_examples)
+    files["results.json"] = json_bytes(out.results)  # its presence marks a complete run
+    commit_files(folder, files, drop=("ladder.csv", "ladder_examples.json"))
+    return Path(folder) / "results.json"

@@ -36,15 +36,50 @@ def tune_key(model_name: str, embeddings, freeze: bool, train_ids, train_y, dev_
     return h.hexdigest()[:32]
 
 
-def load(model, folder: Path) -> dict | None:
-    """Load cached weights into `model` (same architecture) and return the history, or None on a miss."""
+def load(model, folder: Path, warn=None) -> dict | None:
+    """Load cached weights into `model` (same architecture) and return the history, or None on a miss.
+
+    A corrupt entry (truncated weights, tensors that do not fit the model, a history that is not
+    JSON) is a miss: it is reported through `warn` (default: `warnings.warn`) with its path and
+    removed, so the fine-tune runs again and stores a sound entry; `model` is left untouched.
+    """
     weights, hist = folder / "model.safetensors", folder / "history.json"
     if not (weights.exists() and hist.exists()):
         return None
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    model.load_state_dict(load_file(str(weights)), strict=True)
-    return json.loads(hist.read_text())
+    try:
+        state = load_file(str(weights))
+        own = model.state_dict()
+        if set(state) != set(own) or any(tuple(state[k].shape) != tuple(own[k].shape) for k in own):
+            raise ValueError("its tensors do not match the model")
+        history = json.loads(hist.read_text(encoding="utf-8"))
+        if not isinstance(history, dict):
+            raise ValueError("history.json is not a JSON object")
+    except (SafetensorError, OSError, ValueError, UnicodeDecodeError) as exc:
+        message = (f"model cache entry {folder} is corrupt ({type(exc).__name__}: {str(exc)[:160]}); "
+                   "removed it and fine-tuning again")
+        discard(folder)
+        if warn is None:
+            import warnings
+
+            warnings.warn(message, stacklevel=2)
+        else:
+            warn(message)
+        return None
+    model.load_state_dict(state, strict=True)
+    return history
+
+
+def discard(folder: Path) -> None:
+    """Remove a cache entry: renamed aside first (one step), so no reader finds it half deleted."""
+    aside = folder.with_name(f"{folder.name}.corrupt-{uuid.uuid4().hex[:6]}")
+    try:
+        os.replace(folder, aside)
+    except OSError:
+        return
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def save(model, history: dict, folder: Path) -> None:

@@ -37,11 +37,68 @@ def _load(factory, name_or_path: str, **kw):
         return factory.from_pretrained(target, local_files_only=True, **kw)
     except OSError:
         if os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE"):
-            raise InputError(f"model {target!r} is neither a local folder nor in the local hub cache (offline mode)") from None
+            raise InputError(f"model {target!r} is neither a local folder nor in the local hub cache (offline mode: "
+                             "HF_HUB_OFFLINE is set); check the name or the folder") from None
+        host = _hub_unreachable()
+        if host:
+            raise InputError(f"model {target!r} is neither a local folder nor in the local hub cache, and the hub "
+                             f"({host}) does not answer; check the name or the folder") from None
     try:
         return factory.from_pretrained(target, **kw)
     except OSError as exc:
         raise InputError(f"cannot load model {target!r}: not a local folder, not cached, and the hub failed ({exc})") from None
+
+
+def _hub_unreachable(timeout: float = 3.0) -> str | None:
+    """The hub's host name when it does not answer a TCP connection within `timeout` seconds, else None.
+
+    Why: without a network, `from_pretrained` retries for about a minute before failing; a mistyped
+    id should fail in seconds. Behind a proxy the probe is skipped (the proxy decides).
+    """
+    import socket
+    import threading
+    from urllib.parse import urlparse
+
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")):
+        return None
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    answered = []
+
+    def probe() -> None:  # in a thread: name resolution has no timeout of its own
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            answered.append(True)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout + 0.5)
+    return None if answered else host
+
+
+def _check_coverage(model, info: dict, where) -> None:
+    """Refuse a model whose weights leave part of its encoder body missing or mis-shaped.
+
+    Why: transformers initialises whatever the weights lack at random and carries on, so a folder
+    with the wrong or partial weights fine-tunes from noise (F1 0.28 instead of 0.73) without a
+    word. The classification head (new by design) and the pooler (absent from converted
+    checkpoints such as the embedded e5) are allowed to be new.
+    """
+    prefix = getattr(model, "base_model_prefix", "") or ""
+    mismatched = [k[0] if isinstance(k, (tuple, list)) else k for k in info.get("mismatched_keys") or ()]
+
+    def body(key: str) -> bool:
+        return (not prefix or key.startswith(prefix + ".")) and ".pooler." not in key
+
+    missing = sorted(k for k in info.get("missing_keys") or () if body(k))
+    wrong = sorted(k for k in mismatched if body(k))
+    if missing or wrong:
+        parts = ([f"{len(missing)} tensors missing (e.g. {missing[0]})"] if missing else []) + \
+                ([f"{len(wrong)} with the wrong shape (e.g. {wrong[0]})"] if wrong else [])
+        raise SchemaError(f"the weights do not cover the model's encoder: {' and '.join(parts)}; they are incomplete "
+                          "or for another architecture (refused rather than filled with random values)", where)
 
 
 def _load_folder(factory, folder: Path, **kw):
@@ -89,8 +146,9 @@ def load_classifier(name_or_path: str, num_labels: int):
     target = resolve_model(name_or_path)
     if Path(target).exists():
         _check_weights(Path(target))
-    model = _load(AutoModelForSequenceClassification, name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True,
-                  use_safetensors=True)
+    model, info = _load(AutoModelForSequenceClassification, name_or_path, num_labels=num_labels,
+                        ignore_mismatched_sizes=True, use_safetensors=True, output_loading_info=True)
+    _check_coverage(model, info, Path(target) if Path(target).exists() else repr(target))
     return with_head(model, classifier_pooling(target))
 
 

@@ -130,6 +130,23 @@ def check_labels(train: pd.DataFrame, other: pd.DataFrame, *, name: str = "test"
         raise LabelError(f"{name} data has labels not in the training data: {unseen[:10]}", where)
 
 
+def check_trainable(train: pd.DataFrame, dev: pd.DataFrame) -> None:
+    """Raise `LabelError` for training data a classifier cannot learn from: one label, or no dev rows left.
+
+    Why: one class trains to a constant and reports a meaningless F1; with one row per label no
+    dev split can be held out (each label keeps its only row), and epoch selection then fails
+    deep in training with an IndexError.
+    """
+    where = train.attrs.get("path")
+    labels = sorted(set(train["label"]))
+    if len(labels) < 2:
+        raise LabelError(f"training data has only one label ({labels[0]!r} in {len(train)} rows): a classifier needs "
+                         "at least two", where)
+    if dev.empty:
+        raise LabelError(f"training data has too few rows per label to hold out a dev split ({len(train)} rows, "
+                         f"{len(labels)} labels): give --dev, or more rows", where)
+
+
 def write_task(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a frame with `id`, `label`, `text` in the SIB-200 layout."""
     path = Path(path)

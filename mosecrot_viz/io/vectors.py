@@ -93,6 +93,9 @@ def load_vectors(path: str | os.PathLike, *, max_vocab: int | None = None) -> Ke
         raise LimitError(f"has more than {limit:,} vectors: keep the most frequent with --max-vocab N (the app's "
                          "'max vocabulary'), or raise the limit with MOSECROT_MAX_VECTORS", path)
     _check_finite(kv, path)
+    if not kv.vectors.any():
+        raise FormatError(f"every one of the {len(kv):,} vectors is all zeros: nothing to map (a placeholder file?)",
+                          path)
     if kv.vector_size > max_dimension():
         raise LimitError(f"vectors have {kv.vector_size} dimensions, more than the limit {max_dimension()} "
                          "(set MOSECROT_MAX_DIM)", path)

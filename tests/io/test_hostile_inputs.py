@@ -159,6 +159,34 @@ def nothing_left_after_filtering(tmp):
     return (lambda: filter_anchors(anchors, drop_stopwords=True)), None
 
 
+def _bert_weights(drop: str = "", wrong_shape: str = ""):
+    """safetensors bytes for TINY_BERT, without the tensors whose names hold `drop`, one tensor mis-shaped."""
+    def content(_folder):
+        import torch
+        from safetensors.torch import save
+        from transformers import BertConfig, BertForSequenceClassification
+
+        cfg = {k: v for k, v in TINY_BERT.items() if k not in ("model_type", "architectures")}
+        state = BertForSequenceClassification(BertConfig(**cfg)).state_dict()
+        state = {k: v.contiguous() for k, v in state.items() if not (drop and drop in k)}
+        if wrong_shape:
+            state[wrong_shape] = torch.zeros(state[wrong_shape].shape[0], 3)
+        return save(state, metadata={"format": "pt"})
+    return content
+
+
+def untrainable(train_text):
+    """Training data that cannot train a classifier once its dev split is held out."""
+    def make(tmp):
+        from mosecrot_viz.io.tasks import check_trainable
+        from mosecrot_viz.pipeline import _split_dev
+
+        p = _write(tmp / "train.tsv", train_text)
+        train, dev = _split_dev(load_task(p))
+        return (lambda: check_trainable(train, dev)), str(p)
+    return make
+
+
 class FakeUpload:
     """What Streamlit's file_uploader hands the page: a browser-given name, a size and the bytes."""
 
@@ -217,6 +245,8 @@ CASES = [
     pytest.param(vec("evil.txt.gz", _pickle_gz), UnsafeFormatError, "Python pickle", None, id="vec-pickle-as-gz"),
     pytest.param(vec("evil.bin", _torch_zip), UnsafeFormatError, "torch.save archive", None, id="vec-torch-save-as-bin"),
     pytest.param(missing(load_vectors, "nope.vec"), PathError, "not found", None, id="vec-missing-file"),
+    pytest.param(vec("v.vec", "a 0 0\nb 0 0\n"), FormatError, "every one of the 2 vectors is all zeros", None,
+                 id="vec-all-zeros"),
     pytest.param(folder(load_vectors, "v.vec"), PathError, "is a folder, not a vector file", None, id="vec-a-folder"),
     pytest.param(vec("v.vec", "100000 64\na " + "0.5 " * 64 + "\n"), LimitError,
                  "100,000 x 64 would need 24 MB, more than the limit 1 MB.*MOSECROT_MAX_MATRIX_MB", None,
@@ -266,6 +296,10 @@ CASES = [
     pytest.param(folder(load_task, "t.tsv"), PathError, "is a folder, not a task file", None, id="task-a-folder"),
     pytest.param(task("t.tsv", "text\tlabel\n" + "a few words of text\tl1\n" * 6000), LimitError,
                  "larger than 0.1 MB.*MOSECROT_MAX_TASK_MB", 4560, id="task-over-size-limit"),
+    pytest.param(untrainable("text\tlabel\n" + "hello\ta\n" * 5), LabelError, "only one label", None,
+                 id="task-one-class"),
+    pytest.param(untrainable("text\tlabel\nhi\ta\nho\tb\nhu\tc\n"), LabelError, "too few rows per label.*--dev",
+                 None, id="task-one-row-per-class"),
     pytest.param(unseen_labels, LabelError, r"labels not in the training data: \['c'\]", None, id="task-unseen-labels"),
     # ---- anchors: inputs that do not meet (no single file to blame: the message says what was compared)
     pytest.param(no_overlap, OverlapError, "no lexicon pair has its English side", None, id="anchors-no-overlap"),
@@ -280,6 +314,12 @@ CASES = [
                  id="model-no-weights"),
     pytest.param(model({"config.json": json.dumps(TINY_BERT), "model.safetensors": b"\x10" + b"\x00" * 7 + b"{junk"}),
                  FormatError, "cannot load this model folder", None, id="model-corrupt-safetensors"),
+    pytest.param(model({"config.json": json.dumps(TINY_BERT), "model.safetensors": _bert_weights(drop="layer.0.attention")}),
+                 SchemaError, "do not cover the model's encoder: 10 tensors missing", None, id="model-missing-tensors"),
+    pytest.param(model({"config.json": json.dumps(TINY_BERT),
+                        "model.safetensors": _bert_weights(wrong_shape="bert.embeddings.word_embeddings.weight")}),
+                 SchemaError, "1 with the wrong shape \\(e.g. bert.embeddings.word_embeddings.weight\\)", None,
+                 id="model-mis-shaped-tensors"),
     pytest.param(model({"config.json": "{not json", "model.safetensors": b"x"}), FormatError,
                  "cannot load this model folder", None, id="model-config-not-json"),
     pytest.param(model({"vocab.txt": "[PAD]\n"}, loader=lambda p: load_tokenizer(str(p))), SchemaError,
