@@ -14,7 +14,7 @@ from .core.tokenizer import UNK_POLICIES
 from .errors import InputError
 from .io.text import SEGMENTATIONS
 
-DEMO_METHODS = ["rr-softmax", "ls", "lr", "source", "majority"]
+DEMO_METHODS = ["rr-softmax", "ls", "mplm", "lr", "source", "majority"]  # mplm: the strong baseline
 
 
 def _ints(text: str) -> list[int]:
@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", help="also write the table to this Markdown file")
     bench.add_argument("--debug", action="store_true")
 
+    explain = sub.add_parser("explain", help="print a finished run's gap ladder: the loss, link by link",
+                             description="Reads RUN_DIR/results.json (written by run, demo or the app) and prints "
+                                         "each method's ladder: rungs, their seed spread and the cost of each link.")
+    explain.add_argument("run_dir", metavar="RUN_DIR", help="a run folder holding results.json")
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
+    explain.add_argument("--debug", action="store_true")
+
     res = sub.add_parser("resources", help="list the embedded defaults (and --fetch them)")
     res.add_argument("--fetch", action="store_true", help="download and build every default the demo needs")
     res.add_argument("--all", action="store_true", help="with --fetch: also French, Spanish and German defaults")
@@ -102,6 +109,8 @@ def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) ->
                      help="one English translation per target word: lexicon order, each English once, or "
                           "re-chosen by a first Procrustes alignment")
     run.add_argument("--no-freeze", action="store_true", help="let input embeddings train during fine-tuning")
+    run.add_argument("--no-ladder", action="store_true",
+                     help="skip the gap ladder (inference passes that take the loss apart link by link; see explain)")
     run.add_argument("--model-cache", help="folder to reuse fine-tuned models across runs (safetensors)")
     run.add_argument("--n-anchors", type=int, default=None, help="keep a random subset of N anchors")
     run.add_argument("--drop-stopword-anchors", action="store_true", help="remove anchors whose English side is a stop word")
@@ -225,7 +234,7 @@ def _experiment_config(args) -> ExperimentConfig:
         freeze_embeddings=not args.no_freeze, anchor_policy=args.anchor_policy, out=args.out,
         model_cache=args.model_cache, n_anchors=args.n_anchors, drop_stopword_anchors=args.drop_stopword_anchors,
         anchor_agreement_share=args.anchor_agreement, unk_policy=args.unk_policy,
-        extend_vocab_from_lexicon=args.extend_vocab_from_lexicon, segmentation=args.segmentation,
+        extend_vocab_from_lexicon=args.extend_vocab_from_lexicon, ladder=not args.no_ladder, segmentation=args.segmentation,
     )
 
 
@@ -297,6 +306,41 @@ def _bench(args) -> None:
                                   f"`{train.parent.name}`.\n\nRaw figures:\n\n```json\n{json.dumps(res, indent=2)}\n```\n")
 
 
+def _explain(args) -> None:
+    from pathlib import Path
+
+    from .analysis.ladder import explain_rows, ladder_of, laddered_methods, missing_rungs, reading
+    from .errors import PathError
+
+    path = Path(args.run_dir) / "results.json"
+    if not path.is_file():
+        raise PathError(f"{path}: no results.json here (is {args.run_dir} a finished run folder?)")
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a readable results file ({exc})") from None
+    methods = laddered_methods(results)
+    if not methods:
+        raise InputError(f"{path}: this run has no gap ladder (run it again without --no-ladder, with a mapped "
+                         f"method such as rr-softmax)")
+    readings = {m: reading(ladder_of(results, m)) for m in methods}
+    rows = explain_rows(results)
+    if args.json:
+        print(json.dumps({"run": str(args.run_dir), "rows": rows, "readings": readings}, indent=2))
+        return
+
+    def cell(x, fmt):
+        return fmt.format(x) if x is not None and x == x else ""
+    print(f"{'method':<20} {'rung':<28} {'macro-F1':>8} {'± std':>7} {'cost':>7} {'± std':>7}  link")
+    for r in rows:
+        print(f"{r['method']:<20} {r['rung']:<28} {r['macro_f1']:>8.3f} {cell(r['std'], '{:.3f}'):>7} "
+              f"{cell(r['cost'], '{:+.3f}'):>7} {cell(r['cost_std'], '{:.3f}'):>7}  {r['link']}")
+    print()
+    for m in methods:
+        gone = missing_rungs(ladder_of(results, m))
+        print(readings[m] + (f" Not measured: {', '.join(gone)}." if gone else ""))
+
+
 def argv_is_cli() -> bool:
     """True when running as `python -m mosecrot_viz` (so sys.argv holds the user's command)."""
     return bool(sys.argv) and sys.argv[0].endswith(("__main__.py", "mosecrot_viz"))
@@ -312,6 +356,8 @@ def main(argv=None) -> int:
             _run(demo_config(args))
         elif args.command == "bench":
             _bench(args)
+        elif args.command == "explain":
+            _explain(args)
         elif args.command == "sweep":
             return _sweep_command(args)
         else:
