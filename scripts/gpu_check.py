@@ -56,6 +56,9 @@ COMPARED_SETTINGS = ("vectors", "lexicon", "train", "dev", "test", "lang", "sour
 SETTING_DEFAULTS = {"unk_policy": "unk", "n_anchors": None, "anchor_agreement_share": None,
                     "drop_stopword_anchors": False, "extend_vocab_from_lexicon": False}
 NOISE_FLOOR = 0.02  # 2 macro-F1 points: the smallest tolerance (a 3-seed std can be near 0 by chance)
+# two-sided 95% quantiles of Student's t by degrees of freedom (n_cpu + n_dev - 2); larger df use the last one below
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+       12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
 
 TINY_WORDS = ["the", "cat", "dog", "sat", "on", "mat", "run", "fast", "slow", "red", "blue", "green", "big", "small",
               "house", "tree", "car", "road", "ball", "game", "team", "win", "lose", "doctor", "health", "ill"]
@@ -327,6 +330,11 @@ def step_sib(c: Check, limit: float):
     return "ok", f"device in results.json: {res['device']}"
 
 
+def t95(df: int) -> float:
+    """Student's t 95% two-sided quantile at `df` (the nearest tabulated df at or below it: conservative)."""
+    return T95[max([k for k in T95 if k <= max(df, 1)])]
+
+
 def _per_seed(method: dict) -> list[float]:
     """Per-seed macro-F1 of a results.json method entry (a number per seed, or a metrics dict per seed)."""
     return [float(s["macro_f1"] if isinstance(s, dict) else s) for s in method["per_seed"]]
@@ -358,9 +366,13 @@ def setting_mismatches(run_cfg: dict, ref_cfg: dict, tag: dict | None = None) ->
 def agreement(run: dict, ref: dict, methods, *, label_ref: str) -> dict:
     """Each method's mean macro-F1 on the device against the CPU reference, within seed noise.
 
-    Rule: agree when |mean_device - mean_cpu| <= max(NOISE_FLOOR, 2 * sqrt(s_cpu^2/n_cpu + s_dev^2/n_dev)),
-    s the sample std over seeds (about two standard errors of the difference of two means; the floor
-    keeps a 3-seed std that is near 0 by chance from demanding bit-identical runs).
+    Rule: agree when |mean_device - mean_cpu| <= max(NOISE_FLOOR, t * sqrt(s_cpu^2/n_cpu + s_dev^2/n_dev)),
+    s the sample std over seeds and t the 95% two-sided Student quantile at n_cpu + n_dev - 2 degrees
+    of freedom (2.776 for 3 seeds each): a two-sample t test of the means at 5%, which with 3 seeds
+    must allow for how little 3 seeds say about the spread. The floor keeps a spread that is near 0
+    by chance from demanding bit-identical runs. (Applied to the two stored CPU runs of `ls` at the
+    same settings, `ls` and `ls+seededhead`, whose heads were drawn differently, it says they agree:
+    Δ 0.026, tolerance 0.032; 2 standard errors instead of t would have called that a disagreement.)
     For each method the reference row is `METHOD+seededhead` where the stored file has it (the same
     code as now: the classification head drawn from the seed), else `METHOD`; rows whose settings
     differ from this run are not compared.
@@ -381,7 +393,8 @@ def agreement(run: dict, ref: dict, methods, *, label_ref: str) -> dict:
         cpu = _per_seed(ref["methods"][row])
         dev = _per_seed(run["methods"][m])
         delta = statistics.fmean(dev) - statistics.fmean(cpu)
-        tol = max(NOISE_FLOOR, 2 * math.sqrt(_sample_std(cpu) ** 2 / len(cpu) + _sample_std(dev) ** 2 / len(dev)))
+        se = math.sqrt(_sample_std(cpu) ** 2 / len(cpu) + _sample_std(dev) ** 2 / len(dev))
+        tol = max(NOISE_FLOOR, t95(len(cpu) + len(dev) - 2) * se)
         rows[m] = {"compared": True, "row": row, "cpu_mean": statistics.fmean(cpu), "cpu_std": _sample_std(cpu),
                    "n_cpu": len(cpu), "dev_mean": statistics.fmean(dev), "dev_std": _sample_std(dev), "n_dev": len(dev),
                    "delta": delta, "tolerance": tol, "agree": abs(delta) <= tol}
@@ -535,10 +548,11 @@ def render(c: Check) -> str:
         a = c.agreement
         lines += ["", "## CPU/CUDA agreement", "",
                   f"Reference: {a['reference']}. Rule: a method agrees when |mean on the device − mean on the CPU| ≤ "
-                  f"max({NOISE_FLOOR}, 2·√(s_cpu²/n_cpu + s_dev²/n_dev)), s the sample standard deviation of macro-F1 "
-                  "over seeds: about two standard errors of the difference of two means, with a floor of 2 points so "
-                  "that a 3-seed spread near 0 by chance does not demand identical runs (bf16 autocast and GPU kernels "
-                  "change the numerics, so per-seed numbers differ). The stored row is `METHOD+seededhead` where it "
+                  f"max({NOISE_FLOOR}, t·√(s_cpu²/n_cpu + s_dev²/n_dev)), s the sample standard deviation of macro-F1 "
+                  "over seeds and t Student's 95% two-sided quantile at n_cpu + n_dev − 2 degrees of freedom (2.776 for "
+                  "3 seeds each): a two-sample t test of the means at 5%, with a floor of 2 points so that a spread "
+                  "near 0 by chance does not demand identical runs (bf16 autocast and GPU kernels change the numerics, "
+                  "so per-seed numbers differ). The stored row is `METHOD+seededhead` where it "
                   "exists (the current code: classification head drawn from the seed), else `METHOD`; rows whose "
                   "settings differ are not compared.", "",
                   "| method | CPU row | CPU mean ± s (n) | device mean ± s (n) | Δ | tolerance | within noise |",
