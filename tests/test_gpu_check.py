@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from mosecrot_viz.cli import DEMO_METHODS
+
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ["rr-softmax", "ls", "source", "mplm"]
 FIGURES = (
     ["cuda_tests.passed", "cuda_tests.failed", "cuda_tests.skipped", "demo.wall_s"]
-    + [f"demo.macro_f1.{m}" for m in ["rr-softmax", "ls", "lr", "source", "majority"]]
+    + [f"demo.macro_f1.{m}" for m in DEMO_METHODS]
     + ["mapping.seconds", "mapping.matmul_fp32_tflops", "mapping.gemm_floor_s", "mapping.ratio_to_floor",
        "mapping.same_topk_sets_as_cpu", "mapping.max_weight_diff_vs_cpu", "mapping.max_output_diff_vs_cpu"]
     + ["finetune.examples_per_s", "finetune.tokens_per_s", "finetune.achieved_tflops", "finetune.matmul_tflops",
