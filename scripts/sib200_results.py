@@ -24,10 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from mosecrot_viz.config import ALL_METHODS, ExperimentConfig  # noqa: E402
 from mosecrot_viz.core.mappers import MAPPERS  # noqa: E402
-from mosecrot_viz.io.resources import RESOURCES, cache_dir  # noqa: E402
+from mosecrot_viz.io.resources import RESOURCES, cache_dir, shared_data_dir  # noqa: E402
 from mosecrot_viz.pipeline import run_experiment  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = shared_data_dir()  # $MOSECROT_SHARED_DATA, else ../shared/data
 LANGS = {  # code: (SIB-200 folder, vectors, lexicon)
     "zh": ("zho_Hans", "default:zh", SHARED / "lexicons" / "muse" / "en-zh.txt"),
     "fr": ("fra_Latn", "default:fr", "default:fr"),

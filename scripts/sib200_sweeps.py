@@ -18,7 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+from mosecrot_viz.io.resources import shared_data_dir  # noqa: E402
+
+SHARED = shared_data_dir()  # $MOSECROT_SHARED_DATA, else ../shared/data
 SWEEPS = {"top_k": "1,10,50,100,all", "n_anchors": "500,3000,all"}
 STORE = ROOT / "docs" / "results" / "sweeps"
 LANGS = {"zh": ("zho_Hans", "muse"), "fr": ("fra_Latn", "default:fr"), "de": ("deu_Latn", "muse"),

@@ -8,14 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from mosecrot_viz.io.resources import shared_data_dir
+
+SHARED_DATA = shared_data_dir()  # $MOSECROT_SHARED_DATA, else ../shared/data beside the checkout
 
 WORDS = ["the", "cat", "dog", "sat", "on", "mat", "run", "fast", "slow", "red", "blue", "green", "big", "small",
          "house", "tree", "car", "road", "ball", "game", "team", "win", "lose", "doctor", "health", "ill"]
 
 
 def shared_data(*parts) -> Path:
-    """Path under ../shared/data, or skip the test when that folder is absent (a user's fresh clone)."""
+    """Path under the shared data folder, or skip the test when it is absent (a user's fresh clone)."""
     p = SHARED_DATA.joinpath(*parts)
     if not p.exists():
         pytest.skip(f"shared data not present: {p}")

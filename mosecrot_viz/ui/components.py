@@ -13,7 +13,7 @@ def provenance_table() -> pd.DataFrame:
     for r in rows:
         built = resources.cache_path_if_built(r["key"])
         r["cached"] = "yes" if built else "no"
-    return pd.DataFrame(rows)[["key", "description", "package", "licence", "provenance", "note", "cached"]]
+    return pd.DataFrame(rows)[["key", "description", "package", "licence", "rights", "provenance", "note", "cached"]]
 
 
 def results_table(results: dict) -> pd.DataFrame:

@@ -14,28 +14,29 @@ from pathlib import Path
 import streamlit as st
 
 from ..errors import LimitError, PathError
-from ..io.resources import demo_inputs  # noqa: F401  (re-exported for the pages)
+from ..io.resources import demo_inputs, shared_data_dir  # noqa: F401  (demo_inputs re-exported for the pages)
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SIB_FOLDERS = {"zh": "zho_Hans", "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn"}
 MUSE = {"zh": "en-zh.txt", "de": "en-de.txt", "es": "en-es.txt"}
+MUSE_LICENCE = "MUSE dictionaries: CC BY-NC 4.0 (non-commercial use only)"
 MAX_UPLOAD_MB = 1024
 ALLOWED_VECTOR_SUFFIXES = (".vec", ".txt", ".bin", ".gz", ".vector")
 
 
 def sib200_available() -> bool:
-    """True when ../shared/data/sib200 is beside the checkout (developers' machines, not a user's clone)."""
-    return (SHARED / "sib200").exists()
+    """True when the shared data ($MOSECROT_SHARED_DATA, else ../shared/data) holds SIB-200 (developers' machines)."""
+    return (shared_data_dir() / "sib200").exists()
 
 
 def sib200_inputs(lang: str) -> dict:
     """SIB-200 English -> `lang` with MUSE (or the default lexicon where MUSE has none) and default vectors."""
-    sib = SHARED / "sib200"
-    lex = str(SHARED / "lexicons" / "muse" / MUSE[lang]) if lang in MUSE else f"default:{lang}"
+    shared = shared_data_dir()
+    sib = shared / "sib200"
+    lex = str(shared / "lexicons" / "muse" / MUSE[lang]) if lang in MUSE else f"default:{lang}"
     return {"vectors": f"default:{lang}", "lexicon": lex, "train": str(sib / "eng_Latn" / "train.tsv"),
             "dev": str(sib / "eng_Latn" / "dev.tsv"), "test": str(sib / SIB_FOLDERS[lang] / "test.tsv"),
             "source_test": str(sib / "eng_Latn" / "test.tsv"), "target_train": str(sib / SIB_FOLDERS[lang] / "train.tsv"),
-            "lang": lang, "label": f"SIB-200 en→{lang}"}
+            "lang": lang, "label": f"SIB-200 en→{lang}" + (" (MUSE lexicon, CC BY-NC 4.0)" if lang in MUSE else "")}
 
 
 def upload_dir() -> Path:
