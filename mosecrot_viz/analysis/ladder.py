@@ -106,10 +106,15 @@ def reading(ladder: Ladder) -> str:
     noise = f" (± {top.cost_std:.3f} over {ladder.seeds} seeds)" if ladder.seeds > 1 else " (one seed: no spread)"
     text = (f"{ladder.method}: the largest loss is {top.name}, {top.cost:.3f} macro-F1{noise}: "
             f"without it the model would reach {before:.3f} instead of {ladder.rungs[i + 1]['macro_f1']:.3f}.")
+    if ladder.seeds > 1 and top.cost <= top.cost_std:
+        text += " It is no larger than its seed spread: read it as noise."
     gains = [s for s in st if s.cost < 0]
     if gains:
         g = min(gains, key=lambda s: s.cost)
-        text += f" {g.name.capitalize()} gains {-g.cost:.3f}: a negative cost, the real mapping beats its oracle there."
+        why = ("the real mapping reads those words better than their exact translation rows (a soft mapping can "
+               "carry more than one gloss)" if rung_base(g.rung) == "stitched" else "this link helps instead of hurting")
+        within = " (within its seed spread)" if ladder.seeds > 1 and -g.cost <= g.cost_std else ""
+        text += f" {g.name.capitalize()} gains {-g.cost:.3f}{within}: {why}."
     if "mplm" in ladder.baselines:
         gap = ladder.baselines["mplm"] - ladder.rungs[-1]["macro_f1"]
         text += f" The multilingual model scores {ladder.baselines['mplm']:.3f} ({gap:+.3f} against stitched)."

@@ -37,7 +37,8 @@ def test_reading_names_the_largest_loss_a_gain_and_the_multilingual_line():
     text = al.reading(al.ladder_of(_results(), "rr-softmax"))
     assert "largest loss is vector coverage, 0.180" in text
     assert "would reach 0.790 instead of 0.610" in text
-    assert "The mapping gains 0.030" in text and "multilingual model scores 0.830" in text
+    assert "The mapping gains 0.030" in text and "more than one gloss" in text
+    assert "multilingual model scores 0.830" in text
 
 
 def test_table_and_per_class_and_missing_rungs():
@@ -64,3 +65,12 @@ def test_casualties_are_oracle_right_and_stitched_wrong_most_confident_first():
     assert out[["seed", "id"]].values.tolist() == [[1, "2"], [1, "1"], [2, "1"]]
     assert out["text"].tolist() == ["two", "one", "one"] and set(out["oracle"]) == {"a"}
     assert al.casualties(None, "m").empty
+
+
+def test_reading_calls_a_loss_within_its_seed_spread_noise():
+    res = _results()
+    lad = res["methods"]["rr-softmax"]["ladder"]
+    lad[3]["per_seed"], lad[4]["per_seed"] = [0.70, 0.90], [0.75, 0.75]  # mapping cost per seed: -0.05, +0.15
+    lad[2]["per_seed"] = [0.80, 0.78]
+    text = al.reading(al.ladder_of(res, "rr-softmax"))
+    assert "read it as noise" in text
