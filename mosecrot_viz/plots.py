@@ -23,8 +23,9 @@ DROPPED_COLOR = "#d62728"
 SOURCE_COLOR = "#1f77b4"
 TARGET_COLOR = "#ff7f0e"
 PAIR_LINE_COLOR = "rgba(120,120,120,0.35)"
-_PALETTE = qualitative.Plotly
-_KNOWN = {m: _PALETTE[i % len(_PALETTE)] for i, m in enumerate(ALL_METHODS)}
+# one distinct colour for every method the app knows (the 10-colour Plotly palette made ls and majority share one)
+_PALETTE = list(dict.fromkeys(qualitative.Plotly + qualitative.D3 + qualitative.Dark24))
+_KNOWN = {m: _PALETTE[i] for i, m in enumerate(ALL_METHODS)}
 # Above this many points, scatter traces use WebGL.
 WEBGL_THRESHOLD = 2000
 
@@ -282,9 +283,16 @@ def rr_heatmap(matrix, row_words: Sequence[str], anchor_words: Sequence[str], *,
 # --------------------------------------------------------------------------------------------- alignment
 
 
-def cosine_hist(values_by_method: Mapping[str, np.ndarray], *, nbins: int = 40) -> go.Figure:
-    """Overlaid histograms of translation-pair cosines, one trace per method, shared bins; dashed line at each mean."""
-    title = "Cosine between mapped translation pairs"
+def cosine_hist(values_by_method: Mapping[str, np.ndarray], *, nbins: int = 40,
+                title: str = "Cosine between mapped translation pairs",
+                x_title: str = "cosine(mapped source, mapped target)", count_label: str = "translation pairs",
+                ) -> go.Figure:
+    """Overlaid histograms of cosines, one trace per method, shared bins; dashed line at each mean.
+
+    The defaults describe translation pairs; a caller plotting something else (e.g. the drift cos(E_s, F_s) per
+    token) passes its own title, axis and count label, so the figure says what it shows. Each legend entry
+    gives the number of values and their mean.
+    """
     clean = {m: np.asarray(v, dtype=float).ravel() for m, v in values_by_method.items()}
     clean = {m: v[np.isfinite(v)] for m, v in clean.items()}
     if not any(v.size for v in clean.values()):
@@ -295,13 +303,14 @@ def cosine_hist(values_by_method: Mapping[str, np.ndarray], *, nbins: int = 40) 
     fig = go.Figure()
     for m, v in clean.items():
         color = method_color(m)
-        fig.add_trace(go.Histogram(x=v, name=m, marker_color=color, opacity=0.6,
+        label = f"{m} (n={v.size:,}, mean {v.mean():.3f})" if v.size else f"{m} (n=0)"
+        fig.add_trace(go.Histogram(x=v, name=label, marker_color=color, opacity=0.6,
                                    xbins={"start": lo, "end": hi + size, "size": size},
-                                   hovertemplate=f"{m}<br>cosine %{{x}}<br>pairs %{{y}}<extra></extra>"))
+                                   hovertemplate=f"{m}<br>cosine %{{x}}<br>{count_label} %{{y}}<extra></extra>"))
         if v.size:
             fig.add_vline(x=float(v.mean()), line={"color": color, "dash": "dash", "width": 1})
-    fig.update_layout(title=title, barmode="overlay", xaxis_title="cosine(mapped source, mapped target)",
-                      yaxis_title="translation pairs", legend_title="method")
+    fig.update_layout(title=title, barmode="overlay", xaxis_title=x_title,
+                      yaxis_title=f"{count_label} per bin", legend_title="method")
     return fig
 
 
@@ -349,9 +358,11 @@ def _ordered(df: pd.DataFrame, col: str) -> pd.DataFrame:
     return df
 
 
-def error_vs_coverage(df: pd.DataFrame, *, x_title: str = "coverage bin") -> go.Figure:
-    """Error rate per coverage bin, one lines+markers trace per method; hover gives the examples per bin (n)."""
-    title = "Error rate by coverage"
+def error_vs_coverage(df: pd.DataFrame, *,
+                      x_title: str = "share of the example's words without a static vector") -> go.Figure:
+    """Error rate per bin of the unknown-word share, one lines+markers trace per method; each marker is
+    labelled with its bin's example count (n), which the hover repeats."""
+    title = "Error rate against the share of words without a vector"
     _need_columns(df, ["method", "bin", "error_rate", "n"], "error_vs_coverage")
     if df.empty:
         return _empty(title, "no predictions to bin")
@@ -359,7 +370,8 @@ def error_vs_coverage(df: pd.DataFrame, *, x_title: str = "coverage bin") -> go.
     for m, grp in df.groupby("method", sort=False):
         grp = _ordered(grp, "bin")
         x = [str(b) if isinstance(b, pd.Interval) else b for b in grp["bin"]]
-        fig.add_trace(go.Scatter(x=x, y=grp["error_rate"].tolist(), mode="lines+markers", name=str(m),
+        fig.add_trace(go.Scatter(x=x, y=grp["error_rate"].tolist(), mode="lines+markers+text", name=str(m),
+                                 text=[f"n={n}" for n in grp["n"]], textposition="top center",
                                  marker_color=method_color(str(m)), customdata=grp["n"].tolist(),
                                  hovertemplate=f"{m}<br>%{{x}}<br>error rate %{{y:.3f}}<br>n = %{{customdata}}"
                                                "<extra></extra>"))

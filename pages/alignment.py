@@ -79,7 +79,9 @@ if rr:
     st.subheader("Drift: how far RR re-initialisation moves the English embeddings")
     ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
     drift = {m: alignment.drift(spaces.e_s, spaces.mapped[m][0], ids) for m in rr}
-    show_figure(plots.cosine_hist(drift), "alignment_drift")
+    show_figure(plots.cosine_hist(drift, title="Drift: cos(E_s, F_s) per English token",
+                                  x_title="cosine between a token's original and re-initialised embedding",
+                                  count_label="English tokens"), "alignment_drift")
     orig = next((res["methods"][k].get("english_macro_f1") for k in ("source", "ls") if k in res["methods"]), None)
     rows = [{"method": m, **{k: round(v, 3) for k, v in alignment.drift_summary(drift[m]).items() if k in ("mean", "median", "q05")},
              "English F1 with F_s": res["methods"][m].get("english_macro_f1"), "English F1 with E_s": orig} for m in rr]

@@ -176,14 +176,14 @@ def test_rr_heatmap_z_and_word_labels_with_repeated_anchors():
 def test_cosine_hist_one_histogram_per_method_with_shared_bins():
     vals = {"rr-softmax": np.array([0.1, 0.5, 0.9, np.nan]), "ls": np.array([0.0, 0.2])}
     fig = plots.cosine_hist(vals)
-    assert [t.name for t in fig.data] == ["rr-softmax", "ls"]
+    assert [t.name for t in fig.data] == ["rr-softmax (n=3, mean 0.500)", "ls (n=2, mean 0.100)"]
     assert all(isinstance(t, go.Histogram) for t in fig.data)
     np.testing.assert_array_equal(fig.data[0].x, [0.1, 0.5, 0.9])  # NaN dropped
     np.testing.assert_array_equal(fig.data[1].x, [0.0, 0.2])
     assert fig.data[0].xbins.to_plotly_json() == fig.data[1].xbins.to_plotly_json()
     assert fig.layout.barmode == "overlay" and len(fig.layout.shapes) == 2  # a mean line per method
     assert fig.layout.shapes[0].x0 == pytest.approx(0.5)
-    assert "Cosine" in _title(fig) and fig.layout.yaxis.title.text == "translation pairs"
+    assert "Cosine" in _title(fig) and fig.layout.yaxis.title.text == "translation pairs per bin"
 
 
 def test_bli_bars_grouped_values():
@@ -204,7 +204,7 @@ def test_error_vs_coverage_one_line_per_method():
     fig = plots.error_vs_coverage(df)
     assert [t.name for t in fig.data] == ["rr-softmax", "ls"]
     assert list(fig.data[0].x) == [0.5, 0.7, 0.9] and list(fig.data[0].y) == [0.5, 0.3, 0.1]  # sorted by bin
-    assert list(fig.data[1].customdata) == [10, 20, 30] and fig.data[1].mode == "lines+markers"
+    assert list(fig.data[1].customdata) == [10, 20, 30] and fig.data[1].mode == "lines+markers+text"
     assert fig.layout.yaxis.title.text == "error rate" and _title(fig)
     with pytest.raises(ValueError, match="n"):
         plots.error_vs_coverage(df.drop(columns="n"))
@@ -230,3 +230,27 @@ def test_anchor_space_uses_webgl_for_many_points():
     fig = plots.anchor_space(xy, xy, words, words, max_lines=10)
     assert all(isinstance(t, go.Scattergl) for t in fig.data) and len(_segments(fig.data[0])) == 10
     fig.to_json()  # serialisable for st.plotly_chart
+
+
+def test_every_known_method_has_its_own_colour():
+    from mosecrot_viz.config import ALL_METHODS
+
+    colours = [plots.method_color(m) for m in ALL_METHODS]
+    assert len(set(colours)) == len(ALL_METHODS)
+    assert plots.method_color("ls") != plots.method_color("majority")
+
+
+def test_cosine_hist_says_what_it_shows_and_counts_each_series():
+    fig = plots.cosine_hist({"rr-softmax": np.array([0.1, 0.5, 0.9])}, title="Drift: cos(E_s, F_s) per English token",
+                            x_title="cosine between a token's original and re-initialised embedding",
+                            count_label="English tokens")
+    assert fig.layout.title.text == "Drift: cos(E_s, F_s) per English token"
+    assert fig.layout.yaxis.title.text == "English tokens per bin" and "re-initialised" in fig.layout.xaxis.title.text
+    assert fig.data[0].name == "rr-softmax (n=3, mean 0.500)"
+
+
+def test_error_vs_coverage_labels_each_bin_with_its_count():
+    df = pd.DataFrame({"method": ["ls", "ls"], "bin": ["0-10%", "10-20%"], "error_rate": [0.2, 0.4], "n": [7, 3]})
+    fig = plots.error_vs_coverage(df)
+    assert list(fig.data[0].text) == ["n=7", "n=3"]
+    assert "without a" in fig.layout.xaxis.title.text and "without a vector" in fig.layout.title.text
