@@ -40,6 +40,7 @@ from .io.resources import resolve_spec
 from .io.tasks import check_labels, check_trainable, load_task
 from .io.text import is_chinese
 from .io.vectors import load_vectors
+from .provenance import run_environment
 
 ProgressFn = Callable[[str, float], None]  # (message, fraction done in [0, 1])
 
@@ -394,6 +395,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         "methods": methods_out,
         "histories": histories,
         "wall_seconds": round(time.perf_counter() - t0, 2),
+        "environment": run_environment(cfg, device),  # versions, git commit, device, sha256 of every input
     }
     if meter:
         results["ladder"] = {"seconds": round(meter.seconds, 2), "english_data": "test" if inputs.source_test is not None

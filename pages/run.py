@@ -7,7 +7,7 @@ from mosecrot_viz.errors import InputError
 from mosecrot_viz.io.resources import cache_dir
 from mosecrot_viz.runs import list_runs, start_run, start_sweep
 from mosecrot_viz.sweeps import SWEEPABLE, parse_values, sweep_configs
-from mosecrot_viz.ui.components import results_table
+from mosecrot_viz.ui.components import environment_expander, results_table
 from mosecrot_viz.ui.inputs import demo_inputs
 
 st.title("Run")
@@ -98,6 +98,7 @@ def live_status():
                 st.caption("Macro-F1 on the target test set, mean ± std over seeds. "
                            "LR trains on target data (not zero-shot). mplm's default is multilingual-e5-small "
                            "dequantised from 4-bit weights, not mBERT.")
+                environment_expander(res)
 
 
 live_status()

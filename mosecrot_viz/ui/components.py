@@ -29,6 +29,33 @@ def results_table(results: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("macro-F1", ascending=False)
 
 
+def environment_rows(env: dict) -> pd.DataFrame:
+    """One row per input of a run's `environment`: field, spec, resolved path or hub id, size, sha256."""
+    rows = []
+    for field, rec in (env.get("inputs") or {}).items():
+        if "files" in rec:  # a model folder: one row per file
+            rows += [{"input": f"{field}/{name}", "spec": rec["spec"], "path": rec["path"], "bytes": None,
+                      "sha256": digest} for name, digest in rec["files"].items()]
+        else:
+            rows.append({"input": field, "spec": rec.get("spec"), "path": rec.get("path") or rec.get("hub_id"),
+                         "bytes": rec.get("bytes"), "sha256": rec.get("sha256")})
+    return pd.DataFrame(rows, columns=["input", "spec", "path", "bytes", "sha256"])
+
+
+def environment_expander(results: dict) -> None:
+    """What produced a run (results.json's `environment`): versions, commit, device, input hashes."""
+    env = results.get("environment")
+    if not env:
+        return
+    with st.expander("Environment: package versions, git commit, device, input file hashes"):
+        pk, git, dev = env.get("packages", {}), env.get("git") or {}, env.get("device", {})
+        st.write(" · ".join(f"{k} {v}" for k, v in pk.items() if v))
+        st.write(f"device {dev.get('device')} ({dev.get('name', '?')}) · git "
+                 + (f"{git['commit'][:12]}{' (uncommitted changes)' if git.get('dirty') else ''}" if git
+                    else "not a checkout"))
+        st.dataframe(environment_rows(env), hide_index=True)
+
+
 def run_picker(key: str, *, complete_only: bool = True):
     """Select a stored run (newest first; the one started in this session preselected). None if there are none."""
     from ..runs import list_runs
