@@ -52,6 +52,12 @@ if [ "$TINY" = 1 ] && [ "$OUT_GIVEN" = 0 ]; then
   echo "gpu_check: --tiny needs --out PATH (the dry run must not overwrite docs/PERFORMANCE-GPU.md)" >&2
   exit 2
 fi
+if [ "$MODE" = check ] && [ "$DEVICE" = cuda ] && ! command -v nvidia-smi >/dev/null && [ ! -e /dev/nvidiactl ]; then
+  # before any set-up: on a machine without a GPU it would install a CUDA torch for nothing
+  echo "gpu_check: no NVIDIA GPU here (no nvidia-smi, no /dev/nvidiactl); the dry run is" \
+    "'bash scripts/gpu_check.sh --device cpu --tiny --out PATH'" >&2
+  exit 2
+fi
 if [ "$TINY" = 1 ]; then
   # tiny matrices gain nothing from threads, and on a busy machine (tests running beside) thread
   # spinning made a tiny run 7x slower (13.6 s against 1.9 s on 2 cores)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -61,6 +62,13 @@ def test_dry_run_refuses_to_overwrite_the_real_report():
     res = subprocess.run(["bash", "scripts/gpu_check.sh", "--device", "cpu", "--tiny"], cwd=ROOT, env=_script_env(),
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "--tiny needs --out" in res.stderr
+
+
+@pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="a GPU machine: the full check would run")
+def test_full_check_without_a_gpu_stops_before_any_set_up():
+    res = subprocess.run(["bash", "scripts/gpu_check.sh"], cwd=ROOT, env=_script_env(), capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 2 and "no NVIDIA GPU here" in res.stderr and "--device cpu --tiny" in res.stderr
 
 
 @pytest.fixture(scope="module")
