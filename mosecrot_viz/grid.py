@@ -16,6 +16,11 @@ them. The engines that run the trials live in `engines.py`.
       method: [rr-softmax, ls]     # shorthand for methods: [VALUE]
       seed: [1, 2]                 # shorthand for seeds: [VALUE]
       top_k: [10, 50, all]         # any other field by its name ("all" = None for top_k, n_anchors)
+
+Every value is checked against its ExperimentConfig field's type when the file is loaded (pydantic, lax mode):
+numbers written as YAML 1.1 strings (`lr: 1e-4`) are coerced, a value that is not one (`lr: fast`) stops the
+load with the field named, before any trial starts; unknown fields are refused. Ranges and choices are then
+checked per trial by `ExperimentConfig.validate`, also before any trial runs.
 """
 from __future__ import annotations
 
@@ -23,7 +28,9 @@ import copy
 import hashlib
 import itertools
 import json
+import typing
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .config import ExperimentConfig
@@ -78,6 +85,38 @@ def _resolve_path(value, folder: Path):
     return str(candidate) if candidate.exists() else value
 
 
+@lru_cache(maxsize=None)
+def _field_adapter(key: str):
+    """A pydantic TypeAdapter for one ExperimentConfig field, from the dataclass's own type hints."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(typing.get_type_hints(ExperimentConfig)[key])
+
+
+def _typed(key: str, value, where: str, source: str):
+    """`value` coerced to field `key`'s type (YAML 1.1 reads `1e-4` as the string "1e-4": it becomes 0.0001), or
+    an InputError naming the field; checked when the grid is loaded, before any trial."""
+    from pydantic import ValidationError
+
+    value = _normalise(key, value)
+    try:
+        return _field_adapter(key).validate_python(value)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        at = "".join(f"[{p}]" for p in err["loc"])
+        raise InputError(f"{where}: field {key!r}{at}: {err['msg'][:1].lower()}{err['msg'][1:]}, got {value!r}",
+                         source) from None
+
+
+def _typed_axis_value(axis: str, value, source: str):
+    if isinstance(value, dict):
+        return {k: (v if k == "name" else _typed(k, v, f"axis {axis!r}", source)) for k, v in value.items()}
+    key = ALIASES.get(axis, axis)
+    if axis in ALIASES:  # a one-item list field given one item
+        return _typed(key, [value], f"axis {axis!r}", source)[0]
+    return _typed(key, value, f"axis {axis!r}", source)
+
+
 def _normalise(key: str, value):
     if key in ("top_k", "n_anchors") and isinstance(value, str) and value.lower() == "all":
         return None
@@ -106,6 +145,8 @@ def parse_grid(data: dict, folder: Path | None = None, source: str = "grid") -> 
             wrong = [k for k in keys if k not in fields]
             if wrong:
                 raise InputError(f"axis {axis!r}: unknown config fields {wrong}", source)
+    base = {k: _typed(k, v, "base", source) for k, v in base.items()}
+    axes = {axis: [_typed_axis_value(axis, v, source) for v in values] for axis, values in axes.items()}
     folder = folder or Path(".")
     base = {k: (_resolve_path(v, folder) if k in PATH_FIELDS else v) for k, v in base.items()}
     return Grid(name=str(data.get("name") or Path(source).stem), base=base, axes=axes, source=source)
