@@ -1,7 +1,11 @@
 """mosecrot_viz app entry: `streamlit run app.py`. Pages are listed explicitly (st.navigation)."""
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="mosecrot_viz", layout="wide")
+ASSETS = Path(__file__).resolve().parent / "assets"  # drawn by scripts/make_assets.py
+st.set_page_config(page_title="mosecrot_viz", page_icon=str(ASSETS / "icon.svg"), layout="wide")
+st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "icon.svg"))
 nav = st.navigation([
     st.Page("pages/home.py", title="Home", default=True),
     st.Page("pages/setup.py", title="Setup"),
