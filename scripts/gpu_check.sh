@@ -11,8 +11,9 @@
 #
 # Environment: .venv is reused when it imports the pipeline's packages (and sees the GPU for
 # --device cuda). Otherwise a new .venv is made from python3; when python3 already has a CUDA torch,
-# the new .venv sees python3's packages (a .pth file) and the requirements are installed under the
-# lock without torch's pin (the lock's torch is the CPU wheel), as `make setup` does otherwise.
+# the new .venv sees python3's packages (a .pth file) and requirements.txt (without its torch pin,
+# so that CUDA build stays) and requirements-dev.txt (pytest) are installed under the lock; otherwise
+# both are installed as they are, as `make setup` and `make test` do.
 #
 # A machine with no package registry (this workplace's GPU machines: python3 there has a CUDA torch,
 # transformers, numpy, scikit-learn, pandas, but no gensim, jieba or opencc, and no network) gets
@@ -149,7 +150,7 @@ setup_env() {
     VENV=.venv-gpu
     if env_ok "$VENV/bin/python"; then note "environment: reused $VENV"; return 0; fi
   fi
-  local t=$SECONDS sys_torch=0 req=requirements.txt lock=requirements.lock
+  local t=$SECONDS sys_torch=0 req=requirements.txt
   if [ "$DEVICE" = cuda ] && "$PY" -c "import sys, torch; sys.exit(not torch.cuda.is_available())" 2>/dev/null; then
     sys_torch=1
   fi
@@ -164,14 +165,15 @@ setup_env() {
     # would not (python3 may itself be a venv, whose packages --system-site-packages does not reach)
     "$PY" -c "import site; print('\n'.join(site.getsitepackages()))" >"$site/_gpu_check_base.pth"
     grep -v '^torch==' requirements.txt >"$WORK/requirements.txt"
-    grep -v '^torch==' requirements.lock >"$WORK/requirements.lock"
-    req=$WORK/requirements.txt lock=$WORK/requirements.lock
+    req=$WORK/requirements.txt
   fi
+  local reqs=(-r "$req")
+  [ -f requirements-dev.txt ] && reqs+=(-r requirements-dev.txt)  # pytest, for the CUDA-marked tests
   if [ -n "${WHEELS:-}" ] && [ -d "$WHEELS" ]; then
     "${pip[@]}" --no-index --no-deps "$WHEELS"/*.whl &&
       note "environment: new $VENV, staged wheels ($(ls "$WHEELS" | tr '\n' ' ')) over python3's packages, offline"
-  elif "${pip[@]}" -r "$req" -c "$lock"; then
-    note "environment: new $VENV, pip install -r requirements.txt -c requirements.lock" \
+  elif "${pip[@]}" "${reqs[@]}" -c <(grep -v '^torch==' requirements.lock); then
+    note "environment: new $VENV, pip install ${reqs[*]} -c requirements.lock" \
       "$([ $sys_torch = 1 ] && echo "(python3's CUDA torch kept)") in $((SECONDS - t)) s"
   else
     note "environment: pip could not install the requirements (no registry?); using python3's packages as they are"
