@@ -3,7 +3,8 @@ import numpy as np
 import streamlit as st
 
 from mosecrot_viz import plots
-from mosecrot_viz.analysis.projection import joint_anchor_projection
+from mosecrot_viz.analysis.anchor_words import default_heatmap_words
+from mosecrot_viz.analysis.projection import joint_anchor_projection, pair_distance_control
 from mosecrot_viz.core.relative import relative_representation
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
@@ -27,7 +28,7 @@ def _projection(run_id: str, method: str, n: int, seed: int = 0):
     src = spaces.e_s[a.source_ids]
     tgt = inputs.vectors.vectors[a.target_ids]
     sxy, txy = joint_anchor_projection(src, tgt, method)
-    return sxy, txy, list(a.source_words), list(a.target_words)
+    return sxy, txy, list(a.source_words), list(a.target_words), pair_distance_control(sxy, txy)
 
 
 @st.fragment
@@ -38,10 +39,13 @@ def anchor_space():
                         help="PCA is instant; UMAP (cosine) shows neighbourhoods better and is cached after the first call")
     n = c[1].slider("anchors shown", 100, 3000, 800, step=100, key="anchors_n")
     mode = c[2].radio("layout", ["overlay", "side-by-side"], horizontal=True, key="anchors_mode")
-    sxy, txy, sw, tw = _projection(run.run_id, method, n)
+    sxy, txy, sw, tw, control = _projection(run.run_id, method, n)
     show_figure(plots.anchor_space(sxy, txy, sw, tw, mode=mode), "anchors_space")
-    st.caption("Each side is projected on its own; the target layout is rotated onto the source layout (Procrustes on "
-               "the anchor pairs), so lines join translation pairs. Long lines mean the two spaces disagree.")
+    st.caption("Each side is projected on its own, centred and scaled to the same size; the target layout is rotated "
+               "onto the source layout (Procrustes on the anchor pairs), so lines join translation pairs. "
+               f"Mean line length **{control['pairs']:.2f}**, against **{control['control']:.2f}** when the same "
+               f"points are re-paired at random (ratio {control['ratio']:.2f}; 1.0 means the two spaces agree no "
+               "more than chance, 0 means a perfect match).")
 
 
 anchor_space()
@@ -52,7 +56,8 @@ def heatmap():
     st.subheader("Relative representations")
     inputs, spaces = cached.spaces(run.run_id, run.config(), ())
     kv = inputs.vectors
-    words = st.text_input("target words (comma-separated)", ", ".join(anchors["target_words"][:5]), key="anchors_words")
+    words = st.text_input("target words (comma-separated)", ", ".join(default_heatmap_words(anchors)),
+                          key="anchors_words", help="default: the most frequent anchor words that are content words")
     chosen = [w.strip() for w in words.split(",") if w.strip()]
     known = [w for w in chosen if w in kv.key_to_index]
     if missing := sorted(set(chosen) - set(known)):

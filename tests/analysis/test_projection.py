@@ -83,7 +83,9 @@ def test_joint_projection_aligns_rotated_copy_in_another_dimension_exactly():
     tgt = src @ _orthonormal_rows(12, 20, seed=5)  # same geometry, rotated into 20 dimensions
     src_xy, tgt_xy = joint_anchor_projection(src, tgt, "pca")
     assert src_xy.shape == tgt_xy.shape == (50, 2)
-    np.testing.assert_allclose(src_xy, project_2d(src), atol=1e-10)  # the source layout is not moved
+    from mosecrot_viz.analysis.projection import standardise_layout
+
+    np.testing.assert_allclose(src_xy, standardise_layout(project_2d(src)), atol=1e-10)  # only centred and scaled
     np.testing.assert_allclose(tgt_xy, src_xy, atol=1e-9)  # each translation pair lands on its partner
 
 
@@ -102,3 +104,18 @@ def test_umap_shape_finite_and_deterministic():
     np.testing.assert_array_equal(a, b)
     src_xy, tgt_xy = joint_anchor_projection(x[:12], x[:12] @ _orthonormal_rows(16, 24, 1), "umap")
     assert src_xy.shape == tgt_xy.shape == (12, 2) and np.isfinite(tgt_xy).all()
+
+
+def test_unrelated_spaces_keep_their_size_and_the_control_tells_them_apart():
+    from mosecrot_viz.analysis.projection import pair_distance_control
+
+    rng = np.random.default_rng(3)
+    src = _plane_data(n=80, d=12, seed=2)
+    unrelated = rng.normal(size=(80, 20))
+    s_xy, t_xy = joint_anchor_projection(src, unrelated, "pca")
+    # the target cloud is not shrunk into the source's centre: both have unit RMS radius
+    assert np.sqrt((t_xy**2).sum(1).mean()) == pytest.approx(1.0)
+    assert np.sqrt((s_xy**2).sum(1).mean()) == pytest.approx(1.0)
+    bad = pair_distance_control(s_xy, t_xy)
+    good = pair_distance_control(*joint_anchor_projection(src, src @ _orthonormal_rows(12, 20, seed=5), "pca"))
+    assert good["ratio"] < 0.01 and bad["ratio"] > 0.6

@@ -1,0 +1,25 @@
+"""Which anchor words to show by default: frequent content words, not lexicon-order junk (`%`, `PO`)."""
+from __future__ import annotations
+
+import re
+
+_CONTENT = re.compile(r"^\w{2,}$", re.UNICODE)
+
+
+def default_heatmap_words(anchors: dict, n: int = 5) -> list[str]:
+    """Up to `n` anchor target words that are frequent content words.
+
+    anchors: a run's anchors.json ({source_words, target_words, target_ids}). Static vector files list
+    words by frequency, so a low `target_ids` row means a frequent word; kept are words of two or more
+    word characters without digits whose English translation is not a stop word.
+    """
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    rows = sorted(zip(anchors["target_ids"], anchors["target_words"], anchors["source_words"]))
+    out = []
+    for _, tgt, en in rows:
+        if _CONTENT.match(tgt) and not any(c.isdigit() for c in tgt) and en.lower() not in ENGLISH_STOP_WORDS:
+            out.append(tgt)
+            if len(out) == n:
+                break
+    return out
