@@ -42,6 +42,11 @@ def method_color(method: str) -> str:
     return _PALETTE[sum(map(ord, method)) % len(_PALETTE)]
 
 
+def figure_html(fig: go.Figure) -> str:
+    """The figure as one self-contained HTML page: plotly.js embedded, so it opens offline (a classroom)."""
+    return fig.to_html(include_plotlyjs=True, full_html=True)
+
+
 def _empty(title: str, message: str) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False},

@@ -254,3 +254,9 @@ def test_error_vs_coverage_labels_each_bin_with_its_count():
     fig = plots.error_vs_coverage(df)
     assert list(fig.data[0].text) == ["n=7", "n=3"]
     assert "without a" in fig.layout.xaxis.title.text and "without a vector" in fig.layout.title.text
+
+
+def test_exported_html_embeds_plotly_and_needs_no_network():
+    html = plots.figure_html(go.Figure(go.Bar(x=["a"], y=[1])))
+    assert 'src="https://cdn.plot.ly' not in html and '<script src="http' not in html  # no script fetched
+    assert len(html) > 1_000_000  # plotly.js itself is inside

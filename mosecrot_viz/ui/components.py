@@ -22,7 +22,9 @@ def results_table(results: dict) -> pd.DataFrame:
         lo_hi = v.get("macro_f1_ci95")
         return f"{lo_hi[0]:.3f}–{lo_hi[1]:.3f}" if lo_hi else None
 
-    rows = [{"method": m, "macro-F1": v["macro_f1"], "± std": v["macro_f1_std"], "95% CI (test)": ci(v),
+    rows = [{"method": m, "macro-F1": v["macro_f1"],
+             "± std": v["macro_f1_std"] if len(v.get("per_seed", ())) > 1 else None,  # no spread from one seed
+             "95% CI (test)": ci(v),
              "accuracy": v["accuracy"], "English F1": v.get("english_macro_f1"), "head": v.get("head"),
              "seconds": v.get("wall_seconds")}
             for m, v in results["methods"].items()]
@@ -75,5 +77,8 @@ def run_picker(key: str, *, complete_only: bool = True):
 def show_figure(fig, key: str) -> None:
     """Render a plotly figure with an HTML download; PNG comes from the chart's own camera button."""
     st.plotly_chart(fig, key=key)
-    st.download_button("figure as HTML", fig.to_html(include_plotlyjs="cdn"), f"{key}.html", "text/html",
-                       key=f"{key}_html", help="PNG: use the camera icon in the chart's toolbar")
+    from ..plots import figure_html
+
+    # built only when clicked (a callable): each file embeds plotly.js (about 4 MB) so it opens offline
+    st.download_button("figure as HTML", lambda: figure_html(fig), f"{key}.html", "text/html", key=f"{key}_html",
+                       help="a self-contained file that opens without a network; PNG: the chart's camera icon")
