@@ -43,6 +43,7 @@ from .io.vectors import load_vectors
 from .provenance import run_environment
 
 ProgressFn = Callable[[str, float], None]  # (message, fraction done in [0, 1])
+FINE_TUNING = "mapped; fine-tuning"  # the progress message that starts the fine-tunes (runs.py measures the pace from it)
 
 
 @dataclass
@@ -119,13 +120,17 @@ def _split_dev(train: pd.DataFrame, share: float = 0.1, seed: int = 0):
     return train.drop(index=dev.index).reset_index(drop=True), dev.reset_index(drop=True)
 
 
+def load_pairs(cfg: ExperimentConfig) -> list:
+    """The lexicon as a run reads it (Chinese side converted to simplified script for `lang=zh`)."""
+    pairs = load_lexicon(resolve_spec(cfg.lexicon, "lexicon"))
+    simplify = cfg.simplify_chinese if cfg.simplify_chinese is not None else is_chinese(cfg.lang)
+    return to_simplified(pairs) if simplify else pairs
+
+
 def load_inputs(cfg: ExperimentConfig) -> Inputs:
     """Read vectors, lexicon and task files named by `cfg` (raising `InputError` on bad input)."""
     kv = load_vectors(resolve_spec(cfg.vectors, "vectors"), max_vocab=cfg.max_vocab)
-    pairs = load_lexicon(resolve_spec(cfg.lexicon, "lexicon"))
-    simplify = cfg.simplify_chinese if cfg.simplify_chinese is not None else is_chinese(cfg.lang)
-    if simplify:
-        pairs = to_simplified(pairs)
+    pairs = load_pairs(cfg)
     train = load_task(cfg.train)
     if cfg.dev:
         dev = load_task(cfg.dev)
@@ -171,11 +176,12 @@ def configured_mapper(cfg: ExperimentConfig, method: str, device="cpu"):
     return make_mapper(method, **params)
 
 
-def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_anchors=None) -> Spaces:
-    """Anchors and the mapped embedding matrices, without any fine-tuning (also used by the analysis pages)."""
+def select_anchors(cfg: ExperimentConfig, inputs: Inputs, tok, e_s) -> AnchorSet:
+    """The run's anchors: lexicon pairs -> `extract_anchors` (case, accents, special tokens, policy), then the
+    policy's re-choice and the configured filters. `e_s` is the source model's input matrix, or a callable
+    returning it (loaded only when a policy or filter needs it)."""
     kv = inputs.vectors
-    tok = models.load_tokenizer(cfg.source_model)
-    e_s = stitching.input_embeddings(models.load_classifier(cfg.source_model, 2))
+    embeddings = e_s if callable(e_s) else (lambda: e_s)
     try:
         anchors = extract_anchors(
             inputs.pairs, tok.get_vocab(), inputs.listed_vocab(), lowercase_source=models.is_uncased(tok),
@@ -185,17 +191,44 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
         raise OverlapError(f"lexicon {cfg.lexicon} against vectors {cfg.vectors} and the vocabulary of model "
                            f"{cfg.source_model}: {exc}") from None
     if cfg.anchor_policy == "aligned":
-        anchors = choose_by_alignment(anchors, inputs.pairs, tok.get_vocab(), e_s, kv.vectors,
+        anchors = choose_by_alignment(anchors, inputs.pairs, tok.get_vocab(), embeddings(), kv.vectors,
                                       lowercase_source=models.is_uncased(tok), special_tokens=tok.all_special_tokens)
     if cfg.anchor_policy == "self-learned":
-        anchors = self_learned_anchors(anchors, tok.get_vocab(), e_s, kv.index_to_key[: inputs.n_listed],
+        anchors = self_learned_anchors(anchors, tok.get_vocab(), embeddings(), kv.index_to_key[: inputs.n_listed],
                                        kv.vectors[: inputs.n_listed],
                                        special_tokens=tok.all_special_tokens)
     if cfg.drop_stopword_anchors or cfg.n_anchors:
         anchors = filter_anchors(anchors, drop_stopwords=cfg.drop_stopword_anchors, n=cfg.n_anchors, seed=cfg.anchor_seed)
     if cfg.anchor_agreement_share:
-        scores = rr_agreement(e_s[anchors.source_ids], kv.vectors[anchors.target_ids])
+        scores = rr_agreement(embeddings()[anchors.source_ids], kv.vectors[anchors.target_ids])
         anchors = keep_agreeing(anchors, scores, cfg.anchor_agreement_share)
+    return anchors
+
+
+def anchor_inputs(vectors, pairs) -> Inputs:
+    """Inputs holding only what anchor selection reads (vectors and lexicon pairs), for previews."""
+    empty = pd.DataFrame(columns=["id", "label", "text"])
+    return Inputs(vectors, pairs, empty, empty, empty)
+
+
+def count_anchors(cfg: ExperimentConfig, inputs: Inputs, tok=None) -> dict:
+    """What a run of `cfg` on `inputs` will report as its anchors (results.json's `anchors`), without mapping or
+    fine-tuning: the Setup page's preview, from the same `select_anchors` the run uses."""
+    tok = tok if tok is not None else models.load_tokenizer(cfg.source_model)
+    return select_anchors(cfg, inputs, tok, lambda: source_embeddings(cfg.source_model)).summary()
+
+
+def source_embeddings(model_name: str) -> np.ndarray:
+    """E_s: the source model's input embedding matrix."""
+    return stitching.input_embeddings(models.load_classifier(model_name, 2))
+
+
+def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_anchors=None) -> Spaces:
+    """Anchors and the mapped embedding matrices, without any fine-tuning (also used by the analysis pages)."""
+    kv = inputs.vectors
+    tok = models.load_tokenizer(cfg.source_model)
+    e_s = source_embeddings(cfg.source_model)
+    anchors = select_anchors(cfg, inputs, tok, e_s)
     if on_anchors:
         on_anchors(len(anchors))
     mapped, reinit = {}, {}
@@ -240,7 +273,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     shared = keep + (["source"] if "source" in cfg.methods else [])
     n_tunes = len(reinit) + int(bool(shared)) + int("mplm" in cfg.methods)
     prog.total = 3 + len(cfg.seeds) * n_tunes * cfg.epochs
-    prog.step("mapped; fine-tuning")
+    prog.step(FINE_TUNING)
 
     lex_vocab = (lexicon_vocabulary(inputs.pairs, kv.key_to_index, tok, special_ids=tok.all_special_ids)
                  if cfg.extend_vocab_from_lexicon else None)

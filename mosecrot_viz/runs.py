@@ -22,6 +22,11 @@ from .config import ExperimentConfig
 from .errors import InputError
 
 RUNS_ENV = "MOSECROT_RUNS"
+CANCEL_FILE = "cancel.requested"  # its presence asks the run's thread to stop at its next progress report
+
+
+class RunCancelled(Exception):
+    """Raised from a run's progress callback once a cancel was requested; the run ends as `cancelled`."""
 
 
 def runs_root() -> Path:
@@ -63,10 +68,12 @@ class StoredRun:
         return self.path.name
 
     def status(self) -> dict:
-        """{'state': queued|running|complete|failed|incomplete, 'fraction', 'message'}.
+        """{'state': queued|running|complete|failed|cancelled|incomplete, 'fraction', 'message', ...}.
 
         Complete when results.json exists (it is written last). A queued or running run whose
-        process is gone (killed, crashed, server restarted) is reported as incomplete.
+        process is gone (killed, crashed, server restarted) is reported as incomplete. A running run
+        carries `elapsed` and `eta_seconds` (from its measured pace) once it has made progress, and
+        `cancelling: True` between a cancel request and its next progress report.
         """
         if (self.path / "results.json").exists():
             return {"state": "complete", "fraction": 1.0, "message": "done"}
@@ -74,6 +81,8 @@ class StoredRun:
         if st.get("state") in ("queued", "running") and not _alive(st.get("pid")):
             return dict(st, state="incomplete",
                         message=f"stopped before finishing (its process {st.get('pid')} is gone); last: {st.get('message')}")
+        if st.get("state") in ("queued", "running") and (self.path / CANCEL_FILE).exists():
+            st = dict(st, cancelling=True)
         return st
 
     @property
@@ -111,6 +120,11 @@ def list_runs(root: Path | None = None) -> list[StoredRun]:
     runs = [StoredRun(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")  # a commit in progress
             and ((p / "results.json").exists() or (p / "status.json").exists())]
     return sorted(runs, key=lambda r: r.path.stat().st_mtime, reverse=True)
+
+
+def latest_run(name: str, root: Path | None = None) -> StoredRun | None:
+    """The newest run (in any state) whose folder was named `name` by `new_run_dir`, or None."""
+    return next((r for r in list_runs(root) if f"-{name}-" in r.run_id), None)
 
 
 def latest_complete(name: str, root: Path | None = None) -> StoredRun | None:
@@ -173,25 +187,68 @@ _RUN_LOCK = threading.Lock()
 
 def execute_run(cfg: ExperimentConfig, path: Path) -> bool:
     """Run a prepared config (after any run already going in this process), reporting progress
-    and failures to its status.json; True on success."""
+    and failures to its status.json; True on success. A run cancelled while it waited never starts."""
     with _RUN_LOCK:
+        if (Path(path) / CANCEL_FILE).exists():
+            _mark_cancelled(Path(path), 0.0, "cancelled before it started")
+            return False
         return _execute(cfg, path)
 
 
-def _execute(cfg: ExperimentConfig, path: Path) -> bool:
-    from .pipeline import run_experiment
+def eta_seconds(spent: float, done: float, left: float) -> float | None:
+    """Seconds left at the measured pace: `spent` seconds since fine-tuning began for `done` of the work since
+    then, `left` still to do; None before the first epoch has been measured. The fraction counts finished
+    fine-tuning epochs (every fine-tune: the mapped methods', the shared E_s one, the multilingual model's), so
+    the pace is the measured time per epoch."""
+    if done <= 0 or spent <= 0 or left <= 0:
+        return None
+    return spent / done * left
 
-    last = {"fraction": 0.0, "message": ""}
+
+def cancel_run(run: "StoredRun | Path") -> bool:
+    """Ask a queued or running run to stop: its thread raises `RunCancelled` at its next progress report (at the
+    latest after the current fine-tuning epoch) and marks it cancelled; other runs are untouched. False when the
+    run had already ended."""
+    path = Path(getattr(run, "path", run))
+    if not StoredRun(path).active:
+        return False
+    (path / CANCEL_FILE).write_text(f"{time.time()}\n")
+    return True
+
+
+def _mark_cancelled(path: Path, fraction: float, message: str) -> None:
+    write_json(path / "status.json", {"state": "cancelled", "fraction": fraction, "message": message,
+                                       "ended": time.time()})
+
+
+def _execute(cfg: ExperimentConfig, path: Path) -> bool:
+    from .pipeline import FINE_TUNING, run_experiment
+
+    started = time.time()
+    last = {"fraction": 0.0, "message": "", "written": 0.0}
+    tuning = {}  # when fine-tuning began and the fraction then: the pace is measured from there
 
     def progress(message: str, fraction: float) -> None:
-        if fraction - last["fraction"] >= 0.01 or fraction >= 1.0 or message != last["message"]:
-            last.update(fraction=fraction, message=message)
+        if (path / CANCEL_FILE).exists():
+            raise RunCancelled(f"cancelled at {fraction:.0%} ({message})")
+        now = time.time()
+        if message == FINE_TUNING:
+            tuning.update(t=now, fraction=fraction)
+        if (fraction - last["fraction"] >= 0.01 or fraction >= 1.0 or message != last["message"]
+                or now - last["written"] >= 5):
+            last.update(fraction=fraction, message=message, written=now)
+            eta = (eta_seconds(now - tuning["t"], fraction - tuning["fraction"], 1.0 - fraction) if tuning
+                   else None)
             write_json(path / "status.json", {"state": "running", "fraction": fraction, "message": message,
-                                               "pid": os.getpid()})
+                                               "pid": os.getpid(), "started": started,
+                                               "elapsed": round(now - started, 1),
+                                               "eta_seconds": round(eta, 1) if eta is not None else None})
 
     try:
         run_experiment(cfg, progress=progress)
         return True
+    except RunCancelled as exc:
+        _mark_cancelled(path, last["fraction"], str(exc))
     except InputError as exc:
         write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"], "message": str(exc)})
     except Exception as exc:  # shown in the app; the traceback is kept beside it

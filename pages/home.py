@@ -3,8 +3,9 @@ import streamlit as st
 
 from mosecrot_viz.cli import DEMO_METHODS
 from mosecrot_viz.config import ExperimentConfig
-from mosecrot_viz.runs import latest_complete, list_runs, start_run
-from mosecrot_viz.ui.components import provenance_table, results_table
+from mosecrot_viz.runs import cancel_run, latest_complete, latest_run, start_run
+from mosecrot_viz.ui import state
+from mosecrot_viz.ui.components import provenance_table, results_table, run_progress
 from mosecrot_viz.ui.inputs import demo_inputs
 
 st.title("mosecrot_viz")
@@ -23,11 +24,16 @@ last = latest_complete("demo")
 if last is not None:
     st.caption(f"The last demo run on this machine took {last.results()['wall_seconds'] / 60:.1f} minutes "
                f"({last.results()['device']}).")
-if st.button("Run the demo", type="primary", key="home_run"):
-    setup = demo_inputs()
-    cfg = ExperimentConfig.from_dict(setup, methods=list(DEMO_METHODS), epochs=3)
-    st.session_state["current_run"] = start_run(cfg, name="demo").run_id
-    st.session_state["setup"] = setup
+state.setup_id()  # the URL names this setup, so a reload keeps the selected run
+demo = latest_run("demo")  # the newest demo on this machine: after a reload or in a second tab too
+demo_busy = demo is not None and demo.active
+if st.button("Run the demo", type="primary", key="home_run", disabled=demo_busy,
+             help="the demo is running: follow it below, or cancel it" if demo_busy else None):
+    cfg = ExperimentConfig.from_dict(demo_inputs(), methods=list(DEMO_METHODS), epochs=3)
+    demo = start_run(cfg, name="demo")  # the user's own Setup choices are left as they are
+    state.select_run(demo.run_id)
+    st.session_state["_demo_was_active"] = True
+    st.rerun()  # redraw with the button disabled
 
 TOUR = [
     ("pages/anchors.py", "Anchors", "how many lexicon pairs survive as anchors, and how the two anchor spaces look"),
@@ -40,14 +46,21 @@ TOUR = [
 
 @st.fragment(run_every=2)
 def demo_status():
-    """Progress of this session's run, then its results and the tour."""
-    current = st.session_state.get("current_run")
-    run = next((r for r in list_runs() if r.run_id == current), None)
+    """Progress of the newest demo run (with ETA and Cancel), then its results and the tour."""
+    run = latest_run("demo")
     if run is None:
         return
     s = run.status()
-    if s["state"] in ("queued", "running"):
-        st.progress(float(s.get("fraction", 0)), text=s.get("message", ""))
+    active = s["state"] in ("queued", "running")
+    if st.session_state.get("_demo_was_active") and not active:  # it ended: redraw (the button enabled again)
+        st.session_state["_demo_was_active"] = False
+        st.rerun()
+    st.session_state["_demo_was_active"] = active
+    if active:
+        if run_progress(run, key="home_cancel"):
+            cancel_run(run)
+    elif s["state"] == "cancelled":
+        st.warning(f"The demo run {run.run_id} was cancelled: {s['message']}")
     elif s["state"] in ("failed", "incomplete"):
         st.error(f"The run stopped: {s['message']}")
     elif s["state"] == "complete":

@@ -1,92 +1,117 @@
-"""Run: choose methods and settings, start a run in the background, follow it, see the results table."""
+"""Run: choose methods and settings, start a run in the background, follow it, see the results table.
+
+The inputs are the ones Setup accepted for this setup (`ui.state`): Run names them and will not
+start without them (no fallback to the demo). Settings and the selected run are kept in the setup
+record and the URL, so they survive navigation, a reload and a second tab.
+"""
 import streamlit as st
 import torch
 
 from mosecrot_viz.config import ALL_METHODS, ExperimentConfig
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.io.resources import cache_dir
-from mosecrot_viz.runs import list_runs, start_run, start_sweep
+from mosecrot_viz.runs import cancel_run, list_runs, start_run, start_sweep
 from mosecrot_viz.sweeps import SWEEPABLE, parse_values, sweep_configs
-from mosecrot_viz.ui.components import environment_expander, results_table
-from mosecrot_viz.ui.inputs import demo_inputs
+from mosecrot_viz.ui import state
+from mosecrot_viz.ui.components import environment_expander, results_table, run_progress
+
+INPUT_FIELDS = ("vectors", "lexicon", "train", "dev", "test", "target_train", "source_test")
 
 st.title("Run")
-setup = st.session_state.get("setup") or demo_inputs()
-st.caption(f"Inputs: **{setup['label']}** (change them on Setup)")
+record = state.load_record()
+setup = record.get("inputs")
+if setup:
+    names = setup.get("names") or {}
+    st.markdown(f"Inputs: **{setup['label']}** (change them on **Setup**)")
+    st.caption(" · ".join(f"{k}: `{names.get(k, setup[k])}`" for k in INPUT_FIELDS if setup.get(k))
+               + f" · models: `{setup.get('source_model')}`, `{setup.get('multilingual_model')}`")
+else:
+    st.warning("No inputs chosen yet" + (f" ({record['problem']})" if record.get("problem") else "")
+               + ": choose them on **Setup**. Runs start only on inputs you chose there.")
+    st.page_link("pages/setup.py", label="Go to Setup")
 
+default_methods = ["rr-softmax", "ls", "source", "majority"] + (["lr"] if (setup or {}).get("target_train") else [])
+record = state.bind("run", {**state.RUN_DEFAULTS, "run_methods": default_methods})
+st.session_state["run_methods"] = [m for m in st.session_state["run_methods"] if m in ALL_METHODS]
 gpu = torch.cuda.is_available()
 st.write(f"Device: **{'CUDA GPU: ' + torch.cuda.get_device_name(0) if gpu else 'CPU (no GPU found)'}**")
-default_methods = ["rr-softmax", "ls", "source", "majority"] + (["lr"] if setup.get("target_train") else [])
-methods = st.multiselect("methods", list(ALL_METHODS), default_methods, key="run_methods")
+st.multiselect("methods", list(ALL_METHODS), **state.kw("run", "run_methods"))
 c = st.columns(5)
-seeds = c[0].text_input("seeds", "1", key="run_seeds")
-top_k = c[1].number_input("top-k (0 = all)", 0, 100000, 50, key="run_topk")
-tau = c[2].number_input("τ (0 = per weighting)", 0.0, 10.0, 0.0, step=0.01, key="run_tau")
-epochs = c[3].number_input("epochs", 1, 20, 3, key="run_epochs")
-device = c[4].selectbox("device", ["auto", "cpu", "cuda"], key="run_device")
-freeze = st.checkbox("freeze input embeddings during fine-tuning", True, key="run_freeze")
-with st.expander("Anchor options (quality filters, subsets)"):
+c[0].text_input("seeds", **state.kw("run", "run_seeds"))
+c[1].number_input("top-k (0 = all)", 0, 100000, **state.kw("run", "run_topk"))
+c[2].number_input("τ (0 = per weighting)", 0.0, 10.0, step=0.01, **state.kw("run", "run_tau"))
+c[3].number_input("epochs", 1, 20, **state.kw("run", "run_epochs"))
+c[4].selectbox("device", ["auto", "cpu", "cuda"], **state.kw("run", "run_device"))
+st.checkbox("freeze input embeddings during fine-tuning", **state.kw("run", "run_freeze"))
+with st.expander("Anchor options (quality filters, subsets; Setup's anchor count follows them)"):
     ac = st.columns(4)
-    policy = ac[0].selectbox("translation per target word", ["first", "one-to-one", "aligned", "self-learned"],
-                             key="run_policy", help="first: lexicon order (the paper); aligned: re-chosen by a first "
-                             "Procrustes alignment; self-learned: dictionary re-induced by iterated Procrustes + CSLS")
-    agreement = ac[1].number_input("keep share by R_s/R_t agreement (0 = off)", 0.0, 1.0, 0.0, step=0.1, key="run_agree")
-    n_anchors = ac[2].number_input("random subset of anchors (0 = all)", 0, 10**6, 0, key="run_nanchors")
-    stop = ac[3].checkbox("drop stop-word anchors", False, key="run_stop")
+    ac[0].selectbox("translation per target word", ["first", "one-to-one", "aligned", "self-learned"],
+                    **state.kw("run", "run_policy"), help="first: lexicon order (the paper); aligned: re-chosen by a first "
+                    "Procrustes alignment; self-learned: dictionary re-induced by iterated Procrustes + CSLS")
+    ac[1].number_input("keep share by R_s/R_t agreement (0 = off)", 0.0, 1.0, step=0.1, **state.kw("run", "run_agree"))
+    ac[2].number_input("random subset of anchors (0 = all)", 0, 10**6, **state.kw("run", "run_nanchors"))
+    ac[3].checkbox("drop stop-word anchors", **state.kw("run", "run_stop"))
 with st.expander("Beyond the paper's setting: words without a static vector"):
     bc = st.columns(2)
-    lex_vocab = bc[0].checkbox("lexicon words without a vector join the vocabulary (their translation's PLM row)",
-                               False, key="run_lexvocab")
-    subwords = bc[1].checkbox("other unknown words are read by the PLM's own tokenizer", False, key="run_subwords")
-anchor_opts = dict(anchor_policy=policy, anchor_agreement_share=agreement or None, n_anchors=int(n_anchors) or None,
-                   drop_stopword_anchors=stop, extend_vocab_from_lexicon=lex_vocab,
-                   unk_policy="subwords" if subwords else "unk")
-
-if st.button("Start run", type="primary", key="run_start"):
-    try:
-        cfg = ExperimentConfig.from_dict(
-            setup, methods=methods, seeds=[int(s) for s in seeds.split(",") if s.strip()], top_k=int(top_k) or None,
-            temperature=tau or None, epochs=int(epochs), device=device, freeze_embeddings=freeze, **anchor_opts)
-        run = start_run(cfg, name=setup["label"].split()[0])
-        st.session_state["current_run"] = run.run_id
-    except (InputError, ValueError) as exc:
-        st.error(str(exc))
-
+    bc[0].checkbox("lexicon words without a vector join the vocabulary (their translation's PLM row)",
+                   **state.kw("run", "run_lexvocab"))
+    bc[1].checkbox("other unknown words are read by the PLM's own tokenizer", **state.kw("run", "run_subwords"))
 with st.expander("Sweep one parameter (every trial is stored; Compare draws the curve)"):
     sc = st.columns(2)
-    param = sc[0].selectbox("parameter", list(SWEEPABLE), key="run_sweep_param")
+    param = sc[0].selectbox("parameter", list(SWEEPABLE), **state.kw("run", "run_sweep_param"))
     values = sc[1].text_input("values", {"top_k": "1,10,50,100,all", "n_anchors": "500,3000,all",
                                          "temperature": "0.01,0.05,0.1,0.5", "drop_stopword_anchors": "false,true"}[param],
                               key=f"run_sweep_values_{param}")
-    if st.button("Start sweep", key="run_sweep_start"):
-        try:
-            base = ExperimentConfig.from_dict(
-                setup, methods=methods, seeds=[int(s) for s in seeds.split(",") if s.strip()], top_k=int(top_k) or None,
-                temperature=tau or None, epochs=int(epochs), device=device, freeze_embeddings=freeze, **anchor_opts)
-            trials = start_sweep(sweep_configs(base, param, parse_values(param, values),
-                                               model_cache=str(cache_dir() / "finetuned")), name="sweep")
-            st.success(f"queued {len(trials)} trials; follow them below, then open **Compare**.")
-        except (InputError, ValueError) as exc:
-            st.error(str(exc))
+    sweep_clicked = st.button("Start sweep", key="run_sweep_start", disabled=not setup)
+record = state.save("run", [*state.RUN_DEFAULTS, "run_methods"])
+
+
+def _config() -> ExperimentConfig:
+    return ExperimentConfig.from_dict(setup, **state.config_overrides(record["run"]))
+
+
+current = state.current_run_id()
+runs = {r.run_id: r for r in list_runs()}
+busy = current in runs and runs[current].active  # this setup's run is still going: no second start
+if st.button("Start run", type="primary", key="run_start", disabled=not setup or busy,
+             help="this setup's run is still going: wait for it or cancel it" if busy else None):
+    try:
+        run = start_run(_config(), name=setup["label"].split()[0])
+        state.select_run(run.run_id)
+        st.session_state["_run_was_active"] = True
+    except (InputError, ValueError) as exc:
+        st.error(str(exc))
+if sweep_clicked:
+    try:
+        trials = start_sweep(sweep_configs(_config(), param, parse_values(param, values),
+                                           model_cache=str(cache_dir() / "finetuned")), name="sweep")
+        st.success(f"queued {len(trials)} trials; follow them below, then open **Compare**.")
+    except (InputError, ValueError) as exc:
+        st.error(str(exc))
 
 
 @st.fragment(run_every=2)
 def live_status():
-    """Progress of runs still going (any tab, any session), refreshed every 2 s."""
-    running = [r for r in list_runs() if r.active]
-    for r in running:
-        s = r.status()
-        with st.status(f"Running {r.run_id}", expanded=True):
-            st.write(f"stage: {s.get('message', '')}")
-            st.progress(float(s.get("fraction", 0)))
+    """Progress of runs still going (any tab, any session), refreshed every 2 s, each with a Cancel button."""
     runs = list_runs()
-    # a reload or a second tab has no session state: show the newest run then
-    current = st.session_state.get("current_run") or (runs[0].run_id if runs else None)
+    running = [r for r in runs if r.active]
+    for r in running:
+        with st.status(f"Running {r.run_id}", expanded=True):
+            if run_progress(r, key=f"run_cancel_{r.run_id}"):
+                cancel_run(r)
+    current = state.current_run_id() or (runs[0].run_id if runs else None)  # none chosen yet: the newest run
+    active = any(r.run_id == current for r in running)
+    if st.session_state.get("_run_was_active") and not active:  # it ended: redraw the page (Start enabled again)
+        st.session_state["_run_was_active"] = False
+        st.rerun()
+    st.session_state["_run_was_active"] = active
     for r in runs:
         if r.run_id == current:
             s = r.status()
             if s["state"] in ("failed", "incomplete"):
                 st.error(f"Run {r.run_id} stopped: {s['message']}")
+            elif s["state"] == "cancelled":
+                st.warning(f"Run {r.run_id} was cancelled: {s['message']}")
             elif s["state"] == "complete":
                 res = r.results()
                 st.subheader(f"Results of {r.run_id}")

@@ -1,20 +1,23 @@
 """Setup: choose target vectors, lexicon and task data (default, shared SIB-200, upload or server path).
 
 Each of the user's own files is read as soon as it is given, so a bad one is reported (file and
-line) beside its own input rather than later, in a failed run.
+line) beside its own input rather than later, in a failed run. The choices, the uploads (copied into
+the app's data folder) and the inputs accepted are kept in the setup record the URL names
+(`ui.state`), so Run, a reload, a second tab and a shared link all see the same inputs. The anchor
+count is the run's own (`pipeline.count_anchors`, with Run's anchor options).
 """
 import os
 
 import streamlit as st
 
-from mosecrot_viz.core.anchors import extract_anchors
+from mosecrot_viz.config import ExperimentConfig
 from mosecrot_viz.core.tokenizer import WordTokenizer
 from mosecrot_viz.errors import InputError, OverlapError
 from mosecrot_viz.io.limits import describe_limits
-from mosecrot_viz.io.models import is_uncased
 from mosecrot_viz.io.tasks import check_labels, load_task
 from mosecrot_viz.io.text import SEGMENTATIONS, resolve_rule
-from mosecrot_viz.ui import cached
+from mosecrot_viz.pipeline import anchor_inputs, count_anchors
+from mosecrot_viz.ui import cached, state
 from mosecrot_viz.ui.components import provenance_table
 from mosecrot_viz.ui.inputs import (
     ALLOWED_VECTOR_SUFFIXES,
@@ -22,7 +25,6 @@ from mosecrot_viz.ui.inputs import (
     MUSE,
     MUSE_LICENCE,
     demo_inputs,
-    save_upload,
     sib200_available,
     sib200_inputs,
 )
@@ -46,46 +48,76 @@ def check_input(kind: str, spec: str):
     return None
 
 
-st.title("Setup")
-sources = ["Embedded default (Bible en→zh)"] + (["SIB-200 (shared data)"] if sib200_available() else []) + ["My own files"]
-choice = st.radio("inputs", sources, key="setup_source", horizontal=True)
+@st.cache_data(show_spinner="counting anchors as the run will", max_entries=32)
+def anchor_summary(config: dict) -> dict:
+    """results.json's `anchors` for a run of `config`, from the pipeline's own anchor selection."""
+    cfg = ExperimentConfig.from_dict(config)
+    kv = cached.vectors(cfg.vectors, cfg.max_vocab)
+    return count_anchors(cfg, anchor_inputs(kv, cached.pairs(cfg.lexicon, cfg.lang, cfg.simplify_chinese)),
+                         cached.tokenizer(cfg.source_model))
 
-setup = None
-if choice.startswith("Embedded"):
+
+def _uploader_changed(kind: str) -> None:
+    """The user removed (or replaced) a file in an uploader: the recorded upload for it no longer counts."""
+    if st.session_state.get(f"setup_up_{kind}") is None:
+        state.forget_upload(kind)
+
+
+st.title("Setup")
+SOURCES = {"default": "Embedded default (Bible en→zh)", "sib200": "SIB-200 (shared data)", "files": "My own files"}
+FILES = [
+    ("vectors", "target static vectors (.vec .txt .bin .gz)", [s.strip(".") for s in ALLOWED_VECTOR_SUFFIXES]),
+    ("lexicon", "bilingual lexicon (english target per line)", ["txt", "tsv", "gz"]),
+    ("train", "English training data", ["tsv", "csv", "txt"]),
+    ("test", "target-language test data", ["tsv", "csv", "txt"]),
+    ("target_train", "target-language training data (for LR; optional)", ["tsv", "csv", "txt"]),
+]
+WIDGETS = {"setup_source": "default", "setup_sib_lang": "zh", **{f"setup_path_{k}": "" for k, _, _ in FILES},
+           "setup_lang": "", "setup_src_model": "default", "setup_mplm": "default-multilingual",
+           "setup_segmentation": "auto"}
+record = state.bind("setup", WIDGETS)
+available = [k for k in SOURCES if k != "sib200" or sib200_available()]
+if st.session_state["setup_source"] not in available:
+    st.warning(f"These inputs were {SOURCES.get(st.session_state['setup_source'], st.session_state['setup_source'])}, "
+               "which this machine does not have: choose again.")
+    st.session_state["setup_source"] = "files"
+choice = st.radio("inputs", available, **state.kw("setup", "setup_source"), horizontal=True, format_func=SOURCES.get)
+
+setup, problem = None, None
+if choice == "default":
     setup = demo_inputs()
-elif choice.startswith("SIB"):
-    lang = st.selectbox("target language", ["zh", "fr", "de", "es"], key="setup_sib_lang")
+elif choice == "sib200":
+    lang = st.selectbox("target language", ["zh", "fr", "de", "es"], **state.kw("setup", "setup_sib_lang"))
     setup = sib200_inputs(lang)
     if lang in MUSE:
         st.caption(f"Lexicon: {MUSE_LICENCE}; SIB-200's sentences are Flores-200, CC BY-SA 4.0.")
 else:
     limits = ", ".join(f"{k}: {v:,}" for k, v in describe_limits().items())
     st.caption(f"Upload files, or give server-side paths for files larger than the upload limit "
-               f"({MAX_UPLOAD_MB:,} MB). Other limits: {limits}.")
+               f"({MAX_UPLOAD_MB:,} MB). Uploads are kept in the app's data folder with this setup, so a run's "
+               f"inputs outlive a restart. Other limits: {limits}.")
     cols = st.columns(2)
-    fields, frames = {}, {}
-    for i, (kind, label, types) in enumerate([
-        ("vectors", "target static vectors (.vec .txt .bin .gz)", [s.strip(".") for s in ALLOWED_VECTOR_SUFFIXES]),
-        ("lexicon", "bilingual lexicon (english target per line)", ["txt", "tsv", "gz"]),
-        ("train", "English training data", ["tsv", "csv", "txt"]),
-        ("test", "target-language test data", ["tsv", "csv", "txt"]),
-        ("target_train", "target-language training data (for LR; optional)", ["tsv", "csv", "txt"]),
-    ]):
+    fields, frames, names = {}, {}, {}  # names: what the user calls each file (an upload's own name)
+    kept = record.get("uploads") or {}
+    for i, (kind, label, types) in enumerate(FILES):
         with cols[i % 2]:
-            up = st.file_uploader(label, type=types, key=f"setup_up_{kind}")
-            path = st.text_input(f"…or server path for {kind}", key=f"setup_path_{kind}")
+            up = st.file_uploader(label, type=types, key=f"setup_up_{kind}", on_change=_uploader_changed, args=(kind,))
+            path = st.text_input(f"…or server path for {kind}", **state.kw("setup", f"setup_path_{kind}"))
             if up is not None:
                 try:
-                    fields[kind] = str(save_upload(up, kind))
+                    fields[kind], names[kind] = str(state.keep_upload(up, kind)), up.name
                 except ValueError as exc:  # InputError (size, name) and OS-level refusals alike
                     st.error(str(exc))
             elif path:
                 fields[kind] = path
+            elif kind in kept:  # uploaded earlier (another page, a reload, another tab): still the chosen file
+                fields[kind], names[kind] = kept[kind]["path"], kept[kind]["name"]
+                st.caption(f"using your upload **{kept[kind]['name']}** (kept with this setup)")
             if kind in fields:
                 try:
                     frames[kind] = check_input(kind, fields[kind])
-                except InputError as exc:  # an upload is named as the user named it, not by its private copy
-                    st.error(str(exc).replace(fields[kind], up.name) if up is not None else str(exc))
+                except InputError as exc:  # an upload is named as the user named it, not by its kept copy
+                    st.error(str(exc).replace(fields[kind], names[kind]) if kind in names else str(exc))
                     del fields[kind]
     if "train" in frames and "test" in frames:
         try:
@@ -94,37 +126,48 @@ else:
             cols[1].error(str(exc))  # under the test data's input
             del fields["test"]
     lang = st.text_input("target language code (chooses the segmentation rule: jieba for zh, elision for fr/it/ca)",
-                         key="setup_lang")
+                         **state.kw("setup", "setup_lang"))
     if all(k in fields for k in ("vectors", "lexicon", "train", "test")):
-        setup = dict(fields, lang=lang or None, label="my files")
+        setup = dict(fields, lang=lang or None, label="my files", names=names)
     else:
-        st.info("Give at least vectors, lexicon, English training data and target test data.")
+        problem = "Give at least vectors, lexicon, English training data and target test data."
+        st.info(problem)
 
 models_col1, models_col2 = st.columns(2)
-source_model = models_col1.text_input("source model (folder, hub id, or 'default')", "default", key="setup_src_model")
-mplm = models_col2.text_input("multilingual model", "default-multilingual", key="setup_mplm")
+source_model = models_col1.text_input("source model (folder, hub id, or 'default')", **state.kw("setup", "setup_src_model"))
+mplm = models_col2.text_input("multilingual model", **state.kw("setup", "setup_mplm"))
+target_lang = setup.get("lang") if setup else None
+rule = st.selectbox("target segmentation (split text as the vectors were built)", SEGMENTATIONS,
+                    **state.kw("setup", "setup_segmentation"), format_func=lambda r: f"auto: {resolve_rule(r, target_lang)}"
+                    if r == "auto" else r, help="words: a Unicode word regex; elision: l' + autre (fr/it/ca); "
+                    "elision-clitics: also a + -t + -il (spaCy's French); jieba: Chinese")
+record = state.save("setup", WIDGETS)
 
-if setup is not None:
-    setup.update(source_model=source_model, multilingual_model=mplm)
+
+def refuse(message: str) -> None:
+    """Show why these inputs cannot be used, record that no inputs are ready, and stop."""
+    st.error(message)
+    state.update(inputs=None, problem=message)
+    st.stop()
+
+
+if setup is None:
+    state.update(inputs=None, problem=problem or "no inputs chosen")
+else:
+    setup.update(source_model=source_model, multilingual_model=mplm, segmentation=rule, source=choice)
+    anchor_opts = state.config_overrides(record.get("run"), with_training=False)
     try:
-        kv = cached.vectors(setup["vectors"])
+        cfg = ExperimentConfig.from_dict(setup, **anchor_opts)
+        kv = cached.vectors(setup["vectors"], cfg.max_vocab)
         pairs = cached.lexicon(setup["lexicon"])
         tok = cached.tokenizer(source_model)
-        anchors = extract_anchors(pairs, tok.get_vocab(), kv.key_to_index, lowercase_source=is_uncased(tok),
-                                  special_tokens=tok.all_special_tokens)
-    except OverlapError as exc:  # no single file to blame: say which two were compared
-        st.error(f"Cannot use these inputs: {setup['lexicon']} against {setup['vectors']} and the vocabulary of "
-                 f"{source_model}: {exc}")
-        st.stop()
+        anchors = anchor_summary(cfg.to_dict())
+    except OverlapError as exc:  # no single file to blame: the message names the lexicon, vectors and model
+        refuse(f"Cannot use these inputs: {exc}")
     except (InputError, OSError, ValueError) as exc:
-        st.error(f"Cannot use these inputs: {exc}")
-        st.stop()
-    rule = st.selectbox("target segmentation (split text as the vectors were built)", SEGMENTATIONS,
-                        key="setup_segmentation", format_func=lambda r: f"auto: {resolve_rule(r, setup.get('lang'))}"
-                        if r == "auto" else r, help="words: a Unicode word regex; elision: l' + autre (fr/it/ca); "
-                        "elision-clitics: also a + -t + -il (spaCy's French); jieba: Chinese")
-    setup["segmentation"] = rule
+        refuse(f"Cannot use these inputs: {exc}")
     st.session_state["setup"] = setup
+    state.update(inputs=setup, problem=None)
     test_enc = WordTokenizer(kv.index_to_key, tok.special_tokens_map, lang=setup.get("lang"),
                              segmentation=rule).encode(check_input("test", setup["test"])["text"], max_length=10**6)
     n_words = int(test_enc.n_words.sum())
@@ -133,9 +176,12 @@ if setup is not None:
     c[0].metric("target vocabulary", f"{len(kv.index_to_key):,}")
     c[1].metric("vector dimension", kv.vector_size)
     c[2].metric("lexicon pairs", f"{len(pairs):,}")
-    c[3].metric("anchors", f"{len(anchors):,}", help="pairs with a whole-token English side and a target vector")
+    c[3].metric("anchors", f"{anchors['count']:,}", help="what the run will use: pairs with a whole-token English "
+                "side and a target vector, after Run's anchor options (the pipeline's own anchor selection)")
     c[4].metric("test words without a vector", f"{unknown:.1%}", help=f"{n_words:,} test words after segmentation")
-    st.caption("Dropped lexicon pairs by reason: " + ", ".join(f"{k}: {v:,}" for k, v in anchors.dropped.items()))
+    opts = {k: v for k, v in anchor_opts.items() if v not in (None, False, "unk", "first")}
+    st.caption("Dropped lexicon pairs by reason: " + ", ".join(f"{k}: {v:,}" for k, v in anchors["dropped"].items())
+               + (f". Anchor options from Run: {opts}." if opts else "."))
     st.success(f"Inputs ready: {setup['label']}. Go to **Run**.")
 
 with st.expander("Provenance and licences of the embedded defaults"):

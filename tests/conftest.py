@@ -91,6 +91,8 @@ def tiny_run_args(tmp_path, tiny_bert_dir, tiny_task):
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # parsed-vector caches of the many tiny test files go to a throwaway folder, not the user's cache
 os.environ.setdefault("MOSECROT_PARSED_VECTORS", tempfile.mkdtemp(prefix="mosecrot-test-parsed-"))
+# the app's setup records and uploads (ui.state) likewise
+os.environ.setdefault("MOSECROT_APP_DATA", tempfile.mkdtemp(prefix="mosecrot-test-app-data-"))
 
 
 def _point_real_data_tests_at_cache() -> None:

@@ -8,8 +8,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _setup_page(**paths):
     at = AppTest.from_file(str(ROOT / "pages" / "setup.py"), default_timeout=120)
-    at.session_state["setup_source"] = "My own files"
     at.run()
+    at.radio(key="setup_source").set_value("files").run()
     for kind, path in paths.items():
         at.text_input(key=f"setup_path_{kind}").set_value(str(path))
     return at
@@ -46,5 +46,5 @@ def test_no_overlap_names_the_lexicon_and_the_vectors(tmp_path, tiny_bert_dir):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     [error] = [e.value for e in at.error]
-    assert error.startswith(f"Cannot use these inputs: {lex} against {vec} and the vocabulary of {tiny_bert_dir}: "
-                            "no lexicon pair"), error
+    assert error.startswith(f"Cannot use these inputs: lexicon {lex} against vectors {vec} and the vocabulary of "
+                            f"model {tiny_bert_dir}: no lexicon pair"), error

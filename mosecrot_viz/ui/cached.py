@@ -67,6 +67,15 @@ def lexicon(spec: str) -> list:
     return load_lexicon(resolve_spec(spec, "lexicon"))
 
 
+@st.cache_data(show_spinner="reading lexicon as the run will")
+def pairs(spec: str, lang: str | None = None, simplify_chinese: bool | None = None) -> list:
+    """Lexicon pairs exactly as a run reads them (`pipeline.load_pairs`: Chinese side simplified for zh)."""
+    from ..pipeline import load_pairs
+
+    return load_pairs(ExperimentConfig(vectors="", lexicon=spec, train="", test="", lang=lang,
+                                       simplify_chinese=simplify_chinese))
+
+
 @st.cache_resource(show_spinner="rebuilding the mapped spaces for this run (no fine-tuning)")
 def spaces(run_id: str, config: dict, methods: tuple):
     """Inputs and (F_s, F_t) per mapper for a stored run, recomputed from its config and cached (read-only)."""

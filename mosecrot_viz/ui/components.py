@@ -59,19 +59,43 @@ def environment_expander(results: dict) -> None:
 
 
 def run_picker(key: str, *, complete_only: bool = True):
-    """Select a stored run (newest first; the one started in this session preselected). None if there are none."""
+    """Select a stored run (newest first; the selected one, from this session, the URL or the setup record,
+    preselected). None if there are none. The choice goes to the URL and the record (`ui.state`)."""
     from ..runs import list_runs
+    from . import state
 
     runs = [r for r in list_runs() if not complete_only or r.status()["state"] == "complete"]
     if not runs:
         st.info("No finished run yet: start one on the **Run** page (or the demo on **Home**).")
         return None
     ids = [r.run_id for r in runs]
-    current = st.session_state.get("current_run")
+    current = state.current_run_id()
     index = ids.index(current) if current in ids else 0
     chosen = st.selectbox("run", ids, index=index, key=f"{key}_run")
-    st.session_state["current_run"] = chosen
+    if chosen != current:
+        state.select_run(chosen)
     return runs[ids.index(chosen)]
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def run_progress(run, key: str) -> bool:
+    """A queued or running run: its bar (every fine-tune counted), stage, elapsed time, ETA from its measured pace,
+    and a Cancel button. Returns True when Cancel was clicked."""
+    s = run.status()
+    text = s.get("message", "")
+    if s.get("state") == "running" and s.get("elapsed") is not None:
+        eta = s.get("eta_seconds")
+        text += f" · {_minutes(s['elapsed'])} so far" + (f" · about {_minutes(eta)} left" if eta is not None else
+                                                           " · estimating time left after the first epoch")
+    if s.get("cancelling"):
+        text = "cancelling after the current step · " + text
+    st.progress(float(s.get("fraction", 0)), text=text)
+    return st.button("Cancel", key=key, disabled=bool(s.get("cancelling")),
+                     help="stops the run at its next progress report (at the latest after the current epoch); "
+                          "it is marked cancelled and every other run is kept")
 
 
 def show_figure(fig, key: str) -> None:

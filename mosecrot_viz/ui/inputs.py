@@ -1,17 +1,15 @@
 """Input choices for the Setup page: embedded default, shared SIB-200, or the user's own files.
 
-Uploads are written to a private temporary folder (gensim wants a path) under a sanitised
+Uploads are written to this setup's folder in the app's data folder (`ui.state.uploads_dir`, beside
+the run store, so a run's inputs outlive a restart; gensim wants a path anyway) under a sanitised
 version of their name (directories dropped, odd characters replaced, suffix kept), size-checked;
 nothing uploaded is ever unpickled.
 """
 from __future__ import annotations
 
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
-
-import streamlit as st
 
 from ..errors import LimitError, PathError
 from ..io.resources import demo_inputs, shared_data_dir  # noqa: F401  (demo_inputs re-exported for the pages)
@@ -40,10 +38,10 @@ def sib200_inputs(lang: str) -> dict:
 
 
 def upload_dir() -> Path:
-    """This session's private folder for uploads."""
-    if "upload_dir" not in st.session_state:
-        st.session_state["upload_dir"] = tempfile.mkdtemp(prefix="mosecrot-upload-")
-    return Path(st.session_state["upload_dir"])
+    """This setup's folder for uploads, in the app's data folder (kept across restarts; see `ui.state`)."""
+    from .state import uploads_dir
+
+    return uploads_dir()
 
 
 def safe_upload_name(name: str) -> str:

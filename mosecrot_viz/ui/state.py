@@ -1,0 +1,186 @@
+"""What a user chose, kept where another page, a reload, a second tab and a shared link find it.
+
+The URL carries `?setup=<id>` (and `&run=<run id>` once a run is selected). The choices live in a
+small JSON record, `<app data>/setups/<id>.json`: Setup's widgets (which source, file paths,
+language, models, segmentation), the user's uploads (copied into `<app data>/uploads/<id>/`, so
+they outlive a restart), the inputs Setup accepted, Run's settings and the selected run. The app
+data folder is $MOSECROT_APP_DATA, else `app-data/` beside the run store.
+
+Streamlit forgets the widgets of a page that is not on screen, so each page seeds its widget keys
+from the record before drawing them (`bind`), each widget writes a change into the record as it
+happens (`kw`: its `on_change`), and the page stores what it drew (`save`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+
+import streamlit as st
+
+from ..atomic import write_json
+
+APP_DATA_ENV = "MOSECROT_APP_DATA"
+ID_RE = re.compile(r"^[0-9a-f]{12}$")
+RUN_ID_RE = re.compile(r"^[\w.\-]{1,200}$")
+
+
+def app_data_dir() -> Path:
+    """$MOSECROT_APP_DATA, else `app-data/` beside the run store (the resource cache by default)."""
+    from ..runs import runs_root
+
+    env = os.environ.get(APP_DATA_ENV)
+    return Path(env).expanduser() if env else runs_root().parent / "app-data"
+
+
+def record_path(sid: str) -> Path:
+    return app_data_dir() / "setups" / f"{sid}.json"
+
+
+def uploads_dir(sid: str | None = None) -> Path:
+    """Where the uploads of setup `sid` (default: this session's) are kept."""
+    path = app_data_dir() / "uploads" / (sid or setup_id())
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def setup_id() -> str:
+    """This session's setup id: kept in the session, else taken from the URL, else new; always put in the URL
+    (page switches clear the query string)."""
+    sid = st.session_state.get("setup_id")
+    if not sid:
+        given = st.query_params.get("setup", "")
+        sid = given if ID_RE.match(given) else uuid.uuid4().hex[:12]
+        st.session_state["setup_id"] = sid
+    if st.query_params.get("setup") != sid:
+        st.query_params["setup"] = sid
+    run = st.session_state.get("current_run")
+    if run and st.query_params.get("run") != run:
+        st.query_params["run"] = run
+    return sid
+
+
+def load_record(sid: str | None = None) -> dict:
+    """The record of setup `sid` (default: this session's); {} when there is none yet."""
+    try:
+        return json.loads(record_path(sid or setup_id()).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _write(rec: dict) -> None:
+    rec["rev"] = uuid.uuid4().hex[:8]
+    path = record_path(setup_id())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, rec)
+
+
+def update(**fields) -> dict:
+    """Set top-level fields of this session's record (written only when something changed)."""
+    rec = load_record()
+    if any(rec.get(k) != v for k, v in fields.items()):
+        rec.update(fields)
+        _write(rec)
+    return rec
+
+
+def bind(section: str, defaults: dict) -> dict:
+    """Before a page draws its widgets: give each widget key (`defaults`: key -> default) the record's value.
+
+    The record is the truth on every run (the widgets' `on_change` writes a change into it first, see `kw`),
+    so a page opened again, a reload, a second tab and a shared link all draw the same values, and
+    values Streamlit kept from an earlier visit cannot win over it. Returns the record."""
+    rec = load_record()
+    values = rec.get(section) or {}
+    for key, default in defaults.items():
+        st.session_state[key] = values.get(key, default)
+    return rec
+
+
+def remember(section: str, key: str) -> None:
+    """`on_change` of a bound widget: write its new value into the record before the page reruns."""
+    rec = load_record()
+    values = dict(rec.get(section) or {})
+    values[key] = st.session_state[key]
+    rec[section] = values
+    _write(rec)
+
+
+def kw(section: str, key: str) -> dict:
+    """Keyword arguments binding a widget to the record: its key and the `on_change` that records it."""
+    return {"key": key, "on_change": remember, "args": (section, key)}
+
+
+def save(section: str, keys) -> dict:
+    """After a page drew its widgets: store their values under `section` (written only when changed: the first
+    visit's defaults, or a value the page corrected)."""
+    values = {k: st.session_state[k] for k in keys if k in st.session_state}
+    rec = load_record()
+    if rec.get(section) != values:
+        rec[section] = values
+        _write(rec)
+    return rec
+
+
+def keep_upload(uploaded, kind: str) -> Path:
+    """Copy a browser upload into this setup's uploads folder (sanitised name, size limit: `inputs.save_upload`)
+    and record it under `kind` with the name the user gave it."""
+    from .inputs import save_upload
+
+    path = save_upload(uploaded, kind, uploads_dir())
+    rec = load_record()
+    uploads = dict(rec.get("uploads") or {})
+    if uploads.get(kind) != {"name": uploaded.name, "path": str(path)}:
+        uploads[kind] = {"name": uploaded.name, "path": str(path)}
+        rec["uploads"] = uploads
+        _write(rec)
+    return path
+
+
+def forget_upload(kind: str) -> None:
+    """Stop using the recorded upload for `kind` (the file stays until its folder is cleared)."""
+    rec = load_record()
+    if kind in (rec.get("uploads") or {}):
+        rec["uploads"] = {k: v for k, v in rec["uploads"].items() if k != kind}
+        _write(rec)
+
+
+def current_run_id() -> str | None:
+    """The selected run: this session's, else the URL's, else the record's."""
+    run = st.session_state.get("current_run")
+    if not run:
+        given = st.query_params.get("run", "")
+        run = given if RUN_ID_RE.match(given) else load_record().get("selected_run")
+        if run:
+            st.session_state["current_run"] = run
+    return run
+
+
+def select_run(run_id: str) -> None:
+    """Make `run_id` the selected run in the session, the URL and the record."""
+    st.session_state["current_run"] = run_id
+    st.query_params["run"] = run_id
+    update(selected_run=run_id)
+
+
+RUN_DEFAULTS = {"run_seeds": "1", "run_topk": 50, "run_tau": 0.0, "run_epochs": 3, "run_device": "auto",
+                "run_freeze": True, "run_policy": "first", "run_agree": 0.0, "run_nanchors": 0, "run_stop": False,
+                "run_lexvocab": False, "run_subwords": False, "run_sweep_param": "top_k"}
+
+
+def config_overrides(values: dict, *, with_training: bool = True) -> dict:
+    """Run's widget values (`run_*` keys, as stored) -> ExperimentConfig fields. Setup uses the anchor fields
+    for its preview, so its counts follow the options the run will use."""
+    v = {**RUN_DEFAULTS, **(values or {})}
+    out = dict(anchor_policy=v["run_policy"], anchor_agreement_share=v["run_agree"] or None,
+               n_anchors=int(v["run_nanchors"]) or None, drop_stopword_anchors=bool(v["run_stop"]),
+               extend_vocab_from_lexicon=bool(v["run_lexvocab"]), unk_policy="subwords" if v["run_subwords"] else "unk")
+    if with_training:
+        out.update(seeds=[int(s) for s in str(v["run_seeds"]).split(",") if s.strip()], top_k=int(v["run_topk"]) or None,
+                   temperature=v["run_tau"] or None, epochs=int(v["run_epochs"]), device=v["run_device"],
+                   freeze_embeddings=bool(v["run_freeze"]))
+        if "run_methods" in v:
+            out["methods"] = list(v["run_methods"])
+    return out
