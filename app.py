@@ -3,6 +3,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from mosecrot_viz.ui import state
+
 ASSETS = Path(__file__).resolve().parent / "assets"  # drawn by scripts/make_assets.py
 st.set_page_config(page_title="mosecrot_viz", page_icon=str(ASSETS / "icon.svg"), layout="wide")
 st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "icon.svg"))
@@ -16,4 +18,5 @@ nav = st.navigation([
     st.Page("pages/why.py", title="Why"),
     st.Page("pages/compare.py", title="Compare"),
 ])
+state.setup_id()  # every page keeps ?setup= (and ?run=) in the URL: a reload finds the same choices
 nav.run()
