@@ -70,6 +70,13 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error on stderr (exit 2), like every other failure of the CLI."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def _add_training_args(p: argparse.ArgumentParser, epochs: int, out_required: bool = True) -> None:
     p.add_argument("--seeds", type=_ints, default="1", help="comma-separated seeds; each is one fine-tune per method")
     p.add_argument("--epochs", type=int, default=epochs, help="fine-tuning epochs (the best English-dev epoch is kept)")
@@ -89,7 +96,7 @@ def _prog() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs). Imports nothing heavy."""
-    parser = argparse.ArgumentParser(prog=_prog(), description=__doc__, formatter_class=_Formatter)
+    parser = _Parser(prog=_prog(), description=__doc__, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -62,10 +62,15 @@ def test_method_names_match_the_registry():
 
 
 def test_usage_errors_exit_2_and_failed_runs_exit_1(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exc:  # argparse's own usage error
+    with pytest.raises(SystemExit) as exc:  # argparse's own usage error: one line too, no usage block
         main(["run", "--no-such-flag"])
     assert exc.value.code == 2
-    capsys.readouterr()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "required: --vectors" in err
+    with pytest.raises(SystemExit):
+        main(["run", "--seeds", "1,x"])
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--seeds" in err and "1,x" in err
     # a bad option value found before any work: a usage error, one line
     assert main(["run", "--vectors", "v", "--lexicon", "l", "--train", "t", "--test", "t", "--top-k", "-1",
                  "--out", str(tmp_path / "o")]) == 2
