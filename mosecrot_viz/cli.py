@@ -1,4 +1,4 @@
-"""Headless entry point: `mosecrot-viz` or `python -m mosecrot_viz` with run|sweep|demo|explain|resources|bench.
+"""Headless entry point: `mosecrot-viz` or `python -m mosecrot_viz` with run|sweep|demo|explain|export|resources|bench.
 
 Exit status: 0 done; 2 a usage error (an unknown flag, a bad or missing option value, an unusable --out),
 found before any work; 1 a run that failed (bad input data, a failed trial), with one line on stderr (the
@@ -137,6 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="machine-readable output")
     explain.add_argument("--debug", action="store_true", help="show tracebacks")
 
+    exp = add("export", help="take a finished run home: Projector files, word2vec text, or the stitched model",
+              description="projector: vectors.tsv + metadata.tsv (word, language, anchor, translation) of one "
+                          "mapping's shared space, for projector.tensorflow.org; vectors: the same as word2vec text "
+                          "(source.vec, target.vec); model: the stitched model as a Hugging Face folder (safetensors, "
+                          "id2label, a word-level tokenizer) that AutoModelForSequenceClassification and AutoTokenizer "
+                          "load. A run made without --keep-models is fine-tuned again for that method and seed.")
+    exp.add_argument("run_dir", metavar="RUN_DIR", help="a run folder holding results.json")
+    exp.add_argument("--what", required=True, choices=["projector", "vectors", "model"], help="what to export")
+    exp.add_argument("--method", help="a mapped method of the run (default: its first)")
+    exp.add_argument("--seed", type=int, help="with --what model: one of the run's seeds (default: its first)")
+    exp.add_argument("--max-words", type=int, help="projector/vectors: keep the N most frequent target words and the "
+                     "first N English tokens (the Projector is slow beyond ~100k points; default: all)")
+    exp.add_argument("--out", required=True, help="folder to write into")
+    exp.add_argument("--debug", action="store_true", help="show tracebacks")
+
     res = add("resources", help="list the embedded defaults (and --fetch them)")
     res.add_argument("--fetch", action="store_true", help="download and build every default the demo needs")
     res.add_argument("--all", action="store_true", help="with --fetch: also French, Spanish and German defaults")
@@ -173,6 +188,9 @@ def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) ->
     run.add_argument("--no-ladder", action="store_true",
                      help="skip the gap ladder (inference passes that take the loss apart link by link; see explain)")
     run.add_argument("--model-cache", help="folder to reuse fine-tuned models across runs (safetensors; default: off)")
+    run.add_argument("--keep-models", action="store_true",
+                     help="keep each stitched model (method, seed) in --out as safetensors, for `export --what model` "
+                          "and the app's sentence box without fine-tuning again (one model's size per method and seed)")
     run.add_argument("--n-anchors", type=int, default=None, help="keep a random subset of N anchors (default: all)")
     run.add_argument("--drop-stopword-anchors", action="store_true", help="remove anchors whose English side is a stop word")
     run.add_argument("--unk-policy", default="unk", choices=list(UNK_POLICIES),
@@ -302,6 +320,7 @@ def _experiment_config(args) -> ExperimentConfig:
         model_cache=args.model_cache, n_anchors=args.n_anchors, drop_stopword_anchors=args.drop_stopword_anchors,
         anchor_agreement_share=args.anchor_agreement, unk_policy=args.unk_policy,
         extend_vocab_from_lexicon=args.extend_vocab_from_lexicon, ladder=not args.no_ladder, segmentation=args.segmentation,
+        keep_models=args.keep_models,
     )
 
 
@@ -410,6 +429,22 @@ def _explain(args) -> None:
         print(readings[m] + (f" Not measured: {', '.join(gone)}." if gone else ""))
 
 
+def _export(args) -> None:
+    from .atomic import probe_writable
+    from .export import export
+    from .stitched import check_method, read_run
+
+    results = read_run(args.run_dir)
+    with _options():  # the method, seed and --out checked before any work (a model export may fine-tune)
+        check_method(results, args.method, args.seed)
+        probe_writable(args.out, "--out")
+    done = export(args.run_dir, args.what, args.out, args.method, args.seed, max_words=args.max_words)
+    detail = f", seed {done['seed']} ({done['origin']})" if args.what == "model" else f", {done['rows']} rows"
+    print(f"{args.what} of {done['method']}{detail} written to {args.out}")
+    for note in done["notes"]:
+        print(f"note: {note}")
+
+
 def argv_is_cli() -> bool:
     """True when running as `python -m mosecrot_viz` (so sys.argv holds the user's command)."""
     return bool(sys.argv) and sys.argv[0].endswith(("__main__.py", "mosecrot_viz", "mosecrot-viz"))
@@ -428,6 +463,8 @@ def main(argv=None) -> int:
             _bench(args)
         elif args.command == "explain":
             _explain(args)
+        elif args.command == "export":
+            _export(args)
         elif args.command == "sweep":
             return _sweep_command(args)
         else:

@@ -54,6 +54,8 @@ class ExperimentConfig:
     sweep: dict | None = None  # {"id", "param", "value"} when this run is one trial of a sweep
     model_cache: str | None = None  # folder to reuse fine-tuned models across runs (None: off)
     ladder: bool = True  # measure the gap ladder (core.ladder): inference only, no extra fine-tuning
+    keep_models: bool = False  # store each stitched model (method, seed) in the run folder (safetensors), so
+    # it can be exported (`export --what model`) or tried on a sentence without fine-tuning again
 
     def validate(self) -> "ExperimentConfig":
         """Raise `InputError` for anything the pipeline could only discover late, naming the CLI flag.

@@ -81,6 +81,7 @@ class RunOutput:
     mapped: dict = field(default_factory=dict)  # method -> (F_s, F_t)
     ladder_predictions: pd.DataFrame | None = None  # every target rung's predictions (core.ladder)
     ladder_examples: dict | None = None  # method -> example sentences with occlusion (first seed)
+    models: dict = field(default_factory=dict)  # (method, seed) -> the stitched model's state dict (keep_models)
 
 
 class _Progress:
@@ -242,6 +243,22 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
     return Spaces(tok, e_s, anchors, mapped, reinit)
 
 
+def word_tokenizer(cfg: ExperimentConfig, inputs: Inputs, tok):
+    """The run's target tokenizer (`WordTokenizer` over the vectors' words, then any lexicon words) and the
+    lexicon vocabulary it was extended with (None unless `extend_vocab_from_lexicon`)."""
+    kv = inputs.vectors
+    lex_vocab = (lexicon_vocabulary(inputs.pairs, kv.key_to_index, tok, special_ids=tok.all_special_ids)
+                 if cfg.extend_vocab_from_lexicon else None)
+    wtok = WordTokenizer(list(kv.index_to_key) + list(lex_vocab.words if lex_vocab else ()), tok.special_tokens_map,
+                         lang=cfg.lang, unk_policy=cfg.unk_policy, subword_tokenizer=tok, segmentation=cfg.segmentation)
+    return wtok, lex_vocab
+
+
+def model_file_name(method: str, seed: int) -> str:
+    """The run folder's file holding a stitched model's weights (`keep_models`)."""
+    return f"model-{method}-seed{int(seed)}.safetensors"
+
+
 def _encode_english(tokenizer, inputs: Inputs, max_length):
     """(train, dev, English test or None) token ids for the source-language data."""
     test = inputs.source_test
@@ -275,10 +292,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     prog.total = 3 + len(cfg.seeds) * n_tunes * cfg.epochs
     prog.step(FINE_TUNING)
 
-    lex_vocab = (lexicon_vocabulary(inputs.pairs, kv.key_to_index, tok, special_ids=tok.all_special_ids)
-                 if cfg.extend_vocab_from_lexicon else None)
-    wtok = WordTokenizer(list(kv.index_to_key) + list(lex_vocab.words if lex_vocab else ()), tok.special_tokens_map,
-                         lang=cfg.lang, unk_policy=cfg.unk_policy, subword_tokenizer=tok, segmentation=cfg.segmentation)
+    wtok, lex_vocab = word_tokenizer(cfg, inputs, tok)
     tgt_enc = wtok.encode(inputs.test["text"], cfg.max_length)
     special_src = wtok.special_source_ids(tok)
 
@@ -299,6 +313,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     heads: dict[str, str] = {}  # fine-tune label -> the classification head it used (io/heads.py)
     timings: dict[str, float] = {m: 0.0 for m in cfg.methods}
     preds = []
+    kept: dict = {}  # (method, seed) -> stitched state dict, with keep_models
 
     def record(method, seed, pred_ids, unknown=None):
         pred = [labels[i] if not isinstance(i, str) else i for i in pred_ids]
@@ -351,6 +366,8 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         stitching.set_input_embeddings(model, target, pad_token_id=wtok.pad_token_id)
         logits = predict_logits(model, tgt_enc.input_ids, wtok.pad_token_id, device)
         record(m, seed, logits.argmax(1), tgt_enc.unknown_rate)
+        if cfg.keep_models:  # before the ladder puts its combined matrix in
+            kept[(m, seed)] = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
         if meter:
             prog.say(f"seed {seed}, {m}: measuring the gap ladder")
             meter.target(m, seed, model, model_rows, target, logits, per_seed[m][-1], detail=seed == cfg.seeds[0])
@@ -430,11 +447,13 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         "wall_seconds": round(time.perf_counter() - t0, 2),
         "environment": run_environment(cfg, device),  # versions, git commit, device, sha256 of every input
     }
+    if kept:
+        results["stored_models"] = {f"{m}/{seed}": model_file_name(m, seed) for m, seed in kept}
     if meter:
         results["ladder"] = {"seconds": round(meter.seconds, 2), "english_data": "test" if inputs.source_test is not None
                              else "dev", "examples_seed": cfg.seeds[0]}
     out = RunOutput(results, pd.concat(preds, ignore_index=True), anchors, mapped,
-                    meter.predictions() if meter else None, meter.examples if meter else None)
+                    meter.predictions() if meter else None, meter.examples if meter else None, kept)
     if cfg.out:
         write_results(out, cfg.out)
     prog.say("done")
@@ -469,6 +488,12 @@ def write_results(out: RunOutput, folder) -> Path:
         files["ladder.csv"] = out.ladder_predictions.to_csv(index=False).encode("utf-8")
     if out.ladder_examples is not None:
         files["ladder_examples.json"] = json_bytes(out.ladder_examples)
+    if out.models:
+        from safetensors.torch import save
+
+        for (method, seed), state in out.models.items():
+            files[model_file_name(method, seed)] = save(state, metadata={"method": method, "seed": str(seed)})
     files["results.json"] = json_bytes(out.results)  # its presence marks a complete run
-    commit_files(folder, files, drop=("ladder.csv", "ladder_examples.json"))
+    stale = [p.name for p in Path(folder).glob("model-*-seed*.safetensors")] if Path(folder).is_dir() else []
+    commit_files(folder, files, drop=("ladder.csv", "ladder_examples.json", *stale))
     return Path(folder) / "results.json"
