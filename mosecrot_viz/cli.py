@@ -188,6 +188,9 @@ def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) ->
     run.add_argument("--no-ladder", action="store_true",
                      help="skip the gap ladder (inference passes that take the loss apart link by link; see explain)")
     run.add_argument("--model-cache", help="folder to reuse fine-tuned models across runs (safetensors; default: off)")
+    run.add_argument("--bli-test-lexicon", metavar="PATH",
+                     help="a separate BLI test dictionary (as MUSE's): results.json's bli_test gives P@1/5/10 by NN and "
+                          "CSLS on it, each mapper refitted on the anchors minus every anchor whose target word it tests")
     run.add_argument("--keep-models", action="store_true",
                      help="keep each stitched model (method, seed) in --out as safetensors, for `export --what model` "
                           "and the app's sentence box without fine-tuning again (one model's size per method and seed)")
@@ -320,7 +323,7 @@ def _experiment_config(args) -> ExperimentConfig:
         model_cache=args.model_cache, n_anchors=args.n_anchors, drop_stopword_anchors=args.drop_stopword_anchors,
         anchor_agreement_share=args.anchor_agreement, unk_policy=args.unk_policy,
         extend_vocab_from_lexicon=args.extend_vocab_from_lexicon, ladder=not args.no_ladder, segmentation=args.segmentation,
-        keep_models=args.keep_models,
+        keep_models=args.keep_models, bli_test_lexicon=args.bli_test_lexicon,
     )
 
 

@@ -56,6 +56,8 @@ class ExperimentConfig:
     ladder: bool = True  # measure the gap ladder (core.ladder): inference only, no extra fine-tuning
     keep_models: bool = False  # store each stitched model (method, seed) in the run folder (safetensors), so
     # it can be exported (`export --what model`) or tried on a sentence without fine-tuning again
+    bli_test_lexicon: str | None = None  # a separate BLI test dictionary (MUSE style): results' `bli_test`, P@1/5/10
+    # (NN, CSLS) with each mapper refitted on the anchors minus every anchor whose target word it tests
 
     def validate(self) -> "ExperimentConfig":
         """Raise `InputError` for anything the pipeline could only discover late, naming the CLI flag.
@@ -122,7 +124,8 @@ class ExperimentConfig:
         finite("--lr", self.lr)
         finite("--temperature", self.temperature, optional=True)
         finite("--anchor-agreement", self.anchor_agreement_share, optional=True)
-        for flag, value in (("--out", self.out), ("--model-cache", self.model_cache)):
+        for flag, value in (("--out", self.out), ("--model-cache", self.model_cache),
+                            ("--bli-test-lexicon", self.bli_test_lexicon)):
             if value is not None and not str(value).strip():
                 raise InputError(f"{flag} is empty: give a folder")
         for flag, value in (("--vectors", self.vectors), ("--lexicon", self.lexicon), ("--train", self.train),

@@ -121,9 +121,10 @@ def _split_dev(train: pd.DataFrame, share: float = 0.1, seed: int = 0):
     return train.drop(index=dev.index).reset_index(drop=True), dev.reset_index(drop=True)
 
 
-def load_pairs(cfg: ExperimentConfig) -> list:
-    """The lexicon as a run reads it (Chinese side converted to simplified script for `lang=zh`)."""
-    pairs = load_lexicon(resolve_spec(cfg.lexicon, "lexicon"))
+def load_pairs(cfg: ExperimentConfig, spec: str | None = None) -> list:
+    """The lexicon (or another one, `spec`, such as the BLI test dictionary) as a run reads it (Chinese side
+    converted to simplified script for `lang=zh`)."""
+    pairs = load_lexicon(resolve_spec(spec or cfg.lexicon, "lexicon"))
     simplify = cfg.simplify_chinese if cfg.simplify_chinese is not None else is_chinese(cfg.lang)
     return to_simplified(pairs) if simplify else pairs
 
@@ -276,6 +277,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     prog.say("loading vectors, lexicon and task data")
     inputs = inputs or load_inputs(cfg)
     kv = inputs.vectors
+    bli_test_pairs = load_pairs(cfg, cfg.bli_test_lexicon) if cfg.bli_test_lexicon and mapped_methods else None
     labels = sorted(inputs.train["label"].unique())
     lab2id = {lab: i for i, lab in enumerate(labels)}
     y_train = inputs.train["label"].map(lab2id).to_numpy()
@@ -285,6 +287,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     spaces = map_spaces(cfg, inputs, methods=mapped_methods, device=device,
                         on_anchors=lambda n: prog.step(f"{n} anchors; mapping embeddings"))
     tok, e_s, anchors, mapped = spaces.tokenizer, spaces.e_s, spaces.anchors, spaces.mapped
+    bli_test = _dictionary_bli(cfg, spaces, kv, bli_test_pairs, mapped_methods, device) if bli_test_pairs else None
     reinit = [m for m in mapped_methods if spaces.reinit[m]]  # each fine-tuned with its own F_s
     keep = [m for m in mapped_methods if not spaces.reinit[m]]  # share one fine-tune with the original E_s
     shared = keep + (["source"] if "source" in cfg.methods else [])
@@ -447,6 +450,8 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         "wall_seconds": round(time.perf_counter() - t0, 2),
         "environment": run_environment(cfg, device),  # versions, git commit, device, sha256 of every input
     }
+    if bli_test:
+        results["bli_test"] = bli_test
     if kept:
         results["stored_models"] = {f"{m}/{seed}": model_file_name(m, seed) for m, seed in kept}
     if meter:
@@ -458,6 +463,17 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         write_results(out, cfg.out)
     prog.say("done")
     return out
+
+
+def _dictionary_bli(cfg: ExperimentConfig, spaces: Spaces, kv, test_pairs, methods, device) -> dict:
+    """results.json's `bli_test`: BLI on the separate test dictionary, every mapper refitted without its words."""
+    from .analysis.holdout import dictionary_bli
+
+    res = dictionary_bli(spaces, kv, test_pairs, methods, lambda m: configured_mapper(cfg, m, device))
+    return {"lexicon": cfg.bli_test_lexicon, "queries": res.n_test, "anchors_used": res.n_train,
+            "anchors_excluded": res.n_excluded,
+            "precision": {m: {r: {str(k): v for k, v in p.items()} for r, p in d.items()} for m, d in res.precision.items()},
+            "mean_cosine": {m: float(np.mean(c)) if len(c) else None for m, c in res.cosines.items()}}
 
 
 def _ladder_meter(cfg: ExperimentConfig, inputs: Inputs, tok, wtok, kv, anchors, labels, device, n_model_rows: int):
