@@ -246,7 +246,6 @@ def _execute(cfg: ExperimentConfig, path: Path) -> bool:
 
     try:
         run_experiment(cfg, progress=progress)
-        return True
     except RunCancelled as exc:
         _mark_cancelled(path, last["fraction"], str(exc))
     except InputError as exc:
@@ -255,7 +254,21 @@ def _execute(cfg: ExperimentConfig, path: Path) -> bool:
         (path / "error.txt").write_text(traceback.format_exc())
         write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"],
                                            "message": f"{type(exc).__name__}: {exc}"})
+    else:
+        _precompute(cfg, path)
+        return True
     return False
+
+
+def _precompute(cfg: ExperimentConfig, path: Path) -> None:
+    """Store what the analysis pages need beside the finished run (`analysis.stored`); a failure here leaves the
+    run complete (the pages then compute it themselves) with its traceback in analysis-error.txt."""
+    from .analysis.stored import precompute
+
+    try:
+        precompute(cfg, path)
+    except Exception:  # optional: the pages fall back to computing it
+        (path / "analysis-error.txt").write_text(traceback.format_exc())
 
 
 def start_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = None) -> StoredRun:

@@ -6,6 +6,7 @@ import streamlit as st
 from mosecrot_viz import plots
 from mosecrot_viz.analysis import alignment
 from mosecrot_viz.analysis.holdout import holdout_bli
+from mosecrot_viz.analysis.stored import stored_bli
 from mosecrot_viz.config import MAPPED_METHODS, ExperimentConfig
 from mosecrot_viz.io.models import is_uncased
 from mosecrot_viz.ui import cached
@@ -31,11 +32,12 @@ def _bli(run_id: str, n_test: int):
 
 
 n_test = st.select_slider("held-out anchors", [200, 500, 1000, 2000], 1000, key="alignment_n")
-bli, cosines, n_held, n_train = _bli(run.run_id, n_test)
+stored = stored_bli(run.path, n_test)  # computed with the run (analysis.stored), else computed now and cached
+bli, cosines, n_held, n_train = stored or _bli(run.run_id, n_test)
 st.subheader("Bilingual lexicon induction on held-out anchors (target word → English token)")
 st.caption(f"{n_held} anchors held out; each mapper refitted on the other {n_train:,}. A hit is any whole-token English "
            "translation of the target word in the lexicon, among every whole-word token of the model. CSLS corrects "
-           "for hubs.")
+           "for hubs." + (" (computed with the run)" if stored else ""))
 show_figure(plots.bli_bars(bli), "alignment_bli")
 st.dataframe(pd.DataFrame({m: {f"{k} P@{p}": v for k, d in bli[m].items() for p, v in d.items()} for m in bli}).T)
 

@@ -248,3 +248,28 @@ def test_home_shows_the_latest_demo_after_a_reload_and_steers_a_running_one(stor
     assert "about 60 s left" in bar and "60 s so far" in bar
     at.button(key="home_cancel").click().run()
     assert (running / CANCEL_FILE).exists()
+
+
+def test_a_run_from_the_app_stores_what_the_analysis_pages_need(store, tiny_run_args):
+    from mosecrot_viz.analysis.holdout import holdout_bli
+    from mosecrot_viz.analysis.stored import stored_bli, stored_drift
+    from mosecrot_viz.pipeline import load_inputs, map_spaces
+
+    cfg = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "ls", "majority"], epochs=1, top_k=5)
+    run = start_run(cfg, name="stored", root=store / "runs")
+    assert _wait(run)["state"] == "complete"
+    end = time.time() + 120  # computed right after results.json, in the run's thread
+    while not (run.path / "analysis.json").exists() and time.time() < end:
+        assert not (run.path / "analysis-error.txt").exists(), (run.path / "analysis-error.txt").read_text()
+        time.sleep(0.2)
+    precision, cosines, n_test, n_train = stored_bli(run.path, 1000)
+    inputs = load_inputs(cfg)
+    fresh = holdout_bli(cfg, inputs, map_spaces(cfg, inputs, ["rr-softmax", "ls"]), ["rr-softmax", "ls"], n_test=1000)
+    assert precision == fresh.precision and (n_test, n_train) == (fresh.n_test, fresh.n_train)
+    assert set(stored_drift(run.path)) == {"rr-softmax", "ls"}
+    at = _app()  # the Alignment page shows the stored numbers (and does not refit: see its caption)
+    at.switch_page("pages/alignment.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    bli = next(d.value for d in at.dataframe if "csls P@1" in d.value.columns)
+    assert bli.loc["rr-softmax", "csls P@1"] == pytest.approx(precision["rr-softmax"]["csls"][1])
+    assert any("computed with the run" in c.value for c in at.caption)

@@ -11,6 +11,7 @@ import streamlit as st
 from ..analysis import alignment
 from ..analysis import ladder as al
 from ..analysis.holdout import holdout_bli
+from ..analysis.stored import DEFAULT_HELD_OUT, stored_bli, stored_drift
 from ..analysis.suspects import rank_suspects
 from ..config import ExperimentConfig
 from . import cached
@@ -27,6 +28,15 @@ def _measures(run_id: str, config: dict, method: str):
     return p1, alignment.drift_summary(alignment.drift(spaces.e_s, spaces.mapped[method][0], ids))["mean"]
 
 
+def _stored_measures(run, method: str):
+    """(held-out CSLS P@1, mean drift) stored with the run (`analysis.stored`), or None."""
+    bli = stored_bli(run.path, DEFAULT_HELD_OUT)
+    drift = stored_drift(run.path).get(method)
+    if bli is None or method not in bli[0] or not drift or "mean" not in drift:
+        return None
+    return bli[0][method]["csls"][1], drift["mean"]
+
+
 def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
     """Render the suspects for `method`, each beside the measured cost of the ladder link it is about."""
     st.caption("Proxies with simple documented thresholds (mosecrot_viz/analysis/suspects.py), each placed beside "
@@ -36,7 +46,7 @@ def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
     if not st.session_state.get(key) and not st.button("measure the supporting suspects", key=f"{key}_btn"):
         return
     st.session_state[key] = True
-    p1, drift_mean = _measures(run.run_id, run.config(), method)
+    p1, drift_mean = _stored_measures(run, method) or _measures(run.run_id, run.config(), method)
     m = res["methods"][method]
     orig, own = lad.rung("english_original"), lad.rung("english_method")
     suspects = rank_suspects(
