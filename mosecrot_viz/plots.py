@@ -198,14 +198,23 @@ def pair_line_indices(n: int, max_lines: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n - 1, max_lines)).astype(int))
 
 
+HIGHLIGHT_TRACE = "search"  # the trace anchor_space draws for searched (highlighted) words
+
+
 def anchor_space(src_xy, tgt_xy, src_words: Sequence[str], tgt_words: Sequence[str], mode: str = "overlay",
-                 max_lines: int = 300) -> go.Figure:
+                 max_lines: int = 300, *, color=None, color_title: str | None = None, extras: Sequence[dict] = (),
+                 highlight: Sequence[dict] = ()) -> go.Figure:
     """Source and target anchors in 2-D (from `analysis.projection.joint_anchor_projection`).
 
     `mode="overlay"`: one plot, traces = [pair lines, source, target]; thin lines join translation
     pairs (all pairs up to `max_lines`, otherwise an evenly spaced, deterministic subset; drawn as one
     trace with `None` breaks). `mode="side-by-side"`: two subplots, traces = [source, target], no lines.
     Hover shows each word and its translation.
+
+    color: one value per pair (e.g. the target word's frequency rank), drawn on both sides with a colour bar titled
+    `color_title`, instead of one colour per side. extras: searched words that are not anchors, dicts with x, y,
+    side ("source"/"target"), word, partner; one trace per side, after the anchors. highlight: dicts with x, y, side,
+    word: drawn last as the trace named `HIGHLIGHT_TRACE` (large stars, labelled).
     """
     if mode not in ("overlay", "side-by-side"):
         raise ValueError(f"mode must be 'overlay' or 'side-by-side', got {mode!r}")
@@ -221,17 +230,49 @@ def anchor_space(src_xy, tgt_xy, src_words: Sequence[str], tgt_words: Sequence[s
     n = src.shape[0]
     src_words, tgt_words = [str(w) for w in src_words], [str(w) for w in tgt_words]
     scatter = _scatter(n)
+    def marker(side_color, symbol="circle", bar=False):
+        if color is None:
+            return {"color": side_color, "size": 6}
+        return {"color": list(np.asarray(color, dtype=float)), "colorscale": "Viridis", "size": 7, "symbol": symbol,
+                "showscale": bar, "colorbar": {"title": {"text": color_title or ""}}}
+
     src_trace = scatter(x=src[:, 0], y=src[:, 1], mode="markers", name="source (English)",
-                        marker={"color": SOURCE_COLOR, "size": 6}, text=src_words,
+                        marker=marker(SOURCE_COLOR, bar=True), text=src_words,
                         customdata=tgt_words, hovertemplate="%{text} → %{customdata}<extra>source</extra>")
     tgt_trace = scatter(x=tgt[:, 0], y=tgt[:, 1], mode="markers", name="target",
-                        marker={"color": TARGET_COLOR, "size": 6}, text=tgt_words,
+                        marker=marker(TARGET_COLOR, "diamond"), text=tgt_words,
                         customdata=src_words, hovertemplate="%{text} → %{customdata}<extra>target</extra>")
+    added = []
+    for side, side_color in (("source", SOURCE_COLOR), ("target", TARGET_COLOR)):
+        pts = [e for e in extras if e["side"] == side]
+        if pts:
+            added.append((side, go.Scatter(
+                x=[e["x"] for e in pts], y=[e["y"] for e in pts], mode="markers", name=f"searched, not an anchor ({side})",
+                marker={"color": side_color, "size": 9, "symbol": "circle-open", "line": {"width": 2}},
+                text=[e["word"] for e in pts], customdata=[e.get("partner") or "" for e in pts],
+                hovertemplate="%{text} → %{customdata}<extra>" + side + "</extra>")))
+    if highlight:
+        added.append(("both", go.Scatter(
+            x=[h["x"] for h in highlight], y=[h["y"] for h in highlight], mode="markers+text", name=HIGHLIGHT_TRACE,
+            marker={"color": "crimson", "size": 16, "symbol": "star", "line": {"width": 1, "color": "black"}},
+            text=[h["word"] for h in highlight], textposition="top center",
+            customdata=[h["side"] for h in highlight], hovertemplate="%{text}<extra>%{customdata}</extra>")))
     title = f"Anchor space ({n} translation pairs)"
     if mode == "side-by-side":
         fig = make_subplots(rows=1, cols=2, subplot_titles=("source (English)", "target"))
         fig.add_trace(src_trace, row=1, col=1)
         fig.add_trace(tgt_trace, row=1, col=2)
+        for side, trace in added:
+            if side != "both":
+                fig.add_trace(trace, row=1, col=1 if side == "source" else 2)
+                continue
+            for c, want in ((1, "source"), (2, "target")):  # each highlighted point on its own side's plot
+                keep = [i for i, h in enumerate(highlight) if h["side"] == want]
+                if keep:
+                    fig.add_trace(go.Scatter(trace, x=[trace.x[i] for i in keep], y=[trace.y[i] for i in keep],
+                                             text=[trace.text[i] for i in keep],
+                                             customdata=[trace.customdata[i] for i in keep],
+                                             showlegend=c == 1), row=1, col=c)
         for c in (1, 2):
             fig.update_xaxes(title_text="component 1", row=1, col=c)
             fig.update_yaxes(title_text="component 2", row=1, col=c)
@@ -247,6 +288,8 @@ def anchor_space(src_xy, tgt_xy, src_words: Sequence[str], tgt_words: Sequence[s
                           line={"color": PAIR_LINE_COLOR, "width": 1}, hoverinfo="skip"))
     fig.add_trace(src_trace)
     fig.add_trace(tgt_trace)
+    for _, trace in added:
+        fig.add_trace(trace)
     fig.update_layout(title=title, xaxis_title="component 1", yaxis_title="component 2")
     return fig
 

@@ -1,11 +1,14 @@
 """Anchors: lexicon pairs kept and dropped, the two anchor spaces in 2-D, relative representations of chosen words."""
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from mosecrot_viz import plots
+from mosecrot_viz.analysis import anchor_search as search_words
 from mosecrot_viz.analysis.anchor_words import default_heatmap_words
 from mosecrot_viz.analysis.projection import joint_anchor_projection, pair_distance_control
 from mosecrot_viz.core.relative import relative_representation
+from mosecrot_viz.io.models import is_uncased
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
 
@@ -20,15 +23,55 @@ st.caption(f"{res['anchors']['count']:,} anchors from {res['anchors']['lexicon_p
 
 
 @st.cache_data(show_spinner="projecting anchors")
-def _projection(run_id: str, method: str, n: int, seed: int = 0):
+def _projection(run_id: str, method: str, n: int, search: str = "", seed: int = 0):
+    """The sampled anchors (plus every anchor a search finds) and the searched words that are not anchors, in 2-D."""
     inputs, spaces = cached.spaces(run_id, run.config(), ())
+    tok, kv = spaces.tokenizer, inputs.vectors
     rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(spaces.anchors), size=min(n, len(spaces.anchors)), replace=False))
+    sample = rng.choice(len(spaces.anchors), size=min(n, len(spaces.anchors)), replace=False)
+    matches = search_words.find_word(search, spaces.anchors, tok.get_vocab(), kv.key_to_index, inputs.pairs,
+                                     lowercase_source=is_uncased(tok))
+    idx, extra = search_words.plotted(sample, matches)
     a = spaces.anchors.subset(idx)
-    src = spaces.e_s[a.source_ids]
-    tgt = inputs.vectors.vectors[a.target_ids]
-    sxy, txy = joint_anchor_projection(src, tgt, method)
-    return sxy, txy, list(a.source_words), list(a.target_words), pair_distance_control(sxy, txy)
+    src, tgt = spaces.e_s[a.source_ids], kv.vectors[a.target_ids]
+    xs = [(m.source_id, m.word if m.side == "source" else m.partner, m.word if m.side == "target" else m.partner)
+          for m in extra if m.source_id is not None]
+    xt = [(m.target_row, m.word if m.side == "target" else m.partner, m.word if m.side == "source" else m.partner)
+          for m in extra if m.target_row is not None]
+    if xs or xt:
+        sxy, txy, exs, ext = search_words.layout_with_extras(
+            src, tgt, spaces.e_s[[r for r, _, _ in xs]] if xs else None, kv.vectors[[r for r, _, _ in xt]] if xt else None,
+            method)
+    else:
+        (sxy, txy), exs, ext = joint_anchor_projection(src, tgt, method), [], []
+    extras = [{"x": float(p[0]), "y": float(p[1]), "side": "source", "word": w, "partner": o} for p, (_, w, o) in zip(exs, xs)]
+    extras += [{"x": float(p[0]), "y": float(p[1]), "side": "target", "word": w, "partner": o} for p, (_, w, o) in zip(ext, xt)]
+    highlight = []
+    for m in matches:  # the word and its translation partner, wherever they were drawn
+        if m.anchor is not None:
+            p = int(np.searchsorted(idx, m.anchor))
+            highlight += [{"x": float(sxy[p, 0]), "y": float(sxy[p, 1]), "side": "source", "word": a.source_words[p]},
+                          {"x": float(txy[p, 0]), "y": float(txy[p, 1]), "side": "target", "word": a.target_words[p]}]
+        else:
+            highlight += [{k: e[k] for k in ("x", "y", "side", "word")} for e in extras if e["word"] in (m.word, m.partner)]
+    return (sxy, txy, list(a.source_words), list(a.target_words), pair_distance_control(sxy, txy),
+            a.target_ids.tolist(), extras, highlight, [m.__dict__ for m in matches])
+
+
+def _neighbours(side: str, word: str) -> None:
+    inputs, spaces = cached.spaces(run.run_id, run.config(), ())
+    tok = spaces.tokenizer
+    t = search_words.neighbour_tables(word, side, e_s=spaces.e_s,
+                                      source_words=tok.convert_ids_to_tokens(list(range(len(spaces.e_s)))),
+                                      kv=inputs.vectors, pairs=inputs.pairs, source_vocab=tok.get_vocab(),
+                                      lowercase_source=is_uncased(tok))
+    st.markdown(f"**Neighbours of {side} word `{word}`** (cosine in each language's own space; gloss = first lexicon "
+                "translation)")
+    left, right = st.columns(2)
+    left.caption(f"target space (E_t), around `{t['target_word'] or '—'}`")
+    left.dataframe(pd.DataFrame(t["target"], columns=["word", "cosine", "gloss"]), hide_index=True)
+    right.caption(f"English space (E_s), around `{t['source_word'] or '—'}`")
+    right.dataframe(pd.DataFrame(t["source"], columns=["word", "cosine", "gloss"]), hide_index=True)
 
 
 @st.fragment
@@ -39,15 +82,32 @@ def anchor_space():
                         help="PCA is instant; UMAP (cosine) shows neighbourhoods better and is cached after the first call")
     n = c[1].slider("anchors shown", 100, 3000, 800, step=100, key="anchors_n")
     mode = c[2].radio("layout", ["overlay", "side-by-side"], horizontal=True, key="anchors_mode")
-    sxy, txy, sw, tw, control = _projection(run.run_id, method, n)
-    show_figure(plots.anchor_space(sxy, txy, sw, tw, mode=mode), "anchors_space")
+    c = st.columns([2, 1])
+    search = c[0].text_input("find a word (English or target; added to the plot when outside the sample)",
+                             key="anchors_search")
+    colour = c[1].selectbox("colour points by", ["side", "frequency rank"], key="anchors_colour",
+                            help="frequency rank: the target word's row in the vectors file (0 = most frequent)")
+    sxy, txy, sw, tw, control, rows, extras, highlight, matches = _projection(run.run_id, method, n, search.strip())
+    if search.strip() and not matches:
+        st.warning(f"{search.strip()!r} is neither a target word with a vector nor a token of the English model")
+    values = search_words.colour_values(colour, rows, [1] * len(rows))
+    fig = plots.anchor_space(sxy, txy, sw, tw, mode=mode, extras=extras, highlight=highlight,
+                             color=values[0] if values else None, color_title=values[1] if values else None)
+    event = st.plotly_chart(fig, key="anchors_space", on_select="rerun", selection_mode="points")
+    st.download_button("figure as HTML", lambda: plots.figure_html(fig), "anchors_space.html", "text/html",
+                       key="anchors_space_html", help="a self-contained file that opens without a network")
     st.caption("Each side is projected on its own, centred and scaled to the same size; the target layout is rotated "
                "onto the source layout (Procrustes on the anchor pairs), so lines join translation pairs. "
                f"Mean line length **{control['pairs']:.2f}**, against **{control['control']:.2f}** when the same "
                f"points are re-paired at random (ratio {control['ratio']:.2f}; 1.0 means the two spaces agree no "
-               "more than chance, 0 means a perfect match).")
-
-
+               "more than chance, 0 means a perfect match). Click a point for its neighbours; open circles are "
+               "searched words that are not anchors.")
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    picked = next((p for p in (search_words.word_at(fig, pt) for pt in points) if p), None)
+    if picked is None and matches:
+        picked = (matches[0]["side"], matches[0]["word"])
+    if picked:
+        _neighbours(*picked)
 anchor_space()
 
 

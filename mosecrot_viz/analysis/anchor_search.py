@@ -1,0 +1,155 @@
+"""Find a word in the anchor space (as the Embedding Projector's search does), add it to the plotted sample, and
+list a clicked word's neighbours in both spaces with glosses from the lexicon. No Streamlit here.
+
+A search matches target words (anchor or not, as long as they have a vector) and English tokens of the PLM (as the
+anchors match them: lower-cased for an uncased model). An anchor match is one of the anchor pairs: it joins the
+plotted sample. A word that is not an anchor is drawn as an extra point on its own side, with its lexicon partner
+on the other side when that has a row too (a lexicon pair the anchor rule left out, e.g. a second translation).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.anchors import source_key
+from .projection import l2_normalise, project_2d, standardise_layout
+
+
+@dataclass(frozen=True)
+class Match:
+    """One found word: its side, its translation partner, and where it lives (anchor index, PLM id, vector row)."""
+
+    side: str  # "source" (English token) or "target"
+    word: str
+    partner: str | None
+    anchor: int | None  # position in the AnchorSet, or None when not an anchor
+    source_id: int | None
+    target_row: int | None
+
+
+def gloss_maps(pairs, *, lowercase_source: bool = True) -> tuple[dict, dict]:
+    """(English -> first target translation, target -> first English translation) from the lexicon."""
+    en_to_t, t_to_en = {}, {}
+    for en, t in pairs:
+        en_to_t.setdefault(en.lower() if lowercase_source else en, t)
+        t_to_en.setdefault(t, en)
+    return en_to_t, t_to_en
+
+
+def find_word(query: str, anchors, source_vocab: dict, target_vocab: dict, pairs, *, lowercase_source: bool = True,
+              max_matches: int = 5) -> list[Match]:
+    """Every match of `query` (exact, target side first), at most `max_matches` per side."""
+    q = (query or "").strip()
+    if not q:
+        return []
+    out = []
+    en_to_t, t_to_en = gloss_maps(pairs, lowercase_source=lowercase_source)
+    tgt_anchor = {w: i for i, w in reversed(list(enumerate(anchors.target_words)))}
+    if q in tgt_anchor:
+        i = tgt_anchor[q]
+        out.append(Match("target", q, anchors.source_words[i], i, int(anchors.source_ids[i]), int(anchors.target_ids[i])))
+    elif q in target_vocab:
+        partner = t_to_en.get(q)
+        key = source_key(partner, source_vocab, lowercase_source) if partner else None
+        sid = source_vocab.get(key) if key else None
+        out.append(Match("target", q, partner, None, int(sid) if sid is not None else None, int(target_vocab[q])))
+    key = source_key(q, source_vocab, lowercase_source)
+    sid = source_vocab.get(key)
+    if sid is not None:
+        hits = [i for i, s in enumerate(anchors.source_ids) if int(s) == sid][:max_matches]
+        if hits:
+            out += [Match("source", key, anchors.target_words[i], i, int(sid), int(anchors.target_ids[i])) for i in hits]
+        else:
+            partner = en_to_t.get(key)
+            row = target_vocab.get(partner) if partner else None
+            out.append(Match("source", key, partner, None, int(sid), int(row) if row is not None else None))
+    return out
+
+
+def plotted(sample_idx, matches: list[Match]) -> tuple[np.ndarray, list[Match]]:
+    """(anchor positions to plot: the sample plus every anchor match, sorted; the matches that are not anchors)."""
+    idx = set(int(i) for i in sample_idx) | {m.anchor for m in matches if m.anchor is not None}
+    return np.array(sorted(idx), dtype=np.int64), [m for m in matches if m.anchor is None]
+
+
+def layout_with_extras(src, tgt, extra_src=None, extra_tgt=None, method: str = "pca"):
+    """Joint 2-D layout of paired anchor rows (as `projection.joint_anchor_projection`) plus unpaired extra rows on
+    each side, projected with their side and put in the same frame (the rotation is fitted on the anchor pairs only).
+    Returns (src_xy, tgt_xy, extra_src_xy, extra_tgt_xy)."""
+    def side(anchor_rows, extra):
+        extra = np.zeros((0, np.asarray(anchor_rows).shape[1])) if extra is None or len(extra) == 0 else extra
+        rows = np.vstack([np.asarray(anchor_rows, dtype=np.float64), np.asarray(extra, dtype=np.float64)])
+        xy = standardise_layout(project_2d(l2_normalise(rows), method))
+        return xy[: len(anchor_rows)], xy[len(anchor_rows):]
+
+    sxy, exs = side(src, extra_src)
+    txy, ext = side(tgt, extra_tgt)
+    u, _, vt = np.linalg.svd((txy - txy.mean(0)).T @ (sxy - sxy.mean(0)))
+    r = u @ vt  # orthogonal Procrustes on the pairs (rotation only, as the plain view)
+    shift_t, shift_s = txy.mean(0), sxy.mean(0)
+    return sxy, (txy - shift_t) @ r + shift_s, exs, (ext - shift_t) @ r + shift_s if len(ext) else ext
+
+
+def word_at(fig, point: dict) -> tuple[str, str] | None:
+    """(side, word) of a selected point of an anchor-space figure (`point` as st.plotly_chart's selection reports
+    it: curve_number and point_index), or None for a line or an out-of-range point. The side comes from the trace
+    name ("source ..." / "target" / "searched ... (side)"), or for the highlight trace from its customdata."""
+    try:
+        trace = fig.data[int(point["curve_number"])]
+        i = int(point.get("point_index", point.get("point_number")))
+        text = trace.text
+        if text is None or isinstance(text, str) or i >= len(text):
+            return None
+        name = trace.name or ""
+        if "source" in name:
+            side = "source"
+        elif "target" in name:
+            side = "target"
+        else:
+            side = str(trace.customdata[i])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return (side, str(text[i])) if side in ("source", "target") else None
+
+
+def _cos_neighbours(vec, matrix, words, k: int, skip: str | None, gloss: dict) -> list[dict]:
+    from .alignment import neighbours
+
+    found = neighbours(vec, matrix, words, k=k + 1)
+    return [{"word": w, "cosine": round(c, 4), "gloss": gloss.get(w)} for w, c in found if w != skip][:k]
+
+
+def neighbour_tables(word: str, side: str, *, e_s, source_words, kv, pairs, source_vocab, lowercase_source=True,
+                     k: int = 10) -> dict:
+    """Neighbours of a word in both original spaces, glossed from the lexicon.
+
+    For a target word: its neighbours among the target vectors (E_t), and the neighbours of its English
+    translation among the PLM's input embeddings (E_s). For an English token the other way round.
+    Returns {"target": [rows], "source": [rows], "target_word": ..., "source_word": ...}; a side without a
+    row (no translation, no vector) has no rows.
+    """
+    en_to_t, t_to_en = gloss_maps(pairs, lowercase_source=lowercase_source)
+    if side == "target":
+        tw = word
+        en = t_to_en.get(word)
+        sw = source_key(en, source_vocab, lowercase_source) if en else None
+    else:
+        sw = source_key(word, source_vocab, lowercase_source)
+        tw = en_to_t.get(sw)
+    out = {"target_word": tw, "source_word": sw, "target": [], "source": []}
+    if tw is not None and tw in kv.key_to_index:
+        out["target"] = _cos_neighbours(kv.vectors[kv.key_to_index[tw]], kv.vectors, kv.index_to_key, k, tw, t_to_en)
+    if sw is not None and sw in source_vocab:
+        out["source"] = _cos_neighbours(np.asarray(e_s)[source_vocab[sw]], e_s, source_words, k, sw, en_to_t)
+    return out
+
+
+def colour_values(by: str, target_rows, is_anchor) -> tuple[np.ndarray, str] | None:
+    """Per plotted pair, the value to colour by: "frequency rank" (the target word's row in the vectors file,
+    most frequent first) or "anchor" (1 for anchors, 0 for searched words that are not); None for "side"."""
+    if by == "frequency rank":
+        return np.asarray(target_rows, dtype=float), "frequency rank"
+    if by == "anchor":
+        return np.asarray(is_anchor, dtype=float), "anchor (1) or not (0)"
+    return None

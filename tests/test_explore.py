@@ -1,0 +1,102 @@
+"""Exploring a run like the Embedding Projector and LIT (issue 18): find a word in the anchor space, open a point's
+neighbours, try a sentence. Package functions first, then the pages through AppTest (no browser)."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mosecrot_viz.analysis import anchor_search
+from mosecrot_viz.config import ExperimentConfig
+from mosecrot_viz.pipeline import run_experiment
+from mosecrot_viz.runs import new_run_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def explore_run(tmp_path, monkeypatch, tiny_run_args):
+    """A stored tiny run whose vectors hold one word no lexicon pair names (xzebra: never an anchor)."""
+    from conftest import WORDS, write_vec
+
+    monkeypatch.setenv("MOSECROT_RUNS", str(tmp_path / "runs"))
+    (tmp_path / "runs").mkdir()
+    write_vec(tmp_path / "xz.vec", ["x" + w for w in WORDS] + ["xzebra"], dim=6, seed=3)
+    args = {**tiny_run_args, "vectors": str(tmp_path / "xz.vec")}
+    cfg = ExperimentConfig(**args, methods=["rr-softmax", "ls", "majority"], epochs=1, top_k=5, keep_models=True)
+    cfg.out = str(new_run_dir("explore", tmp_path / "runs"))
+    run_experiment(cfg)
+    return Path(cfg.out)
+
+
+def _anchors(words, ids, tids):
+    from mosecrot_viz.core.anchors import AnchorSet
+
+    return AnchorSet(tuple(words), np.array(ids), tuple("x" + w for w in words), np.array(tids), 0, {}, "first")
+
+
+def test_find_word_matches_both_sides_and_adds_anchor_matches_to_the_sample():
+    anchors = _anchors(["cat", "dog", "sun"], [5, 6, 7], [0, 1, 2])
+    vocab = {"cat": 5, "dog": 6, "sun": 7, "moon": 8}
+    tvocab = {"xcat": 0, "xdog": 1, "xsun": 2, "xmoon": 3, "xalone": 4}
+    pairs = [("cat", "xcat"), ("dog", "xdog"), ("sun", "xsun"), ("moon", "xmoon")]
+    m = anchor_search.find_word("xdog", anchors, vocab, tvocab, pairs)
+    assert [(x.side, x.word, x.partner, x.anchor) for x in m] == [("target", "xdog", "dog", 1)]
+    idx, extra = anchor_search.plotted([0, 2], m)
+    assert idx.tolist() == [0, 1, 2] and extra == []  # the anchor outside the sample joins it
+    m = anchor_search.find_word("Moon", anchors, vocab, tvocab, pairs)  # uncased: as the anchors match English
+    assert [(x.side, x.word, x.partner, x.anchor, x.source_id, x.target_row) for x in m] == [
+        ("source", "moon", "xmoon", None, 8, 3)]
+    assert anchor_search.plotted([0], m)[1] == m
+    assert anchor_search.find_word("xalone", anchors, vocab, tvocab, pairs)[0].partner is None
+    assert anchor_search.find_word("nothing", anchors, vocab, tvocab, pairs) == []
+
+
+def test_extras_share_the_anchor_frame():
+    rng = np.random.default_rng(0)
+    src = rng.normal(size=(30, 5))
+    tgt = src @ np.linalg.qr(rng.normal(size=(5, 5)))[0]
+    sxy, txy, exs, ext = anchor_search.layout_with_extras(src, tgt, src[:2] * 1.5, None)
+    assert sxy.shape == txy.shape == (30, 2) and exs.shape == (2, 2) and len(ext) == 0
+    np.testing.assert_allclose(exs, sxy[:2], atol=1e-9)  # the same directions land on their anchors' points
+    from mosecrot_viz.analysis.projection import pair_distance_control
+
+    assert pair_distance_control(sxy, txy)["ratio"] < 0.3  # an exact rotation: pairs close, in one frame
+
+
+def test_neighbour_tables_gloss_both_spaces():
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(vector_size=2)
+    kv.add_vectors(["xcat", "xdog", "xcar"], np.array([[1, 0], [0.9, 0.1], [0, 1]], dtype=np.float32))
+    e_s = np.array([[1, 0], [0.8, 0.2], [0, 1]], dtype=np.float32)
+    t = anchor_search.neighbour_tables("xcat", "target", e_s=e_s, source_words=["cat", "dog", "car"], kv=kv,
+                                       pairs=[("cat", "xcat"), ("dog", "xdog"), ("car", "xcar")],
+                                       source_vocab={"cat": 0, "dog": 1, "car": 2}, k=2)
+    assert t["source_word"] == "cat" and [r["word"] for r in t["target"]] == ["xdog", "xcar"]
+    assert t["target"][0]["gloss"] == "dog" and t["source"][0] == {"word": "dog", "cosine": pytest.approx(0.97, abs=0.01),
+                                                                   "gloss": "xdog"}
+
+
+def _app():
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+
+
+def test_searching_a_word_outside_the_sample_highlights_it(explore_run):
+    at = _app()
+    at.run()
+    at.switch_page("pages/anchors.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.text_input(key="anchors_search").set_value("xzebra").run()
+    assert not at.exception, [e.value for e in at.exception]
+    spec = json.loads(at.get("plotly_chart")[1].proto.spec)  # [0] the drop counts, [1] the anchor space
+    names = [t.get("name") for t in spec["data"]]
+    assert "search" in names, names
+    hl = spec["data"][names.index("search")]
+    assert "xzebra" in hl["text"]
+    drawn = [w for t in spec["data"] if t.get("name", "").startswith("target") for w in t.get("text") or []]
+    assert "xzebra" not in drawn  # not an anchor: it was added as a searched point, not part of the sample
+    assert any("gloss" in d.value.columns for d in at.dataframe)  # its neighbours, glossed
+    at.selectbox(key="anchors_colour").set_value("frequency rank").run()
+    assert not at.exception
