@@ -61,6 +61,13 @@ def check_method(results: dict, method: str | None, seed: int | None) -> tuple[s
     return method, seed
 
 
+def has_stored_model(run_dir, method: str, seed: int) -> bool:
+    """True when the run kept this stitched model (`keep_models`), so loading it needs no fine-tuning."""
+    from .pipeline import model_file_name
+
+    return (Path(run_dir) / model_file_name(method, seed)).is_file()
+
+
 def stitched_state(run_dir, results: dict, method: str, seed: int, *, inputs=None, progress=None):
     """(state dict, "stored" or "re-created"): the run's stored weights, or one seeded fine-tune again."""
     from .pipeline import model_file_name, run_experiment
@@ -152,3 +159,8 @@ def read_sentence(sm: StitchedModel, text: str) -> dict:
             "probs": {lab: float(p) for lab, p in zip(sm.labels, probs)},
             "words": enc.words[0], "status": enc.status[0], "gloss": gloss,
             "occlusion": [None if np.isnan(d) else float(d) for d in drops]}
+
+
+def compare_sentence(stitched: list[StitchedModel], text: str) -> list[dict]:
+    """`read_sentence` for every model, in order (each method's prediction side by side)."""
+    return [read_sentence(sm, text) for sm in stitched]

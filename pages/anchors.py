@@ -112,6 +112,37 @@ anchor_space()
 
 
 @st.fragment
+def export_spaces():
+    """The mapped spaces as files, built only when a button is clicked."""
+    from mosecrot_viz.config import MAPPED_METHODS
+    from mosecrot_viz.export import export_zip
+
+    methods = [m for m in res["methods"] if m in MAPPED_METHODS]
+    if not methods:
+        return
+    st.subheader("Export the mapped spaces")
+    c = st.columns([2, 1, 1])
+    m = c[0].selectbox("mapping", methods, key="anchors_export_method")
+
+    def build(what):
+        inputs, spaces = cached.spaces(run.run_id, run.config(), (m,))
+        return export_zip(run.path, what, m, inputs=inputs, spaces=spaces)
+
+    c[1].download_button("Embedding Projector (zip)", lambda: build("projector"), f"{run.run_id}-{m}-projector.zip",
+                         "application/zip", key="anchors_export_projector",
+                         help="vectors.tsv + metadata.tsv (word, language, anchor, translation): load both at "
+                              "projector.tensorflow.org")
+    c[2].download_button("word2vec text (zip)", lambda: build("vectors"), f"{run.run_id}-{m}-vectors.zip",
+                         "application/zip", key="anchors_export_vectors",
+                         help="source.vec (F_s) and target.vec (F_t), the shared space of this mapping")
+    st.caption("F_s (English tokens) and F_t (target words) of one mapping live in the PLM's input space, so the "
+               "Projector shows both languages together. CLI: `python -m mosecrot_viz export RUN_DIR --what projector`.")
+
+
+export_spaces()
+
+
+@st.fragment
 def heatmap():
     st.subheader("Relative representations")
     inputs, spaces = cached.spaces(run.run_id, run.config(), ())

@@ -3,8 +3,10 @@ import pandas as pd
 import streamlit as st
 
 from mosecrot_viz import plots
+from mosecrot_viz import stitched as stitched_models
 from mosecrot_viz.analysis.errors import error_by_coverage, misclassified, per_class_table
 from mosecrot_viz.io.tasks import load_task
+from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
 
 st.title("Errors")
@@ -34,3 +36,60 @@ if mapped:
     st.caption(f"{len(wrong)} of {len(preds[preds['method'] == m])} predictions wrong; sorted by unknown-word share.")
     st.dataframe(wrong, hide_index=True)
     st.download_button("misclassified as CSV", wrong.to_csv(index=False), "misclassified.csv", key="errors_csv")
+
+# ---- issue 18: try a sentence with every stitched model, and take a model home ----
+
+
+@st.cache_resource(show_spinner="loading the stitched model")
+def _stitched(run_path: str, run_id: str, method: str, seed: int):
+    """A run's stitched model (stored, or fine-tuned again when the run did not keep it), shared by sessions."""
+    inputs, _ = cached.spaces(run_id, res["config"], ())
+    return stitched_models.load_stitched(run_path, method, seed, inputs=inputs)
+
+
+stitched_list = stitched_models.stitched_methods(res)
+if stitched_list:
+    st.subheader("Try a sentence")
+    seeds = [int(s) for s in res["config"].get("seeds") or [1]]
+    seed = st.selectbox("seed", seeds, key="errors_try_seed") if len(seeds) > 1 else seeds[0]
+    kept = all(stitched_models.has_stored_model(run.path, m, seed) for m in stitched_list)
+    ready = kept or st.session_state.get("errors_try_rebuild")
+    if not kept:
+        st.info("This run did not keep its stitched models (start runs with **keep models** / `--keep-models`). "
+                f"They can be re-created: {len(stitched_list)} seeded fine-tune(s) with the run's settings, about as "
+                "long as the run's own.")
+        if st.button("re-create the stitched models", key="errors_try_rebuild_btn"):
+            st.session_state["errors_try_rebuild"] = ready = True
+    if ready:
+        text = st.text_area("a target-language sentence", key="errors_sentence",
+                            help="read by each stitched model as the run read its test set (same segmentation)")
+        if text.strip():
+            models = [_stitched(str(run.path), run.run_id, m, seed) for m in stitched_list]
+            rows = stitched_models.compare_sentence(models, text)
+            st.dataframe(pd.DataFrame([{"method": r["method"], "prediction": r["pred"],
+                                        **{f"P({lab})": round(p, 4) for lab, p in r["probs"].items()}} for r in rows]),
+                         hide_index=True)
+            tabs = st.tabs([r["method"] for r in rows])
+            for tab, r in zip(tabs, rows):
+                with tab:
+                    show_figure(plots.occlusion_words(r["words"], r["occlusion"], r["status"],
+                                                      title=f"{r['method']}: importance of each word"),
+                                f"errors_try_{r['method']}")
+                    st.dataframe(pd.DataFrame({"word": r["words"], "status": r["status"], "gloss": r["gloss"],
+                                               "importance": r["occlusion"]}), hide_index=True)
+            st.caption("Status: anchor, vector only (has a vector, not an anchor), lexicon only (no vector, but the "
+                       "lexicon translates it: read as [UNK]), no vector ([UNK]). Importance = drop in the predicted "
+                       "class's probability when the word is replaced by [UNK]; gloss = the lexicon's English.")
+
+    st.subheader("Take the stitched model home")
+    m_export = st.selectbox("method", stitched_list, key="errors_export_method")
+    if (res["methods"][m_export].get("head") or "cls") != "cls":
+        st.info(f"{m_export} used a mean-pooling head, which AutoModelForSequenceClassification cannot express.")
+    elif stitched_models.has_stored_model(run.path, m_export, seed) or ready:
+        from mosecrot_viz.export import export_zip
+
+        st.download_button(
+            "Hugging Face folder (zip)", lambda: export_zip(run.path, "model", m_export, seed),
+            f"{run.run_id}-{m_export}-seed{seed}.zip", "application/zip", key="errors_export_model",
+            help="safetensors weights, config with id2label, a word-level tokenizer: AutoModelForSequenceClassification "
+                 "and AutoTokenizer load it (also: python -m mosecrot_viz export RUN_DIR --what model)")

@@ -100,3 +100,34 @@ def test_searching_a_word_outside_the_sample_highlights_it(explore_run):
     assert any("gloss" in d.value.columns for d in at.dataframe)  # its neighbours, glossed
     at.selectbox(key="anchors_colour").set_value("frequency rank").run()
     assert not at.exception
+
+
+def test_the_sentence_box_returns_each_methods_prediction(explore_run):
+    import pandas as pd
+
+    from mosecrot_viz.io.tasks import load_task
+
+    results = json.loads((explore_run / "results.json").read_text())
+    test = load_task(results["config"]["test"])
+    preds = pd.read_csv(explore_run / "predictions.csv")
+    at = _app()
+    at.run()
+    at.switch_page("pages/errors.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    sentence = test["text"].iat[0] + " xzebra"  # a test sentence plus a word the lexicon never names
+    at.text_area(key="errors_sentence").set_value(sentence).run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "prediction" in d.value.columns)
+    assert list(table["method"]) == ["rr-softmax", "ls"]
+    probs = table[[c for c in table.columns if c.startswith("P(")]]
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+    words = [d.value for d in at.dataframe if "importance" in d.value.columns]
+    assert len(words) == 2 and words[0]["word"].tolist()[-1] == "xzebra"
+    assert words[0]["status"].tolist()[-1] == "vector only" and words[0]["status"].iat[0] == "anchor"
+    # the same model as the run's: on the test sentence itself, the box gives the run's prediction
+    at.text_area(key="errors_sentence").set_value(test["text"].iat[0]).run()
+    table = next(d.value for d in at.dataframe if "prediction" in d.value.columns)
+    for m in ("rr-softmax", "ls"):
+        want = preds[(preds["method"] == m) & (preds["seed"] == 1)]["pred"].iat[0]
+        assert table.set_index("method").loc[m, "prediction"] == want
+    assert any(b.label == "Hugging Face folder (zip)" for b in at.get("download_button"))
