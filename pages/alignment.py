@@ -41,6 +41,15 @@ st.caption(f"{n_held} anchors held out; each mapper refitted on the other {n_tra
 show_figure(plots.bli_bars(bli), "alignment_bli")
 st.dataframe(pd.DataFrame({m: {f"{k} P@{p}": v for k, d in bli[m].items() for p, v in d.items()} for m in bli}).T)
 
+if res.get("bli_test"):  # issue 18: the run's separate test dictionary (--bli-test-lexicon)
+    bt = res["bli_test"]
+    st.subheader("BLI on the test dictionary")
+    st.caption(f"{bt['queries']:,} target words of `{bt['lexicon']}`; each mapper refitted on {bt['anchors_used']:,} "
+               f"anchors ({bt['anchors_excluded']:,} left out because their target word is tested), so no test pair "
+               "is an anchor.")
+    st.dataframe(pd.DataFrame({m: {f"{r} P@{k}": v for r, d in p.items() for k, v in d.items()}
+                               for m, p in bt["precision"].items()}).T)
+
 st.subheader("Cosine between held-out translation pairs in the shared space")
 show_figure(plots.cosine_hist(cosines), "alignment_cos")
 

@@ -131,3 +131,18 @@ def test_the_sentence_box_returns_each_methods_prediction(explore_run):
         want = preds[(preds["method"] == m) & (preds["seed"] == 1)]["pred"].iat[0]
         assert table.set_index("method").loc[m, "prediction"] == want
     assert any(b.label == "Hugging Face folder (zip)" for b in at.get("download_button"))
+
+
+def test_alignment_shows_the_test_dictionary_bli(tmp_path, monkeypatch, tiny_run_args):
+    monkeypatch.setenv("MOSECROT_RUNS", str(tmp_path / "runs"))
+    (tmp_path / "bli.txt").write_text("cat\txcat\ndog\txdog\n")
+    cfg = ExperimentConfig(**tiny_run_args, methods=["ls"], epochs=1, ladder=False, bli_test_lexicon=str(tmp_path / "bli.txt"))
+    cfg.out = str(new_run_dir("bli", tmp_path / "runs"))
+    run_experiment(cfg)
+    at = _app()
+    at.run()
+    at.switch_page("pages/alignment.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(s.value == "BLI on the test dictionary" for s in at.subheader)
+    table = next(d.value for d in at.dataframe if "csls P@10" in d.value.columns and "ls" in d.value.index)
+    assert table.notna().all().all()
