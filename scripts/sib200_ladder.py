@@ -22,21 +22,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from sib200_results import sib200_inputs  # noqa: E402  (the same inputs as the results table)
 
 from mosecrot_viz.analysis.ladder import STEP_NAMES, ladder_of, steps  # noqa: E402
 from mosecrot_viz.config import ExperimentConfig  # noqa: E402
 from mosecrot_viz.core.ladder import REFERENCES, RUNGS  # noqa: E402
-from mosecrot_viz.io.resources import cache_dir, shared_data_dir  # noqa: E402
+from mosecrot_viz.io.resources import cache_dir  # noqa: E402
 from mosecrot_viz.pipeline import run_experiment  # noqa: E402
 
-SHARED = shared_data_dir()  # $MOSECROT_SHARED_DATA, else ../shared/data
-LANGS = {  # code: (SIB-200 folder, vectors, lexicon) -- the same inputs as scripts/sib200_results.py
-    "zh": ("zho_Hans", "default:zh", SHARED / "lexicons" / "muse" / "en-zh.txt"),
-    "fr": ("fra_Latn", "default:fr", "default:fr"),
-    "de": ("deu_Latn", "default:de", SHARED / "lexicons" / "muse" / "en-de.txt"),
-    "es": ("spa_Latn", "default:es", SHARED / "lexicons" / "muse" / "en-es.txt"),
-}
 LADDERED = ["rr-standard", "rr-softmax", "rr-sparsemax", "ls"]
 METHODS = LADDERED + ["source", "mplm", "majority"]
 STORE = ROOT / "docs" / "results" / "ladder.json"
@@ -52,13 +47,8 @@ def _git_commit() -> str:
 
 
 def run_language(lang: str, args) -> dict:
-    folder, vectors, lexicon = LANGS[lang]
-    sib = SHARED / "sib200"
     cfg = ExperimentConfig(
-        vectors=vectors, lexicon=str(lexicon), train=str(sib / "eng_Latn" / "train.tsv"),
-        dev=str(sib / "eng_Latn" / "dev.tsv"), test=str(sib / folder / "test.tsv"),
-        source_test=str(sib / "eng_Latn" / "test.tsv"), lang=lang, methods=METHODS, seeds=args.seeds,
-        epochs=args.epochs, device=args.device, out=str(args.work / lang), model_cache=str(args.model_cache),
+        **sib200_inputs(lang), methods=METHODS, seeds=args.seeds, epochs=args.epochs, device=args.device, out=str(args.work / lang), model_cache=str(args.model_cache),
     )
     last = [0.0]
 

@@ -61,14 +61,19 @@ TAG_NOTES = {RERUN: "the paper method fine-tuned again (the first run was made b
                            "the first run, whose head came from the process's RNG state"}
 
 
-def run_language(lang: str, args) -> dict:
+def sib200_inputs(lang: str) -> dict:
+    """ExperimentConfig inputs for SIB-200 English -> `lang`: vectors, lexicon, English train/dev/test, target
+    test and train (shared by the results, sweeps and ladder scripts)."""
     folder, vectors, lexicon = LANGS[lang]
     sib = SHARED / "sib200"
+    return dict(vectors=vectors, lexicon=str(lexicon), train=str(sib / "eng_Latn" / "train.tsv"),
+                dev=str(sib / "eng_Latn" / "dev.tsv"), test=str(sib / folder / "test.tsv"),
+                source_test=str(sib / "eng_Latn" / "test.tsv"), target_train=str(sib / folder / "train.tsv"), lang=lang)
+
+
+def run_language(lang: str, args) -> dict:
     cfg = ExperimentConfig(
-        vectors=vectors, lexicon=str(lexicon), train=str(sib / "eng_Latn" / "train.tsv"),
-        dev=str(sib / "eng_Latn" / "dev.tsv"), test=str(sib / folder / "test.tsv"),
-        source_test=str(sib / "eng_Latn" / "test.tsv"), target_train=str(sib / folder / "train.tsv"), lang=lang,
-        methods=args.methods, seeds=args.seeds, epochs=args.epochs, device=args.device,
+        **sib200_inputs(lang), methods=args.methods, seeds=args.seeds, epochs=args.epochs, device=args.device,
         out=str(args.work / lang), model_cache=str(args.model_cache), anchor_policy=args.anchor_policy,
         anchor_agreement_share=args.anchor_agreement, extend_vocab_from_lexicon=args.extend_vocab,
         unk_policy=args.unk_policy, freeze_embeddings=not args.no_freeze,
