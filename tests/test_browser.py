@@ -1,8 +1,11 @@
-"""Real browser: start the app, run the demo from the landing page, visit every page, upload a .vec.
+"""Real browser: start the app, run the demo from the landing page, visit every page (printing each page's
+time to content for the finished run), then upload the user's own files on Setup and prove they stay the
+chosen inputs on Run, back on Setup, after a reload and in a second tab opened with the URL.
 
 Drives Debian's Chromium through Playwright (`executable_path`, headless, background networking
-off). Screenshots land in $MOSECROT_SCREENSHOTS (default: the test's tmp folder).
+off). Screenshots (and page_times.json) land in $MOSECROT_SCREENSHOTS (default: the test's tmp folder).
 """
+import json
 import os
 import shutil
 import socket
@@ -67,6 +70,20 @@ def _wait_idle(page, timeout=60_000):
         "[data-testid=\"stSkeleton\"]')", timeout=timeout)
 
 
+def _sidebar(page, name: str) -> None:
+    """Navigate inside the app (same session), as a user clicking the sidebar does."""
+    page.locator("[data-testid='stSidebarNav'] a", has_text=name).first.click()
+    _wait_idle(page)
+
+
+def _assert_user_inputs(page, where: str) -> None:
+    """Setup shows the user's own files (not the embedded default) and accepts them."""
+    page.get_by_text("Inputs ready: my files").wait_for(timeout=120_000)
+    assert page.get_by_role("radio", name="My own files").is_checked(), f"not the user's inputs {where}"
+    for name in ("good.vec", "lexicon.txt", "train.tsv", "test.tsv"):
+        assert page.get_by_text(f"using your upload {name}").count() == 1, f"{name} not in use {where}"
+
+
 def test_demo_tour_and_upload(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -83,10 +100,14 @@ def test_demo_tour_and_upload(server, tmp_path):
         page.get_by_role("button", name="Run the demo").click()
         page.get_by_text("finished").wait_for(timeout=600_000)
         page.screenshot(path=str(shots / "home.png"), full_page=True)
+        times = {}
         for name, marker in PAGES.items():
+            t0 = time.perf_counter()
             page.goto(f"{url}/{name.lower()}")
             page.get_by_text(marker).first.wait_for(timeout=300_000)
             _wait_idle(page, timeout=300_000)
+            times[name] = round(time.perf_counter() - t0, 1)
+            print(f"time to content, {name}: {times[name]} s", flush=True)
             assert page.locator("[data-testid='stException']").count() == 0, f"exception on {name}"
             if name in ("Anchors", "Alignment", "Errors", "Why"):
                 assert page.locator(".js-plotly-plot").count() > 0, f"no figure on {name}"
@@ -97,7 +118,9 @@ def test_demo_tour_and_upload(server, tmp_path):
                 page.get_by_text("importance of each word").first.wait_for(timeout=60_000)
                 _wait_idle(page)
                 page.screenshot(path=str(shots / "why-example.png"), full_page=True)
-        # upload a small .vec through Setup's uploader: good file accepted, bad file refused clearly
+        print("time to content (s): " + json.dumps(times), flush=True)
+        (shots / "page_times.json").write_text(json.dumps(times, indent=1))
+        # the user's own files, all uploaded through Setup's uploaders: a bad .vec refused clearly, a good one taken
         page.goto(f"{url}/setup")
         _wait_idle(page)
         page.get_by_text("My own files").click()
@@ -105,23 +128,53 @@ def test_demo_tour_and_upload(server, tmp_path):
         from mosecrot_viz.ui.inputs import demo_inputs
 
         demo = demo_inputs()
-        for kind in ("lexicon", "train", "test"):
-            box = page.get_by_label(f"…or server path for {kind}")
-            box.fill(demo[kind])
-            box.press("Enter")
-            _wait_idle(page)
+        def uploader(label: str):  # by its label: the two columns put the inputs out of order in the DOM
+            return page.locator("[data-testid='stFileUploader']").filter(has_text=label).locator("input[type='file']")
+
+        for label, kind, name in (("bilingual lexicon", "lexicon", "lexicon.txt"), ("English training", "train", "train.tsv"),
+                                  ("target-language test", "test", "test.tsv")):
+            copy = tmp_path / name
+            shutil.copyfile(demo[kind] if kind != "lexicon" else _resolved_lexicon(demo), copy)
+            uploader(label).set_input_files(str(copy))
+            _wait_idle(page, timeout=120_000)
         bad = tmp_path / "bad.vec"
         bad.write_text("2 3\nchat 0.1 0.2 0.3\nchien 0.3 nan 0.2\n")
-        page.locator("input[type='file']").first.set_input_files(str(bad))
+        uploader("target static vectors").set_input_files(str(bad))
         # the error shows beside the vectors input and names the file and line
         page.get_by_text("bad.vec:3: row for 'chien' holds NaN or inf").wait_for(timeout=60_000)
-        assert page.get_by_text("mosecrot-upload").count() == 0  # the user's file name, not the private copy's
+        assert page.get_by_text("app-data").count() == 0  # the user's file name, not the kept copy's path
         page.screenshot(path=str(shots / "setup-bad-upload.png"), full_page=True)
         # the app stays usable: a good file replaces the bad one and the inputs are accepted
         good = tmp_path / "good.vec"
         good.write_text("3 3\n上帝 0.1 0.2 0.3\n耶稣 0.3 0.1 0.2\n爱 0.2 0.2 0.1\n")
-        page.locator("input[type='file']").first.set_input_files(str(good))
-        page.get_by_text("Inputs ready").wait_for(timeout=60_000)
+        uploader("target static vectors").set_input_files(str(good))
+        page.get_by_text("Inputs ready: my files").wait_for(timeout=120_000)
         assert page.locator("[data-testid='stException']").count() == 0
         page.screenshot(path=str(shots / "setup-good-upload.png"), full_page=True)
+        assert "setup=" in page.url
+        # Run names those inputs, not the demo's
+        _sidebar(page, "Run")
+        page.get_by_text("Inputs: my files").wait_for(timeout=60_000)
+        assert page.get_by_text("vectors: good.vec").count() == 1 and page.get_by_text("Bible verses").count() == 0
+        page.screenshot(path=str(shots / "run-user-inputs.png"), full_page=True)
+        # back to Setup, a reload, and a second tab opened with the URL: still the user's files each time
+        _sidebar(page, "Setup")
+        _assert_user_inputs(page, "back on Setup")
+        page.reload()
+        _wait_idle(page)
+        _assert_user_inputs(page, "after a reload")
+        second = browser.new_page(viewport={"width": 1400, "height": 1000})
+        second.goto(page.url)
+        _wait_idle(second)
+        _assert_user_inputs(second, "in a second tab")
+        second.screenshot(path=str(shots / "setup-second-tab.png"), full_page=True)
+        _sidebar(second, "Run")
+        second.get_by_text("Inputs: my files").wait_for(timeout=60_000)
+        assert second.get_by_text("vectors: good.vec").count() == 1
         browser.close()
+
+
+def _resolved_lexicon(demo: dict) -> str:
+    from mosecrot_viz.io.resources import resolve_spec
+
+    return resolve_spec(demo["lexicon"], "lexicon")
