@@ -373,7 +373,8 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
             kept[(m, seed)] = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
         if meter:
             prog.say(f"seed {seed}, {m}: measuring the gap ladder")
-            meter.target(m, seed, model, model_rows, target, logits, per_seed[m][-1], detail=seed == cfg.seeds[0])
+            meter.target(m, seed, model, model_rows, target, logits, per_seed[m][-1], detail=seed == cfg.seeds[0],
+                         say=lambda msg: prog.say(f"seed {seed}, {m}: gap ladder, {msg}"))
 
     for seed in cfg.seeds:
         for m in reinit:

@@ -299,12 +299,12 @@ class LadderMeter:
                                        "pred": pred, "confidence": probs.max(1).round(5)}))
 
     def target(self, method: str, seed: int, model, model_rows, target_matrix, stitched_logits, stitched_metrics,
-               *, detail: bool) -> None:
+               *, detail: bool, say=None) -> None:
         """Measure the target rungs of `method` for one seed on `model` (fine-tuned; its input rows `model_rows`).
 
         stitched_logits / stitched_metrics: what the run itself measured with `target_matrix` swapped in
         (the stitched rung is that result, not a re-computation). detail: also pick example sentences and
-        measure their occlusion (the run does this for its first seed).
+        measure their occlusion (the run does this for its first seed). say(message): progress notes.
         """
         import time
 
@@ -329,10 +329,11 @@ class LadderMeter:
         self._record(method, seed, "dictionary", softmax(predict(enc.ids["dictionary"], enc.pad["dictionary"])),
                      self.reference.setdefault(method, RungScores()))
         if detail:
-            self.examples[method] = {"seed": seed, "examples": self._examples(predict, probs, model_rows, target_matrix)}
+            self.examples[method] = {"seed": seed, "examples": self._examples(predict, probs, model_rows, target_matrix,
+                                                                              say or (lambda _: None))}
         self.seconds += time.perf_counter() - t0
 
-    def _examples(self, predict, probs, model_rows, target_matrix) -> list[dict]:
+    def _examples(self, predict, probs, model_rows, target_matrix, say) -> list[dict]:
         gold = np.array([self.labels.index(g) for g in self.gold])
         s, o = probs["stitched"], probs["oracle_translation"]
         s_ok, o_ok = s.argmax(1) == gold, o.argmax(1) == gold
@@ -344,7 +345,8 @@ class LadderMeter:
         chosen += [(i, "both right") for i in by_conf if s_ok[i] and o_ok[i]][: self.n_examples - len(chosen)]
         target, model_rows = np.asarray(target_matrix), np.asarray(model_rows)
         out = []
-        for i, kind in chosen:
+        for n, (i, kind) in enumerate(chosen):
+            say(f"word importance (occlusion), sentence {n + 1} of {len(chosen)}")
             mapped = self.enc.mapped[i]
             rows = [m - self.reader.offset for m in mapped if m is not None]  # rows of T
             near = iter(nearest_source_tokens(target[rows], model_rows, self.exclude_ids).tolist())
