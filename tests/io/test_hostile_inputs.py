@@ -441,18 +441,33 @@ except InputError as exc:
     print(exc, file=sys.stderr)
     sys.exit(2)
 finally:
-    print("peak MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the forking parent across exec, so a
+    # child of a large pytest process would report the parent's size
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print("peak MB", int(hwm.split()[1]) // 1024)
 """
 
 
-def _ceiling():
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (CEILING, CEILING))
+# The ceiling is set by the child itself, first thing: a `preexec_fn` would run Python in a child forked from this
+# multi-threaded test process (torch's threads), which can deadlock on a lock another thread held at fork time;
+# in the full suite every bounded case then hung until its deadline.
+LIMITED = r"""
+import resource, runpy, sys
+ceiling = int(sys.argv.pop(1))
+resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+flag, target, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
+if flag == "-m":
+    sys.argv = [target] + rest
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    sys.argv = ["-c"] + rest
+    exec(compile(target, "<driver>", "exec"), {"__name__": "__main__"})
+"""
 
 
 def run_bounded(argv, env=None, timeout=DEADLINE):
-    """Run `python argv...` under the memory ceiling; (exit status, stdout, stderr, seconds). A hang fails the test."""
+    """Run `python argv...` (argv starts with -m MODULE or -c CODE) under the memory ceiling;
+    (exit status, stdout, stderr, seconds). A hang fails the test."""
     import subprocess
     import sys
     import time
@@ -461,8 +476,8 @@ def run_bounded(argv, env=None, timeout=DEADLINE):
     full_env = dict(os.environ, PYTHONPATH=root, **(env or {}))
     t = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=timeout, env=full_env,
-                              preexec_fn=_ceiling, cwd=root, stdin=subprocess.DEVNULL)
+        done = subprocess.run([sys.executable, "-c", LIMITED, str(CEILING), *argv], capture_output=True, text=True,
+                              timeout=timeout, env=full_env, cwd=root, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         pytest.fail(f"still running after {timeout} s: {argv}")
     return done.returncode, done.stdout, done.stderr, time.perf_counter() - t
@@ -574,3 +589,8 @@ def test_fast_and_careful_vector_parsers_agree_across_batches(tmp_path, monkeypa
     with pytest.raises(FormatError, match="2 numbers, expected 3") as err:
         vectors._load_text_fast(ragged, None)
     assert err.value.line == 2
+
+
+def test_the_bounded_child_runs_under_the_ceiling():
+    rc, out, _, _ = run_bounded(["-c", "import resource; print(resource.getrlimit(resource.RLIMIT_AS)[0])"])
+    assert rc == 0 and int(out) == CEILING
