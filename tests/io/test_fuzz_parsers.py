@@ -2,10 +2,11 @@
 import string
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mosecrot_viz.errors import InputError
+from mosecrot_viz.errors import FormatError, InputError
 from mosecrot_viz.io.lexicon import load_lexicon
 from mosecrot_viz.io.tasks import load_task
 from mosecrot_viz.io.vectors import load_vectors
@@ -39,6 +40,10 @@ def test_vector_parser_never_crashes(tmp_path, data):
                      min_size=1, max_size=20, unique_by=lambda r: r[0]))
 def test_vector_parser_round_trips_valid_files(tmp_path, rows):
     text = f"{len(rows)} 3\n" + "".join(f"{w} " + " ".join(repr(float(x)) for x in v) + "\n" for w, v in rows)
+    if not any(x != 0 for _, v in rows for x in v):  # refused on purpose: nothing to map (a placeholder file)
+        with pytest.raises(FormatError, match="all zeros"):
+            load_vectors(_write(tmp_path, "zeros.vec", text.encode()))
+        assume(False)
     kv = load_vectors(_write(tmp_path, "ok.vec", text.encode()))
     assert kv.index_to_key == [w for w, _ in rows]
     np.testing.assert_allclose(kv.vectors, np.array([v for _, v in rows], dtype=np.float32), rtol=1e-6)
