@@ -44,7 +44,7 @@ test: $(BIN)/.installed $(BIN)/.installed-dev $(BIN)/.installed-ray
 	$(BIN)/python -m mosecrot_viz resources --fetch --all
 	bash scripts/ensure_chromium.sh
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=15 tests
 
 results: setup
 	$(BIN)/python scripts/sib200_results.py --out docs/RESULTS.md
