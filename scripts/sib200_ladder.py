@@ -26,7 +26,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from sib200_results import sib200_inputs  # noqa: E402  (the same inputs as the results table)
 
-from mosecrot_viz.analysis.ladder import STEP_NAMES, ladder_of, steps  # noqa: E402
+from mosecrot_viz.analysis.ladder import STEP_NAMES, ladder_of, reading, steps  # noqa: E402
 from mosecrot_viz.config import ExperimentConfig  # noqa: E402
 from mosecrot_viz.core.ladder import REFERENCES, RUNGS  # noqa: E402
 from mosecrot_viz.io.resources import cache_dir  # noqa: E402
@@ -108,6 +108,7 @@ def render(store: dict) -> str:
             lad = ladder_of(fake, m)
             if lad is not None:
                 lines.append("| " + " | ".join([m] + [_pm(s.cost, s.cost_std, n) for s in steps(lad)]) + " |")
+        lines += [""] + [f"- {reading(lad)}" for lad in (ladder_of(fake, m) for m in LADDERED) if lad is not None]
         base = ", ".join(f"`{b}` {_pm(meth[b]['macro_f1'], meth[b]['macro_f1_std'], n)}"
                          for b in ("mplm", "source", "majority") if b in meth)
         share = entry["ladder_seconds"] / entry["wall_seconds"]

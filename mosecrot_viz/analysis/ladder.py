@@ -108,7 +108,7 @@ def reading(ladder: Ladder) -> str:
             f"without it the model would reach {before:.3f} instead of {ladder.rungs[i + 1]['macro_f1']:.3f}.")
     if ladder.seeds > 1 and top.cost <= top.cost_std:
         text += " It is no larger than its seed spread: read it as noise."
-    gains = [s for s in st if s.cost < 0]
+    gains = [s for s in st if s.cost < -0.0005]  # a gain that rounds to 0.000 is no gain
     if gains:
         g = min(gains, key=lambda s: s.cost)
         why = ("the real mapping reads those words better than their exact translation rows (a soft mapping can "
