@@ -23,6 +23,7 @@ DROPPED_COLOR = "#d62728"
 SOURCE_COLOR = "#1f77b4"
 TARGET_COLOR = "#ff7f0e"
 PAIR_LINE_COLOR = "rgba(120,120,120,0.35)"
+LEVEL_COLOR = "#4c78a8"  # a level (the ceiling, the result), never a method's or a loss's colour
 # one distinct colour for every method the app knows (the 10-colour Plotly palette made ls and majority share one)
 _PALETTE = list(dict.fromkeys(qualitative.Plotly + qualitative.D3 + qualitative.Dark24))
 _KNOWN = {m: _PALETTE[i] for i, m in enumerate(ALL_METHODS)}
@@ -489,7 +490,7 @@ def ladder_waterfall(ladder_table: pd.DataFrame, method: str, *, baselines: Mapp
     fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, text=text, textposition="outside",
                                  decreasing={"marker": {"color": DROPPED_COLOR}},
                                  increasing={"marker": {"color": KEPT_COLOR}},
-                                 totals={"marker": {"color": method_color(method)}},
+                                 totals={"marker": {"color": LEVEL_COLOR}},
                                  connector={"line": {"color": PAIR_LINE_COLOR}},
                                  hovertemplate="%{x}: %{text}<extra></extra>"))
     for name, f1 in (baselines or {}).items():

@@ -113,7 +113,7 @@ def test_demo_tour_and_upload(server, tmp_path):
                 assert page.locator(".js-plotly-plot").count() > 0, f"no figure on {name}"
             page.screenshot(path=str(shots / f"{name.lower()}.png"), full_page=True)
             if name == "Why":  # the waterfall leads; the per-example view shows a sentence's words side by side
-                assert page.locator(".js-plotly-plot .waterfall").count() > 0, "no waterfall on Why"
+                assert page.locator(".js-plotly-plot .waterfalllayer").count() > 0, "no waterfall on Why"
                 page.get_by_role("tab", name="Per example").click()
                 page.get_by_text("importance of each word").first.wait_for(timeout=60_000)
                 _wait_idle(page)
