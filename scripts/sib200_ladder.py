@@ -112,9 +112,10 @@ def render(store: dict) -> str:
         base = ", ".join(f"`{b}` {_pm(meth[b]['macro_f1'], meth[b]['macro_f1_std'], n)}"
                          for b in ("mplm", "source", "majority") if b in meth)
         share = entry["ladder_seconds"] / entry["wall_seconds"]
+        note = f" Note: {entry['note']}" if entry.get("note") else ""  # a hand-written remark kept in ladder.json
         lines += ["", f"Reference lines: {base}. The ladder's inference took {entry['ladder_seconds']:.0f} s of this "
                       f"run's {entry['wall_seconds']:.0f} s wall time ({100 * share:.1f} %; English-only fine-tunes "
-                      f"cached by an earlier language are not retrained, which makes the share larger).", ""]
+                      f"cached by an earlier language are not retrained, which makes the share larger).{note}", ""]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
