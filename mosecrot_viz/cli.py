@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .core.tokenizer import UNK_POLICIES
 from .errors import InputError
+from .io.resources import DEMO_METHODS  # noqa: F401  (also imported from here by scripts and tests)
 from .io.text import SEGMENTATIONS
 
 if TYPE_CHECKING:  # the config module imports the mappers, hence torch: only when a command runs
     from .config import ExperimentConfig
 
-DEMO_METHODS = ["rr-softmax", "ls", "mplm", "lr", "source", "majority"]  # mplm: the strong baseline
 #: config.ALL_METHODS, spelled out so that building the parser (and --help) imports no torch; a test keeps them equal
 METHOD_NAMES = ("rr-standard", "rr-softmax", "rr-sparsemax", "ls", "procrustes", "rr-softmax-keep",
                 "rr-procrustes-keep", "lexcopy-procrustes", "lexcopy-ls", "lexcopy-rr-keep", "lr", "mplm", "source",

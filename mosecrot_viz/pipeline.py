@@ -167,6 +167,11 @@ class Spaces:
     mapped: dict
     reinit: dict = field(default_factory=dict)  # method -> True when F_s is not E_s
 
+    @property
+    def lowercase_source(self) -> bool:
+        """True for an uncased PLM: English words are looked up lower-cased (as anchor extraction does)."""
+        return models.is_uncased(self.tokenizer)
+
 
 def configured_mapper(cfg: ExperimentConfig, method: str, device="cpu"):
     """An unfitted mapper for `method` with the run's top-k and temperature (RR mappers only)."""

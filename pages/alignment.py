@@ -8,7 +8,6 @@ from mosecrot_viz.analysis import alignment
 from mosecrot_viz.analysis.holdout import holdout_bli
 from mosecrot_viz.analysis.stored import stored_bli
 from mosecrot_viz.config import MAPPED_METHODS, ExperimentConfig
-from mosecrot_viz.io.models import is_uncased
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
 
@@ -69,7 +68,7 @@ def explorer():
         row = inputs.vectors.key_to_index.get(word)
         q = f_t[row] if row is not None else None
     else:
-        row = spaces.tokenizer.get_vocab().get(word.lower() if is_uncased(spaces.tokenizer) else word)
+        row = spaces.tokenizer.get_vocab().get(word.lower() if spaces.lowercase_source else word)
         q = f_s[row] if row is not None else None
     if q is None:
         st.warning(f"{word!r} has no row in the {lang} space")

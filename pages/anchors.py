@@ -1,14 +1,10 @@
 """Anchors: lexicon pairs kept and dropped, the two anchor spaces in 2-D, relative representations of chosen words."""
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from mosecrot_viz import plots
 from mosecrot_viz.analysis import anchor_search as search_words
-from mosecrot_viz.analysis.anchor_words import default_heatmap_words
-from mosecrot_viz.analysis.projection import joint_anchor_projection, pair_distance_control
-from mosecrot_viz.core.relative import relative_representation
-from mosecrot_viz.io.models import is_uncased
+from mosecrot_viz.analysis.anchor_words import default_heatmap_words, relative_heatmap
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
 
@@ -26,36 +22,7 @@ st.caption(f"{res['anchors']['count']:,} anchors from {res['anchors']['lexicon_p
 def _projection(run_id: str, method: str, n: int, search: str = "", seed: int = 0):
     """The sampled anchors (plus every anchor a search finds) and the searched words that are not anchors, in 2-D."""
     inputs, spaces = cached.spaces(run_id, run.config(), ())
-    tok, kv = spaces.tokenizer, inputs.vectors
-    rng = np.random.default_rng(seed)
-    sample = rng.choice(len(spaces.anchors), size=min(n, len(spaces.anchors)), replace=False)
-    matches = search_words.find_word(search, spaces.anchors, tok.get_vocab(), kv.key_to_index, inputs.pairs,
-                                     lowercase_source=is_uncased(tok))
-    idx, extra = search_words.plotted(sample, matches)
-    a = spaces.anchors.subset(idx)
-    src, tgt = spaces.e_s[a.source_ids], kv.vectors[a.target_ids]
-    xs = [(m.source_id, m.word if m.side == "source" else m.partner, m.word if m.side == "target" else m.partner)
-          for m in extra if m.source_id is not None]
-    xt = [(m.target_row, m.word if m.side == "target" else m.partner, m.word if m.side == "source" else m.partner)
-          for m in extra if m.target_row is not None]
-    if xs or xt:
-        sxy, txy, exs, ext = search_words.layout_with_extras(
-            src, tgt, spaces.e_s[[r for r, _, _ in xs]] if xs else None, kv.vectors[[r for r, _, _ in xt]] if xt else None,
-            method)
-    else:
-        (sxy, txy), exs, ext = joint_anchor_projection(src, tgt, method), [], []
-    extras = [{"x": float(p[0]), "y": float(p[1]), "side": "source", "word": w, "partner": o} for p, (_, w, o) in zip(exs, xs)]
-    extras += [{"x": float(p[0]), "y": float(p[1]), "side": "target", "word": w, "partner": o} for p, (_, w, o) in zip(ext, xt)]
-    highlight = []
-    for m in matches:  # the word and its translation partner, wherever they were drawn
-        if m.anchor is not None:
-            p = int(np.searchsorted(idx, m.anchor))
-            highlight += [{"x": float(sxy[p, 0]), "y": float(sxy[p, 1]), "side": "source", "word": a.source_words[p]},
-                          {"x": float(txy[p, 0]), "y": float(txy[p, 1]), "side": "target", "word": a.target_words[p]}]
-        else:
-            highlight += [{k: e[k] for k in ("x", "y", "side", "word")} for e in extras if e["word"] in (m.word, m.partner)]
-    return (sxy, txy, list(a.source_words), list(a.target_words), pair_distance_control(sxy, txy),
-            a.target_ids.tolist(), extras, highlight, [m.__dict__ for m in matches])
+    return search_words.anchor_space_view(spaces, inputs.vectors, inputs.pairs, method, n, search, seed)
 
 
 def _neighbours(side: str, word: str) -> None:
@@ -64,7 +31,7 @@ def _neighbours(side: str, word: str) -> None:
     t = search_words.neighbour_tables(word, side, e_s=spaces.e_s,
                                       source_words=tok.convert_ids_to_tokens(list(range(len(spaces.e_s)))),
                                       kv=inputs.vectors, pairs=inputs.pairs, source_vocab=tok.get_vocab(),
-                                      lowercase_source=is_uncased(tok))
+                                      lowercase_source=spaces.lowercase_source)
     st.markdown(f"**Neighbours of {side} word `{word}`** (cosine in each language's own space; gloss = first lexicon "
                 "translation)")
     left, right = st.columns(2)
@@ -155,10 +122,8 @@ def heatmap():
         st.warning(f"no vector for: {', '.join(missing)}")
     if known:
         n_cols = st.slider("anchors (columns)", 10, 200, 40, key="anchors_cols")
-        r = relative_representation(kv[known], kv.vectors[spaces.anchors.target_ids])
-        top = np.argsort(-r.max(axis=0))[:n_cols]
-        names = [f"{spaces.anchors.target_words[i]}/{spaces.anchors.source_words[i]}" for i in top]
-        show_figure(plots.rr_heatmap(r[:, top], known, names, value_name="cosine"), "anchors_heat")
+        h = relative_heatmap(kv, spaces.anchors, known, n_cols)
+        show_figure(plots.rr_heatmap(h["matrix"], h["words"], h["anchors"], value_name="cosine"), "anchors_heat")
 
 
 heatmap()

@@ -4,8 +4,7 @@ import streamlit as st
 
 from mosecrot_viz import plots
 from mosecrot_viz import stitched as stitched_models
-from mosecrot_viz.analysis.errors import error_by_coverage, misclassified, per_class_table
-from mosecrot_viz.io.tasks import load_task
+from mosecrot_viz.analysis.errors import error_by_coverage, misclassified, per_class_table, run_test_set
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
 
@@ -31,7 +30,7 @@ if mapped:
     show_figure(plots.error_vs_coverage(cov), "errors_coverage")
     st.subheader("Misclassified target examples")
     m = st.selectbox("method", mapped, key="errors_mis_method")
-    test = load_task(res["config"]["test"])
+    test = run_test_set(res)
     wrong = misclassified(preds, test, m)
     st.caption(f"{len(wrong)} of {len(preds[preds['method'] == m])} predictions wrong; sorted by unknown-word share.")
     st.dataframe(wrong, hide_index=True)

@@ -1,12 +1,11 @@
 """Landing page: what this is, the embedded defaults with their licences, and the teaching-mode demo."""
 import streamlit as st
 
-from mosecrot_viz.cli import DEMO_METHODS
 from mosecrot_viz.config import ExperimentConfig
 from mosecrot_viz.runs import cancel_run, latest_complete, latest_run, start_run
 from mosecrot_viz.ui import state
 from mosecrot_viz.ui.components import provenance_table, results_table, run_progress
-from mosecrot_viz.ui.inputs import demo_inputs
+from mosecrot_viz.ui.inputs import DEMO_METHODS, demo_inputs
 
 st.title("mosecrot_viz")
 st.markdown(

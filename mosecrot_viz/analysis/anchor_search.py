@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.anchors import source_key
-from .projection import l2_normalise, project_2d, standardise_layout
+from .projection import joint_anchor_projection, l2_normalise, pair_distance_control, project_2d, standardise_layout
 
 
 @dataclass(frozen=True)
@@ -153,3 +153,43 @@ def colour_values(by: str, target_rows, is_anchor) -> tuple[np.ndarray, str] | N
     if by == "anchor":
         return np.asarray(is_anchor, dtype=float), "anchor (1) or not (0)"
     return None
+
+
+def anchor_space_view(spaces, kv, pairs, method: str, n: int, search: str = "", seed: int = 0):
+    """What the Anchors page draws: a seeded sample of `n` anchors (plus every anchor `search` finds) and the
+    searched words that are not anchors, in one 2-D frame.
+
+    spaces: the run's mapped spaces (tokenizer, E_s, anchors); kv: target KeyedVectors; pairs: the lexicon.
+    Returns (src_xy (m, 2), tgt_xy (m, 2), source words, target words, pair-distance control, target rows,
+    extra points, highlighted points, matches as dicts).
+    """
+    tok = spaces.tokenizer
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(len(spaces.anchors), size=min(n, len(spaces.anchors)), replace=False)
+    matches = find_word(search, spaces.anchors, tok.get_vocab(), kv.key_to_index, pairs,
+                        lowercase_source=spaces.lowercase_source)
+    idx, extra = plotted(sample, matches)
+    a = spaces.anchors.subset(idx)
+    src, tgt = spaces.e_s[a.source_ids], kv.vectors[a.target_ids]
+    xs = [(m.source_id, m.word if m.side == "source" else m.partner, m.word if m.side == "target" else m.partner)
+          for m in extra if m.source_id is not None]
+    xt = [(m.target_row, m.word if m.side == "target" else m.partner, m.word if m.side == "source" else m.partner)
+          for m in extra if m.target_row is not None]
+    if xs or xt:
+        sxy, txy, exs, ext = layout_with_extras(
+            src, tgt, spaces.e_s[[r for r, _, _ in xs]] if xs else None, kv.vectors[[r for r, _, _ in xt]] if xt else None,
+            method)
+    else:
+        (sxy, txy), exs, ext = joint_anchor_projection(src, tgt, method), [], []
+    extras = [{"x": float(p[0]), "y": float(p[1]), "side": "source", "word": w, "partner": o} for p, (_, w, o) in zip(exs, xs)]
+    extras += [{"x": float(p[0]), "y": float(p[1]), "side": "target", "word": w, "partner": o} for p, (_, w, o) in zip(ext, xt)]
+    highlight = []
+    for m in matches:  # the word and its translation partner, wherever they were drawn
+        if m.anchor is not None:
+            p = int(np.searchsorted(idx, m.anchor))
+            highlight += [{"x": float(sxy[p, 0]), "y": float(sxy[p, 1]), "side": "source", "word": a.source_words[p]},
+                          {"x": float(txy[p, 0]), "y": float(txy[p, 1]), "side": "target", "word": a.target_words[p]}]
+        else:
+            highlight += [{k: e[k] for k in ("x", "y", "side", "word")} for e in extras if e["word"] in (m.word, m.partner)]
+    return (sxy, txy, list(a.source_words), list(a.target_words), pair_distance_control(sxy, txy),
+            a.target_ids.tolist(), extras, highlight, [m.__dict__ for m in matches])

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 _CONTENT = re.compile(r"^\w{2,}$", re.UNICODE)
 
 
@@ -22,4 +24,22 @@ def default_heatmap_words(anchors: dict, n: int = 5) -> list[str]:
             out.append(tgt)
             if len(out) == n:
                 break
+    return out
+
+
+def relative_heatmap(kv, anchors, words, n_cols: int) -> dict:
+    """Relative representations of chosen target words over their most similar anchors.
+
+    kv: the target KeyedVectors; anchors: the run's AnchorSet; words: the requested words. Returns
+    {"matrix": (len(known), <= n_cols) cosines, "words": known words, "anchors": "target/english" column
+    names, "missing": requested words without a vector}.
+    """
+    from ..core.relative import relative_representation
+
+    known = [w for w in words if w in kv.key_to_index]
+    out = {"words": known, "missing": sorted(set(words) - set(known)), "matrix": None, "anchors": []}
+    if known:
+        r = relative_representation(kv[known], kv.vectors[anchors.target_ids])
+        top = np.argsort(-r.max(axis=0))[:n_cols]
+        out.update(matrix=r[:, top], anchors=[f"{anchors.target_words[i]}/{anchors.source_words[i]}" for i in top])
     return out

@@ -31,6 +31,13 @@ def _select(predictions: pd.DataFrame, method: str, seed=None) -> pd.DataFrame:
     return sel
 
 
+def run_test_set(results: dict) -> pd.DataFrame:
+    """The run's target test set (id, label, text), read from the path its config names."""
+    from ..io.tasks import load_task
+
+    return load_task(results["config"]["test"])
+
+
 def misclassified(predictions: pd.DataFrame, test: pd.DataFrame, method: str, seed=None) -> pd.DataFrame:
     """Test examples `method` got wrong (all seeds, or one `seed`), with their text, worst coverage first.
 

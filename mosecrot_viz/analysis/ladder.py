@@ -208,10 +208,10 @@ def order_suspects(ladder: Ladder, suspects) -> list[tuple[object, Step | None]]
 def test_texts(results: dict) -> dict[str, str]:
     """id -> sentence of the run's target test file ({} when it can no longer be read)."""
     from ..errors import InputError
-    from ..io.tasks import load_task
+    from .errors import run_test_set
 
     try:
-        test = load_task(results["config"]["test"])
+        test = run_test_set(results)
     except (InputError, OSError, KeyError):
         return {}
     return dict(zip(test["id"].astype(str), test["text"]))

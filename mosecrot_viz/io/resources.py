@@ -325,6 +325,9 @@ def resolve(key: str) -> Path:
     return RESOURCES[key].build(cache_dir())
 
 
+DEMO_METHODS = ["rr-softmax", "ls", "mplm", "lr", "source", "majority"]  # the teaching demo; mplm: the strong baseline
+
+
 def demo_inputs() -> dict:
     """The embedded default task: English -> Chinese Bible verses with the zh vectors and CC-CEDICT."""
     en, zh = resolve("task:bible-en"), resolve("task:bible-zh")

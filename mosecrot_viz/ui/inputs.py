@@ -12,7 +12,11 @@ import unicodedata
 from pathlib import Path
 
 from ..errors import LimitError, PathError
-from ..io.resources import demo_inputs, shared_data_dir  # noqa: F401  (demo_inputs re-exported for the pages)
+from ..io.resources import (  # noqa: F401  (the demo re-exported for the pages)
+    DEMO_METHODS,
+    demo_inputs,
+    shared_data_dir,
+)
 
 SIB_FOLDERS = {"zh": "zho_Hans", "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn"}
 MUSE = {"zh": "en-zh.txt", "de": "en-de.txt", "es": "en-es.txt"}
