@@ -343,14 +343,14 @@ class LadderMeter:
         chosen = [(i, "casualty") for i in by_conf if o_ok[i] and not s_ok[i]][:quota]
         chosen += [(i, "rescue") for i in by_conf if s_ok[i] and not o_ok[i]][: max(1, self.n_examples // 4)]
         chosen += [(i, "both right") for i in by_conf if s_ok[i] and o_ok[i]][: self.n_examples - len(chosen)]
-        target, model_rows = np.asarray(target_matrix), np.asarray(model_rows)
+        # every chosen sentence's mapped words in one search (M is normalised once, not per sentence)
+        rows = [m - self.reader.offset for i, _ in chosen for m in self.enc.mapped[i] if m is not None]  # rows of T
+        near = iter(nearest_source_tokens(np.asarray(target_matrix)[rows], np.asarray(model_rows),
+                                          self.exclude_ids).tolist())
         out = []
         for n, (i, kind) in enumerate(chosen):
             say(f"word importance (occlusion), sentence {n + 1} of {len(chosen)}")
-            mapped = self.enc.mapped[i]
-            rows = [m - self.reader.offset for m in mapped if m is not None]  # rows of T
-            near = iter(nearest_source_tokens(target[rows], model_rows, self.exclude_ids).tolist())
-            nearest = [self._token(next(near)) if m is not None else None for m in mapped]
+            nearest = [self._token(next(near)) if m is not None else None for m in self.enc.mapped[i]]
             ex = {"id": self.ids[i], "text": self.texts[i], "gold": self.gold[i], "kind": kind,
                   "words": self.enc.words[i], "status": self.enc.status[i],
                   "translation": [self._token(t) if t is not None else None for t in self.enc.translation[i]],
