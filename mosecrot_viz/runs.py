@@ -23,6 +23,8 @@ from .errors import InputError
 
 RUNS_ENV = "MOSECROT_RUNS"
 CANCEL_FILE = "cancel.requested"  # its presence asks the run's thread to stop at its next progress report
+ANALYSING = "analysing"  # results written; the run's process is computing the pages' analyses (analysis.stored)
+ACTIVE_STATES = ("queued", "running", ANALYSING)
 
 
 class RunCancelled(Exception):
@@ -68,16 +70,19 @@ class StoredRun:
         return self.path.name
 
     def status(self) -> dict:
-        """{'state': queued|running|complete|failed|cancelled|incomplete, 'fraction', 'message', ...}.
+        """{'state': queued|running|analysing|complete|failed|cancelled|incomplete, 'fraction', 'message', ...}.
 
-        Complete when results.json exists (it is written last). A queued or running run whose
+        Complete when results.json exists (it is written last), unless the run's own process is still computing the
+        pages' analyses (`analysing`, results already readable). A queued or running run whose
         process is gone (killed, crashed, server restarted) is reported as incomplete. A running run
         carries `elapsed` and `eta_seconds` (from its measured pace) once it has made progress, and
         `cancelling: True` between a cancel request and its next progress report.
         """
-        if (self.path / "results.json").exists():
-            return {"state": "complete", "fraction": 1.0, "message": "done"}
         st = _read_json(self.path / "status.json") or {"state": "unknown", "fraction": 0.0, "message": ""}
+        if (self.path / "results.json").exists():
+            if st.get("state") == ANALYSING and _alive(st.get("pid")):
+                return st  # results are there; the pages' analyses are still being computed (analysis.stored)
+            return {"state": "complete", "fraction": 1.0, "message": "done"}
         if st.get("state") in ("queued", "running") and not _alive(st.get("pid")):
             return dict(st, state="incomplete",
                         message=f"stopped before finishing (its process {st.get('pid')} is gone); last: {st.get('message')}")
@@ -87,8 +92,8 @@ class StoredRun:
 
     @property
     def active(self) -> bool:
-        """Queued or running."""
-        return self.status()["state"] in ("queued", "running")
+        """Queued, running, or computing the pages' analyses after its results."""
+        return self.status()["state"] in ACTIVE_STATES
 
     def results(self) -> dict | None:
         return _read_json(self.path / "results.json")
@@ -210,7 +215,7 @@ def cancel_run(run: "StoredRun | Path") -> bool:
     latest after the current fine-tuning epoch) and marks it cancelled; other runs are untouched. False when the
     run had already ended."""
     path = Path(getattr(run, "path", run))
-    if not StoredRun(path).active:
+    if StoredRun(path).status()["state"] not in ("queued", "running"):  # ended, or only analysing its results
         return False
     (path / CANCEL_FILE).write_text(f"{time.time()}\n")
     return True
@@ -255,7 +260,12 @@ def _execute(cfg: ExperimentConfig, path: Path) -> bool:
         write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"],
                                            "message": f"{type(exc).__name__}: {exc}"})
     else:
+        write_json(path / "status.json", {"state": ANALYSING, "fraction": 1.0, "pid": os.getpid(), "started": started,
+                                           "elapsed": round(time.time() - started, 1), "eta_seconds": None,
+                                           "message": "computing what the analysis pages read (held-out BLI, drift, "
+                                                      "the anchor view)"})
         _precompute(cfg, path)
+        write_json(path / "status.json", {"state": "complete", "fraction": 1.0, "message": "done"})
         return True
     return False
 

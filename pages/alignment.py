@@ -6,7 +6,7 @@ import streamlit as st
 from mosecrot_viz import plots
 from mosecrot_viz.analysis import alignment
 from mosecrot_viz.analysis.holdout import holdout_bli
-from mosecrot_viz.analysis.stored import stored_bli
+from mosecrot_viz.analysis.stored import stored_bli, stored_drift_cosines
 from mosecrot_viz.config import MAPPED_METHODS, ExperimentConfig
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
@@ -57,11 +57,16 @@ show_figure(plots.cosine_hist(cosines), "alignment_cos")
 def explorer():
     """Neighbours of any word across spaces (reruns only this fragment)."""
     st.subheader("Neighbour explorer")
-    inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
     c = st.columns(3)
     m = c[0].selectbox("mapping", mappers, key="alignment_nb_map")
     lang = c[1].radio("word is", ["target", "English"], horizontal=True, key="alignment_nb_lang")
-    word = c[2].text_input("word", spaces.anchors.target_words[0] if lang == "target" else "music", key="alignment_nb_word")
+    word = c[2].text_input("word", placeholder="a target word" if lang == "target" else "an English token",
+                           key="alignment_nb_word").strip()
+    if not word:  # the mapped spaces are rebuilt (about half a minute, once per run) only when a word is asked
+        st.caption("Type a word to list its nearest English tokens and target words in the shared space of the "
+                   "chosen mapping.")
+        return
+    inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
     f_s, f_t = spaces.mapped[m]
     src_words = spaces.tokenizer.convert_ids_to_tokens(list(range(len(f_s))))
     if lang == "target":
@@ -83,12 +88,14 @@ def explorer():
 
 explorer()
 
-inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
-rr = [m for m in mappers if spaces.reinit[m]]
+drift = stored_drift_cosines(run.path)  # computed with the run; else the mapped spaces are rebuilt here
+if drift is None:
+    inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
+    ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
+    drift = {m: alignment.drift(spaces.e_s, spaces.mapped[m][0], ids) for m in mappers if spaces.reinit[m]}
+rr = [m for m in mappers if m in drift]
 if rr:
     st.subheader("Drift: how far RR re-initialisation moves the English embeddings")
-    ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
-    drift = {m: alignment.drift(spaces.e_s, spaces.mapped[m][0], ids) for m in rr}
     show_figure(plots.cosine_hist(drift, title="Drift: cos(E_s, F_s) per English token",
                                   x_title="cosine between a token's original and re-initialised embedding",
                                   count_label="English tokens"), "alignment_drift")

@@ -5,6 +5,8 @@ import streamlit as st
 from mosecrot_viz import plots
 from mosecrot_viz.analysis import anchor_search as search_words
 from mosecrot_viz.analysis.anchor_words import default_heatmap_words, relative_heatmap
+from mosecrot_viz.analysis.stored import stored_anchor_bli_hits, stored_anchor_view, stored_heatmap
+from mosecrot_viz.config import MAPPED_METHODS
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
 
@@ -13,6 +15,7 @@ run = run_picker("anchors")
 if run is None:
     st.stop()
 res, anchors = run.results(), run.anchors()
+MAPPERS = tuple(m for m in res["methods"] if m in MAPPED_METHODS)
 show_figure(plots.anchor_drops(res["anchors"]), "anchors_drops")
 st.caption(f"{res['anchors']['count']:,} anchors from {res['anchors']['lexicon_pairs']:,} lexicon pairs "
            f"({res['anchors']['unique_english']:,} distinct English words), policy '{res['anchors']['policy']}'.")
@@ -20,9 +23,34 @@ st.caption(f"{res['anchors']['count']:,} anchors from {res['anchors']['lexicon_p
 
 @st.cache_data(show_spinner="projecting anchors")
 def _projection(run_id: str, method: str, n: int, search: str = "", seed: int = 0):
-    """The sampled anchors (plus every anchor a search finds) and the searched words that are not anchors, in 2-D."""
+    """The sampled anchors (plus every anchor a search finds) and the searched words that are not anchors, in 2-D
+    (the default view as computed with the run, when stored)."""
+    stored = stored_anchor_view(run.path, method, n, search, seed)
+    if stored is not None:
+        return stored
     inputs, spaces = cached.spaces(run_id, run.config(), ())
     return search_words.anchor_space_view(spaces, inputs.vectors, inputs.pairs, method, n, search, seed)
+
+
+@st.cache_data(show_spinner="nearest English token of each plotted target word, per mapping")
+def _bli_hits(run_id: str, method: str, n: int, search: str, rows: tuple) -> dict:
+    """mapper -> BLI hit per plotted pair (stored with the run for the default view)."""
+    stored = stored_anchor_bli_hits(run.path, method, n, search)
+    if stored is not None:
+        return stored
+    inputs, spaces = cached.spaces(run_id, run.config(), MAPPERS)
+    return search_words.anchor_bli_hits(spaces, inputs.vectors, inputs.pairs, list(rows), MAPPERS)
+
+
+@st.cache_data(show_spinner="finding the words of misclassified test sentences")
+def _misclassified_counts(run_id: str) -> dict:
+    from mosecrot_viz.analysis.errors import run_test_set
+    from mosecrot_viz.io.text import segment
+
+    cfg = run.config()
+    return search_words.misclassified_word_counts(
+        run.predictions(), run_test_set(res), MAPPERS,
+        lambda text: segment(text, cfg.get("lang"), rule=cfg.get("segmentation")))
 
 
 def _neighbours(side: str, word: str) -> None:
@@ -52,12 +80,18 @@ def anchor_space():
     c = st.columns([2, 1])
     search = c[0].text_input("find a word (English or target; added to the plot when outside the sample)",
                              key="anchors_search")
-    colour = c[1].selectbox("colour points by", ["side", "frequency rank"], key="anchors_colour",
-                            help="frequency rank: the target word's row in the vectors file (0 = most frequent)")
+    colour = c[1].selectbox("colour points by", search_words.colour_options(MAPPERS, MAPPERS), key="anchors_colour",
+                            help="frequency rank: the target word's row in the vectors file (0 = most frequent); "
+                                 "BLI hit: the mapped target word's nearest English token translates it; "
+                                 "misclassified: how many test sentences the method got wrong contain the word")
     sxy, txy, sw, tw, control, rows, extras, highlight, matches = _projection(run.run_id, method, n, search.strip())
     if search.strip() and not matches:
         st.warning(f"{search.strip()!r} is neither a target word with a vector nor a token of the English model")
-    values = search_words.colour_values(colour, rows, [1] * len(rows))
+    hits = (_bli_hits(run.run_id, method, n, search.strip(), tuple(rows))
+            if colour.startswith(search_words.BLI_HIT) else None)
+    counts = _misclassified_counts(run.run_id) if colour.startswith(search_words.MISCLASSIFIED) else None
+    values = search_words.colour_values(colour, rows, [1] * len(rows), bli_hits=hits, misclassified_counts=counts,
+                                        target_words=tw)
     fig = plots.anchor_space(sxy, txy, sw, tw, mode=mode, extras=extras, highlight=highlight,
                              color=values[0] if values else None, color_title=values[1] if values else None)
     event = st.plotly_chart(fig, key="anchors_space", on_select="rerun", selection_mode="points")
@@ -112,17 +146,17 @@ export_spaces()
 @st.fragment
 def heatmap():
     st.subheader("Relative representations")
-    inputs, spaces = cached.spaces(run.run_id, run.config(), ())
-    kv = inputs.vectors
     words = st.text_input("target words (comma-separated)", ", ".join(default_heatmap_words(anchors)),
                           key="anchors_words", help="default: the most frequent anchor words that are content words")
-    chosen = [w.strip() for w in words.split(",") if w.strip()]
-    known = [w for w in chosen if w in kv.key_to_index]
-    if missing := sorted(set(chosen) - set(known)):
-        st.warning(f"no vector for: {', '.join(missing)}")
-    if known:
-        n_cols = st.slider("anchors (columns)", 10, 200, 40, key="anchors_cols")
-        h = relative_heatmap(kv, spaces.anchors, known, n_cols)
+    chosen = list(dict.fromkeys(w.strip() for w in words.split(",") if w.strip()))
+    n_cols = st.slider("anchors (columns)", 10, 200, 40, key="anchors_cols")
+    h = stored_heatmap(run.path, chosen, n_cols)  # the default words, as computed with the run
+    if h is None and chosen:
+        inputs, spaces = cached.spaces(run.run_id, run.config(), ())
+        h = relative_heatmap(inputs.vectors, spaces.anchors, chosen, n_cols)
+    if h and h["missing"]:
+        st.warning(f"no vector for: {', '.join(h['missing'])}")
+    if h and h["words"]:
         show_figure(plots.rr_heatmap(h["matrix"], h["words"], h["anchors"], value_name="cosine"), "anchors_heat")
 
 

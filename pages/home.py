@@ -1,8 +1,9 @@
 """Landing page: what this is, the embedded defaults with their licences, and the teaching-mode demo."""
 import streamlit as st
 
+from mosecrot_viz.analysis.stored import analysis_seconds
 from mosecrot_viz.config import ExperimentConfig
-from mosecrot_viz.runs import cancel_run, latest_complete, latest_run, start_run
+from mosecrot_viz.runs import ACTIVE_STATES, cancel_run, latest_complete, latest_run, start_run
 from mosecrot_viz.ui import state
 from mosecrot_viz.ui.components import provenance_table, results_table, run_progress
 from mosecrot_viz.ui.inputs import DEMO_METHODS, demo_inputs
@@ -21,8 +22,10 @@ st.write("Runs the embedded default (English → Chinese Bible verses: Old or Ne
          "floors; one seed, 3 epochs. Then walk through the pages below: **Why** takes the gap apart link by link.")
 last = latest_complete("demo")
 if last is not None:
+    extra = analysis_seconds(last.path)
     st.caption(f"The last demo run on this machine took {last.results()['wall_seconds'] / 60:.1f} minutes "
-               f"({last.results()['device']}).")
+               f"({last.results()['device']})" + (f", then {extra:.0f} s to precompute what the analysis pages show."
+                                                   if extra is not None else "."))
 state.setup_id()  # the URL names this setup, so a reload keeps the selected run
 demo = latest_run("demo")  # the newest demo on this machine: after a reload or in a second tab too
 demo_busy = demo is not None and demo.active
@@ -50,7 +53,7 @@ def demo_status():
     if run is None:
         return
     s = run.status()
-    active = s["state"] in ("queued", "running")
+    active = s["state"] in ACTIVE_STATES
     if st.session_state.get("_demo_was_active") and not active:  # it ended: redraw (the button enabled again)
         st.session_state["_demo_was_active"] = False
         st.rerun()

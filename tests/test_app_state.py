@@ -4,6 +4,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -250,26 +251,58 @@ def test_home_shows_the_latest_demo_after_a_reload_and_steers_a_running_one(stor
     assert (running / CANCEL_FILE).exists()
 
 
-def test_a_run_from_the_app_stores_what_the_analysis_pages_need(store, tiny_run_args):
+def test_a_run_from_the_app_stores_what_the_analysis_pages_need(store, tiny_run_args, monkeypatch):
+    from mosecrot_viz import pipeline
+    from mosecrot_viz.analysis import alignment
+    from mosecrot_viz.analysis.anchor_search import anchor_bli_hits, anchor_space_view
     from mosecrot_viz.analysis.holdout import holdout_bli
-    from mosecrot_viz.analysis.stored import stored_bli, stored_drift
+    from mosecrot_viz.analysis.stored import (
+        analysis_seconds,
+        stored_anchor_bli_hits,
+        stored_anchor_view,
+        stored_bli,
+        stored_drift,
+        stored_drift_cosines,
+    )
     from mosecrot_viz.pipeline import load_inputs, map_spaces
 
     cfg = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "ls", "majority"], epochs=1, top_k=5)
     run = start_run(cfg, name="stored", root=store / "runs")
-    assert _wait(run)["state"] == "complete"
-    end = time.time() + 120  # computed right after results.json, in the run's thread
-    while not (run.path / "analysis.json").exists() and time.time() < end:
-        assert not (run.path / "analysis-error.txt").exists(), (run.path / "analysis-error.txt").read_text()
-        time.sleep(0.2)
+    assert _wait(run)["state"] == "complete"  # complete only once the analyses are stored (state "analysing" before)
+    assert not (run.path / "analysis-error.txt").exists()
+    assert (run.path / "analysis.json").exists() and analysis_seconds(run.path) >= 0
     precision, cosines, n_test, n_train = stored_bli(run.path, 1000)
     inputs = load_inputs(cfg)
-    fresh = holdout_bli(cfg, inputs, map_spaces(cfg, inputs, ["rr-softmax", "ls"]), ["rr-softmax", "ls"], n_test=1000)
+    spaces = map_spaces(cfg, inputs, ["rr-softmax", "ls"])
+    fresh = holdout_bli(cfg, inputs, spaces, ["rr-softmax", "ls"], n_test=1000)
     assert precision == fresh.precision and (n_test, n_train) == (fresh.n_test, fresh.n_train)
     assert set(stored_drift(run.path)) == {"rr-softmax", "ls"}
+    ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
+    drift = stored_drift_cosines(run.path)
+    assert set(drift) == {"rr-softmax"}  # only the re-initialising mapper moves E_s
+    np.testing.assert_allclose(drift["rr-softmax"], alignment.drift(spaces.e_s, spaces.mapped["rr-softmax"][0], ids),
+                               atol=1e-4)
+    view = stored_anchor_view(run.path, "pca", 800, "")
+    want = anchor_space_view(spaces, inputs.vectors, inputs.pairs, "pca", 800, "", 0)
+    np.testing.assert_allclose(view[0], want[0], atol=1e-5)
+    assert view[3] == want[3] and stored_anchor_view(run.path, "umap", 800, "") is None
+    assert stored_anchor_view(run.path, "pca", 800, "word") is None  # a search is computed, never stored
+    assert stored_anchor_bli_hits(run.path, "pca", 800, "") == anchor_bli_hits(
+        spaces, inputs.vectors, inputs.pairs, want[5], ["rr-softmax", "ls"])
+
+    def no_rebuild(*a, **k):
+        raise AssertionError("a page rebuilt the mapped spaces although the run stored its analyses")
+
+    monkeypatch.setattr(pipeline, "map_spaces", no_rebuild)
     at = _app()  # the Alignment page shows the stored numbers (and does not refit: see its caption)
     at.switch_page("pages/alignment.py").run()
     assert not at.exception, [e.value for e in at.exception]
     bli = next(d.value for d in at.dataframe if "csls P@1" in d.value.columns)
     assert bli.loc["rr-softmax", "csls P@1"] == pytest.approx(precision["rr-softmax"]["csls"][1])
     assert any("computed with the run" in c.value for c in at.caption)
+    assert any("Drift" in h.value for h in at.subheader)  # drawn from the stored per-token cosines
+    at.switch_page("pages/anchors.py").run()  # the default view and heatmap, as stored
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) == 3  # drop counts, anchor space, heatmap
+    at.selectbox(key="anchors_colour").set_value("BLI hit (nearest English token is a translation): rr-softmax").run()
+    assert not at.exception, [e.value for e in at.exception]

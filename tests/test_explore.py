@@ -100,6 +100,10 @@ def test_searching_a_word_outside_the_sample_highlights_it(explore_run):
     assert any("gloss" in d.value.columns for d in at.dataframe)  # its neighbours, glossed
     at.selectbox(key="anchors_colour").set_value("frequency rank").run()
     assert not at.exception
+    at.selectbox(key="anchors_colour").set_value(f"{anchor_search.MISCLASSIFIED}: rr-softmax").run()
+    assert not at.exception, [e.value for e in at.exception]
+    spec = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert any("misclassified" in str((t.get("marker") or {}).get("colorbar", {})) for t in spec["data"])
 
 
 def test_the_sentence_box_returns_each_methods_prediction(explore_run):
@@ -146,3 +150,37 @@ def test_alignment_shows_the_test_dictionary_bli(tmp_path, monkeypatch, tiny_run
     assert any(s.value == "BLI on the test dictionary" for s in at.subheader)
     table = next(d.value for d in at.dataframe if "csls P@10" in d.value.columns and "ls" in d.value.index)
     assert table.notna().all().all()
+
+
+def test_anchor_bli_hits_say_whether_each_mapped_word_lands_on_a_translation():
+    from types import SimpleNamespace
+
+    from gensim.models import KeyedVectors
+
+    tok = SimpleNamespace(get_vocab=lambda: {"[CLS]": 0, "cat": 1, "dog": 2, "car": 3, "##s": 4},
+                          all_special_tokens=["[CLS]"], all_special_ids=[0])
+    f_s = np.array([[1, 1], [1, 0], [0, 1], [-1, 0], [1, 0.01]], dtype=np.float32)
+    f_t = np.array([[1, 0.05], [0.1, 1], [0.9, 0.1]], dtype=np.float32)  # xcat -> cat, xdog -> dog, xcar -> cat
+    kv = KeyedVectors(vector_size=2)
+    kv.add_vectors(["xcat", "xdog", "xcar"], f_t)
+    spaces = SimpleNamespace(tokenizer=tok, lowercase_source=True, mapped={"m": (f_s, f_t)})
+    pairs = [("cat", "xcat"), ("dog", "xdog"), ("car", "xcar")]
+    # [CLS] (special) and ##s (a word piece) are never candidates, though ##s is the closest row to xcat
+    assert anchor_search.anchor_bli_hits(spaces, kv, pairs, [0, 1, 2], ["m"]) == {"m": [True, True, False]}
+
+
+def test_colour_by_bli_hit_and_by_misclassified_sentences():
+    import pandas as pd
+
+    opts = anchor_search.colour_options(["rr-softmax"], ["rr-softmax"])
+    assert opts[:2] == ["side", "frequency rank"] and len(opts) == 4
+    v, title = anchor_search.colour_values(opts[2], [5, 9], [1, 1], bli_hits={"rr-softmax": [True, False]})
+    assert v.tolist() == [1.0, 0.0] and "rr-softmax" in title
+    preds = pd.DataFrame({"method": ["m"] * 3, "seed": [1, 1, 1], "id": ["a", "b", "c"],
+                          "gold": ["x", "y", "x"], "pred": ["y", "y", "y"], "unknown_rate": [0, 0, 0]})
+    test = pd.DataFrame({"id": ["a", "b", "c"], "text": ["cat dog dog", "cat", "dog sun"], "label": ["x", "y", "x"]})
+    counts = anchor_search.misclassified_word_counts(preds, test, ["m"], str.split)
+    assert counts == {"m": {"cat": 1, "dog": 2, "sun": 1}}  # a and c were wrong; a word counts once per sentence
+    v, _ = anchor_search.colour_values(f"{anchor_search.MISCLASSIFIED}: m", [0, 1, 2], [1, 1, 1],
+                                       misclassified_counts=counts, target_words=["dog", "bird", "cat"])
+    assert v.tolist() == [2.0, 0.0, 1.0]

@@ -89,3 +89,21 @@ def test_two_sessions_starting_runs_at_once_get_their_own_results(tmp_path, tiny
                       root=tmp_path / "alone")
     _wait(alone)
     assert alone.results()["methods"]["rr-softmax"]["per_seed"] == ra["methods"]["rr-softmax"]["per_seed"]
+
+
+def test_a_run_analysing_its_results_is_active_until_its_process_is_gone(tmp_path):
+    import json
+    import os
+
+    from mosecrot_viz.runs import ACTIVE_STATES, StoredRun, cancel_run
+
+    path = tmp_path / "r"
+    path.mkdir()
+    (path / "results.json").write_text("{}")
+    (path / "status.json").write_text(json.dumps({"state": "analysing", "fraction": 1.0, "pid": os.getpid(),
+                                                  "message": "computing"}))
+    run = StoredRun(path)
+    assert run.status()["state"] == "analysing" and run.active and "analysing" in ACTIVE_STATES
+    assert cancel_run(run) is False  # its results are in: nothing left to cancel
+    (path / "status.json").write_text(json.dumps({"state": "analysing", "fraction": 1.0, "pid": 2 ** 22 + 12345}))
+    assert run.status()["state"] == "complete" and not run.active  # the process died: the results stand

@@ -28,6 +28,7 @@ class BLIResult:
     n_queries: int = 0
     method: str = "nn"
     n_candidates: int = 0
+    hits_at_1: tuple = ()  # per query, in order: was a gold token the nearest candidate (bool)
 
 
 def _unit(x, device="cpu") -> torch.Tensor:
@@ -121,7 +122,8 @@ def bli(f_t_rows, f_s, gold: list[set[int]], ks=(1, 5, 10), method: str = "nn", 
         for row, ids in enumerate(cand_ids[idx.cpu().numpy()]):
             g = gold[start + row]
             first_hit[start + row] = next((rank for rank, sid in enumerate(ids) if int(sid) in g), _NO_HIT)
-    return BLIResult({k: float(np.mean(first_hit < k)) for k in ks}, len(queries), method, len(cands))
+    return BLIResult({k: float(np.mean(first_hit < k)) for k in ks}, len(queries), method, len(cands),
+                     tuple(bool(h) for h in first_hit < 1))
 
 
 def _rowwise_cosine(a, b) -> np.ndarray:

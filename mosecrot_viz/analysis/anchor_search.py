@@ -145,14 +145,72 @@ def neighbour_tables(word: str, side: str, *, e_s, source_words, kv, pairs, sour
     return out
 
 
-def colour_values(by: str, target_rows, is_anchor) -> tuple[np.ndarray, str] | None:
-    """Per plotted pair, the value to colour by: "frequency rank" (the target word's row in the vectors file,
-    most frequent first) or "anchor" (1 for anchors, 0 for searched words that are not); None for "side"."""
+BLI_HIT = "BLI hit (nearest English token is a translation)"
+MISCLASSIFIED = "misclassified test sentences containing the word"
+
+
+def colour_options(mappers, methods) -> list[str]:
+    """What the Anchors page offers to colour points by: side, frequency rank, BLI hit or miss under each mapping
+    (`mappers`), and how many test sentences each zero-shot method (`methods`) got wrong contain the word."""
+    return (["side", "frequency rank"] + [f"{BLI_HIT}: {m}" for m in mappers]
+            + [f"{MISCLASSIFIED}: {m}" for m in methods])
+
+
+def colour_values(by: str, target_rows, is_anchor, *, bli_hits: dict | None = None,
+                  misclassified_counts: dict | None = None, target_words=()) -> tuple[np.ndarray, str] | None:
+    """Per plotted pair, the value to colour by, and its legend title; None for "side".
+
+    "frequency rank": the target word's row in the vectors file (most frequent first); "anchor": 1 for anchors,
+    0 for searched words that are not; "BLI hit ...: M": 1 when the pair's mapped target word (F_t under mapper M)
+    has an English translation as its nearest whole-word token, else 0 (`bli_hits[M]`, one bool per pair);
+    "misclassified ...: M": how many test sentences method M got wrong contain the target word
+    (`misclassified_counts[M]`: word -> count, see `misclassified_word_counts`).
+    """
     if by == "frequency rank":
         return np.asarray(target_rows, dtype=float), "frequency rank"
     if by == "anchor":
         return np.asarray(is_anchor, dtype=float), "anchor (1) or not (0)"
+    if by.startswith(BLI_HIT + ": "):
+        m = by.split(": ", 1)[1]
+        return np.asarray((bli_hits or {})[m], dtype=float), f"BLI hit (1) or miss (0), {m}"
+    if by.startswith(MISCLASSIFIED + ": "):
+        m = by.split(": ", 1)[1]
+        counts = (misclassified_counts or {}).get(m, {})
+        return np.asarray([counts.get(w, 0) for w in target_words], dtype=float), f"misclassified sentences, {m}"
     return None
+
+
+def anchor_bli_hits(spaces, kv, pairs, target_rows, mappers) -> dict:
+    """mapper -> per plotted pair (target rows `target_rows`), is the nearest whole-word English token of the mapped
+    target word F_t[row] one of its lexicon translations (in-sample BLI: these words are anchors the mapping saw)."""
+    from .alignment import bli
+    from .holdout import gold_sets
+
+    tok = spaces.tokenizer
+    vocab = tok.get_vocab()
+    rows = np.asarray(target_rows, dtype=np.int64)
+    gold = gold_sets(pairs, rows, vocab, kv.key_to_index, lowercase_source=spaces.lowercase_source,
+                     special_tokens=tok.all_special_tokens)
+    specials = set(tok.all_special_ids)
+    whole = np.array([i for w, i in vocab.items() if not w.startswith("##") and i not in specials])
+    return {m: [bool(h) for h in bli(spaces.mapped[m][1][rows], spaces.mapped[m][0], gold, ks=(1,),
+                                     candidate_ids=whole).hits_at_1] for m in mappers}
+
+
+def misclassified_word_counts(predictions, test, methods, split_words) -> dict:
+    """method -> {target word: number of test sentences (any seed) the method got wrong that contain it}.
+
+    predictions: the run's predictions.csv (method, seed, id, gold, pred); test: the target test set (id, text);
+    split_words: the run's target segmentation (text -> words), so words match the vectors' keys."""
+    from collections import Counter
+
+    from .errors import misclassified
+
+    out = {}
+    for m in methods:
+        wrong = misclassified(predictions, test, m).drop_duplicates("id")
+        out[m] = dict(Counter(w for text in wrong["text"].dropna() for w in set(split_words(str(text)))))
+    return out
 
 
 def anchor_space_view(spaces, kv, pairs, method: str, n: int, search: str = "", seed: int = 0):

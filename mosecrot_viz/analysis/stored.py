@@ -1,9 +1,12 @@
 """Analyses computed once, right after a run, and stored beside it (`analysis.json` in the run folder).
 
 The Alignment page's held-out BLI refits every mapper and took minutes on first visit; the Why page
-asked for it again. A run started from the app computes it here (held-out BLI at the pages' default
-1,000 held-out anchors, translation-pair cosines, the drift summary per re-initialising mapper), and the
-pages read it when present, falling back to computing it for runs made without it.
+asked for it again, and the first visit to Alignment or Anchors rebuilt the mapped spaces (about 30 s) just to
+draw their default views. A run started from the app computes all of it here, once: held-out BLI at the pages'
+default 1,000 held-out anchors with the translation-pair cosines, the drift of every re-initialising mapper
+(per-token cosines for the histogram, and their summary), the Anchors page's default 2-D view (PCA, 800 anchors,
+seed 0) and its default relative-representation heatmap. The pages read it when present and compute it
+themselves for runs made without it (the CLI's) or for any other setting.
 """
 from __future__ import annotations
 
@@ -16,28 +19,61 @@ from ..atomic import write_json
 
 FILE = "analysis.json"
 DEFAULT_HELD_OUT = 1000  # the Alignment page's default, and the Why page's
+#: the Anchors page's default view: (projection, anchors shown, sample seed) and heatmap columns
+DEFAULT_ANCHOR_VIEW = ("pca", 800, 0)
+DEFAULT_HEATMAP_COLUMNS = 40
 
 
-def precompute(cfg, folder, n_test: int = DEFAULT_HELD_OUT) -> dict | None:
-    """Compute and store the pages' analyses for the finished run of `cfg` in `folder`; None without a mapper."""
+def _rounded(values, digits: int = 5) -> list:
+    return np.asarray(values, dtype=float).round(digits).tolist()
+
+
+def anchor_view_record(view) -> dict:
+    """`anchor_search.anchor_space_view`'s tuple as JSON-ready lists (arrays rounded to 5 decimals)."""
+    sxy, txy, sw, tw, control, rows, extras, highlight, matches = view
+    return {"sxy": _rounded(sxy), "txy": _rounded(txy), "source_words": list(sw), "target_words": list(tw),
+            "control": {k: float(v) for k, v in control.items()}, "target_rows": [int(r) for r in rows],
+            "extras": extras, "highlight": highlight, "matches": matches}
+
+
+def precompute(cfg, folder, n_test: int = DEFAULT_HELD_OUT) -> dict:
+    """Compute and store the pages' analyses for the finished run of `cfg` in `folder` (see the module text).
+
+    BLI and drift need a mapping method; the anchor view and the heatmap are stored for every run. The record's
+    `seconds` says how long this took (the Home page quotes it beside the run's own wall time)."""
+    import time
+
     from ..config import MAPPED_METHODS
     from ..pipeline import load_inputs, map_spaces
     from . import alignment
+    from .anchor_search import anchor_bli_hits, anchor_space_view
+    from .anchor_words import default_heatmap_words, relative_heatmap
     from .holdout import holdout_bli
 
+    t0 = time.perf_counter()
     mappers = [m for m in cfg.methods if m in MAPPED_METHODS]
-    if not mappers:
-        return None
     inputs = load_inputs(cfg)
     spaces = map_spaces(cfg, inputs, mappers)
-    h = holdout_bli(cfg, inputs, spaces, mappers, n_test=n_test)
-    ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
-    drift = {m: alignment.drift_summary(alignment.drift(spaces.e_s, spaces.mapped[m][0], ids))
-             for m in mappers}
-    data = {"holdout_bli": {str(n_test): {"precision": h.precision, "n_test": h.n_test, "n_train": h.n_train,
-                                          "cosines": {m: np.asarray(c, dtype=float).round(5).tolist()
-                                                      for m, c in h.cosines.items()}}},
-            "drift": drift}
+    data: dict = {}
+    if mappers:
+        h = holdout_bli(cfg, inputs, spaces, mappers, n_test=n_test)
+        ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
+        drifts = {m: alignment.drift(spaces.e_s, spaces.mapped[m][0], ids) for m in mappers}
+        data["holdout_bli"] = {str(n_test): {"precision": h.precision, "n_test": h.n_test, "n_train": h.n_train,
+                                             "cosines": {m: _rounded(c) for m, c in h.cosines.items()}}}
+        data["drift"] = {m: alignment.drift_summary(d) for m, d in drifts.items()}
+        data["drift_cosines"] = {m: _rounded(d, 4) for m, d in drifts.items() if spaces.reinit[m]}
+    method, n, seed = DEFAULT_ANCHOR_VIEW
+    view = anchor_space_view(spaces, inputs.vectors, inputs.pairs, method, n, "", seed)
+    data["anchor_view"] = {"settings": list(DEFAULT_ANCHOR_VIEW), **anchor_view_record(view),
+                           "bli_hits": anchor_bli_hits(spaces, inputs.vectors, inputs.pairs, view[5], mappers)}
+    a = spaces.anchors
+    words = default_heatmap_words({"source_words": list(a.source_words), "target_words": list(a.target_words),
+                                   "target_ids": a.target_ids.tolist()})
+    heat = relative_heatmap(inputs.vectors, a, words, DEFAULT_HEATMAP_COLUMNS)
+    data["heatmap"] = {"words": heat["words"], "columns": DEFAULT_HEATMAP_COLUMNS, "anchors": heat["anchors"],
+                       "matrix": None if heat["matrix"] is None else _rounded(heat["matrix"])}
+    data["seconds"] = round(time.perf_counter() - t0, 1)
     write_json(Path(folder) / FILE, data)
     return data
 
@@ -63,3 +99,42 @@ def stored_bli(folder, n_test: int):
 def stored_drift(folder) -> dict:
     """method -> drift summary (mean, median, quantiles), as stored; {} when absent."""
     return (_read(folder) or {}).get("drift") or {}
+
+
+def stored_drift_cosines(folder) -> dict | None:
+    """method -> per-token cos(E_s, F_s) (array) for each re-initialising mapper, as stored ({} for a run
+    without one); None when not stored."""
+    rec = (_read(folder) or {}).get("drift_cosines")
+    return None if rec is None else {m: np.asarray(v) for m, v in rec.items()}
+
+
+def stored_anchor_view(folder, method: str, n: int, search: str, seed: int = 0):
+    """The Anchors page's view as `anchor_space_view` returns it, when stored for exactly these settings and no
+    search; else None."""
+    rec = (_read(folder) or {}).get("anchor_view")
+    if not rec or search or [method, n, seed] != rec.get("settings"):
+        return None
+    return (np.asarray(rec["sxy"]), np.asarray(rec["txy"]), rec["source_words"], rec["target_words"],
+            rec["control"], rec["target_rows"], rec["extras"], rec["highlight"], rec["matches"])
+
+
+def stored_anchor_bli_hits(folder, method: str, n: int, search: str, seed: int = 0) -> dict | None:
+    """mapper -> BLI hit per pair of the stored default anchor view (`anchor_search.anchor_bli_hits`), when the
+    settings are the stored ones; else None."""
+    rec = (_read(folder) or {}).get("anchor_view")
+    if not rec or search or [method, n, seed] != rec.get("settings") or "bli_hits" not in rec:
+        return None
+    return rec["bli_hits"]
+
+
+def stored_heatmap(folder, words: list, n_cols: int) -> dict | None:
+    """`anchor_words.relative_heatmap`'s result when stored for exactly these words and columns; else None."""
+    rec = (_read(folder) or {}).get("heatmap")
+    if not rec or rec["words"] != list(words) or rec["columns"] != n_cols or rec["matrix"] is None:
+        return None
+    return {"words": rec["words"], "missing": [], "anchors": rec["anchors"], "matrix": np.asarray(rec["matrix"])}
+
+
+def analysis_seconds(folder) -> float | None:
+    """How long the stored analyses took to compute after the run (None when not stored)."""
+    return (_read(folder) or {}).get("seconds")

@@ -93,6 +93,8 @@ def run_progress(run, key: str) -> bool:
     if s.get("cancelling"):
         text = "cancelling after the current step · " + text
     st.progress(float(s.get("fraction", 0)), text=text)
+    if s.get("state") == "analysing":  # results are in; only the pages' precomputed analyses are left
+        return False
     return st.button("Cancel", key=key, disabled=bool(s.get("cancelling")),
                      help="stops the run at its next progress report (at the latest after the current epoch); "
                           "it is marked cancelled and every other run is kept")
