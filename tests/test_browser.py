@@ -112,6 +112,24 @@ def test_demo_tour_and_upload(server, tmp_path):
             if name in ("Anchors", "Alignment", "Errors", "Why"):
                 assert page.locator(".js-plotly-plot").count() > 0, f"no figure on {name}"
             page.screenshot(path=str(shots / f"{name.lower()}.png"), full_page=True)
+            if name == "Anchors":  # find a word (the Embedding Projector's search): highlighted, neighbours listed
+                box = page.get_by_label("find a word (English or target; added to the plot when outside the sample)")
+                box.fill("jesus")
+                box.press("Enter")
+                page.get_by_text("Neighbours of source word").first.wait_for(timeout=300_000)
+                _wait_idle(page, timeout=300_000)
+                assert page.locator("[data-testid='stException']").count() == 0, "exception after a search"
+                page.screenshot(path=str(shots / "anchors-search.png"), full_page=True)
+            if name == "Errors":  # try a sentence (LIT): the stitched models are re-created, then each one predicts
+                page.get_by_role("button", name="re-create the stitched models").click()
+                box = page.get_by_label("a target-language sentence")
+                box.wait_for(timeout=60_000)
+                box.fill("耶稣对门徒说，你们要彼此相爱。")
+                box.press("Control+Enter")
+                page.get_by_text("importance of each word").first.wait_for(timeout=600_000)
+                _wait_idle(page, timeout=300_000)
+                assert page.locator("[data-testid='stException']").count() == 0, "exception after a sentence"
+                page.screenshot(path=str(shots / "errors-sentence.png"), full_page=True)
             if name == "Why":  # the waterfall leads; the per-example view shows a sentence's words side by side
                 assert page.locator(".js-plotly-plot .waterfalllayer").count() > 0, "no waterfall on Why"
                 page.get_by_role("tab", name="Per example").click()
