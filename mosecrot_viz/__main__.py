@@ -1,6 +1,6 @@
 """`python -m mosecrot_viz ...`"""
 import sys
 
-from .cli import main
+from mosecrot_viz.cli import main
 
 sys.exit(main())

@@ -1,7 +1,10 @@
 """Atomic file writes and run folders: a reader (another tab, the CLI, a crash-restarted app) never sees
 half a file, and never a run folder that mixes one run's results with another's predictions.
 
-- `write_json` / `write_bytes`: one file, through a uniquely named temp file renamed into place.
+- `atomic_path` / `atomic_dir`: the one temp-then-rename writer. Write into the temp path (a file, or a folder
+  of files) the block yields; it is renamed onto the target when the block ends without error and removed when
+  it does not. Every writer in the package goes through these (uploads, caches, built defaults, run folders).
+- `write_json` / `write_bytes`: one file's bytes through `atomic_path`.
 - `commit_files`: a whole run's files at once. They are written into a fresh sibling folder, the
   other files already in the run folder are hard-linked beside them, and the two folders are
   swapped in one `renameat2(RENAME_EXCHANGE)` call (Linux); a new folder is simply renamed into
@@ -21,9 +24,11 @@ import os
 import shutil
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
-from .errors import InputError, PathError
+from mosecrot_viz.errors import InputError, PathError
 
 LOCK_NAME = ".mosecrot.lock"
 COMMIT_MARK = "results.json"  # written last: its presence marks a complete run
@@ -39,22 +44,87 @@ def write_json(path: Path, data) -> None:
     write_bytes(path, json_bytes(data))
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to a uniquely named temp file beside `path`, then rename it into place (the temp file is
-    removed if anything fails, a full disk included)."""
+def _temp_beside(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_path(path) -> Iterator[Path]:
+    """Yield a unique temp file path beside `path`; write the file there. When the block ends without error the
+    file is synced and renamed onto `path` (a reader sees the old file or the new one, never half of one); when it
+    raises, the temp file is removed and the error goes on.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> with atomic_path(folder / "a.txt") as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> (folder / "a.txt").read_text(), sorted(p.name for p in folder.iterdir())
+    ('hello', ['a.txt'])
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp = _temp_beside(path)
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
+        yield tmp
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise PathError(f"cannot write this file ({exc.strerror or exc})", path) from None
+    except BaseException:
+        _remove(tmp)
         raise
+
+
+@contextmanager
+def atomic_dir(path, *, keep: Callable[[Path], bool] | None = None) -> Iterator[Path]:
+    """Yield a fresh temp folder beside `path`; fill it. When the block ends without error it takes `path`'s
+    place: an existing folder is moved aside first and removed after (rename cannot replace a full folder), unless
+    `keep(path)` says the existing one is a finished entry (two writers built the same cache entry: the first one
+    stays). When the block raises, the temp folder is removed.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> with atomic_dir(folder / "built") as tmp:
+    ...     _ = (tmp / "x").write_text("1")
+    >>> sorted(p.name for p in (folder / "built").iterdir()), sorted(p.name for p in folder.iterdir())
+    (['x'], ['built'])
+    """
+    path = Path(path)
+    tmp = _temp_beside(path)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        if path.exists() and keep is not None and keep(path):
+            _remove(tmp)
+            return
+        if path.exists():
+            aside = _temp_beside(path)
+            os.replace(path, aside)
+            try:
+                os.replace(tmp, path)
+            except OSError:
+                os.replace(aside, path)
+                raise
+            _remove(aside)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` through `atomic_path` (the temp file is removed if anything fails, a full disk included);
+    an `OSError` becomes a `PathError` naming `path`."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    except OSError as exc:
+        raise PathError(f"cannot write this file ({exc.strerror or exc})", path) from None
 
 
 def probe_writable(folder, flag: str) -> Path:

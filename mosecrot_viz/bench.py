@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mosecrot_viz.atomic import atomic_path
+
 
 def _peak_mb() -> float:
     import resource
@@ -77,12 +79,12 @@ def _child(task: str, args: dict) -> dict:
             _warm_up(device, a, b, args["k"])
         t = time.perf_counter()
         if task == "map-ours":
-            from .core.relative import relative_map, topk_anchors
+            from mosecrot_viz.core.relative import relative_map, topk_anchors
 
             out = relative_map(v, a, b, k=args["k"], weighting="softmax", temperature=0.05, device=device)
             sec = time.perf_counter() - t  # relative_map returns host memory, so the GPU work is finished
             sims, idx = topk_anchors(v[: args["check"]], a, args["k"], device=device)
-            from .core.relative import anchor_weights
+            from mosecrot_viz.core.relative import anchor_weights
 
             w = anchor_weights(sims, "softmax", 0.05).cpu().numpy()
             idx = idx.cpu().numpy()
@@ -102,7 +104,7 @@ def _child(task: str, args: dict) -> dict:
     if task in ("load-ours", "load-gensim"):
         t = time.perf_counter()
         if task == "load-ours":
-            from .io.vectors import _load_text
+            from mosecrot_viz.io.vectors import _load_text
 
             kv = _load_text(Path(args["path"]), args["n"])
         else:
@@ -124,7 +126,7 @@ def _child(task: str, args: dict) -> dict:
 
 def _dump(path: str, out, sims, idx) -> None:
     """Mapped rows, their top-k anchor ids (sorted per row) and weights, as the checks read them."""
-    from .core.relative import anchor_weights
+    from mosecrot_viz.core.relative import anchor_weights
 
     w, idx = anchor_weights(sims, "softmax", 0.05).cpu().numpy(), idx.cpu().numpy()
     order = np.argsort(idx, axis=1)
@@ -158,7 +160,7 @@ def _torch_matmul_gflops(n: int, device: str, dtype: str, reps: int = 10) -> flo
 
 def _warm_up(device: str, anchors, basis, k: int) -> None:
     """One small map first, so CUDA context creation and kernel loading are not timed."""
-    from .core.relative import relative_map
+    from mosecrot_viz.core.relative import relative_map
 
     relative_map(anchors[:256], anchors, basis, k=min(k, len(anchors)), device=device)
     _sync(device)
@@ -179,9 +181,9 @@ def _train_step_throughput(args) -> dict:
     """
     import torch
 
-    from .core.training import TrainConfig, _train_step, bucket_batches, pick_device, set_seed
-    from .io import models
-    from .io.tasks import load_task
+    from mosecrot_viz.core.training import TrainConfig, _train_step, bucket_batches, pick_device, set_seed
+    from mosecrot_viz.defaults import models
+    from mosecrot_viz.io.tasks import load_task
 
     device = pick_device(args.get("device", "auto"))
     set_seed(0)
@@ -229,9 +231,9 @@ def _train_step_throughput(args) -> dict:
 def _train(args) -> dict:
     import torch
 
-    from .core.training import bucket_batches, collate, pick_device
-    from .io import models
-    from .io.tasks import load_task
+    from mosecrot_viz.core.training import bucket_batches, collate, pick_device
+    from mosecrot_viz.defaults import models
+    from mosecrot_viz.io.tasks import load_task
 
     device = pick_device("auto")
     tok = models.load_tokenizer("default")
@@ -276,14 +278,12 @@ def synthetic_vec(path: Path, n: int, dim: int) -> Path:
     if path.exists():
         return path
     rng = np.random.default_rng(1)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.write(f"{n} {dim}\n")
         for s in range(0, n, 10000):
             block = rng.standard_normal((min(10000, n - s), dim)).astype(np.float32)
             rows = np.char.mod("%.5f", block)
             fh.write("".join(f"w{s + i} " + " ".join(r) + " \n" for i, r in enumerate(rows)))
-    os.replace(tmp, path)
     return path
 
 

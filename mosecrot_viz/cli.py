@@ -14,14 +14,16 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .core.tokenizer import UNK_POLICIES
-from .errors import InputError
-from .io.resources import DEMO_METHODS  # noqa: F401  (also imported from here by scripts and tests)
-from .io.text import SEGMENTATIONS
+from mosecrot_viz import __version__
+from mosecrot_viz.core.anchors import POLICIES as ANCHOR_POLICIES
+from mosecrot_viz.core.devices import DEVICES
+from mosecrot_viz.core.tokenizer import UNK_POLICIES
+from mosecrot_viz.defaults.registry import DEMO_METHODS  # noqa: F401  (also imported from here by scripts and tests)
+from mosecrot_viz.errors import InputError
+from mosecrot_viz.io.text import SEGMENTATIONS
 
 if TYPE_CHECKING:  # the config module imports the mappers, hence torch: only when a command runs
-    from .config import ExperimentConfig
+    from mosecrot_viz.experiment.config import ExperimentConfig
 
 #: config.ALL_METHODS, spelled out so that building the parser (and --help) imports no torch; a test keeps them equal
 METHOD_NAMES = ("rr-standard", "rr-softmax", "rr-sparsemax", "ls", "procrustes", "rr-softmax-keep",
@@ -82,7 +84,7 @@ def _add_training_args(p: argparse.ArgumentParser, epochs: int, out_required: bo
     p.add_argument("--epochs", type=int, default=epochs, help="fine-tuning epochs (the best English-dev epoch is kept)")
     p.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate for fine-tuning")
     p.add_argument("--batch-size", type=int, default=32, help="sentences per training step")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+    p.add_argument("--device", default="auto", choices=list(DEVICES),
                    help="auto = cuda when available, else mps, else cpu")
     p.add_argument("--out", required=out_required, help="folder for results.json and predictions.csv" if out_required
                    else "run store folder for the trials (default: the app's run store, so Compare shows them)")
@@ -181,7 +183,7 @@ def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) ->
     run.add_argument("--top-k", type=int, default=50, help="anchors per word (0 = all)")
     run.add_argument("--temperature", type=float, default=None, help="tau (default: each weighting's own, see README)")
     run.add_argument("--max-vocab", type=int, default=None, help="keep the N most frequent target words (default: all)")
-    run.add_argument("--anchor-policy", default="first", choices=["first", "one-to-one", "aligned", "self-learned"],
+    run.add_argument("--anchor-policy", default="first", choices=list(ANCHOR_POLICIES),
                      help="one English translation per target word: lexicon order, each English once, "
                           "re-chosen by a first Procrustes alignment, or a dictionary re-induced from the vectors")
     run.add_argument("--no-freeze", action="store_true", help="let input embeddings train during fine-tuning")
@@ -223,7 +225,7 @@ def _progress_bar():
 def _prepare_outputs(cfg: ExperimentConfig):
     """Every option checked, --out and --model-cache created and probed writable, and --out locked, before any
     work: a bad value costs a second, not a finished run. Returns the held lock."""
-    from .atomic import out_lock, probe_writable
+    from mosecrot_viz.atomic import out_lock, probe_writable
 
     with _options():
         cfg.validate()
@@ -237,7 +239,7 @@ def _prepare_outputs(cfg: ExperimentConfig):
 
 def _run(cfg: ExperimentConfig) -> dict:
     lock = _prepare_outputs(cfg)
-    from .pipeline import run_experiment
+    from mosecrot_viz.experiment.pipeline import run_experiment
 
     t0 = time.perf_counter()
     bar, update = _progress_bar()
@@ -259,8 +261,8 @@ def _run(cfg: ExperimentConfig) -> dict:
 
 def demo_config(args) -> ExperimentConfig:
     """The embedded default: English Bible verses -> Chinese, MiniLM, synonyms vectors, CC-CEDICT."""
-    from .config import ExperimentConfig
-    from .io.resources import demo_inputs
+    from mosecrot_viz.defaults.registry import demo_inputs
+    from mosecrot_viz.experiment.config import ExperimentConfig
 
     return ExperimentConfig.from_dict(
         demo_inputs(), methods=list(DEMO_METHODS), seeds=args.seeds, epochs=args.epochs, lr=args.lr,
@@ -269,7 +271,7 @@ def demo_config(args) -> ExperimentConfig:
 
 
 def _resources(args) -> None:
-    from .io import resources
+    from mosecrot_viz.defaults import registry as resources
 
     if args.fetch:
         keys = list(resources.RESOURCES) if args.all else list(resources.SETUP_KEYS)
@@ -294,7 +296,7 @@ def _resources(args) -> None:
 def _sweep_command(args) -> int:
     """`sweep`: a grid file, or one parameter over values; trials go to --out or the app's run store."""
     if not args.out:
-        from .runs import runs_root
+        from mosecrot_viz.store.runs import runs_root
 
         args.out = str(runs_root())
     if args.grid:
@@ -308,7 +310,7 @@ def _sweep_command(args) -> int:
 
 
 def _experiment_config(args) -> ExperimentConfig:
-    from .config import ExperimentConfig
+    from mosecrot_viz.experiment.config import ExperimentConfig
 
     missing = [f"--{f}" for f in ("vectors", "lexicon", "train", "test") if not getattr(args, f)]
     if missing:
@@ -331,13 +333,13 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
     """Run a sweep into the run store under --out and print the table (also written as sweep.csv)."""
     from pathlib import Path
 
-    from .io.resources import cache_dir
-    from .sweeps import parse_values, run_sweep, sweep_configs
+    from mosecrot_viz.paths import model_cache_dir
+    from mosecrot_viz.store.sweeps import parse_values, run_sweep, sweep_configs
 
     root = Path(args.out)
     with _options():
         configs = sweep_configs(cfg, args.param, parse_values(args.param, args.values),
-                                model_cache=str(cache_dir() / "finetuned"))
+                                model_cache=str(model_cache_dir()))
     root.mkdir(parents=True, exist_ok=True)
     bar, update = _progress_bar()
     try:
@@ -352,10 +354,10 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
 
 def _grid_sweep(args) -> int:
     """Run a grid file into the run store under --out; exit 1 when any trial failed (after all ran)."""
-    from .engines import run_trials, trial_path
-    from .grid import expand, load_grid
-    from .runs import StoredRun
-    from .sweeps import FRAME_COLUMNS, sweep_frame
+    from mosecrot_viz.store.engines import run_trials, trial_path
+    from mosecrot_viz.store.grid import expand, load_grid
+    from mosecrot_viz.store.runs import StoredRun
+    from mosecrot_viz.store.sweeps import FRAME_COLUMNS, sweep_frame
 
     t0 = time.perf_counter()
     with _options():  # the grid file is checked, every trial's options included, before any trial runs
@@ -382,8 +384,8 @@ def _grid_sweep(args) -> int:
 def _bench(args) -> None:
     from pathlib import Path
 
-    from .bench import report, run_bench
-    from .io.resources import resolve, shared_data_dir
+    from mosecrot_viz.bench import report, run_bench
+    from mosecrot_viz.defaults.registry import resolve, shared_data_dir
 
     shared = shared_data_dir() / "sib200" / "eng_Latn" / "train.tsv"
     train = shared if shared.exists() else resolve("task:bible-en") / "train.tsv"
@@ -400,8 +402,8 @@ def _bench(args) -> None:
 def _explain(args) -> None:
     from pathlib import Path
 
-    from .analysis.ladder import explain_rows, ladder_of, laddered_methods, missing_rungs, reading
-    from .errors import PathError
+    from mosecrot_viz.analysis.ladder import explain_rows, ladder_of, laddered_methods, missing_rungs, reading
+    from mosecrot_viz.errors import PathError
 
     path = Path(args.run_dir) / "results.json"
     if not path.is_file():
@@ -433,9 +435,9 @@ def _explain(args) -> None:
 
 
 def _export(args) -> None:
-    from .atomic import probe_writable
-    from .export import export
-    from .stitched import check_method, read_run
+    from mosecrot_viz.atomic import probe_writable
+    from mosecrot_viz.experiment.stitched import check_method, read_run
+    from mosecrot_viz.store.export import export
 
     results = read_run(args.run_dir)
     with _options():  # the method, seed and --out checked before any work (a model export may fine-tune)

@@ -3,11 +3,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mosecrot_viz import plots
-from mosecrot_viz.analysis import alignment
+from mosecrot_viz.analysis import alignment, plots
 from mosecrot_viz.analysis.holdout import holdout_bli
 from mosecrot_viz.analysis.stored import stored_bli, stored_drift_cosines
-from mosecrot_viz.config import MAPPED_METHODS, ExperimentConfig
+from mosecrot_viz.experiment.config import MAPPED_METHODS, ExperimentConfig
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
 

@@ -2,11 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from mosecrot_viz import plots
 from mosecrot_viz.analysis import anchor_search as search_words
+from mosecrot_viz.analysis import plots
 from mosecrot_viz.analysis.anchor_words import default_heatmap_words, relative_heatmap
 from mosecrot_viz.analysis.stored import stored_anchor_bli_hits, stored_anchor_view, stored_heatmap
-from mosecrot_viz.config import MAPPED_METHODS
+from mosecrot_viz.experiment.config import MAPPED_METHODS
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
 
@@ -44,13 +44,7 @@ def _bli_hits(run_id: str, method: str, n: int, search: str, rows: tuple) -> dic
 
 @st.cache_data(show_spinner="finding the words of misclassified test sentences")
 def _misclassified_counts(run_id: str) -> dict:
-    from mosecrot_viz.analysis.errors import run_test_set
-    from mosecrot_viz.io.text import segment
-
-    cfg = run.config()
-    return search_words.misclassified_word_counts(
-        run.predictions(), run_test_set(res), MAPPERS,
-        lambda text: segment(text, cfg.get("lang"), rule=cfg.get("segmentation")))
+    return search_words.run_misclassified_word_counts(res, run.predictions(), MAPPERS)
 
 
 def _neighbours(side: str, word: str) -> None:
@@ -115,8 +109,8 @@ anchor_space()
 @st.fragment
 def export_spaces():
     """The mapped spaces as files, built only when a button is clicked."""
-    from mosecrot_viz.config import MAPPED_METHODS
-    from mosecrot_viz.export import export_zip
+    from mosecrot_viz.experiment.config import MAPPED_METHODS
+    from mosecrot_viz.store.export import export_zip
 
     methods = [m for m in res["methods"] if m in MAPPED_METHODS]
     if not methods:

@@ -2,9 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from mosecrot_viz import plots
-from mosecrot_viz.runs import list_runs, runs_table
-from mosecrot_viz.sweeps import FRAME_COLUMNS, grid_summary, sweep_frame, sweep_progress
+from mosecrot_viz.analysis import plots
+from mosecrot_viz.store.runs import list_runs, runs_table
+from mosecrot_viz.store.sweeps import FRAME_COLUMNS, grid_summary, sweep_frame, sweep_progress
 from mosecrot_viz.ui.components import show_figure
 
 st.title("Compare")

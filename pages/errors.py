@@ -2,9 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from mosecrot_viz import plots
-from mosecrot_viz import stitched as stitched_models
+from mosecrot_viz.analysis import plots
 from mosecrot_viz.analysis.errors import error_by_coverage, misclassified, per_class_table, run_test_set
+from mosecrot_viz.experiment import stitched as stitched_models
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
 
@@ -85,7 +85,7 @@ if stitched_list:
     if (res["methods"][m_export].get("head") or "cls") != "cls":
         st.info(f"{m_export} used a mean-pooling head, which AutoModelForSequenceClassification cannot express.")
     elif stitched_models.has_stored_model(run.path, m_export, seed) or ready:
-        from mosecrot_viz.export import export_zip
+        from mosecrot_viz.store.export import export_zip
 
         st.download_button(
             "Hugging Face folder (zip)", lambda: export_zip(run.path, "model", m_export, seed),

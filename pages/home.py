@@ -2,8 +2,8 @@
 import streamlit as st
 
 from mosecrot_viz.analysis.stored import analysis_seconds
-from mosecrot_viz.config import ExperimentConfig
-from mosecrot_viz.runs import ACTIVE_STATES, cancel_run, latest_complete, latest_run, start_run
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.store.runs import ACTIVE_STATES, cancel_run, latest_complete, latest_run, start_run
 from mosecrot_viz.ui import state
 from mosecrot_viz.ui.components import provenance_table, results_table, run_progress
 from mosecrot_viz.ui.inputs import DEMO_METHODS, demo_inputs

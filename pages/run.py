@@ -5,13 +5,13 @@ start without them (no fallback to the demo). Settings and the selected run are 
 record and the URL, so they survive navigation, a reload and a second tab.
 """
 import streamlit as st
-import torch
 
-from mosecrot_viz.config import ALL_METHODS, ExperimentConfig
 from mosecrot_viz.errors import InputError
-from mosecrot_viz.io.resources import cache_dir
-from mosecrot_viz.runs import cancel_run, list_runs, start_run, start_sweep
-from mosecrot_viz.sweeps import SWEEPABLE, parse_values, sweep_configs
+from mosecrot_viz.experiment.config import ALL_METHODS, ANCHOR_POLICIES, DEVICES, ExperimentConfig
+from mosecrot_viz.experiment.provenance import auto_device_line
+from mosecrot_viz.paths import model_cache_dir
+from mosecrot_viz.store.runs import cancel_run, list_runs, start_run, start_sweep
+from mosecrot_viz.store.sweeps import SWEEPABLE, parse_values, sweep_configs
 from mosecrot_viz.ui import state
 from mosecrot_viz.ui.components import environment_expander, results_table, run_progress
 
@@ -33,19 +33,18 @@ else:
 default_methods = ["rr-softmax", "ls", "source", "majority"] + (["lr"] if (setup or {}).get("target_train") else [])
 record = state.bind("run", {**state.RUN_DEFAULTS, "run_methods": default_methods})
 st.session_state["run_methods"] = [m for m in st.session_state["run_methods"] if m in ALL_METHODS]
-gpu = torch.cuda.is_available()
-st.write(f"Device: **{'CUDA GPU: ' + torch.cuda.get_device_name(0) if gpu else 'CPU (no GPU found)'}**")
+st.write(f"Device: **{auto_device_line()}**")
 st.multiselect("methods", list(ALL_METHODS), **state.kw("run", "run_methods"))
 c = st.columns(5)
 c[0].text_input("seeds", **state.kw("run", "run_seeds"))
 c[1].number_input("top-k (0 = all)", 0, 100000, **state.kw("run", "run_topk"))
 c[2].number_input("τ (0 = per weighting)", 0.0, 10.0, step=0.01, **state.kw("run", "run_tau"))
 c[3].number_input("epochs", 1, 20, **state.kw("run", "run_epochs"))
-c[4].selectbox("device", ["auto", "cpu", "cuda"], **state.kw("run", "run_device"))
+c[4].selectbox("device", list(DEVICES), **state.kw("run", "run_device"))
 st.checkbox("freeze input embeddings during fine-tuning", **state.kw("run", "run_freeze"))
 with st.expander("Anchor options (quality filters, subsets; Setup's anchor count follows them)"):
     ac = st.columns(4)
-    ac[0].selectbox("translation per target word", ["first", "one-to-one", "aligned", "self-learned"],
+    ac[0].selectbox("translation per target word", list(ANCHOR_POLICIES),
                     **state.kw("run", "run_policy"), help="first: lexicon order (the paper); aligned: re-chosen by a first "
                     "Procrustes alignment; self-learned: dictionary re-induced by iterated Procrustes + CSLS")
     ac[1].number_input("keep share by R_s/R_t agreement (0 = off)", 0.0, 1.0, step=0.1, **state.kw("run", "run_agree"))
@@ -84,7 +83,7 @@ if st.button("Start run", type="primary", key="run_start", disabled=not setup or
 if sweep_clicked:
     try:
         trials = start_sweep(sweep_configs(_config(), param, parse_values(param, values),
-                                           model_cache=str(cache_dir() / "finetuned")), name="sweep")
+                                           model_cache=str(model_cache_dir())), name="sweep")
         st.success(f"queued {len(trials)} trials; follow them below, then open **Compare**.")
     except (InputError, ValueError) as exc:
         st.error(str(exc))

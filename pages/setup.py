@@ -4,19 +4,13 @@ Each of the user's own files is read as soon as it is given, so a bad one is rep
 line) beside its own input rather than later, in a failed run. The choices, the uploads (copied into
 the app's data folder) and the inputs accepted are kept in the setup record the URL names
 (`ui.state`), so Run, a reload, a second tab and a shared link all see the same inputs. The anchor
-count is the run's own (`pipeline.count_anchors`, with Run's anchor options).
+count is the run's own (`experiment.spaces.count_anchors`, with Run's anchor options).
 """
-import os
 
 import streamlit as st
 
-from mosecrot_viz.config import ExperimentConfig
-from mosecrot_viz.core.tokenizer import WordTokenizer
 from mosecrot_viz.errors import InputError, OverlapError
-from mosecrot_viz.io.limits import describe_limits
-from mosecrot_viz.io.tasks import check_labels, load_task
-from mosecrot_viz.io.text import SEGMENTATIONS, resolve_rule
-from mosecrot_viz.pipeline import anchor_inputs, count_anchors
+from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.ui import cached, state
 from mosecrot_viz.ui.components import provenance_table
 from mosecrot_viz.ui.inputs import (
@@ -28,33 +22,15 @@ from mosecrot_viz.ui.inputs import (
     sib200_available,
     sib200_inputs,
 )
-
-
-@st.cache_data(show_spinner="reading task data", max_entries=16)
-def _task(path: str, stamp: tuple):
-    """A task file, read once per content version (`stamp` = size and mtime), so reruns stay cheap."""
-    return load_task(path)
-
-
-def check_input(kind: str, spec: str):
-    """Read one input as the run will, raising its `InputError`; returns task frames (None otherwise)."""
-    if kind == "vectors":
-        cached.vectors(spec)
-    elif kind == "lexicon":
-        cached.lexicon(spec)
-    else:
-        info = os.stat(spec) if os.path.exists(spec) else None
-        return _task(spec, (info.st_size, info.st_mtime_ns) if info else None)
-    return None
-
-
-@st.cache_data(show_spinner="counting anchors as the run will", max_entries=32)
-def anchor_summary(config: dict) -> dict:
-    """results.json's `anchors` for a run of `config`, from the pipeline's own anchor selection."""
-    cfg = ExperimentConfig.from_dict(config)
-    kv = cached.vectors(cfg.vectors, cfg.max_vocab)
-    return count_anchors(cfg, anchor_inputs(kv, cached.pairs(cfg.lexicon, cfg.lang, cfg.simplify_chinese)),
-                         cached.tokenizer(cfg.source_model))
+from mosecrot_viz.ui.setup_support import (
+    SEGMENTATIONS,
+    anchor_summary,
+    check_input,
+    check_labels,
+    describe_limits,
+    resolve_rule,
+    test_coverage,
+)
 
 
 def _uploader_changed(kind: str) -> None:
@@ -168,10 +144,7 @@ else:
         refuse(f"Cannot use these inputs: {exc}")
     st.session_state["setup"] = setup
     state.update(inputs=setup, problem=None)
-    test_enc = WordTokenizer(kv.index_to_key, tok.special_tokens_map, lang=setup.get("lang"),
-                             segmentation=rule).encode(check_input("test", setup["test"])["text"], max_length=10**6)
-    n_words = int(test_enc.n_words.sum())
-    unknown = float((test_enc.unknown_rate * test_enc.n_words).sum() / max(n_words, 1))
+    n_words, unknown = test_coverage(kv, tok, setup.get("lang"), rule, check_input("test", setup["test"])["text"])
     c = st.columns(5)
     c[0].metric("target vocabulary", f"{len(kv.index_to_key):,}")
     c[1].metric("vector dimension", kv.vector_size)

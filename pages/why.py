@@ -1,8 +1,8 @@
 """Why: the gap taken apart by interventions (the ladder), per class and per example; suspects as support."""
 import streamlit as st
 
-from mosecrot_viz import plots
 from mosecrot_viz.analysis import ladder as al
+from mosecrot_viz.analysis import plots
 from mosecrot_viz.ui.components import run_picker, show_figure
 from mosecrot_viz.ui.why_support import supporting_suspects
 

@@ -187,9 +187,10 @@ class Check:
     def write(self) -> None:
         out = Path(self.args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(render(self))
-        os.replace(tmp, out)
+        from mosecrot_viz.atomic import atomic_path
+
+        with atomic_path(out) as tmp:
+            tmp.write_text(render(self))
 
 
 def _status(rc, tail: str, limit: float) -> tuple[str, str]:
@@ -443,7 +444,7 @@ def child(args) -> None:
             if sib.exists():
                 train = sib
             else:
-                from mosecrot_viz.io.resources import resolve
+                from mosecrot_viz.defaults.registry import resolve
 
                 train = resolve("task:bible-en") / "train.tsv"
         warmup = 1 if args.tiny else 3

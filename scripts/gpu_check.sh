@@ -80,7 +80,7 @@ pack() {
   local venv_py="$VENV/bin/python" stage cache shared
   [ -x "$venv_py" ] || { echo "run make setup first (no $VENV)" >&2; exit 2; }
   "$venv_py" -m mosecrot_viz resources --fetch >/dev/null
-  cache=$("$venv_py" -c "from mosecrot_viz.io.resources import cache_dir; print(cache_dir())")
+  cache=$("$venv_py" -c "from mosecrot_viz.defaults.registry import cache_dir; print(cache_dir())")
   shared=${SHARED_DATA:-$ROOT/../shared/data}
   stage=$(mktemp -d)
   mkdir -p "$stage/cache" "$stage/data/sib200" "$stage/data/lexicons/muse" "$stage/whl"

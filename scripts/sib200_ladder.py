@@ -27,10 +27,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from sib200_results import sib200_inputs  # noqa: E402  (the same inputs as the results table)
 
 from mosecrot_viz.analysis.ladder import STEP_NAMES, ladder_of, reading, steps  # noqa: E402
-from mosecrot_viz.config import ExperimentConfig  # noqa: E402
 from mosecrot_viz.core.ladder import REFERENCES, RUNGS  # noqa: E402
-from mosecrot_viz.io.resources import cache_dir  # noqa: E402
-from mosecrot_viz.pipeline import run_experiment  # noqa: E402
+from mosecrot_viz.defaults.registry import cache_dir  # noqa: E402
+from mosecrot_viz.experiment.config import ExperimentConfig  # noqa: E402
+from mosecrot_viz.experiment.pipeline import run_experiment  # noqa: E402
 
 LADDERED = ["rr-standard", "rr-softmax", "rr-sparsemax", "ls"]
 METHODS = LADDERED + ["source", "mplm", "majority"]

@@ -22,10 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mosecrot_viz.config import ALL_METHODS, ExperimentConfig  # noqa: E402
+from mosecrot_viz.core.anchors import POLICIES as ANCHOR_POLICIES  # noqa: E402
 from mosecrot_viz.core.mappers import MAPPERS  # noqa: E402
-from mosecrot_viz.io.resources import RESOURCES, cache_dir, shared_data_dir  # noqa: E402
-from mosecrot_viz.pipeline import run_experiment  # noqa: E402
+from mosecrot_viz.core.tokenizer import UNK_POLICIES  # noqa: E402
+from mosecrot_viz.defaults.registry import RESOURCES, shared_data_dir  # noqa: E402
+from mosecrot_viz.experiment.config import ALL_METHODS, ExperimentConfig  # noqa: E402
+from mosecrot_viz.experiment.pipeline import run_experiment  # noqa: E402
+from mosecrot_viz.paths import model_cache_dir  # noqa: E402
 
 SHARED = shared_data_dir()  # $MOSECROT_SHARED_DATA, else ../shared/data
 LANGS = {  # code: (SIB-200 folder, vectors, lexicon)
@@ -422,14 +425,14 @@ def main() -> None:
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--device", default="auto")
-    p.add_argument("--model-cache", type=Path, default=cache_dir() / "finetuned")
+    p.add_argument("--model-cache", type=Path, default=model_cache_dir())
     p.add_argument("--render-only", action="store_true")
     p.add_argument("--tag", help="with --merge: store the methods as METHOD+TAG (e.g. for anchor-quality settings)")
-    p.add_argument("--anchor-policy", default="first", choices=["first", "one-to-one", "aligned", "self-learned"])
+    p.add_argument("--anchor-policy", default="first", choices=list(ANCHOR_POLICIES))
     p.add_argument("--anchor-agreement", type=float, default=None)
     p.add_argument("--extend-vocab", action="store_true",
                    help="beyond the paper's setting: lexicon words without a vector join the target vocabulary")
-    p.add_argument("--unk-policy", default="unk", choices=["unk", "drop", "subwords"],
+    p.add_argument("--unk-policy", default="unk", choices=list(UNK_POLICIES),
                    help="words without a vector: [UNK], dropped, or (beyond the paper) the PLM's own word pieces")
     p.add_argument("--no-freeze", action="store_true", help="input embeddings train during fine-tuning")
     p.add_argument("--merge", action="store_true",

@@ -19,7 +19,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from mosecrot_viz.io.resources import shared_data_dir  # noqa: E402
+from mosecrot_viz.defaults.registry import shared_data_dir  # noqa: E402
 
 SHARED = shared_data_dir()  # $MOSECROT_SHARED_DATA, else ../shared/data
 SWEEPS = {"top_k": "1,10,50,100,all", "n_anchors": "500,3000,all"}
@@ -70,8 +70,8 @@ def render_sweeps(store: Path = STORE) -> list[str]:
 
 
 def main() -> None:
-    from mosecrot_viz.io.resources import cache_dir
-    from mosecrot_viz.runs import runs_root
+    from mosecrot_viz.paths import model_cache_dir
+    from mosecrot_viz.store.runs import runs_root
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--lang", default="zh", choices=list(LANGS))
@@ -79,7 +79,7 @@ def main() -> None:
     p.add_argument("--seeds", default="1")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--params", default="top_k,n_anchors")
-    p.add_argument("--model-cache", type=Path, default=cache_dir() / "finetuned")
+    p.add_argument("--model-cache", type=Path, default=model_cache_dir())
     p.add_argument("--render-only", action="store_true")
     args = p.parse_args()
     if not args.render_only:

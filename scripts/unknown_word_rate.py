@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mosecrot_viz.core.tokenizer import WordTokenizer  # noqa: E402
-from mosecrot_viz.io.resources import resolve_spec  # noqa: E402
+from mosecrot_viz.defaults.registry import resolve_spec  # noqa: E402
 from mosecrot_viz.io.tasks import load_task  # noqa: E402
 from mosecrot_viz.io.text import SEGMENTATIONS, resolve_rule  # noqa: E402
 from mosecrot_viz.io.vectors import load_vectors  # noqa: E402

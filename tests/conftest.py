@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mosecrot_viz.io.resources import shared_data_dir
+from mosecrot_viz.defaults.registry import shared_data_dir
 
 SHARED_DATA = shared_data_dir()  # $MOSECROT_SHARED_DATA, else ../shared/data beside the checkout
 
@@ -97,7 +97,7 @@ os.environ.setdefault("MOSECROT_APP_DATA", tempfile.mkdtemp(prefix="mosecrot-tes
 
 def _point_real_data_tests_at_cache() -> None:
     """Real-file tests read env vars; fill them from the resource cache when it has been built."""
-    from mosecrot_viz.io.resources import cache_dir
+    from mosecrot_viz.defaults.registry import cache_dir
 
     pkgs = cache_dir() / "packages"
     candidates = {
@@ -116,7 +116,7 @@ _point_real_data_tests_at_cache()
 
 def cached_resource(key: str) -> Path:
     """A built default resource, or skip (run `python -m mosecrot_viz resources --fetch --all` first)."""
-    from mosecrot_viz.io.resources import cache_path_if_built
+    from mosecrot_viz.defaults.registry import cache_path_if_built
 
     p = cache_path_if_built(key)
     if p is None:

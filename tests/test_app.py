@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mosecrot_viz.config import ExperimentConfig
-from mosecrot_viz.pipeline import run_experiment
-from mosecrot_viz.runs import new_run_dir
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.pipeline import run_experiment
+from mosecrot_viz.store.runs import new_run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["pages/setup.py", "pages/run.py", "pages/anchors.py", "pages/alignment.py", "pages/errors.py",
@@ -89,7 +89,7 @@ def test_why_leads_with_the_ladder_waterfall_and_shows_an_example(stored_run):
 
 
 def test_compare_draws_a_stored_sweep(tmp_path, monkeypatch, tiny_run_args):
-    from mosecrot_viz.sweeps import run_sweep, sweep_configs
+    from mosecrot_viz.store.sweeps import run_sweep, sweep_configs
 
     monkeypatch.setenv("MOSECROT_RUNS", str(tmp_path / "runs"))
     base = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "majority"], epochs=1)
@@ -106,9 +106,9 @@ def test_compare_draws_a_stored_sweep(tmp_path, monkeypatch, tiny_run_args):
 def test_compare_shows_a_grids_progress_failures_and_plot(tmp_path, monkeypatch, tiny_grid):
     import yaml
 
-    from mosecrot_viz.engines import run_trials, trial_path
-    from mosecrot_viz.grid import expand, load_grid
-    from mosecrot_viz.runs import prepare_run_at
+    from mosecrot_viz.store.engines import run_trials, trial_path
+    from mosecrot_viz.store.grid import expand, load_grid
+    from mosecrot_viz.store.runs import prepare_run_at
 
     root = tmp_path / "runs"
     monkeypatch.setenv("MOSECROT_RUNS", str(root))

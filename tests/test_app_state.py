@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mosecrot_viz.config import ExperimentConfig
-from mosecrot_viz.pipeline import run_experiment
-from mosecrot_viz.runs import (
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.pipeline import run_experiment
+from mosecrot_viz.store.runs import (
     CANCEL_FILE,
     StoredRun,
     cancel_run,
@@ -125,9 +125,9 @@ def test_a_kept_upload_is_used_after_a_restart(store, tmp_path, tiny_run_args):
 
 def test_upload_folder_is_the_app_data_folder_not_a_temp_folder(store):
     at = AppTest.from_string("""
-from mosecrot_viz.ui.inputs import upload_dir
+from mosecrot_viz.ui.state import uploads_dir
 import streamlit as st
-st.write(str(upload_dir()))
+st.write(str(uploads_dir()))
 """).run()
     folder = Path(at.markdown[0].value)
     assert folder.parent == store / "app-data" / "uploads" and folder.is_dir()
@@ -252,7 +252,6 @@ def test_home_shows_the_latest_demo_after_a_reload_and_steers_a_running_one(stor
 
 
 def test_a_run_from_the_app_stores_what_the_analysis_pages_need(store, tiny_run_args, monkeypatch):
-    from mosecrot_viz import pipeline
     from mosecrot_viz.analysis import alignment
     from mosecrot_viz.analysis.anchor_search import anchor_bli_hits, anchor_space_view
     from mosecrot_viz.analysis.holdout import holdout_bli
@@ -264,7 +263,8 @@ def test_a_run_from_the_app_stores_what_the_analysis_pages_need(store, tiny_run_
         stored_drift,
         stored_drift_cosines,
     )
-    from mosecrot_viz.pipeline import load_inputs, map_spaces
+    from mosecrot_viz.experiment import pipeline
+    from mosecrot_viz.experiment.pipeline import load_inputs, map_spaces
 
     cfg = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "ls", "majority"], epochs=1, top_k=5)
     run = start_run(cfg, name="stored", root=store / "runs")

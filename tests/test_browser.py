@@ -119,17 +119,20 @@ def test_demo_tour_and_upload(server, tmp_path):
                 page.get_by_text("Neighbours of source word").first.wait_for(timeout=300_000)
                 _wait_idle(page, timeout=300_000)
                 assert page.locator("[data-testid='stException']").count() == 0, "exception after a search"
-                page.screenshot(path=str(shots / "anchors-search.png"), full_page=True)
+                assert page.locator(".js-plotly-plot .scatterlayer").count() > 0
+                page.locator(".js-plotly-plot").nth(1).scroll_into_view_if_needed()  # the anchor space, search starred
+                page.screenshot(path=str(shots / "anchors-search.png"))
             if name == "Errors":  # try a sentence (LIT): the stitched models are re-created, then each one predicts
                 page.get_by_role("button", name="re-create the stitched models").click()
-                box = page.get_by_label("a target-language sentence")
+                box = page.locator("textarea[aria-label='a target-language sentence']")
                 box.wait_for(timeout=60_000)
                 box.fill("耶稣对门徒说，你们要彼此相爱。")
                 box.press("Control+Enter")
                 page.get_by_text("importance of each word").first.wait_for(timeout=600_000)
                 _wait_idle(page, timeout=300_000)
                 assert page.locator("[data-testid='stException']").count() == 0, "exception after a sentence"
-                page.screenshot(path=str(shots / "errors-sentence.png"), full_page=True)
+                page.get_by_text("importance of each word").first.scroll_into_view_if_needed()
+                page.screenshot(path=str(shots / "errors-sentence.png"))
             if name == "Why":  # the waterfall leads; the per-example view shows a sentence's words side by side
                 assert page.locator(".js-plotly-plot .waterfalllayer").count() > 0, "no waterfall on Why"
                 page.get_by_role("tab", name="Per example").click()
@@ -193,6 +196,6 @@ def test_demo_tour_and_upload(server, tmp_path):
 
 
 def _resolved_lexicon(demo: dict) -> str:
-    from mosecrot_viz.io.resources import resolve_spec
+    from mosecrot_viz.defaults.registry import resolve_spec
 
     return resolve_spec(demo["lexicon"], "lexicon")

@@ -56,7 +56,7 @@ def test_every_option_has_help_with_its_default(command):
 
 
 def test_method_names_match_the_registry():
-    from mosecrot_viz.config import ALL_METHODS
+    from mosecrot_viz.experiment.config import ALL_METHODS
 
     assert tuple(METHOD_NAMES) == tuple(ALL_METHODS)
 

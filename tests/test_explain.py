@@ -2,8 +2,8 @@
 import json
 
 from mosecrot_viz.cli import main
-from mosecrot_viz.config import ExperimentConfig
-from mosecrot_viz.pipeline import run_experiment
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.pipeline import run_experiment
 
 
 def test_explain_prints_each_rung_its_cost_and_a_reading(tmp_path, tiny_run_args, capsys):

@@ -8,9 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mosecrot_viz.analysis import anchor_search
-from mosecrot_viz.config import ExperimentConfig
-from mosecrot_viz.pipeline import run_experiment
-from mosecrot_viz.runs import new_run_dir
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.pipeline import run_experiment
+from mosecrot_viz.store.runs import new_run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

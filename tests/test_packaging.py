@@ -89,7 +89,7 @@ def test_wheel_metadata_and_console_script(tmp_path):
     assert {_name(r) for r in requires if 'extra == "ray"' in r} == {"ray"}
     assert "Requires-Python: >=3.11" in meta and "License-Expression: MIT" in meta
     assert "mosecrot-viz = mosecrot_viz.cli:main" in entry
-    assert "mosecrot_viz/io/resources.py" in names and not any(n.startswith(("tests/", "pages/")) for n in names)
+    assert "mosecrot_viz/defaults/registry.py" in names and not any(n.startswith(("tests/", "pages/")) for n in names)
 
     site = tmp_path / "site"
     res = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
@@ -124,7 +124,7 @@ def test_licence_file_and_readme_say_mit():
 
 
 def test_shared_data_from_the_environment_or_beside_the_checkout(monkeypatch, tmp_path):
-    from mosecrot_viz.io.resources import SHARED_DATA_ENV, shared_data_dir
+    from mosecrot_viz.defaults.registry import SHARED_DATA_ENV, shared_data_dir
 
     monkeypatch.setenv(SHARED_DATA_ENV, str(tmp_path / "data"))
     assert shared_data_dir() == tmp_path / "data"
@@ -138,7 +138,7 @@ def test_no_code_finds_shared_data_by_its_own_path():
     offenders = []
     for folder in ("mosecrot_viz", "pages", "scripts"):
         for path in (ROOT / folder).rglob("*.py"):
-            if path.name.startswith("gpu_check") or path.name == "resources.py":
+            if path.name.startswith("gpu_check") or path.name == "paths.py":  # the one definition
                 continue
             if pattern.search(path.read_text(encoding="utf-8")):
                 offenders.append(str(path.relative_to(ROOT)))

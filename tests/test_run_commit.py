@@ -222,7 +222,7 @@ def test_cli_refuses_unusable_output_folders_first(tmp_path, tiny_run_args, caps
 
 
 def test_duplicate_methods_and_seeds_are_folded(tiny_run_args):
-    from mosecrot_viz.config import ExperimentConfig
+    from mosecrot_viz.experiment.config import ExperimentConfig
 
     cfg = ExperimentConfig(**tiny_run_args, methods=["ls", "majority", "ls"], seeds=[1, 2, 1]).validate()
     assert cfg.methods == ["ls", "majority"] and cfg.seeds == [1, 2]
@@ -294,7 +294,7 @@ def _output(tag: str, results_extra=None):
     import pandas as pd
 
     from mosecrot_viz.core.anchors import AnchorSet
-    from mosecrot_viz.pipeline import RunOutput
+    from mosecrot_viz.experiment.pipeline import RunOutput
 
     anchors = AnchorSet(("cat",), np.array([5]), (tag,), np.array([0]), lexicon_pairs=1)
     preds = pd.DataFrame({"method": ["ls"], "seed": [1], "id": [tag], "gold": ["a"], "pred": ["a"]})
@@ -305,8 +305,8 @@ def _output(tag: str, results_extra=None):
 def test_write_results_fails_whole_the_previous_run_stays_complete(tmp_path):
     """A results dict that cannot be written (here: not JSON-serialisable) used to fail after predictions.csv and
     anchors.json had been replaced, leaving the old results.json beside the new predictions."""
-    from mosecrot_viz.pipeline import write_results
-    from mosecrot_viz.runs import StoredRun
+    from mosecrot_viz.experiment.pipeline import write_results
+    from mosecrot_viz.store.runs import StoredRun
 
     folder = tmp_path / "run"
     write_results(_output("old"), folder)

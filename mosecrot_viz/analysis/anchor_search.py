@@ -12,8 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.anchors import source_key
-from .projection import joint_anchor_projection, l2_normalise, pair_distance_control, project_2d, standardise_layout
+from mosecrot_viz.analysis.projection import (
+    joint_anchor_projection,
+    l2_normalise,
+    pair_distance_control,
+    project_2d,
+    standardise_layout,
+)
+from mosecrot_viz.core.anchors import source_key
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,7 @@ def word_at(fig, point: dict) -> tuple[str, str] | None:
 
 
 def _cos_neighbours(vec, matrix, words, k: int, skip: str | None, gloss: dict) -> list[dict]:
-    from .alignment import neighbours
+    from mosecrot_viz.analysis.alignment import neighbours
 
     found = neighbours(vec, matrix, words, k=k + 1)
     return [{"word": w, "cosine": round(c, 4), "gloss": gloss.get(w)} for w, c in found if w != skip][:k]
@@ -183,8 +189,8 @@ def colour_values(by: str, target_rows, is_anchor, *, bli_hits: dict | None = No
 def anchor_bli_hits(spaces, kv, pairs, target_rows, mappers) -> dict:
     """mapper -> per plotted pair (target rows `target_rows`), is the nearest whole-word English token of the mapped
     target word F_t[row] one of its lexicon translations (in-sample BLI: these words are anchors the mapping saw)."""
-    from .alignment import bli
-    from .holdout import gold_sets
+    from mosecrot_viz.analysis.alignment import bli
+    from mosecrot_viz.analysis.holdout import gold_sets
 
     tok = spaces.tokenizer
     vocab = tok.get_vocab()
@@ -204,7 +210,7 @@ def misclassified_word_counts(predictions, test, methods, split_words) -> dict:
     split_words: the run's target segmentation (text -> words), so words match the vectors' keys."""
     from collections import Counter
 
-    from .errors import misclassified
+    from mosecrot_viz.analysis.errors import misclassified
 
     out = {}
     for m in methods:
@@ -251,3 +257,13 @@ def anchor_space_view(spaces, kv, pairs, method: str, n: int, search: str = "", 
             highlight += [{k: e[k] for k in ("x", "y", "side", "word")} for e in extras if e["word"] in (m.word, m.partner)]
     return (sxy, txy, list(a.source_words), list(a.target_words), pair_distance_control(sxy, txy),
             a.target_ids.tolist(), extras, highlight, [m.__dict__ for m in matches])
+
+
+def run_misclassified_word_counts(results: dict, predictions, methods) -> dict:
+    """`misclassified_word_counts` for a stored run: its test set and its own target segmentation rule."""
+    from mosecrot_viz.analysis.errors import run_test_set
+    from mosecrot_viz.io.text import segment
+
+    cfg = results["config"]
+    return misclassified_word_counts(predictions, run_test_set(results), methods,
+                                     lambda text: segment(text, cfg.get("lang"), rule=cfg.get("segmentation")))

@@ -34,7 +34,7 @@ def relative_heatmap(kv, anchors, words, n_cols: int) -> dict:
     {"matrix": (len(known), <= n_cols) cosines, "words": known words, "anchors": "target/english" column
     names, "missing": requested words without a vector}.
     """
-    from ..core.relative import relative_representation
+    from mosecrot_viz.core.relative import relative_representation
 
     known = [w for w in words if w in kv.key_to_index]
     out = {"words": known, "missing": sorted(set(words) - set(known)), "matrix": None, "anchors": []}

@@ -33,7 +33,7 @@ def _select(predictions: pd.DataFrame, method: str, seed=None) -> pd.DataFrame:
 
 def run_test_set(results: dict) -> pd.DataFrame:
     """The run's target test set (id, label, text), read from the path its config names."""
-    from ..io.tasks import load_task
+    from mosecrot_viz.io.tasks import load_task
 
     return load_task(results["config"]["test"])
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..core.ladder import RUNGS, rung_base
+from mosecrot_viz.core.ladder import RUNGS, rung_base
 
 # what the step *into* each rung changes (the cost is the previous rung minus this one)
 STEP_NAMES = {
@@ -207,8 +207,8 @@ def order_suspects(ladder: Ladder, suspects) -> list[tuple[object, Step | None]]
 
 def test_texts(results: dict) -> dict[str, str]:
     """id -> sentence of the run's target test file ({} when it can no longer be read)."""
-    from ..errors import InputError
-    from .errors import run_test_set
+    from mosecrot_viz.analysis.errors import run_test_set
+    from mosecrot_viz.errors import InputError
 
     try:
         test = run_test_set(results)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_json
+from mosecrot_viz.atomic import write_json
 
 FILE = "analysis.json"
 DEFAULT_HELD_OUT = 1000  # the Alignment page's default, and the Why page's
@@ -43,12 +43,12 @@ def precompute(cfg, folder, n_test: int = DEFAULT_HELD_OUT) -> dict:
     `seconds` says how long this took (the Home page quotes it beside the run's own wall time)."""
     import time
 
-    from ..config import MAPPED_METHODS
-    from ..pipeline import load_inputs, map_spaces
-    from . import alignment
-    from .anchor_search import anchor_bli_hits, anchor_space_view
-    from .anchor_words import default_heatmap_words, relative_heatmap
-    from .holdout import holdout_bli
+    from mosecrot_viz.analysis import alignment
+    from mosecrot_viz.analysis.anchor_search import anchor_bli_hits, anchor_space_view
+    from mosecrot_viz.analysis.anchor_words import default_heatmap_words, relative_heatmap
+    from mosecrot_viz.analysis.holdout import holdout_bli
+    from mosecrot_viz.experiment.config import MAPPED_METHODS
+    from mosecrot_viz.experiment.pipeline import load_inputs, map_spaces
 
     t0 = time.perf_counter()
     mappers = [m for m in cfg.methods if m in MAPPED_METHODS]

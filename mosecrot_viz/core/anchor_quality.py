@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .anchors import AnchorSet, source_key
+from mosecrot_viz.core.anchors import AnchorSet, source_key
 
 
 def _unit(x) -> torch.Tensor:
@@ -55,7 +55,7 @@ def choose_by_alignment(anchors: AnchorSet, pairs, source_vocab, source_vectors,
 
     source_vectors : E_s (|V_s|, D); target_vectors : E_t rows indexed like `anchors.target_ids`.
     """
-    from .mappers import ProcrustesMapper
+    from mosecrot_viz.core.mappers import ProcrustesMapper
 
     e_s, e_t = np.asarray(source_vectors), np.asarray(target_vectors)
     aligned = ProcrustesMapper().fit(e_s[anchors.source_ids], e_t[anchors.target_ids]).transform_target(

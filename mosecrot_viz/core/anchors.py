@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError, OverlapError
+from mosecrot_viz.errors import InputError, OverlapError
 
 POLICIES = ("first", "one-to-one", "aligned", "self-learned")  # the last two start from first (see the pipeline)
 
@@ -104,6 +104,11 @@ def extract_anchors(
     English word at most once. With `lowercase_source` (an uncased PLM) the English side is
     lower-cased and, where only that form is missing, accent-folded (`source_key`).
     Raises `InputError` when no pair survives.
+
+    >>> a = extract_anchors([("Cat", "gato"), ("cat", "felino"), ("xylophone", "xilófono"), ("dog", "perro")],
+    ...                     {"cat": 0, "dog": 1}, {"gato": 0, "felino": 1, "perro": 2})
+    >>> list(zip(a.source_words, a.target_words)), a.summary()["count"]
+    ([('cat', 'gato'), ('cat', 'felino'), ('dog', 'perro')], 3)
     """
     if policy not in POLICIES:
         raise InputError(f"unknown anchor policy {policy!r}; choose from {POLICIES}")

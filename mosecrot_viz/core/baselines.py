@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from ..io.text import segment
+from mosecrot_viz.io.text import segment
 
 
 def mean_vectors(kv, texts, lang=None, *, segmentation=None) -> tuple[np.ndarray, np.ndarray]:

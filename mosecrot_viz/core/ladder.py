@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import OverlapError
-from .anchors import extract_anchors
+from mosecrot_viz.core.anchors import extract_anchors
+from mosecrot_viz.errors import OverlapError
 
 ENGLISH_RUNGS = ("english_original", "english_method")
 TARGET_RUNGS = ("oracle_translation", "oracle_vector_vocab", "stitched")
@@ -286,7 +286,7 @@ class LadderMeter:
         self.scores.setdefault(method, RungScores()).add(rung, metrics)
 
     def _record(self, method, seed, rung, probs, into: RungScores):
-        from .metrics import classification_metrics
+        from mosecrot_viz.core.metrics import classification_metrics
 
         pred = [self.labels[i] for i in probs.argmax(1)]
         into.add(rung, classification_metrics(self.gold, pred, self.labels))
@@ -308,8 +308,8 @@ class LadderMeter:
         """
         import time
 
-        from .stitching import set_input_embeddings
-        from .training import predict_logits
+        from mosecrot_viz.core.stitching import set_input_embeddings
+        from mosecrot_viz.core.training import predict_logits
 
         t0 = time.perf_counter()
         enc = self.enc

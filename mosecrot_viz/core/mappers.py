@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from .relative import WEIGHTINGS, relative_map
+from mosecrot_viz.core.relative import WEIGHTINGS, relative_map
 
 
 def _check_fitted(est, attr: str) -> None:
@@ -100,6 +100,14 @@ class LeastSquaresMapper(_KeepsSourceEmbeddings):
     """The paper's LS baseline: W = argmin ||A_t W - A_s||, applied to every target vector.
 
     The source side is left as it is (F_s = E_s), so the model is fine-tuned with its own embeddings.
+    `fit(source_anchors (m, d_s), target_anchors (m, d_t))` sets `coef_` (d_t, d_s);
+    `transform_target(E_t (n, d_t))` gives F_t (n, d_s).
+
+    >>> import numpy as np
+    >>> t = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])       # target anchors, 2-d
+    >>> s = t @ np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 0.0]])    # their English rows: a known linear map to 3-d
+    >>> LeastSquaresMapper().fit(s, t).transform_target([[2.0, 1.0]]).round(3)
+    array([[1., 4., 0.]], dtype=float32)
     """
 
     def __init__(self, rcond=None):

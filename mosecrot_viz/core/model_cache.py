@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mosecrot_viz.atomic import atomic_dir
+
 # Bumped when how a job trains changes for the same inputs: 2 = the classification head is drawn
 # from the seed (before, from whatever the process had consumed of torch's RNG).
 PROCEDURE = 2
@@ -90,19 +92,9 @@ def save(model, history: dict, folder: Path) -> None:
     """
     from safetensors.torch import save_file
 
-    tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:6]}")
-    tmp.mkdir(parents=True)
-    try:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # a finished entry (history.json written last) of another writer stays; a stale incomplete one is replaced
+    with atomic_dir(folder, keep=lambda p: (p / "history.json").exists()) as tmp:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"))
         (tmp / "history.json").write_text(json.dumps(history))
-        if (folder / "history.json").exists():
-            return  # another writer finished the same job first
-        shutil.rmtree(folder, ignore_errors=True)  # a stale incomplete entry
-        try:
-            os.replace(tmp, folder)
-        except OSError:
-            if not (folder / "history.json").exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

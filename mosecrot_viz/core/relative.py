@@ -25,7 +25,14 @@ def _normalise(x: torch.Tensor) -> torch.Tensor:
 
 
 def relative_representation(vectors, anchors) -> np.ndarray:
-    """Full relative representation: cosine of each row of `vectors` to each anchor, shape (n, |A|)."""
+    """Full relative representation: cosine of each row of `vectors` (n, d) to each anchor row of `anchors`
+    (|A|, d); returns (n, |A|). Scale does not matter, direction does.
+
+    >>> import numpy as np
+    >>> relative_representation(np.array([[2.0, 0.0], [1.0, 1.0]]), np.array([[1.0, 0.0], [0.0, 3.0]])).round(3)
+    array([[1.   , 0.   ],
+           [0.707, 0.707]], dtype=float32)
+    """
     v = _normalise(torch.as_tensor(np.asarray(vectors), dtype=torch.float32))
     a = _normalise(torch.as_tensor(np.asarray(anchors), dtype=torch.float32))
     return (v @ a.T).numpy()

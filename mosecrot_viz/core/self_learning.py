@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import OverlapError
-from .anchors import AnchorSet
-from .mappers import ProcrustesMapper
+from mosecrot_viz.core.anchors import AnchorSet
+from mosecrot_viz.core.mappers import ProcrustesMapper
+from mosecrot_viz.errors import OverlapError
 
 
 def _unit(x) -> torch.Tensor:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..io.text import segment
+from mosecrot_viz.io.text import segment
 
 SPECIAL_ORDER = ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token")
 UNK_POLICIES = ("unk", "drop", "subwords")

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from sklearn.metrics import f1_score
 
-from ..errors import ResourceError
+from mosecrot_viz.core.devices import pick_device  # noqa: F401 (re-exported: the training API)
+from mosecrot_viz.errors import ResourceError
 
 Progress = Callable[[str, int, int], None]
 OOM_ERRORS = tuple({torch.cuda.OutOfMemoryError, getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)})
@@ -35,19 +36,6 @@ def free_cuda_memory() -> None:
 def _give_up(what: str, max_len: int) -> ResourceError:
     return ResourceError(f"out of GPU memory {what} even with one sentence per batch (longest has {max_len} tokens): "
                          "lower max_length, use a smaller model, free the GPU of other jobs, or run with --device cpu")
-
-
-def pick_device(preference: str = "auto") -> torch.device:
-    """'auto' -> cuda, then mps, then cpu; an explicit 'cuda' without a GPU is an error."""
-    if preference == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if preference == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but no CUDA GPU is available")
-    return torch.device(preference)
 
 
 def set_seed(seed: int) -> None:

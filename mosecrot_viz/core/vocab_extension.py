@@ -89,7 +89,7 @@ def subword_words(kv, texts, *, lang=None, segmentation=None) -> SubwordWords:
     up), in order of first appearance, with their n-gram vectors; words without any n-gram are left out."""
     from collections import Counter
 
-    from ..io.text import segment
+    from mosecrot_viz.io.text import segment
 
     listed = kv.key_to_index
     unknown: Counter = Counter()  # insertion order = first appearance

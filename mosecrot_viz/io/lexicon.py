@@ -6,11 +6,11 @@ The anchor set of MoSECroT is drawn from these pairs, so the loader keeps the fi
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
-from ..errors import FormatError, InputError
-from .limits import LimitedGzip, bounded_lines, check_regular_file, refuse_unsafe, strip_bom
+from mosecrot_viz.atomic import atomic_path
+from mosecrot_viz.errors import FormatError, InputError
+from mosecrot_viz.io.limits import LimitedGzip, bounded_lines, check_regular_file, refuse_unsafe, strip_bom
 
 
 def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) -> list[tuple[str, str]]:
@@ -64,17 +64,8 @@ def write_lexicon(pairs, path: str | os.PathLike) -> Path:
                 raise InputError(f"cannot write pair ({en!r}, {tgt!r}): empty word, tab or line break", path)
         lines.append(f"{en}\t{tgt}\n")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.writelines(lines)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a cache file should be readable like any other
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        fh.writelines(lines)
     return path
 
 

@@ -10,7 +10,7 @@ import os
 import stat
 from pathlib import Path
 
-from ..errors import FormatError, InputError, LimitError, PathError, UnsafeFormatError
+from mosecrot_viz.errors import FormatError, InputError, LimitError, PathError, UnsafeFormatError
 
 
 def env_number(name: str, default: float, *, integer: bool = False, minimum: float = 1) -> float:

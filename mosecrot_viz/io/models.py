@@ -8,19 +8,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import FormatError, InputError, SchemaError, UnsafeFormatError
+from mosecrot_viz.errors import FormatError, InputError, SchemaError, UnsafeFormatError
 
-# short names for the embedded defaults (resolved through the resource cache)
-MODEL_ALIASES = {"default": "model:minilm", "minilm": "model:minilm", "default-multilingual": "model:e5", "e5": "model:e5"}
 PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")  # torch.save / pickle: can run code when loaded
 
 
 def resolve_model(name_or_path: str) -> str:
-    """Turn an alias (`default`, `e5`), a folder or a hub id into what `from_pretrained` takes."""
-    if name_or_path in MODEL_ALIASES:
-        from .resources import resolve
-
-        return str(resolve(MODEL_ALIASES[name_or_path]))
+    """Turn a folder or a hub id into what `from_pretrained` takes (a folder must hold config.json). The embedded
+    defaults' short names (`default`, `e5`) are resolved one layer up, by `defaults.models`."""
     p = Path(name_or_path).expanduser()
     if p.exists():
         if not (p / "config.json").exists():
@@ -139,7 +134,7 @@ def load_classifier(name_or_path: str, num_labels: int):
     import transformers
     from transformers import AutoModelForSequenceClassification
 
-    from .heads import classifier_pooling, with_head
+    from mosecrot_viz.io.heads import classifier_pooling, with_head
 
     transformers.logging.set_verbosity_error()  # the "newly initialized head" warning is expected
     transformers.logging.disable_progress_bar()

@@ -12,8 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import FormatError, LabelError, LimitError, SchemaError
-from .limits import bounded_lines, check_regular_file, max_labels, max_task_bytes, mb, refuse_unsafe, strip_bom
+from mosecrot_viz.errors import FormatError, LabelError, LimitError, SchemaError
+from mosecrot_viz.io.limits import (
+    bounded_lines,
+    check_regular_file,
+    max_labels,
+    max_task_bytes,
+    mb,
+    refuse_unsafe,
+    strip_bom,
+)
 
 LABEL_COLUMNS = ("label", "category")
 TEXT_COLUMNS = ("text", "sentence", "verse")

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors
 
-from ..errors import FormatError, InputError, LimitError
-from .limits import LimitedGzip as _LimitedGzip
-from .limits import (
+from mosecrot_viz.atomic import atomic_dir
+from mosecrot_viz.errors import FormatError, InputError, LimitError
+from mosecrot_viz.io.limits import LimitedGzip as _LimitedGzip
+from mosecrot_viz.io.limits import (
     bounded_lines,
     check_matrix_budget,
     check_regular_file,
@@ -230,7 +231,7 @@ def _fingerprint(path: Path, max_vocab: int | None) -> str:
 
 def _load_text_cached(path: Path, max_vocab: int | None) -> KeyedVectors:
     """Parse once, then reload the parsed arrays (`.npy` + JSON word list, never pickle) in a fraction of a second."""
-    from .resources import cache_dir
+    from mosecrot_viz.paths import cache_dir
 
     root = Path(os.environ.get("MOSECROT_PARSED_VECTORS") or cache_dir() / "parsed-vectors")
     folder = root / _fingerprint(path, max_vocab)
@@ -243,13 +244,12 @@ def _load_text_cached(path: Path, max_vocab: int | None) -> KeyedVectors:
         return kv
     kv = _load_text(path, max_vocab)
     try:
-        tmp = folder.with_name(folder.name + f".{os.getpid()}.partial")
-        tmp.mkdir(parents=True, exist_ok=True)
-        (tmp / "words.json").write_text(json.dumps(kv.index_to_key, ensure_ascii=False), encoding="utf-8")
-        np.save(tmp / "vectors.npy", kv.vectors, allow_pickle=False)
-        os.replace(tmp, folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_dir(folder, keep=lambda p: (p / "vectors.npy").exists()) as tmp:  # another process's copy stays
+            (tmp / "words.json").write_text(json.dumps(kv.index_to_key, ensure_ascii=False), encoding="utf-8")
+            np.save(tmp / "vectors.npy", kv.vectors, allow_pickle=False)
     except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)  # a cache we cannot write is only slower, never wrong
+        pass  # a cache we cannot write is only slower, never wrong
     return kv
 
 

@@ -12,11 +12,11 @@ import warnings
 import numpy as np
 import streamlit as st
 
-from ..config import ExperimentConfig
-from ..io import models
-from ..io.lexicon import load_lexicon
-from ..io.resources import resolve_spec
-from ..io.vectors import load_vectors
+from mosecrot_viz.defaults import models
+from mosecrot_viz.defaults.registry import resolve_spec
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.io.lexicon import load_lexicon
+from mosecrot_viz.io.vectors import load_vectors
 
 # torch warns once when it wraps a read-only array; the library only reads these (every op returns
 # a new tensor, none is in place), so the warning would only confuse a user reading the log.
@@ -70,7 +70,7 @@ def lexicon(spec: str) -> list:
 @st.cache_data(show_spinner="reading lexicon as the run will")
 def pairs(spec: str, lang: str | None = None, simplify_chinese: bool | None = None) -> list:
     """Lexicon pairs exactly as a run reads them (`pipeline.load_pairs`: Chinese side simplified for zh)."""
-    from ..pipeline import load_pairs
+    from mosecrot_viz.experiment.pipeline import load_pairs
 
     return load_pairs(ExperimentConfig(vectors="", lexicon=spec, train="", test="", lang=lang,
                                        simplify_chinese=simplify_chinese))
@@ -79,7 +79,7 @@ def pairs(spec: str, lang: str | None = None, simplify_chinese: bool | None = No
 @st.cache_resource(show_spinner="rebuilding the mapped spaces for this run (no fine-tuning)")
 def spaces(run_id: str, config: dict, methods: tuple):
     """Inputs and (F_s, F_t) per mapper for a stored run, recomputed from its config and cached (read-only)."""
-    from ..pipeline import load_inputs, map_spaces
+    from mosecrot_viz.experiment.pipeline import load_inputs, map_spaces
 
     cfg = ExperimentConfig.from_dict(config)
     inputs = load_inputs(cfg)

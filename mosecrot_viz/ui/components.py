@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ..io import resources
+from mosecrot_viz.defaults import registry as resources
 
 
 def provenance_table() -> pd.DataFrame:
@@ -61,8 +61,8 @@ def environment_expander(results: dict) -> None:
 def run_picker(key: str, *, complete_only: bool = True):
     """Select a stored run (newest first; the selected one, from this session, the URL or the setup record,
     preselected). None if there are none. The choice goes to the URL and the record (`ui.state`)."""
-    from ..runs import list_runs
-    from . import state
+    from mosecrot_viz.store.runs import list_runs
+    from mosecrot_viz.ui import state
 
     runs = [r for r in list_runs() if not complete_only or r.status()["state"] == "complete"]
     if not runs:
@@ -103,7 +103,7 @@ def run_progress(run, key: str) -> bool:
 def show_figure(fig, key: str) -> None:
     """Render a plotly figure with an HTML download; PNG comes from the chart's own camera button."""
     st.plotly_chart(fig, key=key)
-    from ..plots import figure_html
+    from mosecrot_viz.analysis.plots import figure_html
 
     # built only when clicked (a callable): each file embeds plotly.js (about 4 MB) so it opens offline
     st.download_button("figure as HTML", lambda: figure_html(fig), f"{key}.html", "text/html", key=f"{key}_html",

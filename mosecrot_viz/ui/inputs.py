@@ -11,12 +11,13 @@ import re
 import unicodedata
 from pathlib import Path
 
-from ..errors import LimitError, PathError
-from ..io.resources import (  # noqa: F401  (the demo re-exported for the pages)
+from mosecrot_viz.atomic import atomic_path
+from mosecrot_viz.defaults.registry import (  # noqa: F401  (the demo re-exported for the pages)
     DEMO_METHODS,
     demo_inputs,
     shared_data_dir,
 )
+from mosecrot_viz.errors import LimitError, PathError
 
 SIB_FOLDERS = {"zh": "zho_Hans", "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn"}
 MUSE = {"zh": "en-zh.txt", "de": "en-de.txt", "es": "en-es.txt"}
@@ -39,13 +40,6 @@ def sib200_inputs(lang: str) -> dict:
             "dev": str(sib / "eng_Latn" / "dev.tsv"), "test": str(sib / SIB_FOLDERS[lang] / "test.tsv"),
             "source_test": str(sib / "eng_Latn" / "test.tsv"), "target_train": str(sib / SIB_FOLDERS[lang] / "train.tsv"),
             "lang": lang, "label": f"SIB-200 en→{lang}" + (" (MUSE lexicon, CC BY-NC 4.0)" if lang in MUSE else "")}
-
-
-def upload_dir() -> Path:
-    """This setup's folder for uploads, in the app's data folder (kept across restarts; see `ui.state`)."""
-    from .state import uploads_dir
-
-    return uploads_dir()
 
 
 def safe_upload_name(name: str) -> str:
@@ -71,8 +65,9 @@ def safe_upload_name(name: str) -> str:
     return base
 
 
-def save_upload(uploaded, kind: str, folder: Path | None = None) -> Path:
-    """Write an uploaded file to the session folder (or `folder`) under a sanitised name; refuse oversize files.
+def save_upload(uploaded, kind: str, folder: Path) -> Path:
+    """Write an uploaded file into `folder` (this setup's uploads folder, `ui.state.uploads_dir`) under a sanitised
+    name; refuse oversize files.
 
     Raises `LimitError` over `MAX_UPLOAD_MB` and `PathError` for a name that is not a plain file
     name; the saved file always lies directly inside the folder.
@@ -81,7 +76,7 @@ def save_upload(uploaded, kind: str, folder: Path | None = None) -> Path:
     if size_mb > MAX_UPLOAD_MB:
         raise LimitError(f"upload is {size_mb:.0f} MB; the limit is {MAX_UPLOAD_MB} MB: give a server path instead",
                          repr(uploaded.name))
-    folder = Path(folder or upload_dir()).resolve()
+    folder = Path(folder).resolve()
     # Streamlit gives each upload its own id: a new file under an old name gets a new path (so no
     # cache keyed by path serves the old content), and a rerun finds the file already written.
     upload_id = re.sub(r"[^0-9A-Za-z]", "", str(getattr(uploaded, "file_id", "") or ""))[:12]
@@ -89,8 +84,6 @@ def save_upload(uploaded, kind: str, folder: Path | None = None) -> Path:
     if path.resolve().parent != folder:  # cannot happen after sanitising; kept as the last line of defence
         raise PathError("upload name would leave the upload folder", repr(uploaded.name))
     if not (upload_id and path.exists() and path.stat().st_size == uploaded.size):
-        tmp = path.with_name(path.name + ".partial")
-        with open(tmp, "wb") as fh:
-            fh.write(uploaded.getbuffer())
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(uploaded.getbuffer())
     return path

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ..atomic import write_json
+from mosecrot_viz.atomic import write_json
 
 APP_DATA_ENV = "MOSECROT_APP_DATA"
 ID_RE = re.compile(r"^[0-9a-f]{12}$")
@@ -29,7 +29,7 @@ RUN_ID_RE = re.compile(r"^[\w.\-]{1,200}$")
 
 def app_data_dir() -> Path:
     """$MOSECROT_APP_DATA, else `app-data/` beside the run store (the resource cache by default)."""
-    from ..runs import runs_root
+    from mosecrot_viz.store.runs import runs_root
 
     env = os.environ.get(APP_DATA_ENV)
     return Path(env).expanduser() if env else runs_root().parent / "app-data"
@@ -127,7 +127,7 @@ def save(section: str, keys) -> dict:
 def keep_upload(uploaded, kind: str) -> Path:
     """Copy a browser upload into this setup's uploads folder (sanitised name, size limit: `inputs.save_upload`)
     and record it under `kind` with the name the user gave it."""
-    from .inputs import save_upload
+    from mosecrot_viz.ui.inputs import save_upload
 
     path = save_upload(uploaded, kind, uploads_dir())
     rec = load_record()

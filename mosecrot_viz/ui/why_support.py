@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ..analysis import alignment
-from ..analysis import ladder as al
-from ..analysis.holdout import holdout_bli
-from ..analysis.stored import DEFAULT_HELD_OUT, stored_bli, stored_drift
-from ..analysis.suspects import rank_suspects
-from ..config import ExperimentConfig
-from . import cached
+from mosecrot_viz.analysis import alignment
+from mosecrot_viz.analysis import ladder as al
+from mosecrot_viz.analysis.holdout import holdout_bli
+from mosecrot_viz.analysis.stored import DEFAULT_HELD_OUT, stored_bli, stored_drift
+from mosecrot_viz.analysis.suspects import rank_suspects
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.ui import cached
 
 PAGES = {"Anchors": "pages/anchors.py", "Alignment": "pages/alignment.py", "Errors": "pages/errors.py"}
 

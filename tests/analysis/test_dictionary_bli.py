@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from mosecrot_viz.analysis.holdout import dictionary_bli
-from mosecrot_viz.config import ExperimentConfig
 from mosecrot_viz.errors import InputError
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.pipeline import Inputs, configured_mapper, map_spaces, run_experiment
 from mosecrot_viz.io import models
-from mosecrot_viz.pipeline import Inputs, configured_mapper, map_spaces, run_experiment
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 import numpy as np
 
 from mosecrot_viz.analysis.holdout import gold_sets, holdout_bli
-from mosecrot_viz.config import ExperimentConfig
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.pipeline import Inputs, map_spaces
 from mosecrot_viz.io import models
-from mosecrot_viz.pipeline import Inputs, map_spaces
 
 
 def test_gold_sets_collect_every_whole_token_translation():

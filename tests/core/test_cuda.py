@@ -14,11 +14,11 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification
 
-from mosecrot_viz.config import ExperimentConfig
 from mosecrot_viz.core import relative
 from mosecrot_viz.core.training import TrainConfig, fine_tune, predict_logits
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.pipeline import run_experiment
 from mosecrot_viz.io import models
-from mosecrot_viz.pipeline import run_experiment
 
 HAS_CUDA = torch.cuda.is_available()
 NO_GPU = "no CUDA GPU here: run scripts/gpu_check.sh on a GPU machine (it runs `pytest -m cuda`)"

@@ -7,10 +7,10 @@ import pytest
 import torch
 from conftest import WORDS, write_vec
 
-from mosecrot_viz.config import ExperimentConfig
 from mosecrot_viz.core import ladder as gl
 from mosecrot_viz.core.tokenizer import WordTokenizer
-from mosecrot_viz.pipeline import run_experiment
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.pipeline import run_experiment
 
 
 def _english_as_target(tmp_path, tiny_run_args, tiny_task, lexicon_pairs):

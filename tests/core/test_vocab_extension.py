@@ -44,8 +44,8 @@ def test_subword_fallback_reads_unknown_words_with_the_plm_pieces_after_the_word
 
 
 def test_config_refuses_an_unknown_unk_policy():
-    from mosecrot_viz.config import ExperimentConfig
     from mosecrot_viz.errors import InputError
+    from mosecrot_viz.experiment.config import ExperimentConfig
 
     cfg = ExperimentConfig(vectors="v", lexicon="l", train="t", test="t", methods=["ls"], unk_policy="guess")
     with pytest.raises(InputError, match="unk policy"):
@@ -91,10 +91,10 @@ def test_pipeline_reads_unseen_test_words_through_fasttext_subwords(tmp_path, ti
     vector, the test set then has no unknown word, and the anchors still come from the listed words."""
     from conftest import WORDS
 
-    from mosecrot_viz.config import ExperimentConfig
     from mosecrot_viz.core.vocab_extension import has_subword_vectors, subword_words
+    from mosecrot_viz.experiment.config import ExperimentConfig
+    from mosecrot_viz.experiment.pipeline import configured_mapper, load_inputs, map_spaces, run_experiment
     from mosecrot_viz.io.vectors import load_vectors
-    from mosecrot_viz.pipeline import configured_mapper, load_inputs, map_spaces, run_experiment
 
     listed = ["x" + w for w in WORDS if w not in ("cat", "ball", "doctor")]
     path = _tiny_fasttext_bin(tmp_path / "xx.bin", listed)

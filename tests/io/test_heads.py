@@ -60,8 +60,8 @@ def test_embedded_e5_default_gets_the_mean_pooling_head():
 
 
 def test_mplm_row_says_which_head_it_used(tmp_path, tiny_run_args, no_pooler_dir):
-    from mosecrot_viz.config import ExperimentConfig
-    from mosecrot_viz.pipeline import run_experiment
+    from mosecrot_viz.experiment.config import ExperimentConfig
+    from mosecrot_viz.experiment.pipeline import run_experiment
 
     cfg = ExperimentConfig(**dict(tiny_run_args, multilingual_model=str(no_pooler_dir)),
                            methods=["mplm", "source", "majority"], epochs=1, model_cache=str(tmp_path / "mc"))

@@ -178,8 +178,8 @@ def _bert_weights(drop: str = "", wrong_shape: str = ""):
 def untrainable(train_text):
     """Training data that cannot train a classifier once its dev split is held out."""
     def make(tmp):
+        from mosecrot_viz.experiment.inputs import _split_dev
         from mosecrot_viz.io.tasks import check_trainable
-        from mosecrot_viz.pipeline import _split_dev
 
         p = _write(tmp / "train.tsv", train_text)
         train, dev = _split_dev(load_task(p))

@@ -2,7 +2,7 @@
 import pandas as pd
 from conftest import shared_data
 
-from mosecrot_viz.io.cedict import cedict_pairs, gloss_word
+from mosecrot_viz.defaults.cedict import cedict_pairs, gloss_word
 from mosecrot_viz.io.lexicon import load_lexicon, to_simplified, write_lexicon
 from mosecrot_viz.io.tasks import load_task, write_task
 

@@ -58,7 +58,7 @@ def test_sib200_french_unknown_word_rate_falls_with_the_french_rule():
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
     from unknown_word_rate import rates
 
-    from mosecrot_viz.io.resources import resolve_spec
+    from mosecrot_viz.defaults.registry import resolve_spec
     from mosecrot_viz.io.tasks import load_task
     from mosecrot_viz.io.vectors import load_vectors
 
@@ -70,8 +70,8 @@ def test_sib200_french_unknown_word_rate_falls_with_the_french_rule():
 
 def test_segmentation_is_a_config_field_and_a_cli_flag():
     from mosecrot_viz.cli import _experiment_config, build_parser
-    from mosecrot_viz.config import ExperimentConfig
     from mosecrot_viz.errors import InputError
+    from mosecrot_viz.experiment.config import ExperimentConfig
 
     base = ["run", "--vectors", "v", "--lexicon", "l", "--train", "t", "--test", "s", "--out", "o"]
     assert _experiment_config(build_parser().parse_args(base)).segmentation == "auto"

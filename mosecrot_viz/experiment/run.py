@@ -1,0 +1,324 @@
+"""One MoSECroT run: config in, results (and predictions) out, with progress callbacks.
+
+Stages: load inputs -> anchors -> map (F_s, F_t per mapper) -> for each seed fine-tune on English and evaluate
+zero-shot on the target test set -> aggregate. The run never reads widgets or argv; the CLI and the app both build
+an `ExperimentConfig` and call `run_experiment`.
+
+`Run` holds what one run shares between its steps (the encoded test set, the meter, what has been recorded so far);
+each step is a method: `tune` (fine-tune or reuse a cached fine-tune), `swapped` (a method's target matrix),
+`evaluate_target` (swap, predict, record, measure the ladder), `record`, and one method per group of methods that
+share a fine-tune (`run_reinit`, `run_shared`, `run_mplm`, `run_baselines`).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from mosecrot_viz.core import baselines, model_cache, stitching
+from mosecrot_viz.core import ladder as gap_ladder
+from mosecrot_viz.core.metrics import aggregate_seeds, classification_metrics
+from mosecrot_viz.core.training import TrainConfig, fine_tune, pick_device, predict_logits, set_seed
+from mosecrot_viz.defaults import models
+from mosecrot_viz.experiment.config import MAPPED_METHODS, ExperimentConfig
+from mosecrot_viz.experiment.inputs import Inputs, encode_english, encode_hf, load_inputs, load_pairs
+from mosecrot_viz.experiment.provenance import run_environment
+from mosecrot_viz.experiment.results import RunOutput, RunResults, model_file_name, write_results
+from mosecrot_viz.experiment.spaces import Spaces, configured_mapper, map_spaces, word_tokenizer
+from mosecrot_viz.io.heads import head_of
+
+ProgressFn = Callable[[str, float], None]  # (message, fraction done in [0, 1])
+FINE_TUNING = "mapped; fine-tuning"  # the progress message that starts the fine-tunes (store.runs measures the pace)
+SHARED = "source-embeddings"  # the fine-tune label of the PLM with its own E_s, shared by the keep family and source
+
+
+class _Progress:
+    def __init__(self, fn: ProgressFn | None, total: int):
+        self.fn, self.total, self.done = fn, max(total, 1), 0
+
+    def step(self, message: str, n: int = 1) -> None:
+        self.done += n
+        if self.fn:
+            self.fn(message, min(self.done / self.total, 1.0))
+
+    def say(self, message: str) -> None:
+        if self.fn:
+            self.fn(message, min(self.done / self.total, 1.0))
+
+    def epochs(self, prefix: str):
+        """A fine-tuning callback (message, epochs done, total): a step per finished epoch, and
+        notices in between (e.g. a GPU out-of-memory retry) shown without moving the bar."""
+        last = [0]
+
+        def report(message: str, done: int | None = None, total: int | None = None) -> None:
+            if done is not None and done > last[0]:
+                self.step(prefix + message, done - last[0])
+                last[0] = done
+            else:
+                self.say(prefix + message)
+        return report
+
+
+class Run:
+    """The state one run shares between its steps (see the module text). Built by `run_experiment`."""
+
+    def __init__(self, cfg: ExperimentConfig, inputs: Inputs, spaces: Spaces, device, prog: _Progress):
+        self.cfg, self.inputs, self.spaces, self.device, self.prog = cfg, inputs, spaces, device, prog
+        self.mapped_methods = [m for m in cfg.methods if m in MAPPED_METHODS]
+        self.reinit = [m for m in self.mapped_methods if spaces.reinit[m]]  # each fine-tuned with its own F_s
+        self.keep = [m for m in self.mapped_methods if not spaces.reinit[m]]  # share one fine-tune with E_s
+        self.shared = self.keep + (["source"] if "source" in cfg.methods else [])
+        self.labels = sorted(inputs.train["label"].unique())
+        lab2id = {lab: i for i, lab in enumerate(self.labels)}
+        self.y_train = inputs.train["label"].map(lab2id).to_numpy()
+        self.y_dev = inputs.dev["label"].map(lab2id).to_numpy()
+        self.y_test = inputs.test["label"].to_list()
+        tok = spaces.tokenizer
+        self.wtok, self.lex_vocab = word_tokenizer(cfg, inputs, tok)
+        self.tgt_enc = self.wtok.encode(inputs.test["text"], cfg.max_length)
+        self.special_src = self.wtok.special_source_ids(tok)
+        self.src_enc = encode_english(tok, inputs, cfg.max_length)
+        self.meter = (_ladder_meter(cfg, inputs, tok, self.wtok, inputs.vectors, spaces.anchors, self.labels, device,
+                                    len(spaces.e_s)) if cfg.ladder and self.mapped_methods else None)
+        self.tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size)
+        self.per_seed: dict[str, list] = {m: [] for m in cfg.methods}
+        self.english: dict[str, list] = {}
+        self.histories: dict[str, list] = {}
+        self.heads: dict[str, str] = {}  # fine-tune label -> the classification head it used (io/heads.py)
+        self.timings: dict[str, float] = {m: 0.0 for m in cfg.methods}
+        self.preds: list[pd.DataFrame] = []
+        self.kept: dict = {}  # (method, seed) -> stitched state dict, with keep_models
+
+    @property
+    def n_tunes(self) -> int:
+        """Fine-tunes per seed: one per re-initialising mapper, one shared with E_s, one for mplm."""
+        return len(self.reinit) + int(bool(self.shared)) + int("mplm" in self.cfg.methods)
+
+    def swapped(self, m: str) -> np.ndarray:
+        """The target model's embedding matrix for method m: specials, F_t, then any beyond-paper blocks."""
+        f_s, f_t = self.spaces.mapped[m]
+        blocks = ([f_t] + ([self.lex_vocab.rows(f_s)] if self.lex_vocab else [])
+                  + ([f_s] if self.cfg.unk_policy == "subwords" else []))
+        return stitching.target_matrix(np.vstack(blocks), self.spaces.e_s, self.special_src)
+
+    def record(self, method: str, seed: int, pred_ids, unknown=None) -> None:
+        """Score one method's predictions on the target test set for one seed and keep them per example."""
+        pred = [self.labels[i] if not isinstance(i, str) else i for i in pred_ids]
+        self.per_seed[method].append(classification_metrics(self.y_test, pred, self.labels))
+        unk = unknown if unknown is not None else np.full(len(pred), np.nan)
+        self.preds.append(pd.DataFrame({"method": method, "seed": seed, "id": self.inputs.test["id"],
+                                        "gold": self.y_test, "pred": pred, "unknown_rate": unk}))
+
+    def tune(self, model_name: str, emb, seed: int, label: str, pad_id: int, enc):
+        """Fine-tune (or reuse from the model cache); returns (model, English metrics or None)."""
+        cfg, inputs = self.cfg, self.inputs
+        en_train, en_dev, en_test = enc
+        set_seed(seed)  # the new classification head is drawn from torch's RNG: make it the seed's, not the run order's
+        model = models.load_classifier(model_name, len(self.labels))
+        self.heads[label] = head_of(model)
+        if emb is not None:
+            stitching.set_input_embeddings(model, emb, freeze=cfg.freeze_embeddings, pad_token_id=pad_id)
+        folder = None
+        if cfg.model_cache:
+            tag = "" if self.heads[label] == "cls" else f"#head={self.heads[label]}"  # a new head is a new job
+            key = model_cache.tune_key(models.resolve_model(model_name) + tag, emb, cfg.freeze_embeddings, en_train,
+                                       self.y_train, en_dev, self.y_dev, self.tcfg, seed)
+            folder = Path(cfg.model_cache) / key
+        notes = []  # a corrupt cache entry: said, recorded in the new history, and rebuilt
+        hist = model_cache.load(model, folder, warn=lambda m: (notes.append(m), self.prog.say(m))) if folder else None
+        if hist is not None:
+            model.to(self.device)
+            self.prog.step(f"seed {seed}, {label}: reused cached fine-tune", cfg.epochs)
+        else:
+            hist = fine_tune(model, en_train, self.y_train, en_dev, self.y_dev, pad_id=pad_id, device=self.device,
+                             cfg=self.tcfg, seed=seed, progress=self.prog.epochs(f"seed {seed}, "), label=label)
+            hist["warnings"] = notes + list(hist.get("warnings", []))
+            if folder:
+                model_cache.save(model, hist, folder)
+        self.histories.setdefault(label, []).append(hist)
+        en_metrics = None
+        if en_test is not None:
+            y_en = inputs.source_test["label"].to_list()
+            p = predict_logits(model, en_test, pad_id, self.device).argmax(1)
+            en_metrics = classification_metrics(y_en, [self.labels[i] for i in p], self.labels)
+            self.english.setdefault(label, []).append(en_metrics)
+        elif self.meter is not None:  # the ladder's English rungs then read the dev split (and say so)
+            p = predict_logits(model, en_dev, pad_id, self.device).argmax(1)
+            en_metrics = classification_metrics(inputs.dev["label"].to_list(), [self.labels[i] for i in p], self.labels)
+        return model, en_metrics
+
+    def evaluate_target(self, m: str, seed: int, model, model_rows) -> None:
+        """Swap in the method's target matrix, record its result, then measure its ladder on the same model
+        (`model_rows`: its input rows as fine-tuned, read before any swap)."""
+        target = self.swapped(m)
+        stitching.set_input_embeddings(model, target, pad_token_id=self.wtok.pad_token_id)
+        logits = predict_logits(model, self.tgt_enc.input_ids, self.wtok.pad_token_id, self.device)
+        self.record(m, seed, logits.argmax(1), self.tgt_enc.unknown_rate)
+        if self.cfg.keep_models:  # before the ladder puts its combined matrix in
+            self.kept[(m, seed)] = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+        if self.meter:
+            say = self.prog.say
+            say(f"seed {seed}, {m}: measuring the gap ladder")
+            self.meter.target(m, seed, model, model_rows, target, logits, self.per_seed[m][-1],
+                              detail=seed == self.cfg.seeds[0], say=lambda msg: say(f"seed {seed}, {m}: gap ladder, {msg}"))
+
+    def run_reinit(self, seed: int) -> None:
+        """Each re-initialising mapper (the paper's RR): a fine-tune on its own F_s, then its target evaluation."""
+        tok = self.spaces.tokenizer
+        for m in self.reinit:
+            t = time.perf_counter()
+            model, en_metrics = self.tune(self.cfg.source_model, self.spaces.mapped[m][0], seed, m, tok.pad_token_id,
+                                          self.src_enc)
+            if self.meter and en_metrics:
+                self.meter.english(m, "english_method", en_metrics)
+            self.evaluate_target(m, seed, model, stitching.input_embeddings(model) if self.meter else None)
+            self.timings[m] += time.perf_counter() - t
+
+    def run_shared(self, seed: int) -> None:
+        """One fine-tune with the PLM's own E_s: the `source` floor and every mapper that keeps E_s."""
+        if not self.shared:
+            return
+        cfg, tok = self.cfg, self.spaces.tokenizer
+        t = time.perf_counter()
+        emb = self.spaces.e_s if cfg.freeze_embeddings else None
+        model, en_metrics = self.tune(cfg.source_model, emb, seed, SHARED, tok.pad_token_id, self.src_enc)
+        if self.meter and en_metrics:
+            for m in self.mapped_methods:  # rung 1 for every method; a keep method's own model is this one
+                self.meter.english(m, "english_original", en_metrics)
+            for m in self.keep:
+                self.meter.english(m, "english_method", en_metrics)
+        if "source" in cfg.methods:  # before any swap: the English model reads target text as it is
+            ids = encode_hf(tok, self.inputs.test["text"], cfg.max_length)
+            self.record("source", seed, predict_logits(model, ids, tok.pad_token_id, self.device).argmax(1))
+        rows = stitching.input_embeddings(model) if self.meter and self.keep else None
+        for m in self.keep:
+            self.evaluate_target(m, seed, model, rows)
+        for m in self.shared:
+            self.timings[m] += (time.perf_counter() - t) / len(self.shared)
+
+    def run_mplm(self, seed: int) -> None:
+        """The multilingual baseline: fine-tuned on English with its own tokenizer, read on the target test."""
+        if "mplm" not in self.cfg.methods:
+            return
+        cfg = self.cfg
+        t = time.perf_counter()
+        mtok = models.load_tokenizer(cfg.multilingual_model)
+        model, _ = self.tune(cfg.multilingual_model, None, seed, "mplm", mtok.pad_token_id,
+                             encode_english(mtok, self.inputs, cfg.max_length))
+        ids = encode_hf(mtok, self.inputs.test["text"], cfg.max_length)
+        self.record("mplm", seed, predict_logits(model, ids, mtok.pad_token_id, self.device).argmax(1))
+        self.timings["mplm"] += time.perf_counter() - t
+
+    def run_baselines(self, seed: int) -> None:
+        """LR on mean static vectors (trained on target data: not zero-shot) and the majority class."""
+        cfg, inputs = self.cfg, self.inputs
+        if "lr" in cfg.methods:
+            t = time.perf_counter()
+            tt = inputs.target_train
+            self.record("lr", seed, baselines.logistic_regression(
+                inputs.vectors, tt["text"].to_list(), tt["label"].to_list(), inputs.test["text"].to_list(),
+                lang=cfg.lang, seed=seed, segmentation=cfg.segmentation))
+            self.timings["lr"] += time.perf_counter() - t
+        if "majority" in cfg.methods:
+            self.record("majority", seed, baselines.majority(inputs.train["label"], len(inputs.test)))
+
+    def method_results(self) -> dict:
+        """method -> aggregated metrics over seeds, with English F1, dev F1s, head and the ladder's costs."""
+        out = {}
+        for m in self.cfg.methods:
+            agg = aggregate_seeds(self.per_seed[m], y_true=self.y_test,  # + a bootstrap interval over test examples
+                                  preds_per_seed=[d["pred"].to_list() for d in self.preds if d["method"].iat[0] == m])
+            agg["wall_seconds"] = round(self.timings[m], 2)
+            group = SHARED if m in self.shared else m
+            if group in self.english:
+                agg["english_macro_f1"] = float(np.mean([e["macro_f1"] for e in self.english[group]]))
+            if group in self.histories:
+                agg["best_dev_macro_f1"] = [h["best_dev_macro_f1"] for h in self.histories[group]]
+            if group in self.heads:
+                agg["head"] = self.heads[group]  # "cls" (the architecture's own) or "mean" (mean pooling)
+            if self.meter and m in self.mapped_methods:
+                agg.update(self.meter.method_results(m))
+            out[m] = agg
+        return out
+
+    def data_summary(self) -> dict:
+        """results.json's `data`: split sizes, vocabulary, dimensions and unknown-word rates."""
+        inputs, kv, lex_vocab = self.inputs, self.inputs.vectors, self.lex_vocab
+        sub = inputs.subword_words
+        return {"train": len(inputs.train), "dev": len(inputs.dev), "test": len(inputs.test),
+                "target_vocab": inputs.n_listed, "target_dim": kv.vector_size,
+                "source_dim": int(self.spaces.e_s.shape[1]),
+                "test_unknown_word_rate": float(np.mean(self.tgt_enc.unknown_rate)),
+                "lexicon_vocabulary": len(lex_vocab) if lex_vocab else 0,
+                "subword_vocabulary": len(sub or ()),  # fastText n-gram vectors, test words
+                "test_subword_word_rate": (sub.tokens / max(sub.n_tokens, 1) if sub else 0.0)}
+
+
+def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, inputs: Inputs | None = None) -> RunOutput:
+    """Run every method in `cfg.methods` over `cfg.seeds`; write results when `cfg.out` is set."""
+    cfg.validate()
+    t0 = time.perf_counter()
+    device = pick_device(cfg.device)
+    mapped_methods = [m for m in cfg.methods if m in MAPPED_METHODS]
+    prog = _Progress(progress, 3 + len(cfg.seeds) * len(cfg.methods) * cfg.epochs)  # upper bound, corrected below
+    prog.say("loading vectors, lexicon and task data")
+    inputs = inputs or load_inputs(cfg)
+    bli_test_pairs = load_pairs(cfg, cfg.bli_test_lexicon) if cfg.bli_test_lexicon and mapped_methods else None
+    prog.step("loading the source model")
+    spaces = map_spaces(cfg, inputs, methods=mapped_methods, device=device,
+                        on_anchors=lambda n: prog.step(f"{n} anchors; mapping embeddings"))
+    bli_test = (_dictionary_bli(cfg, spaces, inputs.vectors, bli_test_pairs, mapped_methods, device)
+                if bli_test_pairs else None)
+    run = Run(cfg, inputs, spaces, device, prog)
+    prog.total = 3 + len(cfg.seeds) * run.n_tunes * cfg.epochs
+    prog.step(FINE_TUNING)
+    for seed in cfg.seeds:
+        run.run_reinit(seed)
+        run.run_shared(seed)
+        run.run_mplm(seed)
+        run.run_baselines(seed)
+
+    meter = run.meter
+    results = RunResults(
+        config=cfg.to_dict(), device=str(device), labels=run.labels, data=run.data_summary(),
+        anchors=spaces.anchors.summary(), methods=run.method_results(), histories=run.histories,
+        wall_seconds=round(time.perf_counter() - t0, 2),
+        environment=run_environment(cfg, device),  # versions, git commit, device, sha256 of every input
+        bli_test=bli_test or None,
+        stored_models={f"{m}/{seed}": model_file_name(m, seed) for m, seed in run.kept} or None,
+        ladder=({"seconds": round(meter.seconds, 2), "english_data": "test" if inputs.source_test is not None
+                 else "dev", "examples_seed": cfg.seeds[0]} if meter else None),
+    )
+    out = RunOutput(results.to_json(), pd.concat(run.preds, ignore_index=True), spaces.anchors, spaces.mapped,
+                    meter.predictions() if meter else None, meter.examples if meter else None, run.kept)
+    if cfg.out:
+        write_results(out, cfg.out)
+    prog.say("done")
+    return out
+
+
+def _dictionary_bli(cfg: ExperimentConfig, spaces: Spaces, kv, test_pairs, methods, device) -> dict:
+    """results.json's `bli_test`: BLI on the separate test dictionary, every mapper refitted without its words."""
+    from mosecrot_viz.core.bli import dictionary_bli
+
+    res = dictionary_bli(spaces, kv, test_pairs, methods, lambda m: configured_mapper(cfg, m, device))
+    return {"lexicon": cfg.bli_test_lexicon, "queries": res.n_test, "anchors_used": res.n_train,
+            "anchors_excluded": res.n_excluded,
+            "precision": {m: {r: {str(k): v for k, v in p.items()} for r, p in d.items()} for m, d in res.precision.items()},
+            "mean_cosine": {m: float(np.mean(c)) if len(c) else None for m, c in res.cosines.items()}}
+
+
+def _ladder_meter(cfg: ExperimentConfig, inputs: Inputs, tok, wtok, kv, anchors, labels, device, n_model_rows: int):
+    """The gap ladder's meter for this run: the lexicon's translation of every target word, and the test set."""
+    table = gap_ladder.translation_table(inputs.pairs, tok.get_vocab(), lowercase_source=models.is_uncased(tok),
+                                         special_tokens=tok.all_special_tokens, anchors=anchors,
+                                         prefer_anchors=cfg.anchor_policy == "aligned")
+    reader = gap_ladder.LadderReader(wtok, table, gap_ladder.SourceIds.of(tok), n_model_rows=n_model_rows,
+                                     n_static=len(kv.index_to_key), anchor_words=anchors.target_words)
+    return gap_ladder.LadderMeter(reader, inputs.test["text"], inputs.test["label"], inputs.test["id"], labels, device,
+                                  max_length=cfg.max_length,
+                                  english_suffix="" if inputs.source_test is not None else gap_ladder.DEV_SUFFIX,
+                                  id_to_token=tok.convert_ids_to_tokens, exclude_ids=tok.all_special_ids)

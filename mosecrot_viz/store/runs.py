@@ -1,0 +1,306 @@
+"""The run store: one folder per run with its config, live status, results, predictions and anchors.
+
+The app and the CLI share it: a folder written by `python -m mosecrot_viz run --out DIR` under the
+store's root is a run like any other. Runs started from the app continue in a background thread
+and report progress to `status.json`, so a page reload or a second tab finds them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mosecrot_viz.atomic import write_json
+from mosecrot_viz.errors import InputError
+from mosecrot_viz.experiment.config import ExperimentConfig
+
+RUNS_ENV = "MOSECROT_RUNS"
+CANCEL_FILE = "cancel.requested"  # its presence asks the run's thread to stop at its next progress report
+ANALYSING = "analysing"  # results written; the run's process is computing the pages' analyses (analysis.stored)
+ACTIVE_STATES = ("queued", "running", ANALYSING)
+
+
+class RunCancelled(Exception):
+    """Raised from a run's progress callback once a cancel was requested; the run ends as `cancelled`."""
+
+
+def runs_root() -> Path:
+    """Where runs live: $MOSECROT_RUNS, else `runs/` under the resource cache."""
+    from mosecrot_viz.defaults.registry import cache_dir
+
+    root = Path(os.environ.get(RUNS_ENV) or cache_dir() / "runs").expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _alive(pid) -> bool:
+    if not pid:
+        return True  # written by an older version: cannot tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run folder and what it holds."""
+
+    path: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    def status(self) -> dict:
+        """{'state': queued|running|analysing|complete|failed|cancelled|incomplete, 'fraction', 'message', ...}.
+
+        Complete when results.json exists (it is written last), unless the run's own process is still computing the
+        pages' analyses (`analysing`, results already readable). A queued or running run whose
+        process is gone (killed, crashed, server restarted) is reported as incomplete. A running run
+        carries `elapsed` and `eta_seconds` (from its measured pace) once it has made progress, and
+        `cancelling: True` between a cancel request and its next progress report.
+        """
+        st = _read_json(self.path / "status.json") or {"state": "unknown", "fraction": 0.0, "message": ""}
+        if (self.path / "results.json").exists():
+            if st.get("state") == ANALYSING and _alive(st.get("pid")):
+                return st  # results are there; the pages' analyses are still being computed (analysis.stored)
+            return {"state": "complete", "fraction": 1.0, "message": "done"}
+        if st.get("state") in ("queued", "running") and not _alive(st.get("pid")):
+            return dict(st, state="incomplete",
+                        message=f"stopped before finishing (its process {st.get('pid')} is gone); last: {st.get('message')}")
+        if st.get("state") in ("queued", "running") and (self.path / CANCEL_FILE).exists():
+            st = dict(st, cancelling=True)
+        return st
+
+    @property
+    def active(self) -> bool:
+        """Queued, running, or computing the pages' analyses after its results."""
+        return self.status()["state"] in ACTIVE_STATES
+
+    def results(self) -> dict | None:
+        return _read_json(self.path / "results.json")
+
+    def config(self) -> dict | None:
+        res = self.results()
+        return res["config"] if res else _read_json(self.path / "config.json")
+
+    def predictions(self) -> pd.DataFrame | None:
+        p = self.path / "predictions.csv"
+        return pd.read_csv(p, dtype={"id": str, "gold": str, "pred": str}) if p.exists() else None
+
+    def anchors(self) -> dict | None:
+        return _read_json(self.path / "anchors.json")
+
+    def ladder_predictions(self) -> pd.DataFrame | None:
+        """ladder.csv: every target rung's predictions (method, seed, rung, id, gold, pred, confidence), if measured."""
+        p = self.path / "ladder.csv"
+        return pd.read_csv(p, dtype={"id": str, "gold": str, "pred": str}) if p.exists() else None
+
+    def ladder_examples(self) -> dict | None:
+        """ladder_examples.json: per method, example sentences with word status and occlusion (first seed)."""
+        return _read_json(self.path / "ladder_examples.json")
+
+
+def list_runs(root: Path | None = None) -> list[StoredRun]:
+    """Every run folder under the root, newest first."""
+    root = root or runs_root()
+    runs = [StoredRun(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")  # a commit in progress
+            and ((p / "results.json").exists() or (p / "status.json").exists())]
+    return sorted(runs, key=lambda r: r.path.stat().st_mtime, reverse=True)
+
+
+def latest_run(name: str, root: Path | None = None) -> StoredRun | None:
+    """The newest run (in any state) whose folder was named `name` by `new_run_dir`, or None."""
+    return next((r for r in list_runs(root) if f"-{name}-" in r.run_id), None)
+
+
+def latest_complete(name: str, root: Path | None = None) -> StoredRun | None:
+    """The newest complete run whose folder was named `name` by `new_run_dir` (e.g. the last demo), or None."""
+    for r in list_runs(root):
+        if f"-{name}-" in r.run_id and r.status()["state"] == "complete":
+            return r
+    return None
+
+
+def runs_table(runs: list[StoredRun]) -> pd.DataFrame:
+    """One row per run: id, state, language, methods, anchors, best method and its macro-F1."""
+    rows = []
+    for r in runs:
+        res, st = r.results(), r.status()
+        cfg = r.config() or {}
+        row = {"run": r.run_id, "state": st.get("state"), "lang": cfg.get("lang"),
+               "methods": ",".join(cfg.get("methods", [])), "seeds": len(cfg.get("seeds", []))}
+        if res:
+            best = max(res["methods"].items(), key=lambda kv: kv[1]["macro_f1"])
+            row.update({"anchors": res["anchors"]["count"], "best": best[0], "best macro-F1": round(best[1]["macro_f1"], 3),
+                        "minutes": round(res.get("wall_seconds", 0) / 60, 1)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def new_run_dir(name: str = "run", root: Path | None = None) -> Path:
+    """A fresh, uniquely named run folder."""
+    root = root or runs_root()
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:40]
+    path = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{safe}-{uuid.uuid4().hex[:6]}"
+    path.mkdir(parents=True)
+    return path
+
+
+def prepare_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = None) -> Path:
+    """Validate `cfg` (raising `InputError` now, not in a thread) and give it a queued run folder."""
+    cfg.validate()  # before the folder exists: an invalid config leaves nothing behind
+    return _queue(cfg, new_run_dir(name, root))
+
+
+def prepare_run_at(cfg: ExperimentConfig, path: Path) -> Path:
+    """Validate `cfg` and make `path` (new or a stale earlier attempt) a queued run folder."""
+    cfg.validate()
+    return _queue(cfg, path)
+
+
+def _queue(cfg: ExperimentConfig, path: Path) -> Path:
+    """Make `path` a queued run folder for the validated `cfg` (run_experiment validates once more: its callers
+    need not go through the store)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in ("results.json", "error.txt"):
+        (path / stale).unlink(missing_ok=True)
+    cfg.out = str(path)
+    write_json(path / "config.json", cfg.to_dict())
+    write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "message": "queued", "started": time.time(),
+                                       "pid": os.getpid()})
+    return path
+
+
+# One experiment at a time per process: torch's global RNG (dropout, init) would otherwise mix
+# two sessions' seeds, and on a small machine two fine-tunes at once are no faster than in turn.
+_RUN_LOCK = threading.Lock()
+
+
+def execute_run(cfg: ExperimentConfig, path: Path) -> bool:
+    """Run a prepared config (after any run already going in this process), reporting progress
+    and failures to its status.json; True on success. A run cancelled while it waited never starts."""
+    with _RUN_LOCK:
+        if (Path(path) / CANCEL_FILE).exists():
+            _mark_cancelled(Path(path), 0.0, "cancelled before it started")
+            return False
+        return _execute(cfg, path)
+
+
+def eta_seconds(spent: float, done: float, left: float) -> float | None:
+    """Seconds left at the measured pace: `spent` seconds since fine-tuning began for `done` of the work since
+    then, `left` still to do; None before the first epoch has been measured. The fraction counts finished
+    fine-tuning epochs (every fine-tune: the mapped methods', the shared E_s one, the multilingual model's), so
+    the pace is the measured time per epoch."""
+    if done <= 0 or spent <= 0 or left <= 0:
+        return None
+    return spent / done * left
+
+
+def cancel_run(run: "StoredRun | Path") -> bool:
+    """Ask a queued or running run to stop: its thread raises `RunCancelled` at its next progress report (at the
+    latest after the current fine-tuning epoch) and marks it cancelled; other runs are untouched. False when the
+    run had already ended."""
+    path = Path(getattr(run, "path", run))
+    if StoredRun(path).status()["state"] not in ("queued", "running"):  # ended, or only analysing its results
+        return False
+    (path / CANCEL_FILE).write_text(f"{time.time()}\n")
+    return True
+
+
+def _mark_cancelled(path: Path, fraction: float, message: str) -> None:
+    write_json(path / "status.json", {"state": "cancelled", "fraction": fraction, "message": message,
+                                       "ended": time.time()})
+
+
+def _execute(cfg: ExperimentConfig, path: Path) -> bool:
+    from mosecrot_viz.experiment.pipeline import FINE_TUNING, run_experiment
+
+    started = time.time()
+    last = {"fraction": 0.0, "message": "", "written": 0.0}
+    tuning = {}  # when fine-tuning began and the fraction then: the pace is measured from there
+
+    def progress(message: str, fraction: float) -> None:
+        if (path / CANCEL_FILE).exists():
+            raise RunCancelled(f"cancelled at {fraction:.0%} ({message})")
+        now = time.time()
+        if message == FINE_TUNING:
+            tuning.update(t=now, fraction=fraction)
+        if (fraction - last["fraction"] >= 0.01 or fraction >= 1.0 or message != last["message"]
+                or now - last["written"] >= 5):
+            last.update(fraction=fraction, message=message, written=now)
+            eta = (eta_seconds(now - tuning["t"], fraction - tuning["fraction"], 1.0 - fraction) if tuning
+                   else None)
+            write_json(path / "status.json", {"state": "running", "fraction": fraction, "message": message,
+                                               "pid": os.getpid(), "started": started,
+                                               "elapsed": round(now - started, 1),
+                                               "eta_seconds": round(eta, 1) if eta is not None else None})
+
+    try:
+        run_experiment(cfg, progress=progress)
+    except RunCancelled as exc:
+        _mark_cancelled(path, last["fraction"], str(exc))
+    except InputError as exc:
+        write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"], "message": str(exc)})
+    except Exception as exc:  # shown in the app; the traceback is kept beside it
+        (path / "error.txt").write_text(traceback.format_exc())
+        write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"],
+                                           "message": f"{type(exc).__name__}: {exc}"})
+    else:
+        write_json(path / "status.json", {"state": ANALYSING, "fraction": 1.0, "pid": os.getpid(), "started": started,
+                                           "elapsed": round(time.time() - started, 1), "eta_seconds": None,
+                                           "message": "computing what the analysis pages read (held-out BLI, drift, "
+                                                      "the anchor view)"})
+        _precompute(cfg, path)
+        write_json(path / "status.json", {"state": "complete", "fraction": 1.0, "message": "done"})
+        return True
+    return False
+
+
+def _precompute(cfg: ExperimentConfig, path: Path) -> None:
+    """Store what the analysis pages need beside the finished run (`analysis.stored`); a failure here leaves the
+    run complete (the pages then compute it themselves) with its traceback in analysis-error.txt."""
+    from mosecrot_viz.analysis.stored import precompute
+
+    try:
+        precompute(cfg, path)
+    except Exception:  # optional: the pages fall back to computing it
+        (path / "analysis-error.txt").write_text(traceback.format_exc())
+
+
+def start_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = None) -> StoredRun:
+    """Start `cfg` in a background thread writing into a new run folder; returns immediately."""
+    path = prepare_run(cfg, name, root)
+    threading.Thread(target=execute_run, args=(cfg, path), name=f"mosecrot-{path.name}", daemon=True).start()
+    return StoredRun(path)
+
+
+def start_sweep(configs: list[ExperimentConfig], name: str = "sweep", root: Path | None = None) -> list[StoredRun]:
+    """Queue every trial of a sweep as its own run and work through them in one background thread."""
+    paths = [prepare_run(c, f"{name}-{c.sweep['param']}-{c.sweep['value']}", root) for c in configs]
+
+    def work() -> None:
+        for c, p in zip(configs, paths):
+            execute_run(c, p)
+
+    threading.Thread(target=work, name=f"mosecrot-{name}", daemon=True).start()
+    return [StoredRun(p) for p in paths]

@@ -1,0 +1,144 @@
+"""Exports (issue 18): Projector files and word2vec text of the mapped spaces, the stitched model as a Hugging Face
+folder that reproduces the run's predictions, and the `export` command."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.pipeline import model_file_name, run_experiment
+
+
+@pytest.fixture
+def tiny_export_run(tmp_path, tiny_run_args):
+    """A tiny run with a re-initialising mapper and a keep mapper, two seeds, stitched models kept."""
+    cfg = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "ls", "majority"], epochs=2, top_k=5, seeds=[1, 2],
+                           keep_models=True, out=str(tmp_path / "run"))
+    run_experiment(cfg)
+    return tmp_path / "run"
+
+
+def _hf_predictions(folder: Path, texts) -> list:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    out = []
+    with torch.no_grad():
+        for text in texts:  # one at a time: no padding, nothing but the folder's own tokenizer and model
+            enc = tok([text], return_tensors="pt", truncation=True)
+            out.append(model.config.id2label[int(model(**enc).logits.argmax(-1))])
+    return out
+
+
+def _run_predictions(run: Path, method: str, seed: int) -> list:
+    preds = pd.read_csv(run / "predictions.csv")
+    return preds[(preds["method"] == method) & (preds["seed"] == seed)]["pred"].tolist()
+
+
+@pytest.mark.parametrize("method,seed", [("rr-softmax", 2), ("ls", 1)])
+def test_exported_model_loads_with_auto_classes_and_gives_the_runs_predictions(tiny_export_run, tmp_path, method, seed):
+    import json
+
+    from mosecrot_viz.io.tasks import load_task
+    from mosecrot_viz.store.export import export_model
+
+    assert (tiny_export_run / model_file_name(method, seed)).is_file()
+    done = export_model(tiny_export_run, tmp_path / "hf", method, seed)
+    assert done.origin == "stored" and not any("test sentences get other ids" in n for n in done.notes)
+    folder = tmp_path / "hf"
+    assert (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
+    config = json.loads((folder / "config.json").read_text())
+    results = json.loads((tiny_export_run / "results.json").read_text())
+    assert config["id2label"] == {str(i): lab for i, lab in enumerate(results["labels"])}
+    texts = load_task(results["config"]["test"])["text"].tolist()
+    assert _hf_predictions(folder, texts) == _run_predictions(tiny_export_run, method, seed)
+
+
+def test_a_run_without_kept_models_is_re_created_seeded(tmp_path, tiny_run_args):
+    from mosecrot_viz.io.tasks import load_task
+    from mosecrot_viz.store.export import export_model
+
+    run = tmp_path / "plain"
+    run_experiment(ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "majority"], epochs=1, top_k=5,
+                                    seeds=[3], out=str(run)))
+    assert not list(run.glob("model-*.safetensors"))
+    done = export_model(run, tmp_path / "hf", "rr-softmax", 3)
+    assert done.origin == "re-created" and any("fine-tuned again" in n for n in done.notes)
+    texts = load_task(tiny_run_args["test"])["text"].tolist()
+    assert _hf_predictions(tmp_path / "hf", texts) == _run_predictions(run, "rr-softmax", 3)
+
+
+def test_tokenizer_reads_capitals_and_punctuation_as_the_run_does(tiny_export_run):
+    from mosecrot_viz.core.tokenizer import WordTokenizer
+    from mosecrot_viz.store.export import hf_tokenizer
+
+    wtok = WordTokenizer(["xcat", "xdog", "l'xhomme"], {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]",
+                                                         "sep_token": "[SEP]", "mask_token": "[MASK]"})
+    fast, notes, aliases = hf_tokenizer(wtok, rule="words", max_length=6)
+    assert not aliases  # an all-lower-case vocabulary: the tokenizer lower-cases, as the run's fallback does
+    for text in ["Xcat, xdog! xbird", "l'xhomme xcat xcat xcat xcat xcat xcat", "", "XCAT Xdog"]:
+        assert fast(text, truncation=True)["input_ids"] == wtok.encode([text], 6).input_ids[0]
+    cased = WordTokenizer(["xcat", "Xdog"], wtok.special_tokens)
+    fast, notes, aliases = hf_tokenizer(cased, rule="words", max_length=9, texts=["Xcat XCAT xdog Xdog"])
+    assert aliases == [cased.vocab["xcat"], cased.vocab["xcat"]]  # Xcat, XCAT: new ids, rows copied from xcat
+    assert fast("Xcat XCAT xdog Xdog")["input_ids"] == [2, 7, 8, 1, 6, 3]
+    _, notes, _ = hf_tokenizer(wtok, rule="jieba", max_length=6)
+    assert any("already split into words" in n for n in notes)
+
+
+def test_projector_files_line_up_with_the_vectors(tiny_export_run, tmp_path):
+    from mosecrot_viz.store.export import METADATA_HEADER, export
+
+    res = export(tiny_export_run, "projector", tmp_path / "proj", "rr-softmax")
+    vectors = np.loadtxt(tmp_path / "proj" / "vectors.tsv", delimiter="\t", ndmin=2)
+    meta = pd.read_csv(tmp_path / "proj" / "metadata.tsv", sep="\t", keep_default_na=False, quoting=3)
+    assert tuple(meta.columns) == METADATA_HEADER
+    assert len(vectors) == len(meta) == res["rows"]
+    n_src = res["source_rows"]
+    assert set(meta["language"][:n_src]) == {"en"} and set(meta["language"][n_src:]) == {"target"}
+    # row i describes vector row i: a target word's row is its F_t row, an anchor's translation is its partner
+    from mosecrot_viz.experiment.pipeline import load_inputs, map_spaces
+
+    cfg = ExperimentConfig.from_dict(__import__("json").loads((tiny_export_run / "results.json").read_text())["config"])
+    inputs = load_inputs(cfg)
+    spaces = map_spaces(cfg, inputs, ["rr-softmax"])
+    f_t = spaces.mapped["rr-softmax"][1]
+    row = n_src + list(meta["word"][n_src:]).index("xcat")
+    np.testing.assert_allclose(vectors[row], f_t[inputs.vectors.key_to_index["xcat"]], rtol=1e-5, atol=1e-6)
+    assert meta.loc[row, "anchor"] == "yes" and meta.loc[row, "translation"] == "cat"
+    cat = list(meta["word"][:n_src]).index("cat")
+    assert meta.loc[cat, "translation"] == "xcat" and meta.loc[cat, "anchor"] == "yes"
+
+
+def test_word2vec_text_round_trips_through_gensim(tiny_export_run, tmp_path):
+    from mosecrot_viz.io.vectors import load_vectors
+    from mosecrot_viz.store.export import export
+
+    res = export(tiny_export_run, "vectors", tmp_path / "w2v", "ls")
+    src = load_vectors(tmp_path / "w2v" / "source.vec")
+    tgt = load_vectors(tmp_path / "w2v" / "target.vec")
+    assert len(src.index_to_key) == res["source_rows"] and len(tgt.index_to_key) == res["rows"] - res["source_rows"]
+    assert "xcat" in tgt.key_to_index and "cat" in src.key_to_index
+
+
+def test_cli_export_and_its_one_line_errors(tiny_export_run, tmp_path, capsys):
+    from mosecrot_viz.cli import main
+
+    assert main(["export", str(tiny_export_run), "--what", "projector", "--out", str(tmp_path / "p")]) == 0
+    assert (tmp_path / "p" / "metadata.tsv").is_file()
+    cases = [(["--what", "model", "--method", "rr-fancy"], "unknown or unstitched method 'rr-fancy'"),
+             (["--what", "model", "--method", "rr-standard"], "this run has no method 'rr-standard'"),
+             (["--what", "model", "--seed", "9"], "this run has no seed 9"),
+             (["--what", "projector", "--out", str(tiny_export_run / "results.json")], "names an existing file")]
+    for extra, message in cases:
+        args = ["export", str(tiny_export_run)] + extra
+        if "--out" not in extra:
+            args += ["--out", str(tmp_path / "x")]
+        code = main(args)
+        err = capsys.readouterr().err
+        assert code != 0 and message in err and len(err.strip().splitlines()) == 1, (extra, err)
+    assert main(["export", str(tmp_path / "nowhere"), "--what", "vectors", "--out", str(tmp_path / "y")]) == 1
+    assert "no results.json" in capsys.readouterr().err
