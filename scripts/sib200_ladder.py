@@ -59,10 +59,15 @@ def run_language(lang: str, args) -> dict:
 
     t0 = time.perf_counter()
     res = run_experiment(cfg, progress=progress).results
+    return ladder_record(res, args.seeds, args.epochs, round(time.perf_counter() - t0, 1))
+
+
+def ladder_record(res: dict, seeds, epochs, wall_seconds: float) -> dict:
+    """What ladder.json keeps of one language's results.json (the ladder numbers and their reference lines)."""
     keep = ("ladder", "ladder_reference", "macro_f1", "macro_f1_std", "per_seed", "english_macro_f1")
     return {
-        "commit": _git_commit(), "seeds": args.seeds, "epochs": args.epochs, "device": res["device"],
-        "wall_seconds": round(time.perf_counter() - t0, 1), "ladder_seconds": res["ladder"]["seconds"],
+        "commit": _git_commit(), "seeds": seeds, "epochs": epochs, "device": res["device"],
+        "wall_seconds": wall_seconds, "ladder_seconds": res["ladder"]["seconds"],
         "anchors": res["anchors"]["count"], "test_unknown_word_rate": res["data"]["test_unknown_word_rate"],
         "test_size": res["data"]["test"],
         "methods": {m: {k: v for k, v in res["methods"][m].items() if k in keep} for m in METHODS},
@@ -139,9 +144,19 @@ def main() -> None:
     ap.add_argument("--model-cache", type=Path, default=cache_dir() / "model-cache")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "RESULTS.md")
     ap.add_argument("--render-only", action="store_true")
+    ap.add_argument("--from-results", type=Path, metavar="DIR",
+                    help="take each language's ladder from DIR/<lang>/results.json (e.g. docs/results, written by "
+                         "scripts/sib200_results.py, whose runs measure the ladder too) instead of running again")
     args = ap.parse_args()
     store = json.loads(STORE.read_text()) if STORE.exists() else {}
-    if not args.render_only:
+    if args.from_results:
+        for lang in args.langs.split(","):
+            res = json.loads((args.from_results / lang / "results.json").read_text())
+            cfg = res["config"]
+            store[lang] = ladder_record(res, cfg["seeds"], cfg["epochs"], res["wall_seconds"])
+            store[lang]["from"] = str(args.from_results / lang / "results.json")
+        STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False) + "\n")
+    elif not args.render_only:
         for lang in args.langs.split(","):
             print(f"[{lang}] running {','.join(METHODS)} over seeds {args.seeds}", flush=True)
             store[lang] = run_language(lang, args)

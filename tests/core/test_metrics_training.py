@@ -100,3 +100,21 @@ def test_frozen_input_embeddings_are_bit_identical_after_training(tiny_bert_dir)
               cfg=TrainConfig(epochs=2, lr=1e-2, batch_size=4), seed=0)
     assert torch.equal(model.get_input_embeddings().weight, before)
     assert not torch.equal(model.classifier.weight, other_before)  # the rest did train
+
+
+def test_paired_bootstrap_difference_known_answers():
+    from mosecrot_viz.core.metrics import bootstrap_macro_f1_diff, classification_metrics
+
+    y = ["a", "b"] * 50
+    right, wrong = list(y), ["b", "a"] * 50
+    d, lo, hi = bootstrap_macro_f1_diff(y, [right], [right], ["a", "b"])
+    assert (d, lo, hi) == (0.0, 0.0, 0.0)  # the same predictions: no difference on any resample
+    d, lo, hi = bootstrap_macro_f1_diff(y, [right, right], [wrong], ["a", "b"])
+    assert d == 1.0 and lo == hi == 1.0  # always right against always wrong, whatever the draw
+    rng = np.random.default_rng(0)
+    a = [list(np.where(rng.random(100) < 0.8, y, wrong)) for _ in range(3)]
+    b = [list(np.where(rng.random(100) < 0.6, y, wrong)) for _ in range(2)]
+    d, lo, hi = bootstrap_macro_f1_diff(y, a, b, ["a", "b"])
+    want = (np.mean([classification_metrics(y, p, ["a", "b"])["macro_f1"] for p in a])
+            - np.mean([classification_metrics(y, p, ["a", "b"])["macro_f1"] for p in b]))
+    assert d == pytest.approx(want) and lo < d < hi and lo > 0  # about 20 points apart on 100 examples
