@@ -52,7 +52,10 @@ class RelativeMapper:
         return self.reinit_source
 
     def fit(self, source_anchors, target_anchors):
-        """Store the anchor rows of both spaces; the source rows are also the basis of the map."""
+        """Store the anchor rows of both spaces; the source rows are also the basis of the map.
+
+        source_anchors: (m, D) rows of E_s for the m anchors' English tokens; target_anchors: (m, d) rows of E_t
+        for their target words, in the same order."""
         if self.weighting not in WEIGHTINGS:
             raise ValueError(f"unknown weighting {self.weighting!r}; choose from {WEIGHTINGS}")
         if self.temperature <= 0:
@@ -91,7 +94,7 @@ class _KeepsSourceEmbeddings:
     _fitted_attr = "coef_"
 
     def transform_source(self, source_vectors) -> np.ndarray:
-        """F_s = E_s: no re-initialisation of the PLM's embeddings."""
+        """F_s = E_s (|V_s|, D): no re-initialisation of the PLM's embeddings."""
         _check_fitted(self, self._fitted_attr)
         return np.asarray(source_vectors, dtype=np.float32)
 
@@ -114,14 +117,14 @@ class LeastSquaresMapper(_KeepsSourceEmbeddings):
         self.rcond = rcond
 
     def fit(self, source_anchors, target_anchors):
-        """Solve the least-squares map from target anchor rows to source anchor rows."""
+        """Solve the least-squares map from target anchor rows (m, d) to source anchor rows (m, D)."""
         s, t = _check_anchor_rows(source_anchors, target_anchors)
         self.coef_, *_ = np.linalg.lstsq(t.astype(np.float64), s.astype(np.float64), rcond=self.rcond)
         self.coef_ = self.coef_.astype(np.float32)
         return self
 
     def transform_target(self, target_vectors) -> np.ndarray:
-        """F_t = E_t W."""
+        """F_t = E_t W: (n, d) target rows -> (n, D)."""
         _check_fitted(self, "coef_")
         return np.asarray(target_vectors, dtype=np.float32) @ self.coef_
 
@@ -158,7 +161,8 @@ class ProcrustesMapper(_KeepsSourceEmbeddings):
         return x.mean(axis=0)
 
     def fit(self, source_anchors, target_anchors):
-        """Learn the semi-orthogonal map W (d_t, D) and the scale/offset back to E_s."""
+        """Learn the semi-orthogonal map W (d_t, D) from (m, D) source and (m, d_t) target anchor rows, and the
+        scale/offset back to E_s."""
         s, t = _check_anchor_rows(source_anchors, target_anchors)
         self.target_mean_, self.source_mean_ = self._mean(t), self._mean(s)
         u, _, vt = np.linalg.svd(self._pre(t, self.target_mean_).T @ self._pre(s, self.source_mean_), full_matrices=False)
@@ -169,7 +173,7 @@ class ProcrustesMapper(_KeepsSourceEmbeddings):
         return self
 
     def transform_target(self, target_vectors) -> np.ndarray:
-        """F_t = pre(E_t) W, rescaled and re-centred onto E_s."""
+        """F_t = pre(E_t) W: (n, d_t) target rows -> (n, D), rescaled and re-centred onto E_s."""
         _check_fitted(self, "coef_")
         mapped = self._pre(target_vectors, self.target_mean_) @ self.coef_
         if self.normalize or self.center:
@@ -194,14 +198,15 @@ class ProcrustesRelativeMapper(_KeepsSourceEmbeddings):
         self.device = device
 
     def fit(self, source_anchors, target_anchors):
-        """Fit the Procrustes map and keep the source anchor rows as both anchors and basis."""
+        """Fit the Procrustes map on (m, D) source and (m, d) target anchor rows and keep the source rows as both
+        anchors and basis."""
         s, t = _check_anchor_rows(source_anchors, target_anchors)
         self.procrustes_ = ProcrustesMapper().fit(s, t)
         self.source_anchor_vectors_ = s
         return self
 
     def transform_target(self, target_vectors) -> np.ndarray:
-        """Procrustes-aligned target rows, re-expressed through their nearest English anchors."""
+        """Procrustes-aligned target rows (n, d), re-expressed through their nearest English anchors: (n, D)."""
         _check_fitted(self, "procrustes_")
         aligned = self.procrustes_.transform_target(target_vectors)
         return relative_map(aligned, self.source_anchor_vectors_, self.source_anchor_vectors_, k=self.k,
@@ -227,7 +232,8 @@ class LexiconCopyMapper(_KeepsSourceEmbeddings):
         self.base_params = base_params
 
     def fit(self, source_anchors, target_anchors, target_ids=None):
-        """Fit the base mapper; remember which E_t rows are anchors and their English E_s rows."""
+        """Fit the base mapper on (m, D) source and (m, d) target anchor rows; remember which E_t rows are anchors
+        (`target_ids`, m ids) and their English E_s rows."""
         s, t = _check_anchor_rows(source_anchors, target_anchors)
         self.base_ = make_mapper(self.base, **self.base_params)
         if self.base_.reinitialises_source:
@@ -240,7 +246,8 @@ class LexiconCopyMapper(_KeepsSourceEmbeddings):
         return self
 
     def transform_target(self, target_vectors) -> np.ndarray:
-        """The base mapping, with each anchor word's row replaced by its English translation's E_s row."""
+        """The base mapping of (n, d) target rows -> (n, D), with each anchor word's row replaced by its English
+        translation's E_s row."""
         _check_fitted(self, "base_")
         out = np.array(self.base_.transform_target(target_vectors), dtype=np.float32, copy=True)
         out[self.copy_ids_] = self.copy_rows_

@@ -33,12 +33,13 @@ def set_input_embeddings(model, matrix, *, freeze: bool = True, pad_token_id: in
 
 
 def source_matrix(mapped_source, original, special_ids) -> np.ndarray:
-    """F_s with the special tokens' original rows restored."""
+    """F_s (|V_s|, D) with the special tokens' original rows restored from `original` (E_s, same shape)."""
     out = np.array(mapped_source, dtype=np.float32, copy=True)
     out[list(special_ids)] = original[list(special_ids)]
     return out
 
 
 def target_matrix(mapped_target, original_source, special_source_ids) -> np.ndarray:
-    """The swapped embedding matrix: special rows (from E_s) first, then F_t row per target word."""
+    """The swapped embedding matrix (len(special_source_ids) + |V_t|, D): special rows (from E_s, (|V_s|, D))
+    first, then the F_t row (|V_t|, D) of each target word."""
     return np.vstack([original_source[list(special_source_ids)], np.asarray(mapped_target, dtype=np.float32)])
