@@ -3,7 +3,9 @@ half a file, and never a run folder that mixes one run's results with another's 
 
 - `atomic_path` / `atomic_dir`: the one temp-then-rename writer. Write into the temp path (a file, or a folder
   of files) the block yields; it is renamed onto the target when the block ends without error and removed when
-  it does not. Every writer in the package goes through these (uploads, caches, built defaults, run folders).
+  it does not. Every file that another page, tab or process may read while it is written goes through these
+  (run folders and their status files, caches, built defaults, uploads, sweep tables, the benchmark report);
+  an export (`export --out DIR`, the app's download zips) is written into a folder of its own, read only after.
 - `write_json` / `write_bytes`: one file's bytes through `atomic_path`.
 - `commit_files`: a whole run's files at once. They are written into a fresh sibling folder, the
   other files already in the run folder are hard-linked beside them, and the two folders are
@@ -100,17 +102,23 @@ def atomic_dir(path, *, keep: Callable[[Path], bool] | None = None) -> Iterator[
         if path.exists() and keep is not None and keep(path):
             _remove(tmp)
             return
-        if path.exists():
-            aside = _temp_beside(path)
-            os.replace(path, aside)
-            try:
+        try:
+            if path.exists():
+                aside = _temp_beside(path)
+                os.replace(path, aside)
+                try:
+                    os.replace(tmp, path)
+                except OSError:
+                    os.replace(aside, path)
+                    raise
+                _remove(aside)
+            else:
                 os.replace(tmp, path)
-            except OSError:
-                os.replace(aside, path)
-                raise
-            _remove(aside)
-        else:
-            os.replace(tmp, path)
+        except OSError:
+            if keep is not None and path.exists() and keep(path):  # another writer finished first, meanwhile
+                _remove(tmp)
+                return
+            raise
     except BaseException:
         _remove(tmp)
         raise

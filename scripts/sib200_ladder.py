@@ -152,8 +152,15 @@ def main() -> None:
     if args.from_results:
         for lang in args.langs.split(","):
             res = json.loads((args.from_results / lang / "results.json").read_text())
+            if "ladder" not in res:
+                sys.exit(f"{args.from_results / lang / 'results.json'} holds no gap ladder (made with --no-ladder, or "
+                         "before runs measured it): run scripts/sib200_results.py again, or this script without "
+                         "--from-results")
             cfg = res["config"]
             store[lang] = ladder_record(res, cfg["seeds"], cfg["epochs"], res["wall_seconds"])
+            commit = ((res.get("environment") or {}).get("git") or {}).get("commit")
+            if commit:  # the commit that produced these results, not today's HEAD
+                store[lang]["commit"] = commit[:7] + ("+dirty" if res["environment"]["git"].get("dirty") else "")
             store[lang]["from"] = str(args.from_results / lang / "results.json")
         STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False) + "\n")
     elif not args.render_only:

@@ -250,9 +250,11 @@ def _paired(results, lang, a, b) -> str:
     preds = _PREDS.get(lang)
     if preds is None or a not in results[lang]["methods"] or b not in results[lang]["methods"]:
         return "–"
-    per = {}
+    per, gold = {}, None
     for m in (a, b):
-        sel = preds[preds["method"] == m]
+        sel = preds[preds["method"] == m].drop_duplicates(["seed", "id"], keep="last")  # an untagged --merge repeats
+        if sel.empty:
+            return "–"
         per[m] = [g.sort_values("id")["pred"].tolist() for _, g in sel.groupby("seed")]
         gold = sel[sel["seed"] == sel["seed"].iloc[0]].sort_values("id")["gold"].tolist()
     d, lo, hi = bootstrap_macro_f1_diff(gold, per[a], per[b], results[lang]["labels"])

@@ -178,9 +178,10 @@ def test_colour_by_bli_hit_and_by_misclassified_sentences():
     assert v.tolist() == [1.0, 0.0] and "rr-softmax" in title
     preds = pd.DataFrame({"method": ["m"] * 3, "seed": [1, 1, 1], "id": ["a", "b", "c"],
                           "gold": ["x", "y", "x"], "pred": ["y", "y", "y"], "unknown_rate": [0, 0, 0]})
-    test = pd.DataFrame({"id": ["a", "b", "c"], "text": ["cat dog dog", "cat", "dog sun"], "label": ["x", "y", "x"]})
+    test = pd.DataFrame({"id": ["a", "b", "c"], "text": ["cat dog dog", "cat", "Dog sun"], "label": ["x", "y", "x"]})
     counts = anchor_search.misclassified_word_counts(preds, test, ["m"], str.split)
-    assert counts == {"m": {"cat": 1, "dog": 2, "sun": 1}}  # a and c were wrong; a word counts once per sentence
+    # a and c were wrong; a word counts once per sentence, and `Dog` also as `dog` (the tokenizer's fallback)
+    assert counts == {"m": {"cat": 1, "dog": 2, "Dog": 1, "sun": 1}}
     v, _ = anchor_search.colour_values(f"{anchor_search.MISCLASSIFIED}: m", [0, 1, 2], [1, 1, 1],
                                        misclassified_counts=counts, target_words=["dog", "bird", "cat"])
     assert v.tolist() == [2.0, 0.0, 1.0]

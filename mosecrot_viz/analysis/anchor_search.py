@@ -207,7 +207,9 @@ def misclassified_word_counts(predictions, test, methods, split_words) -> dict:
     """method -> {target word: number of test sentences (any seed) the method got wrong that contain it}.
 
     predictions: the run's predictions.csv (method, seed, id, gold, pred); test: the target test set (id, text);
-    split_words: the run's target segmentation (text -> words), so words match the vectors' keys."""
+    split_words: the run's target segmentation (text -> words), so words match the vectors' keys. A word counts
+    under its own form and lower-cased, as the run's tokenizer falls back to the lower-cased form (`Gott` is read
+    as the vector `gott`)."""
     from collections import Counter
 
     from mosecrot_viz.analysis.errors import misclassified
@@ -215,7 +217,8 @@ def misclassified_word_counts(predictions, test, methods, split_words) -> dict:
     out = {}
     for m in methods:
         wrong = misclassified(predictions, test, m).drop_duplicates("id")
-        out[m] = dict(Counter(w for text in wrong["text"].dropna() for w in set(split_words(str(text)))))
+        out[m] = dict(Counter(w for text in wrong["text"].dropna()
+                              for w in {v for word in split_words(str(text)) for v in (word, word.lower())}))
     return out
 
 

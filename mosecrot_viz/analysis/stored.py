@@ -10,7 +10,9 @@ themselves for runs made without it (the CLI's) or for any other setting.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -47,16 +49,18 @@ def precompute(cfg, folder, n_test: int = DEFAULT_HELD_OUT) -> dict:
     from mosecrot_viz.analysis.anchor_search import anchor_bli_hits, anchor_space_view
     from mosecrot_viz.analysis.anchor_words import default_heatmap_words, relative_heatmap
     from mosecrot_viz.analysis.holdout import holdout_bli
+    from mosecrot_viz.core.devices import pick_device
     from mosecrot_viz.experiment.config import MAPPED_METHODS
     from mosecrot_viz.experiment.pipeline import load_inputs, map_spaces
 
     t0 = time.perf_counter()
+    device = pick_device(cfg.device)
     mappers = [m for m in cfg.methods if m in MAPPED_METHODS]
     inputs = load_inputs(cfg)
-    spaces = map_spaces(cfg, inputs, mappers)
-    data: dict = {}
+    spaces = map_spaces(cfg, inputs, mappers, device=device)
+    data: dict = {"config_key": config_key(cfg.to_dict())}
     if mappers:
-        h = holdout_bli(cfg, inputs, spaces, mappers, n_test=n_test)
+        h = holdout_bli(cfg, inputs, spaces, mappers, n_test=n_test, device=device)
         ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
         drifts = {m: alignment.drift(spaces.e_s, spaces.mapped[m][0], ids) for m in mappers}
         data["holdout_bli"] = {str(n_test): {"precision": h.precision, "n_test": h.n_test, "n_train": h.n_train,
@@ -78,11 +82,36 @@ def precompute(cfg, folder, n_test: int = DEFAULT_HELD_OUT) -> dict:
     return data
 
 
-def _read(folder) -> dict | None:
+def config_key(config: dict) -> str:
+    """A short hash of a run's config (results.json's `config`): ties analysis.json to the run it was made for."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=32)
+def _parsed(path: str, _mtime_ns: int, _size: int) -> dict | None:
     try:
-        return json.loads((Path(folder) / FILE).read_text())
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
+
+
+def _load(path: Path) -> dict | None:
+    """A JSON file, parsed once per version (a page reads analysis.json several times per rerun)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _parsed(str(path), st.st_mtime_ns, st.st_size)
+
+
+def _read(folder) -> dict | None:
+    """analysis.json of the run in `folder`, or None when absent or made for another config than results.json's
+    (a folder reused by a later run)."""
+    data = _load(Path(folder) / FILE)
+    results = _load(Path(folder) / "results.json")
+    if not data or not results or data.get("config_key") != config_key(results.get("config") or {}):
+        return None
+    return data
 
 
 def stored_bli(folder, n_test: int):

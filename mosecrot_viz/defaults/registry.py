@@ -8,6 +8,7 @@ travel with each entry so the app, the CLI and the README show the same facts.
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 import tarfile
@@ -197,10 +198,14 @@ BIBLE_SIZES = {"n_train": 500, "n_dev": 100, "n_test": 300}  # sentences per spl
 
 
 def _bible_task_path(root: Path, lang: str) -> Path:
-    """Cache folder of a Bible task: named by label scheme and translation id, so a change of either builds anew."""
+    """Cache folder of a Bible task, named by what decides its verses: the label scheme, the split sizes and EVERY
+    mapped translation (a verse is eligible only if it is usable in all of them), hashed; a change of any of these
+    builds the task anew instead of reusing a folder with another choice of verses."""
     from mosecrot_viz.defaults.bible import BIBLE_TRANSLATIONS
 
-    return root / "tasks" / f"bible-{lang}-{BIBLE_LABELS}-{BIBLE_TRANSLATIONS[lang][0]}"
+    key = json.dumps({"labels": BIBLE_LABELS, "sizes": BIBLE_SIZES, "seed": 0,
+                      "translations": sorted((k, v[0]) for k, v in BIBLE_TRANSLATIONS.items())}, sort_keys=True)
+    return root / "tasks" / f"bible-{lang}-{BIBLE_LABELS}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 def _bible_vectors_path(root: Path, lang: str) -> Path:

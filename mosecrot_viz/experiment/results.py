@@ -36,6 +36,8 @@ class RunResults:
     bli_test: dict | None = None  # with a BLI test dictionary
     stored_models: dict | None = None  # "method/seed" -> file, with keep_models
     ladder: dict | None = None  # the gap ladder's own timing and data
+    tags: dict | None = None  # scripts/sib200_results.py --merge --tag: the settings of each tagged group of rows
+    merged_runs: list | None = None  # scripts/sib200_results.py --merge: the runs merged into this record
 
     def to_json(self) -> dict:
         """The results.json dict (optional fields only when set)."""
@@ -50,7 +52,7 @@ class RunResults:
         return cls(**data)
 
 
-_OPTIONAL = ("bli_test", "stored_models", "ladder")
+_OPTIONAL = ("bli_test", "stored_models", "ladder", "tags", "merged_runs")
 
 
 @dataclass
@@ -93,5 +95,7 @@ def write_results(out: RunOutput, folder) -> Path:
             files[model_file_name(method, seed)] = save(state, metadata={"method": method, "seed": str(seed)})
     files["results.json"] = json_bytes(out.results)  # its presence marks a complete run
     stale = [p.name for p in Path(folder).glob("model-*-seed*.safetensors")] if Path(folder).is_dir() else []
-    commit_files(folder, files, drop=("ladder.csv", "ladder_examples.json", *stale))
+    # the pages' stored analyses (analysis.stored) belong to the run they were computed for: a new run drops them
+    commit_files(folder, files, drop=("ladder.csv", "ladder_examples.json", "analysis.json", "analysis-error.txt",
+                                      *stale))
     return Path(folder) / "results.json"

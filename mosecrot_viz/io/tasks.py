@@ -153,15 +153,3 @@ def check_trainable(train: pd.DataFrame, dev: pd.DataFrame) -> None:
     if dev.empty:
         raise LabelError(f"training data has too few rows per label to hold out a dev split ({len(train)} rows, "
                          f"{len(labels)} labels): give --dev, or more rows", where)
-
-
-def write_task(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a frame with `id`, `label`, `text` in the SIB-200 layout."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write("index_id\tcategory\ttext\n")
-        for r in df.itertuples(index=False):
-            text = str(r.text).replace("\t", " ").replace("\n", " ")
-            fh.write(f"{r.id}\t{r.label}\t{text}\n")
-    return path

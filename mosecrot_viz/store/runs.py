@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mosecrot_viz.atomic import write_json
+from mosecrot_viz.atomic import write_bytes, write_json
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ExperimentConfig
 
@@ -80,8 +80,10 @@ class StoredRun:
         """
         st = _read_json(self.path / "status.json") or {"state": "unknown", "fraction": 0.0, "message": ""}
         if (self.path / "results.json").exists():
-            if st.get("state") == ANALYSING and _alive(st.get("pid")):
-                return st  # results are there; the pages' analyses are still being computed (analysis.stored)
+            if st.get("state") in ("running", ANALYSING) and _alive(st.get("pid")):
+                # results are there; the run's process is still at work (computing the pages' analyses, or between
+                # committing the results and saying so)
+                return dict(st, state=ANALYSING, fraction=1.0)
             return {"state": "complete", "fraction": 1.0, "message": "done"}
         if st.get("state") in ("queued", "running") and not _alive(st.get("pid")):
             return dict(st, state="incomplete",
@@ -182,7 +184,7 @@ def _queue(cfg: ExperimentConfig, path: Path) -> Path:
     need not go through the store)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    for stale in ("results.json", "error.txt"):
+    for stale in ("results.json", "error.txt", "analysis.json", "analysis-error.txt"):
         (path / stale).unlink(missing_ok=True)
     cfg.out = str(path)
     write_json(path / "config.json", cfg.to_dict())
@@ -196,14 +198,16 @@ def _queue(cfg: ExperimentConfig, path: Path) -> Path:
 _RUN_LOCK = threading.Lock()
 
 
-def execute_run(cfg: ExperimentConfig, path: Path) -> bool:
+def execute_run(cfg: ExperimentConfig, path: Path, *, analyse: bool = False) -> bool:
     """Run a prepared config (after any run already going in this process), reporting progress
-    and failures to its status.json; True on success. A run cancelled while it waited never starts."""
+    and failures to its status.json; True on success. A run cancelled while it waited never starts.
+    With `analyse` (runs started from the app) the analysis pages' data is computed right after (`analysis.stored`);
+    sweep and grid trials skip it (the pages compute it for a trial someone opens)."""
     with _RUN_LOCK:
         if (Path(path) / CANCEL_FILE).exists():
             _mark_cancelled(Path(path), 0.0, "cancelled before it started")
             return False
-        return _execute(cfg, path)
+        return _execute(cfg, path, analyse)
 
 
 def eta_seconds(spent: float, done: float, left: float) -> float | None:
@@ -223,7 +227,7 @@ def cancel_run(run: "StoredRun | Path") -> bool:
     path = Path(getattr(run, "path", run))
     if StoredRun(path).status()["state"] not in ("queued", "running"):  # ended, or only analysing its results
         return False
-    (path / CANCEL_FILE).write_text(f"{time.time()}\n")
+    write_bytes(path / CANCEL_FILE, f"{time.time()}\n".encode())
     return True
 
 
@@ -232,7 +236,7 @@ def _mark_cancelled(path: Path, fraction: float, message: str) -> None:
                                        "ended": time.time()})
 
 
-def _execute(cfg: ExperimentConfig, path: Path) -> bool:
+def _execute(cfg: ExperimentConfig, path: Path, analyse: bool = False) -> bool:
     from mosecrot_viz.experiment.pipeline import FINE_TUNING, run_experiment
 
     started = time.time()
@@ -250,7 +254,8 @@ def _execute(cfg: ExperimentConfig, path: Path) -> bool:
             last.update(fraction=fraction, message=message, written=now)
             eta = (eta_seconds(now - tuning["t"], fraction - tuning["fraction"], 1.0 - fraction) if tuning
                    else None)
-            write_json(path / "status.json", {"state": "running", "fraction": fraction, "message": message,
+            state = ANALYSING if message == "done" and analyse else "running"  # results are committed by then
+            write_json(path / "status.json", {"state": state, "fraction": fraction, "message": message,
                                                "pid": os.getpid(), "started": started,
                                                "elapsed": round(now - started, 1),
                                                "eta_seconds": round(eta, 1) if eta is not None else None})
@@ -262,16 +267,21 @@ def _execute(cfg: ExperimentConfig, path: Path) -> bool:
     except InputError as exc:
         write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"], "message": str(exc)})
     except Exception as exc:  # shown in the app; the traceback is kept beside it
-        (path / "error.txt").write_text(traceback.format_exc())
+        write_bytes(path / "error.txt", traceback.format_exc().encode("utf-8"))
         write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"],
                                            "message": f"{type(exc).__name__}: {exc}"})
     else:
-        write_json(path / "status.json", {"state": ANALYSING, "fraction": 1.0, "pid": os.getpid(), "started": started,
-                                           "elapsed": round(time.time() - started, 1), "eta_seconds": None,
-                                           "message": "computing what the analysis pages read (held-out BLI, drift, "
-                                                      "the anchor view)"})
-        _precompute(cfg, path)
-        write_json(path / "status.json", {"state": "complete", "fraction": 1.0, "message": "done"})
+        if analyse:
+            try:
+                write_json(path / "status.json", {"state": ANALYSING, "fraction": 1.0, "pid": os.getpid(),
+                                                   "started": started, "elapsed": round(time.time() - started, 1),
+                                                   "eta_seconds": None, "message": "computing what the analysis pages "
+                                                   "read (held-out BLI, drift, the anchor view)"})
+                _precompute(cfg, path)
+            finally:  # whatever happened above, the run does not stay 'analysing'
+                write_json(path / "status.json", {"state": "complete", "fraction": 1.0, "message": "done"})
+        else:
+            write_json(path / "status.json", {"state": "complete", "fraction": 1.0, "message": "done"})
         return True
     return False
 
@@ -284,13 +294,14 @@ def _precompute(cfg: ExperimentConfig, path: Path) -> None:
     try:
         precompute(cfg, path)
     except Exception:  # optional: the pages fall back to computing it
-        (path / "analysis-error.txt").write_text(traceback.format_exc())
+        write_bytes(path / "analysis-error.txt", traceback.format_exc().encode("utf-8"))
 
 
 def start_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = None) -> StoredRun:
     """Start `cfg` in a background thread writing into a new run folder; returns immediately."""
     path = prepare_run(cfg, name, root)
-    threading.Thread(target=execute_run, args=(cfg, path), name=f"mosecrot-{path.name}", daemon=True).start()
+    threading.Thread(target=execute_run, args=(cfg, path), kwargs={"analyse": True}, name=f"mosecrot-{path.name}",
+                     daemon=True).start()
     return StoredRun(path)
 
 

@@ -69,7 +69,8 @@ def sweep_frame(runs) -> pd.DataFrame:
 
 
 def sweep_progress(runs) -> pd.DataFrame:
-    """One row per sweep (id, name, total, complete, failed, running, queued, incomplete) from its trials' status."""
+    """One row per sweep (id, name, total, complete, failed, running, queued, incomplete) from its trials' status;
+    a trial whose results are in but whose process is still at work (`analysing`) counts as running."""
     rows = {}
     for r in runs:
         sweep = (r.config() or {}).get("sweep")
@@ -80,6 +81,7 @@ def sweep_progress(runs) -> pd.DataFrame:
                                             "incomplete": 0})
         row["total"] += 1
         state = r.status().get("state")
+        state = "running" if state == "analysing" else state
         if state in row:
             row[state] += 1
     return pd.DataFrame(list(rows.values()))

@@ -193,3 +193,16 @@ def test_cli_flags_for_the_beyond_paper_coverage_options_reach_the_config():
     assert cfg.unk_policy == "unk" and cfg.extend_vocab_from_lexicon is False
     cfg = _experiment_config(build_parser().parse_args(base + ["--unk-policy", "subwords", "--extend-vocab-from-lexicon"]))
     assert cfg.unk_policy == "subwords" and cfg.extend_vocab_from_lexicon is True
+
+
+def test_results_json_is_the_typed_record_and_back(tmp_path, tiny_run_args):
+    """results.json round-trips through RunResults (every key named by the dataclass); an unknown key is refused."""
+    from mosecrot_viz.experiment.results import RunResults
+
+    cfg = ExperimentConfig(**tiny_run_args, methods=["ls", "majority"], epochs=1, out=str(tmp_path / "out"))
+    run_experiment(cfg)
+    stored = json.loads((tmp_path / "out" / "results.json").read_text())
+    typed = RunResults.from_json(stored)
+    assert typed.to_json() == stored and typed.labels == stored["labels"] and typed.ladder == stored["ladder"]
+    with pytest.raises(ValueError, match="surprise"):
+        RunResults.from_json({**stored, "surprise": 1})
