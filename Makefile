@@ -46,8 +46,10 @@ test: $(BIN)/.installed $(BIN)/.installed-dev $(BIN)/.installed-ray
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q --durations=15 tests
 
-results: setup
-	$(BIN)/python scripts/sib200_results.py --out docs/RESULTS.md
+results: setup  # from scratch: a fresh model cache, then the ladder section from the same runs
+	rm -rf runs/results-cache
+	$(BIN)/python scripts/sib200_results.py --out docs/RESULTS.md --model-cache runs/results-cache
+	$(BIN)/python scripts/sib200_ladder.py --from-results docs/results
 
 clean-cache:
 	rm -rf $(MOSECROT_CACHE)
