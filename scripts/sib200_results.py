@@ -342,11 +342,27 @@ def _why_ls(results, langs) -> list[str]:
     lines += ["", "`rr-softmax-keep` is rr-softmax with one change: the PLM keeps E_s (F_t is the same weighted mean "
               "of English anchor rows). So the second column is the cost of fine-tuning on re-initialised embeddings "
               "on the target test, the third the same cost on English, and the last the difference between the two "
-              "mappings once neither pays it. Suspects this run does not isolate: frozen against trainable input "
-              "embeddings (`--no-freeze`, a `--merge --tag unfrozen` run), lexicon noise (`--anchor-agreement`, "
-              "`--anchor-policy aligned`), vector normalisation (no option: the static vectors are used as "
-              "shipped) and the uncased 6-layer source model (the registry holds one English model); the gap "
-              "ladder below takes the whole gap apart link by link."]
+              "mappings once neither pays it."]
+    tagged = [(f"{m}+unfrozen", m, "trainable input embeddings (`--no-freeze`) against frozen") for m in
+              ("rr-softmax", "ls")] + [(f"{m}+agree50", m, "lexicon noise: only the half of the anchors whose R_s/R_t "
+                                        "rows agree best (`--anchor-agreement 0.5`) against all") for m in
+                                       ("rr-softmax-keep", "ls")]
+    tagged = [t for t in tagged if all(t[0] in results[lang]["methods"] for lang in langs)]
+    if tagged:
+        lines += ["", "Two more suspects, each one setting changed in a tagged re-run of the same inputs (`--merge`, "
+                  "same seeds; the reproduce block at the top lists the commands):", "",
+                  "| comparison | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
+        for new, old, what in tagged:
+            lines.append(f"| {what}: `{new}` − `{old}` | "
+                         + " | ".join(_paired(results, lang, new, old) for lang in langs) + " |")
+    untested = (["frozen against trainable input embeddings (`--merge --tag unfrozen --no-freeze`)"]
+                if not any(t[0].endswith("+unfrozen") for t in tagged) else [])
+    untested += (["lexicon noise (`--merge --tag agree50 --anchor-agreement 0.5`)"]
+                 if not any(t[0].endswith("+agree50") for t in tagged) else [])
+    untested += ["vector normalisation (no option: the static vectors are used as shipped)",
+                 "the uncased 6-layer source model (the registry holds one English model)"]
+    lines += ["", "Not isolated here: " + "; ".join(untested) + ". The gap ladder below takes the whole gap apart "
+              "link by link."]
     return lines
 
 
@@ -354,7 +370,7 @@ def _merge_commands(results, langs, args) -> list[str]:
     """The --merge commands that add the tagged rows (the full run already covers every untagged method)."""
     methods = {m for lang in langs for m in results[lang]["methods"]}
     base = f".venv/bin/python scripts/sib200_results.py --merge --seeds {','.join(map(str, args.seeds))} " \
-           f"--epochs {args.epochs}"
+           f"--epochs {args.epochs}" + _cache_flag(results, langs)
     out = []
     tags = {t: d for lang in langs for t, d in results[lang].get("tags", {}).items()}
     flags = {"anchor_policy": "--anchor-policy {}", "anchor_agreement_share": "--anchor-agreement {}",
