@@ -1,5 +1,4 @@
 """Alignment: BLI precision@k on held-out lexicon pairs, translation-pair cosines, neighbours, drift of F_s."""
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -90,8 +89,7 @@ explorer()
 drift = stored_drift_cosines(run.path)  # computed with the run; else the mapped spaces are rebuilt here
 if drift is None:
     inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
-    ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
-    drift = {m: alignment.drift(spaces.e_s, spaces.mapped[m][0], ids) for m in mappers if spaces.reinit[m]}
+    drift = alignment.mapper_drifts(spaces, [m for m in mappers if spaces.reinit[m]])
 rr = [m for m in mappers if m in drift]
 if rr:
     st.subheader("Drift: how far RR re-initialisation moves the English embeddings")

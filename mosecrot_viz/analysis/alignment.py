@@ -54,6 +54,13 @@ def drift(e_s, f_s, ids=None, *, chunk: int = 4096) -> np.ndarray:
     return out
 
 
+def mapper_drifts(spaces, mappers) -> dict:
+    """mapper -> drift of every non-special PLM token (`drift`: cos(E_s, F_s), shape (|V_s| - specials,)) for the
+    run's mapped `spaces`; 1.0 throughout for a mapper that keeps E_s."""
+    ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
+    return {m: drift(spaces.e_s, spaces.mapped[m][0], ids) for m in mappers}
+
+
 def drift_summary(cos) -> dict:
     """Mean, median, min, max and the 5/25/75/95 % quantiles of drift cosines (NaN-free), with the count."""
     c = np.asarray(cos, dtype=np.float64)

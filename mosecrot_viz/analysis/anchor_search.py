@@ -189,16 +189,13 @@ def colour_values(by: str, target_rows, is_anchor, *, bli_hits: dict | None = No
 def anchor_bli_hits(spaces, kv, pairs, target_rows, mappers) -> dict:
     """mapper -> per plotted pair (target rows `target_rows`), is the nearest whole-word English token of the mapped
     target word F_t[row] one of its lexicon translations (in-sample BLI: these words are anchors the mapping saw)."""
-    from mosecrot_viz.analysis.alignment import bli
-    from mosecrot_viz.analysis.holdout import gold_sets
+    from mosecrot_viz.core.bli import bli, gold_sets, whole_word_ids
 
     tok = spaces.tokenizer
-    vocab = tok.get_vocab()
     rows = np.asarray(target_rows, dtype=np.int64)
-    gold = gold_sets(pairs, rows, vocab, kv.key_to_index, lowercase_source=spaces.lowercase_source,
+    gold = gold_sets(pairs, rows, tok.get_vocab(), kv.key_to_index, lowercase_source=spaces.lowercase_source,
                      special_tokens=tok.all_special_tokens)
-    specials = set(tok.all_special_ids)
-    whole = np.array([i for w, i in vocab.items() if not w.startswith("##") and i not in specials])
+    whole = whole_word_ids(tok)
     return {m: [bool(h) for h in bli(spaces.mapped[m][1][rows], spaces.mapped[m][0], gold, ks=(1,),
                                      candidate_ids=whole).hits_at_1] for m in mappers}
 

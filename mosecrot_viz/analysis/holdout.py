@@ -18,6 +18,7 @@ from mosecrot_viz.core.bli import (  # noqa: F401 (re-exported: the BLI types an
     dictionary_bli,
     gold_sets,
     translation_cosines,
+    whole_word_ids,
 )
 from mosecrot_viz.defaults.models import is_uncased
 
@@ -34,8 +35,7 @@ def holdout_bli(cfg, inputs, spaces, methods, *, n_test: int = 1000, seed: int =
     vocab = tok.get_vocab()
     gold = gold_sets(inputs.pairs, test.target_ids, vocab, kv.key_to_index,
                      lowercase_source=is_uncased(tok), special_tokens=tok.all_special_tokens)
-    specials = set(tok.all_special_ids)
-    whole = np.array([i for w, i in vocab.items() if not w.startswith("##") and i not in specials])
+    whole = whole_word_ids(tok)
     precision, cosines = {}, {}
     for m in methods:
         mapper = configured_mapper(cfg, m, device).fit(e_s[train.source_ids], kv.vectors[train.target_ids])

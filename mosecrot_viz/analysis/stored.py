@@ -61,8 +61,7 @@ def precompute(cfg, folder, n_test: int = DEFAULT_HELD_OUT) -> dict:
     data: dict = {"config_key": config_key(cfg.to_dict())}
     if mappers:
         h = holdout_bli(cfg, inputs, spaces, mappers, n_test=n_test, device=device)
-        ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
-        drifts = {m: alignment.drift(spaces.e_s, spaces.mapped[m][0], ids) for m in mappers}
+        drifts = alignment.mapper_drifts(spaces, mappers)
         data["holdout_bli"] = {str(n_test): {"precision": h.precision, "n_test": h.n_test, "n_train": h.n_train,
                                              "cosines": {m: _rounded(c) for m, c in h.cosines.items()}}}
         data["drift"] = {m: alignment.drift_summary(d) for m, d in drifts.items()}

@@ -168,6 +168,12 @@ class HoldoutBLI:
     n_train: int
 
 
+def whole_word_ids(tokenizer) -> np.ndarray:
+    """Ids of the PLM's whole-word tokens (no `##` word pieces, no special tokens): the BLI candidates."""
+    specials = set(tokenizer.all_special_ids)
+    return np.array([i for w, i in tokenizer.get_vocab().items() if not w.startswith("##") and i not in specials])
+
+
 def gold_sets(pairs, target_rows, source_vocab, target_vocab, *, lowercase_source=True, special_tokens=()) -> list:
     """For each target row, the set of PLM ids of all its whole-token English translations."""
     wanted = {int(t): set() for t in target_rows}
@@ -195,8 +201,7 @@ class DictionaryBLI(HoldoutBLI):
 def _score(spaces, kv, train, query_rows, gold, methods, make_mapper, ks) -> tuple[dict, dict]:
     """Fit each mapper on `train` anchors, then P@k (nn, csls) of the target rows `query_rows` against `gold`."""
     tok, e_s = spaces.tokenizer, spaces.e_s
-    specials = set(tok.all_special_ids)
-    whole = np.array([i for w, i in tok.get_vocab().items() if not w.startswith("##") and i not in specials])
+    whole = whole_word_ids(tok)
     first_gold = [min(g) if g else -1 for g in gold]
     precision, cosines = {}, {}
     for m in methods:

@@ -34,6 +34,28 @@ def _macro_f1_counts(tp: np.ndarray, n_true: np.ndarray, n_pred: np.ndarray) -> 
     return f1.mean(axis=-1)
 
 
+def _one_hot(y_true, preds_per_seed, labels) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(true labels one-hot (n, C), per seed the predictions one-hot (n, C)) over the full label set."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    eye = np.eye(len(labels))
+    return eye[np.array([index[y] for y in y_true], dtype=np.int64)], [
+        eye[np.array([index[y] for y in pred], dtype=np.int64)] for pred in preds_per_seed]
+
+
+def _seed_mean_f1(w: np.ndarray, true_1h: np.ndarray, preds_1h: list[np.ndarray]) -> np.ndarray:
+    """Seed-mean macro-F1 for each row of example weights `w` (b, n): counts per resample, shape (b,)."""
+    n_true = w @ true_1h
+    return np.mean([_macro_f1_counts(w @ (true_1h * p), n_true, w @ p) for p in preds_1h], axis=0)
+
+
+def _resamples(n: int, n_boot: int, seed: int):
+    """Bootstrap draws over n examples as count weights, in blocks (b, n) of bounded memory."""
+    rng = np.random.default_rng(seed)
+    block = max(1, 2_000_000 // n)
+    for start in range(0, n_boot, block):
+        yield rng.multinomial(n, np.full(n, 1.0 / n), size=min(block, n_boot - start)).astype(float)
+
+
 def bootstrap_macro_f1(y_true, preds_per_seed, labels, *, n_boot: int = 1000, level: float = 0.95,
                        seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval over TEST EXAMPLES for the seed-mean macro-F1.
@@ -43,21 +65,11 @@ def bootstrap_macro_f1(y_true, preds_per_seed, labels, *, n_boot: int = 1000, le
     seeds; the interval is the (1-level)/2 and (1+level)/2 quantiles of those means. It measures how
     much the score would move with another test set of the same size, which the seed spread does not.
     """
-    labels = list(labels)
-    index = {lab: i for i, lab in enumerate(labels)}
-    t = np.array([index[y] for y in y_true])
-    n, c = len(t), len(labels)
+    n = len(y_true)
     if n == 0:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    true_1h = np.eye(c)[t]  # (n, C)
-    preds_1h = [np.eye(c)[np.array([index[y] for y in pred])] for pred in preds_per_seed]
-    means, block = [], max(1, 2_000_000 // n)  # resamples per block: bounded memory for large test sets
-    for start in range(0, n_boot, block):
-        w = rng.multinomial(n, np.full(n, 1.0 / n), size=min(block, n_boot - start)).astype(float)  # (b, n) counts
-        n_true = w @ true_1h
-        means.append(np.mean([_macro_f1_counts(w @ (true_1h * p), n_true, w @ p) for p in preds_1h], axis=0))
-    means = np.concatenate(means)
+    true_1h, preds_1h = _one_hot(y_true, preds_per_seed, list(labels))
+    means = np.concatenate([_seed_mean_f1(w, true_1h, preds_1h) for w in _resamples(n, n_boot, seed)])
     lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
@@ -72,28 +84,17 @@ def bootstrap_macro_f1_diff(y_true, preds_a, preds_b, labels, *, n_boot: int = 1
     of the difference itself, narrower than comparing two separate intervals when the methods err on the same
     examples. An interval that excludes 0 says the test set supports the difference at `level`.
     """
-    labels = list(labels)
-    index = {lab: i for i, lab in enumerate(labels)}
-    t = np.array([index[y] for y in y_true])
-    n, c = len(t), len(labels)
+    n = len(y_true)
     if n == 0:
         return float("nan"), float("nan"), float("nan")
-    eye = np.eye(c)
-    true_1h = eye[t]
-
-    def seed_mean(w, preds):
-        n_true = w @ true_1h
-        return np.mean([_macro_f1_counts(w @ (true_1h * p), n_true, w @ p)
-                        for p in (eye[np.array([index[y] for y in pred])] for pred in preds)], axis=0)
-
-    full = seed_mean(np.ones((1, n)), preds_a) - seed_mean(np.ones((1, n)), preds_b)
-    rng = np.random.default_rng(seed)
-    diffs, block = [], max(1, 2_000_000 // n)
-    for start in range(0, n_boot, block):
-        w = rng.multinomial(n, np.full(n, 1.0 / n), size=min(block, n_boot - start)).astype(float)
-        diffs.append(seed_mean(w, preds_a) - seed_mean(w, preds_b))
-    lo, hi = np.quantile(np.concatenate(diffs), [(1 - level) / 2, (1 + level) / 2])
-    return float(full[0]), float(lo), float(hi)
+    true_1h, a_1h = _one_hot(y_true, preds_a, list(labels))
+    _, b_1h = _one_hot(y_true, preds_b, list(labels))
+    full = np.ones((1, n))
+    diff = float((_seed_mean_f1(full, true_1h, a_1h) - _seed_mean_f1(full, true_1h, b_1h))[0])
+    diffs = np.concatenate([_seed_mean_f1(w, true_1h, a_1h) - _seed_mean_f1(w, true_1h, b_1h)
+                            for w in _resamples(n, n_boot, seed)])
+    lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
+    return diff, float(lo), float(hi)
 
 
 def aggregate_seeds(per_seed: list[dict], *, y_true=None, preds_per_seed=None, n_boot: int = 1000) -> dict:

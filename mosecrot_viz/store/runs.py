@@ -254,8 +254,7 @@ def _execute(cfg: ExperimentConfig, path: Path, analyse: bool = False) -> bool:
             last.update(fraction=fraction, message=message, written=now)
             eta = (eta_seconds(now - tuning["t"], fraction - tuning["fraction"], 1.0 - fraction) if tuning
                    else None)
-            state = ANALYSING if message == "done" and analyse else "running"  # results are committed by then
-            write_json(path / "status.json", {"state": state, "fraction": fraction, "message": message,
+            write_json(path / "status.json", {"state": "running", "fraction": fraction, "message": message,
                                                "pid": os.getpid(), "started": started,
                                                "elapsed": round(now - started, 1),
                                                "eta_seconds": round(eta, 1) if eta is not None else None})

@@ -5,7 +5,6 @@ and is cached per run and method.
 """
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from mosecrot_viz.analysis import alignment
@@ -24,8 +23,7 @@ def _measures(run_id: str, config: dict, method: str):
     inputs, spaces = cached.spaces(run_id, config, (method,))
     cfg = ExperimentConfig.from_dict(config)
     p1 = holdout_bli(cfg, inputs, spaces, [method], n_test=1000, ks=(1,)).precision[method]["csls"][1]
-    ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
-    return p1, alignment.drift_summary(alignment.drift(spaces.e_s, spaces.mapped[method][0], ids))["mean"]
+    return p1, alignment.drift_summary(alignment.mapper_drifts(spaces, [method])[method])["mean"]
 
 
 def _stored_measures(run, method: str):
