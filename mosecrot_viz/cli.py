@@ -83,6 +83,9 @@ class _Parser(argparse.ArgumentParser):
 def _add_training_args(p: argparse.ArgumentParser, epochs: int, out_required: bool = True) -> None:
     p.add_argument("--seeds", type=_ints, default="1", help="comma-separated seeds; each is one fine-tune per method")
     p.add_argument("--epochs", type=int, default=epochs, help="fine-tuning epochs (the best English-dev epoch is kept)")
+    p.add_argument("--patience", type=int, default=None,
+                   help="stop a fine-tune after this many epochs without a better English dev F1 (default: off, as "
+                   "in the paper: every epoch is trained and the best kept)")
     p.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate for fine-tuning")
     p.add_argument("--batch-size", type=int, default=32, help="sentences per training step")
     p.add_argument("--device", default="auto", choices=list(DEVICES),
@@ -267,7 +270,7 @@ def demo_config(args) -> ExperimentConfig:
 
     return ExperimentConfig.from_dict(
         demo_inputs(), methods=list(DEMO_METHODS), seeds=args.seeds, epochs=args.epochs, lr=args.lr,
-        batch_size=args.batch_size, device=args.device, out=args.out,
+        batch_size=args.batch_size, device=args.device, out=args.out, patience=args.patience,
     )
 
 
@@ -321,7 +324,7 @@ def _experiment_config(args) -> ExperimentConfig:
         source_test=args.source_test, lang=args.lang, target_train=args.target_train,
         source_model=args.source_model, multilingual_model=args.multilingual_model, methods=args.methods,
         top_k=args.top_k or None, temperature=args.temperature, seeds=args.seeds, epochs=args.epochs,
-        lr=args.lr, batch_size=args.batch_size, max_vocab=args.max_vocab, device=args.device,
+        patience=args.patience, lr=args.lr, batch_size=args.batch_size, max_vocab=args.max_vocab, device=args.device,
         freeze_embeddings=not args.no_freeze, anchor_policy=args.anchor_policy, out=args.out,
         model_cache=args.model_cache, n_anchors=args.n_anchors, drop_stopword_anchors=args.drop_stopword_anchors,
         anchor_agreement_share=args.anchor_agreement, unk_policy=args.unk_policy,

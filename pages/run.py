@@ -42,6 +42,8 @@ c[2].number_input("τ (0 = per weighting)", 0.0, 10.0, step=0.01, **state.kw("ru
 c[3].number_input("epochs", 1, 20, **state.kw("run", "run_epochs"))
 c[4].selectbox("device", list(DEVICES), **state.kw("run", "run_device"))
 st.checkbox("freeze input embeddings during fine-tuning", **state.kw("run", "run_freeze"))
+st.number_input("stop early after this many epochs without a better English dev F1 (0 = off, as in the paper)", 0, 20,
+                **state.kw("run", "run_patience"))
 with st.expander("Anchor options (quality filters, subsets; Setup's anchor count follows them)"):
     ac = st.columns(4)
     ac[0].selectbox("translation per target word", list(ANCHOR_POLICIES),

@@ -22,3 +22,43 @@ def pick_device(preference: str = "auto"):
     if preference == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for but no CUDA GPU is available")
     return torch.device(preference)
+
+
+def available_cores() -> int:
+    """CPU cores this process may use: its affinity mask, lowered by a cgroup CPU quota (containers); or
+    `$MOSECROT_THREADS`, else `$OMP_NUM_THREADS` (what Ray gives a task), when set. torch's default counts the
+    machine's cores, which oversubscribes a container limited to fewer."""
+    import math
+    import os
+
+    for name in ("MOSECROT_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(name, "").strip():
+            try:
+                return max(1, int(os.environ[name]))
+            except ValueError:
+                raise ValueError(f"{name} must be a whole number, got {os.environ[name]!r}") from None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:  # cgroup v2: "max 100000" or "200000 100000" (quota, period)
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads to `threads` (default: `available_cores()`); returns the number set.
+
+    Called where a run, a bench measurement or the app's worker starts, so one process uses the cores it
+    has and no more; runs go one at a time (`store.worker`), so they do not share these threads.
+    """
+    import torch
+
+    n = threads or available_cores()
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n

@@ -38,6 +38,8 @@ class ExperimentConfig:
     temperature: float | None = None  # None: each RR mapper's default (see core.mappers.MAPPERS)
     seeds: list[int] = field(default_factory=lambda: [1])
     epochs: int = 5
+    patience: int | None = None  # stop fine-tuning after this many epochs without a better English dev F1 (off:
+    # the paper trains every epoch and keeps the best one)
     lr: float = 1e-4
     batch_size: int = 32
     max_length: int = 128
@@ -118,6 +120,7 @@ class ExperimentConfig:
             whole(None, "--seeds", seed, 0)
         self.seeds = list(dict.fromkeys(int(s) for s in self.seeds))
         whole("epochs", "--epochs", self.epochs, 1)
+        whole("patience", "--patience", self.patience, 1, optional=True)
         whole("batch_size", "--batch-size", self.batch_size, 1)
         whole("max_length", "max_length", self.max_length, 2)
         whole("top_k", "--top-k", self.top_k, 0, optional=True)

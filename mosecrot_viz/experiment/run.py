@@ -21,6 +21,7 @@ import pandas as pd
 from mosecrot_viz.core import baselines, model_cache, stitching
 from mosecrot_viz.core import ladder as gap_ladder
 from mosecrot_viz.core.metrics import aggregate_seeds, classification_metrics
+from mosecrot_viz.core.devices import configure_threads
 from mosecrot_viz.core.training import TrainConfig, fine_tune, pick_device, predict_logits, set_seed
 from mosecrot_viz.defaults import models
 from mosecrot_viz.experiment.config import MAPPED_METHODS, ExperimentConfig
@@ -83,7 +84,7 @@ class Run:
         self.src_enc = encode_english(tok, inputs, cfg.max_length)
         self.meter = (_ladder_meter(cfg, inputs, tok, self.wtok, inputs.vectors, spaces.anchors, self.labels, device,
                                     len(spaces.e_s)) if cfg.ladder and self.mapped_methods else None)
-        self.tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size)
+        self.tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, batch_size=cfg.batch_size, patience=cfg.patience)
         self.per_seed: dict[str, list] = {m: [] for m in cfg.methods}
         self.english: dict[str, list] = {}
         self.histories: dict[str, list] = {}
@@ -262,6 +263,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     cfg.validate()
     t0 = time.perf_counter()
     device = pick_device(cfg.device)
+    configure_threads()  # torch's threads = the cores this process may use (affinity, cgroup quota)
     mapped_methods = [m for m in cfg.methods if m in MAPPED_METHODS]
     prog = _Progress(progress, 3 + len(cfg.seeds) * len(cfg.methods) * cfg.epochs)  # upper bound, corrected below
     prog.say("loading vectors, lexicon and task data")

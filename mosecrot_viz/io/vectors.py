@@ -152,9 +152,11 @@ def _fast_batch(lines: list[bytes], dim: int | None):
 def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
     """Vectorised parse, batch by batch: C-level splitting and one `np.fromstring` per batch.
 
-    Memory stays within about twice the final matrix plus one batch of text (the kept rows, then
-    their concatenation): the file's text is never held whole. A header's rows x dim is checked
-    against the matrix budget before anything is read. Duplicate words keep their first row.
+    With a `rows dim` header (fastText's `.vec`) the rows are written straight into one matrix of the
+    header's size, so memory is the final matrix plus one batch of text; without one (or past the
+    header's count) batches are kept and concatenated at the end, about twice the matrix at the peak.
+    The file's text is never held whole. A header's rows x dim is checked against the matrix budget
+    before anything is read. Duplicate words keep their first row.
     Returns None when anything looks irregular (bad bytes, ragged rows, bad numbers...), after
     the careful parser has looked at the offending batch, so the error names its exact line.
     """
@@ -165,6 +167,8 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
     dim = None
     first = True
     want = max_vocab if max_vocab is not None else max_vectors() + 1
+    into: np.ndarray | None = None  # (header rows, dim), filled in file order while rows fit
+    filled = [0]
 
     def take(batch) -> bool:
         nonlocal dim
@@ -183,9 +187,14 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
         keep = keep[: want - len(words)]
         if len(keep) < len(bwords):
             bwords, matrix = [bwords[i] for i in keep], matrix[keep]
+        check_matrix_budget(len(words) + len(bwords), dim, path)
+        room = 0 if into is None else max(0, min(len(bwords), len(into) - len(words)))
+        if room:  # the header's preallocated matrix: no second copy at the end
+            into[len(words) : len(words) + room] = matrix[:room]
+            filled[0] += room
+        if room < len(bwords):
+            chunks.append(matrix[room:])
         words.extend(bwords)
-        chunks.append(matrix)
-        check_matrix_budget(len(words), dim, path)
         return True
 
     with _open(path, gz) as fh:
@@ -199,6 +208,7 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
                         return None  # the careful parser says "header gives dimension 0"
                     dim = header[1]
                     check_matrix_budget(min(header[0], want), dim, path)
+                    into = np.empty((min(header[0], want), dim), dtype=np.float32)  # untouched pages cost nothing
                     continue
             batch.append((lineno, line))
             size += len(line)
@@ -212,6 +222,8 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
             return None
     if not words:
         return None  # the careful parser says what is missing
+    if into is not None and filled[0]:
+        chunks.insert(0, into[: filled[0]])
     matrix = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
     chunks.clear()
     return _keyed(words, matrix)

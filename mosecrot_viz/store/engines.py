@@ -107,6 +107,7 @@ def run_trial_files(cfg_dict: dict) -> dict:
     This is what a Ray worker executes; it needs only the config, so it runs on any node.
     """
     cfg = ExperimentConfig.from_dict(cfg_dict)
+    os.environ["MOSECROT_SHARE_CORES"] = "1"  # Ray gives each trial its CPUs: no machine-wide one-at-a-time slot
     with tempfile.TemporaryDirectory(prefix="mosecrot-trial-") as scratch:
         path = prepare_run_at(cfg, Path(scratch))
         execute_run(cfg, path)

@@ -1,8 +1,9 @@
 """The run store: one folder per run with its config, live status, results, predictions and anchors.
 
 The app and the CLI share it: a folder written by `python -m mosecrot_viz run --out DIR` under the
-store's root is a run like any other. Runs started from the app continue in a background thread
-and report progress to `status.json`, so a page reload or a second tab finds them.
+store's root is a run like any other. Runs started from the app are queued on one background worker
+(`store.worker`: one at a time, in the order asked, and one per machine across processes) and report
+progress to `status.json`, so a page reload or a second tab finds them.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import pandas as pd
 from mosecrot_viz.atomic import write_bytes, write_json
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.store import worker
+from mosecrot_viz.store.worker import SlotWaitCancelled, compute_slot
 
 RUNS_ENV = "MOSECROT_RUNS"
 CANCEL_FILE = "cancel.requested"  # its presence asks the run's thread to stop at its next progress report
@@ -195,6 +198,7 @@ def _queue(cfg: ExperimentConfig, path: Path) -> Path:
 
 # One experiment at a time per process: torch's global RNG (dropout, init) would otherwise mix
 # two sessions' seeds, and on a small machine two fine-tunes at once are no faster than in turn.
+# The app's runs also go through one FIFO worker (`store.worker`); this lock covers other callers.
 _RUN_LOCK = threading.Lock()
 
 
@@ -203,11 +207,24 @@ def execute_run(cfg: ExperimentConfig, path: Path, *, analyse: bool = False) -> 
     and failures to its status.json; True on success. A run cancelled while it waited never starts.
     With `analyse` (runs started from the app) the analysis pages' data is computed right after (`analysis.stored`);
     sweep and grid trials skip it (the pages compute it for a trial someone opens)."""
+    path = Path(path)
+    cancelled = (path / CANCEL_FILE).exists
     with _RUN_LOCK:
-        if (Path(path) / CANCEL_FILE).exists():
-            _mark_cancelled(Path(path), 0.0, "cancelled before it started")
+        if cancelled():
+            _mark_cancelled(path, 0.0, "cancelled before it started")
             return False
-        return _execute(cfg, path, analyse)
+        try:
+            with compute_slot(on_wait=lambda msg: _say_queued(path, msg), cancelled=cancelled):
+                return _execute(cfg, path, analyse)
+        except SlotWaitCancelled:
+            _mark_cancelled(path, 0.0, "cancelled while it waited for another run on this machine")
+            return False
+
+
+def _say_queued(path: Path, message: str) -> None:
+    """A queued run's status while it waits, with the pid that owns it (so it reads as alive)."""
+    write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "message": message, "started": time.time(),
+                                       "pid": os.getpid()})
 
 
 def eta_seconds(spent: float, done: float, left: float) -> float | None:
@@ -297,10 +314,14 @@ def _precompute(cfg: ExperimentConfig, path: Path) -> None:
 
 
 def start_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = None) -> StoredRun:
-    """Start `cfg` in a background thread writing into a new run folder; returns immediately."""
+    """Queue `cfg` on the process's one worker (`store.worker`), writing into a new run folder; returns at once.
+    Runs asked for together start one after the other, in the order asked."""
     path = prepare_run(cfg, name, root)
-    threading.Thread(target=execute_run, args=(cfg, path), kwargs={"analyse": True}, name=f"mosecrot-{path.name}",
-                     daemon=True).start()
+    ahead = worker.pending()
+    if ahead:
+        _say_queued(path, f"queued behind {ahead} run{'s' if ahead > 1 else ''} of this app (one at a time, so each "
+                    "gets every core)")
+    worker.submit(execute_run, cfg, path, analyse=True)
     return StoredRun(path)
 
 
@@ -308,9 +329,6 @@ def start_sweep(configs: list[ExperimentConfig], name: str = "sweep", root: Path
     """Queue every trial of a sweep as its own run and work through them in one background thread."""
     paths = [prepare_run(c, f"{name}-{c.sweep['param']}-{c.sweep['value']}", root) for c in configs]
 
-    def work() -> None:
-        for c, p in zip(configs, paths):
-            execute_run(c, p)
-
-    threading.Thread(target=work, name=f"mosecrot-{name}", daemon=True).start()
+    for c, p in zip(configs, paths):
+        worker.submit(execute_run, c, p)
     return [StoredRun(p) for p in paths]

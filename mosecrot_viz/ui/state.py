@@ -165,7 +165,7 @@ def select_run(run_id: str) -> None:
     update(selected_run=run_id)
 
 
-RUN_DEFAULTS = {"run_seeds": "1", "run_topk": 50, "run_tau": 0.0, "run_epochs": 3, "run_device": "auto",
+RUN_DEFAULTS = {"run_seeds": "1", "run_topk": 50, "run_tau": 0.0, "run_epochs": 3, "run_patience": 0, "run_device": "auto",
                 "run_freeze": True, "run_policy": "first", "run_agree": 0.0, "run_nanchors": 0, "run_stop": False,
                 "run_lexvocab": False, "run_subwords": False, "run_sweep_param": "top_k"}
 
@@ -180,6 +180,7 @@ def config_overrides(values: dict, *, with_training: bool = True) -> dict:
     if with_training:
         out.update(seeds=[int(s) for s in str(v["run_seeds"]).split(",") if s.strip()], top_k=int(v["run_topk"]) or None,
                    temperature=v["run_tau"] or None, epochs=int(v["run_epochs"]), device=v["run_device"],
+                   patience=int(v["run_patience"]) or None,
                    freeze_embeddings=bool(v["run_freeze"]))
         if "run_methods" in v:
             out["methods"] = list(v["run_methods"])

@@ -82,3 +82,30 @@ def test_standard_weighting_ignores_tau_says_so_and_clamps_negatives():
         warnings.simplefilter("error")  # the default tau (1) is silent
         np.testing.assert_allclose(out, relative_map(v, a, b, k=3, weighting="standard", temperature=1.0), rtol=1e-6)
     assert "tau cancels" in STANDARD_TAU_WARNING
+
+
+@pytest.mark.parametrize("chunk", [None, 7, 64])
+def test_chunked_topk_gives_the_dense_top_k_sets_and_similarities(chunk, monkeypatch):
+    """The BLAS-into-a-reused-buffer path: same top-k sets and cosines as the dense matrix, whatever the chunk
+    (None: the byte-budgeted default, forced small here so rows span several chunks)."""
+    import mosecrot_viz.core.relative as relative
+
+    monkeypatch.setattr(relative, "CPU_CHUNK_BYTES", 4 * 200 * 50)  # default chunk: 256 rows (the floor)
+    rng = np.random.default_rng(5)
+    v, a = rng.normal(size=(600, 12)).astype(np.float32), rng.normal(size=(200, 12)).astype(np.float32)
+    sims, idx = relative.topk_anchors(v, a, 9, chunk_size=chunk)
+    dense = relative_representation(v, a)
+    want = np.argsort(-dense, axis=1)[:, :9]
+    np.testing.assert_array_equal(np.sort(idx.numpy(), 1), np.sort(want, 1))
+    np.testing.assert_allclose(sims.numpy(), np.take_along_axis(dense, idx.numpy(), 1), atol=1e-5)
+    assert relative._cpu_chunk_rows(200) == 256  # CPU_CHUNK_BYTES / (4 x 200), raised to the 256-row floor
+
+
+def test_topk_of_no_rows_and_k_above_the_anchor_count():
+    from mosecrot_viz.core.relative import topk_anchors
+
+    sims, idx = topk_anchors(np.zeros((0, 4), np.float32), np.eye(4, dtype=np.float32), 3)
+    assert sims.shape == (0, 3) and idx.shape == (0, 3)
+    sims, idx = topk_anchors(np.eye(4, dtype=np.float32)[:2], np.eye(4, dtype=np.float32), 10)
+    assert idx.shape == (2, 4) and idx[:, 0].tolist() == [0, 1]
+    assert relative_map(np.zeros((0, 4)), np.eye(4), np.eye(4)).shape == (0, 4)

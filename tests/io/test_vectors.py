@@ -101,6 +101,26 @@ def test_fast_text_parser_matches_gensim_and_careful_parser(tmp_path):
     assert full.index_to_key[-5:] == words[-5:]
 
 
+@pytest.mark.parametrize("stated", [40, 300, 1000])
+def test_header_preallocated_matrix_matches_careful_parser_across_batches(tmp_path, monkeypatch, stated):
+    """With a header the fast path writes rows into one preallocated matrix; a header that understates the rows
+    (overflow batches), states them exactly or overstates them gives the same words and vectors as the careful
+    parser, over many small batches and with a duplicate word dropped."""
+    import mosecrot_viz.io.vectors as vectors
+
+    monkeypatch.setattr(vectors, "_BATCH_BYTES", 2000)  # a few rows per batch: many batches
+    words = [f"w{i}" for i in range(299)] + ["w7"]
+    write_vec(tmp_path / "v.vec", words, dim=5, seed=9)
+    body = (tmp_path / "v.vec").read_text().split("\n", 1)[1]
+    (tmp_path / "v.vec").write_text(f"{stated} 5\n" + body)
+    fast = vectors._load_text_fast(tmp_path / "v.vec", None)
+    careful = vectors._load_text_careful(tmp_path / "v.vec", None)
+    assert fast.index_to_key == careful.index_to_key == words[:299]
+    np.testing.assert_array_equal(fast.vectors, careful.vectors)
+    capped = vectors._load_text_fast(tmp_path / "v.vec", 120)
+    np.testing.assert_array_equal(capped.vectors, careful.vectors[:120])
+
+
 def test_parsed_text_vectors_are_cached_by_file_identity(tmp_path, monkeypatch):
     monkeypatch.setenv("MOSECROT_PARSED_VECTORS", str(tmp_path / "cache" / "parsed-vectors"))
     write_vec(tmp_path / "v.vec", WORDS)
