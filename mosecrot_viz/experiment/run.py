@@ -20,8 +20,8 @@ import pandas as pd
 
 from mosecrot_viz.core import baselines, model_cache, stitching
 from mosecrot_viz.core import ladder as gap_ladder
-from mosecrot_viz.core.metrics import aggregate_seeds, classification_metrics
 from mosecrot_viz.core.devices import configure_threads
+from mosecrot_viz.core.metrics import aggregate_seeds, classification_metrics
 from mosecrot_viz.core.training import TrainConfig, fine_tune, pick_device, predict_logits, set_seed
 from mosecrot_viz.defaults import models
 from mosecrot_viz.experiment.config import MAPPED_METHODS, ExperimentConfig
