@@ -35,7 +35,7 @@ setup: $(BIN)/.installed
 	$(BIN)/python -m mosecrot_viz resources --fetch
 
 run: setup
-	$(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false --server.fileWatcherType none
+	OPENBLAS_THREAD_TIMEOUT=$${OPENBLAS_THREAD_TIMEOUT:-4} $(BIN)/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false --server.fileWatcherType none
 
 demo: setup
 	$(BIN)/python -m mosecrot_viz demo --out runs/demo

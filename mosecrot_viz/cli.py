@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--load-rows", type=int, default=200_000, help="rows of the .vec file the loaders read")
     bench.add_argument("--steps", type=int, default=15, help="training steps timed per padding mode")
     bench.add_argument("--skip-dense", action="store_true", help="skip the dense NumPy reference (it needs ~10 GB)")
+    bench.add_argument("--quick", action="store_true",
+                       help="skip the end-to-end runs (the demo, two app sessions, SIB-200): about 2 minutes, not 15")
+    bench.add_argument("--sib200", default="fr", choices=["fr", "zh", "de", "es", "none"],
+                       help="target language of the timed 3-seed SIB-200 run (needs the shared data; none: skip)")
     bench.add_argument("--out", help="also write the table to this Markdown file")
     bench.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -395,7 +399,8 @@ def _bench(args) -> None:
     train = shared if shared.exists() else resolve("task:bible-en") / "train.tsv"
     command = "python -m mosecrot_viz bench " + " ".join(sys.argv[2:] if argv_is_cli() else [])
     res = run_bench(words=args.words, anchors=args.anchors, k=args.k, load_rows=args.load_rows, steps=args.steps,
-                    train_file=train, skip_dense=args.skip_dense)
+                    train_file=train, skip_dense=args.skip_dense, end_to_end=not args.quick,
+                    sib200_lang=None if args.quick or args.sib200 == "none" else args.sib200)
     table = report(res, command.strip())
     print(table)
     if args.out:

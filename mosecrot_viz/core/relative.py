@@ -12,6 +12,7 @@ Work is done in row chunks so memory stays bounded by the chunk, not by |V| x |A
 """
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -79,7 +80,15 @@ def _cpu_chunk_rows(n_anchors: int) -> int:
     return int(min(8192, max(256, CPU_CHUNK_BYTES // (4 * max(n_anchors, 1)))))
 
 
-def _topk_chunks(vectors, anchors, k: int | None, chunk_size: int | None, device):
+def _clock(timings: dict | None, name: str, since: float) -> float:
+    """Add the seconds since `since` to `timings[name]` (when profiling); returns now."""
+    now = time.perf_counter()
+    if timings is not None:
+        timings[name] = timings.get(name, 0.0) + now - since
+    return now
+
+
+def _topk_chunks(vectors, anchors, k: int | None, chunk_size: int | None, device, timings: dict | None = None):
     """Yield (start, sims (c, k), idx (c, k)) per row chunk of `vectors` (n, d) against `anchors` (|A|, d).
 
     On the CPU the cosine GEMM goes through NumPy's BLAS into one reused (chunk, |A|) buffer: on this
@@ -95,11 +104,14 @@ def _topk_chunks(vectors, anchors, k: int | None, chunk_size: int | None, device
         rows = chunk_size or _cpu_chunk_rows(a_t.shape[1])
         buf = np.empty((min(rows, max(len(vecs), 1)), a_t.shape[1]), dtype=np.float32)
         for start in range(0, len(vecs), rows):
+            t = time.perf_counter()
             chunk = np.asarray(vecs[start : start + rows], dtype=np.float32)
             chunk = chunk / np.maximum(np.linalg.norm(chunk, axis=1, keepdims=True), 1e-12)
             sims = buf[: len(chunk)]
             np.matmul(chunk, a_t, out=sims)
+            t = _clock(timings, "similarities (GEMM)", t)
             top = torch.topk(torch.from_numpy(sims), k, dim=1)  # new tensors: the buffer is free again
+            _clock(timings, "top-k", t)
             yield start, top.values, top.indices
         return
     a = _normalise(torch.as_tensor(np.asarray(anchors), dtype=torch.float32, device=device))
@@ -122,30 +134,35 @@ def topk_anchors(vectors, anchors, k: int | None, *, chunk_size: int | None = No
 
 def relative_map(
     vectors, anchors, basis, *, k: int | None = 50, weighting: str = "softmax", temperature: float = 0.05,
-    chunk_size: int | None = None, device="cpu",
+    chunk_size: int | None = None, device="cpu", timings: dict | None = None,
 ) -> np.ndarray:
     """Map each row of `vectors` into the space of `basis` through its top-k anchors.
 
     vectors : (n, d) in the same space as anchors (|A|, d); basis : (|A|, D). Returns (n, D) float32.
     Memory is bounded by the chunk: chunk x |A| similarities and chunk x k weights (the weighted sum is one
-    sparse (chunk, |A|) x (|A|, D) product, not a chunk x k x D gather). The chunk defaults to about 128 MB
-    of similarities on the CPU and 4096 rows on CUDA.
+    `embedding_bag`, not a chunk x k x D gather). The chunk defaults to about 128 MB
+    of similarities on the CPU and 4096 rows on CUDA. A `timings` dict, when given, collects the seconds
+    spent per phase on the CPU (similarities, top-k, weights, weighted sum): the bench's profile.
     """
     if weighting == "standard" and temperature != 1.0:
         warnings.warn(f"{STANDARD_TAU_WARNING} (got tau={temperature})", UserWarning, stacklevel=2)
     basis_t = torch.as_tensor(np.asarray(basis), dtype=torch.float32, device=device)
     out = np.empty((len(np.asarray(vectors)), basis_t.shape[1]), dtype=np.float32)
-    for start, sims, idx in _topk_chunks(vectors, anchors, k, chunk_size, device):
+    for start, sims, idx in _topk_chunks(vectors, anchors, k, chunk_size, device, timings):
+        t = time.perf_counter()
         w = anchor_weights(sims, weighting, temperature)
         w = w / w.sum(dim=1, keepdim=True).clamp_min(1e-12)
-        out[start : start + len(w)] = _sparse_rows(w, idx, basis_t.shape[0]).matmul(basis_t).cpu().numpy()
+        t = _clock(timings, "weights", t)
+        out[start : start + len(w)] = weighted_rows(w, idx, basis_t).cpu().numpy()
+        _clock(timings, "weighted sum", t)
     return out
 
 
-def _sparse_rows(weights: torch.Tensor, idx: torch.Tensor, n_cols: int) -> torch.Tensor:
-    """The (n, |A|) weight matrix with k non-zeros per row, as CSR: one sparse GEMM replaces an n*k*D gather."""
-    n, k = weights.shape
-    crow = torch.arange(0, n * k + 1, k, device=weights.device)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-        return torch.sparse_csr_tensor(crow, idx.reshape(-1), weights.reshape(-1), size=(n, n_cols))
+def weighted_rows(weights: torch.Tensor, idx: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """sum_j weights[n, j] * basis[idx[n, j]] for every row n: (n, k), (n, k), (|A|, D) -> (n, D).
+
+    One `embedding_bag` (a bag per row, weighted sum): it never builds the n x k x D gather, and on the CPU
+    it took a quarter of the time of the CSR sparse x dense product it replaced (`bench`)."""
+    if len(idx) == 0:
+        return basis.new_zeros((0, basis.shape[1]))
+    return torch.nn.functional.embedding_bag(idx, basis, per_sample_weights=weights.to(basis.dtype), mode="sum")

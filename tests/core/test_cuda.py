@@ -184,7 +184,7 @@ def test_real_oom_halves_the_pass_and_the_halved_step_succeeds():
     not HAS_CUDA, reason=NO_GPU)])])
 def test_every_tensor_of_a_run_is_on_the_run_device(device, tmp_path, tiny_run_args, monkeypatch):
     """Each model the run loads records, at every forward, where its parameters, buffers and inputs
-    live; the relative map records where its sparse weight matrix lives."""
+    live; the relative map records where its weighted sum runs."""
     seen, forwards = set(), []
 
     def record(module, args, kwargs):
@@ -199,15 +199,15 @@ def test_every_tensor_of_a_run_is_on_the_run_device(device, tmp_path, tiny_run_a
         model.register_forward_pre_hook(record, with_kwargs=True)
         return model
 
-    sparse = relative._sparse_rows
+    weighted = relative.weighted_rows
 
-    def sparse_recorded(weights, idx, n_cols):
-        out = sparse(weights, idx, n_cols)
+    def weighted_recorded(weights, idx, basis):
+        out = weighted(weights, idx, basis)
         seen.add(f"map:{out.device.type}")
         return out
 
     monkeypatch.setattr(models, "load_classifier", load_recorded)
-    monkeypatch.setattr(relative, "_sparse_rows", sparse_recorded)
+    monkeypatch.setattr(relative, "weighted_rows", weighted_recorded)
     cfg = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "ls", "source", "mplm"], seeds=[1], epochs=1,
                            top_k=5, device=device)
     res = run_experiment(cfg).results
