@@ -6,6 +6,7 @@ record and the URL, so they survive navigation, a reload and a second tab.
 """
 import streamlit as st
 
+from mosecrot_viz.analysis.training import fine_tune_table
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ALL_METHODS, ANCHOR_POLICIES, DEVICES, ExperimentConfig
 from mosecrot_viz.experiment.provenance import auto_device_line
@@ -124,6 +125,12 @@ def live_status():
                 st.caption("Macro-F1 on the target test set, mean ± std over seeds. "
                            "LR trains on target data (not zero-shot). mplm's default is multilingual-e5-small "
                            "dequantised from 4-bit weights, not mBERT.")
+                with st.expander("Fine-tuning: epochs, speed and MFU"):
+                    st.dataframe(fine_tune_table(res), hide_index=True,
+                                 column_config={"MFU": st.column_config.NumberColumn(format="percent")})
+                    st.caption("MFU: the matmul FLOP/s a fine-tune achieved over this machine's measured matmul "
+                               "rate (`python -m mosecrot_viz bench`). Empty for fine-tunes reused from the model "
+                               "cache whose record predates these figures.")
                 environment_expander(res)
 
 

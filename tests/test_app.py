@@ -57,6 +57,10 @@ def test_pages_show_the_runs_numbers(stored_run):
     results = next(f for f in frames if "macro-F1" in f.columns)
     want = stored_run.results["methods"]["rr-softmax"]["macro_f1"]
     assert results.set_index("method").loc["rr-softmax", "macro-F1"] == pytest.approx(want)
+    tunes = next(f for f in frames if "MFU" in f.columns)  # the run's own fine-tunes, with speed and MFU
+    hist = stored_run.results["histories"]["rr-softmax"][0]
+    row = tunes.set_index("fine-tune").loc["rr-softmax"]
+    assert row["epochs trained"] == len(hist["epochs"]) and 0 < row["MFU"] < 2
     at.switch_page("pages/why.py").run()
     assert not at.exception
     best = max(("rr-softmax", "rr-sparsemax", "ls"), key=lambda m: stored_run.results["methods"][m]["macro_f1"])
