@@ -248,11 +248,13 @@ def _prepare_outputs(cfg: ExperimentConfig):
 def _run(cfg: ExperimentConfig) -> dict:
     lock = _prepare_outputs(cfg)
     from mosecrot_viz.experiment.pipeline import run_experiment
+    from mosecrot_viz.store.worker import compute_slot
 
     t0 = time.perf_counter()
     bar, update = _progress_bar()
     try:
-        out = run_experiment(cfg, progress=update)
+        with compute_slot(on_wait=lambda msg: print(msg, file=sys.stderr, flush=True)):
+            out = run_experiment(cfg, progress=update)
     finally:
         bar.close()
         lock.release()

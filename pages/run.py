@@ -129,8 +129,8 @@ def live_status():
                     st.dataframe(fine_tune_table(res), hide_index=True,
                                  column_config={"MFU": st.column_config.NumberColumn(format="percent")})
                     st.caption("MFU: the matmul FLOP/s a fine-tune achieved over this machine's measured matmul "
-                               "rate (`python -m mosecrot_viz bench`). Empty for fine-tunes reused from the model "
-                               "cache whose record predates these figures.")
+                               "rate (`python -m mosecrot_viz bench`). Speed is empty for a fine-tune this run "
+                               "reused from the model cache: its times belong to the run that trained it.")
                 environment_expander(res)
 
 

@@ -12,6 +12,10 @@ from mosecrot_viz.defaults.registry import shared_data_dir
 
 SHARED_DATA = shared_data_dir()  # $MOSECROT_SHARED_DATA, else ../shared/data beside the checkout
 
+# The suite's runs skip the machine-wide compute slot (store.worker), so a user's app or CLI run on this machine
+# does not hold the tests up; tests/store/test_worker.py turns it back on to test it.
+os.environ.setdefault("MOSECROT_SHARE_CORES", "1")
+
 WORDS = ["the", "cat", "dog", "sat", "on", "mat", "run", "fast", "slow", "red", "blue", "green", "big", "small",
          "house", "tree", "car", "road", "ball", "game", "team", "win", "lose", "doctor", "health", "ill"]
 

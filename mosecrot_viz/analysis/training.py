@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import pandas as pd
 
-COLUMNS = ["fine-tune", "seed", "epochs trained", "best epoch", "best English dev F1", "stopped early",
-           "train seconds", "examples/s", "MFU"]
+COLUMNS = ["fine-tune", "seed", "reused from the model cache", "epochs trained", "best epoch", "best English dev F1",
+           "stopped early", "train seconds", "examples/s", "MFU"]
 
 
 def fine_tune_table(results: dict) -> pd.DataFrame:
     """One row per (fine-tune label, seed), in the run's seed order. Speed columns are empty for a fine-tune
-    reused from the model cache whose record predates them; MFU is achieved matmul FLOP/s over the rate
-    measured on the machine that trained it."""
+    this run reused from the model cache (its times are another run's); MFU is achieved matmul FLOP/s over the
+    rate measured by the process that trained it."""
     seeds = (results.get("config") or {}).get("seeds") or []
     rows = []
     for label, hists in (results.get("histories") or {}).items():
         for i, h in enumerate(hists):
             epochs = h.get("epochs") or []
-            secs = [e["train_seconds"] for e in epochs if e.get("train_seconds") is not None]
-            n_ex = [e["examples_per_s"] * e["train_seconds"] for e in epochs if e.get("examples_per_s") is not None
+            reused = bool(h.get("reused_from_cache"))
+            timed = [] if reused else epochs
+            secs = [e["train_seconds"] for e in timed if e.get("train_seconds") is not None]
+            n_ex = [e["examples_per_s"] * e["train_seconds"] for e in timed if e.get("examples_per_s") is not None
                     and e.get("train_seconds") is not None]
-            flops = [e["achieved_gflops"] * e["train_seconds"] for e in epochs if e.get("achieved_gflops") is not None
+            flops = [e["achieved_gflops"] * e["train_seconds"] for e in timed if e.get("achieved_gflops") is not None
                      and e.get("train_seconds") is not None]
             rate = h.get("matmul_gflops")
             total = sum(secs)
             rows.append({
-                "fine-tune": label, "seed": seeds[i] if i < len(seeds) else i + 1, "epochs trained": len(epochs),
+                "fine-tune": label, "seed": seeds[i] if i < len(seeds) else i + 1, "reused from the model cache": reused,
+                "epochs trained": len(epochs),
                 "best epoch": h.get("best_epoch") or _best_epoch(epochs),
                 "best English dev F1": h.get("best_dev_macro_f1"), "stopped early": bool(h.get("stopped_early")),
                 "train seconds": round(total, 1) if secs else None,

@@ -32,11 +32,16 @@ def available_cores() -> int:
     import os
 
     for name in ("MOSECROT_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(name, "").strip():
+        raw = os.environ.get(name, "").strip()
+        if raw:
+            first = raw.split(",")[0].strip() if name == "OMP_NUM_THREADS" else raw  # OpenMP allows "4,2"
             try:
-                return max(1, int(os.environ[name]))
+                value = int(first)
             except ValueError:
-                raise ValueError(f"{name} must be a whole number, got {os.environ[name]!r}") from None
+                value = 0
+            if value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {raw!r}")
+            return value
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -50,15 +55,28 @@ def available_cores() -> int:
     return max(1, cores)
 
 
-def configure_threads(threads: int | None = None) -> int:
-    """Set torch's intra-op threads to `threads` (default: `available_cores()`); returns the number set.
+_TORCH_DEFAULT: list = []  # torch's own thread count before this module first changed it (physical cores)
 
-    Called where a run, a bench measurement or the app's worker starts, so one process uses the cores it
-    has and no more; runs go one at a time (`store.worker`), so they do not share these threads.
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads, and the BLAS threads NumPy uses (threadpoolctl), to `threads`; by default
+    to `available_cores()`, never above torch's own default (physical cores: hyperthreads slow GEMMs).
+    Returns the number set.
+
+    Called where a run or a bench measurement starts, so one process uses the cores it has and no more; runs
+    go one at a time (`store.worker`), so they do not share these threads.
     """
     import torch
 
-    n = threads or available_cores()
+    if not _TORCH_DEFAULT:
+        _TORCH_DEFAULT.append(torch.get_num_threads())
+    n = threads or min(available_cores(), _TORCH_DEFAULT[0])
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=n, user_api="blas")
+    except ImportError:  # scikit-learn brings it; without it NumPy's BLAS keeps its own count
+        pass
     return n

@@ -37,8 +37,8 @@ def model_shape(model) -> tuple[int, int, int]:
 
 @lru_cache(maxsize=None)
 def matmul_gflops(device: str = "cpu", dtype: str = "float32", n: int | None = None) -> float:
-    """The machine's measured square-matmul rate in GFLOP/s on `device` in `dtype` (3 warm-ups, then the mean
-    of several products), once per process. On the CPU it is the faster of NumPy's BLAS and torch at n=2048
+    """The machine's measured square-matmul rate in GFLOP/s on `device` in `dtype` (2 warm-ups, then the mean
+    of several products), once per process (about 0.7 s on 2 CPU cores, paid by a process's first fine-tune). On the CPU it is the faster of NumPy's BLAS and torch at n=2048
     (the floor every figure is compared against is the best this machine reached); n=8192 on CUDA."""
     import torch
 

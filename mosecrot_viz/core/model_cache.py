@@ -30,7 +30,7 @@ def tune_key(model_name: str, embeddings, freeze: bool, train_ids, train_y, dev_
     h.update(str(model_name).encode())
     if embeddings is not None:
         h.update(np.ascontiguousarray(embeddings, dtype=np.float32).tobytes())
-    cfg = {k: v for k, v in asdict(train_cfg).items() if not (k == "patience" and v is None)}  # off: keys as before
+    cfg = {k: v for k, v in asdict(train_cfg).items() if not (k == "patience" and v is None)}  # off: not in the key
     h.update(json.dumps({"freeze": freeze, "cfg": cfg, "seed": seed, "procedure": PROCEDURE},
                         sort_keys=True).encode())
     for seqs in (train_ids, dev_ids):

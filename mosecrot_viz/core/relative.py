@@ -116,7 +116,7 @@ def _topk_chunks(vectors, anchors, k: int | None, chunk_size: int | None, device
         return
     a = _normalise(torch.as_tensor(np.asarray(anchors), dtype=torch.float32, device=device))
     k = a.shape[0] if not k or k > a.shape[0] else int(k)
-    rows = chunk_size or 4096
+    rows = chunk_size or 2048
     for start in range(0, len(vecs), rows):
         v = _normalise(torch.as_tensor(vecs[start : start + rows], dtype=torch.float32, device=device))
         top = torch.topk(v @ a.T, k, dim=1)
@@ -141,11 +141,19 @@ def relative_map(
     vectors : (n, d) in the same space as anchors (|A|, d); basis : (|A|, D). Returns (n, D) float32.
     Memory is bounded by the chunk: chunk x |A| similarities and chunk x k weights (the weighted sum is one
     `embedding_bag`, not a chunk x k x D gather). The chunk defaults to about 128 MB
-    of similarities on the CPU and 4096 rows on CUDA. A `timings` dict, when given, collects the seconds
+    of similarities on the CPU and 2048 rows on CUDA. A `timings` dict, when given, collects the seconds
     spent per phase on the CPU (similarities, top-k, weights, weighted sum): the bench's profile.
     """
     if weighting == "standard" and temperature != 1.0:
         warnings.warn(f"{STANDARD_TAU_WARNING} (got tau={temperature})", UserWarning, stacklevel=2)
+    n_anchors, n_basis = len(np.asarray(anchors)), len(np.asarray(basis))
+    if n_anchors == 0 or n_anchors != n_basis:
+        raise ValueError(f"the map needs one basis row per anchor and at least one anchor: {n_anchors} anchors, "
+                         f"{n_basis} basis rows")
+    if np.asarray(vectors).ndim != 2 or np.asarray(anchors).ndim != 2 or \
+            np.asarray(vectors).shape[1] != np.asarray(anchors).shape[1]:
+        raise ValueError(f"vectors {np.asarray(vectors).shape} and anchors {np.asarray(anchors).shape} must be 2-D "
+                         "arrays of the same width")
     basis_t = torch.as_tensor(np.asarray(basis), dtype=torch.float32, device=device)
     out = np.empty((len(np.asarray(vectors)), basis_t.shape[1]), dtype=np.float32)
     out.fill(0)  # fault its pages in once, in one pass: faulting them chunk by chunk cost 0.8 s of 8 at 200k x 384

@@ -232,9 +232,9 @@ def fine_tune(
             progress(f"{label}: epoch {epoch + 1}/{cfg.epochs}, dev F1 {dev_f1:.3f}", epoch + 1, cfg.epochs)
         if cfg.patience is not None and epoch + 1 - best_epoch >= cfg.patience and epoch + 1 < cfg.epochs:
             stopped_early = True
-            if progress:  # the epochs not trained count as done, so the run's progress and pace stay true
+            if progress:  # total = the epochs trained: the run drops the rest from its work, so the pace stays true
                 progress(f"{label}: stopped early after epoch {epoch + 1} (no better dev F1 for {cfg.patience} "
-                         f"epochs; best epoch {best_epoch})", cfg.epochs, cfg.epochs)
+                         f"epochs; best epoch {best_epoch})", epoch + 1, epoch + 1)
             break
     model.load_state_dict(best_state, strict=False)
     return {"epochs": history, "best_dev_macro_f1": best, "best_epoch": best_epoch, "stopped_early": stopped_early,

@@ -53,8 +53,15 @@ class _Progress:
         """A fine-tuning callback (message, epochs done, total): a step per finished epoch, and
         notices in between (e.g. a GPU out-of-memory retry) shown without moving the bar."""
         last = [0]
+        expected: list = []  # the epochs this fine-tune was first announced with
 
         def report(message: str, done: int | None = None, total: int | None = None) -> None:
+            if total is not None:
+                if not expected:
+                    expected.append(total)
+                elif total < expected[0]:  # stopped early: the epochs it will not train leave the run's work
+                    self.total = max(self.total - (expected[0] - total), self.done + 1)
+                    expected[0] = total
             if done is not None and done > last[0]:
                 self.step(prefix + message, done - last[0])
                 last[0] = done
@@ -131,6 +138,7 @@ class Run:
         notes = []  # a corrupt cache entry: said, recorded in the new history, and rebuilt
         hist = model_cache.load(model, folder, warn=lambda m: (notes.append(m), self.prog.say(m))) if folder else None
         if hist is not None:
+            hist = dict(hist, reused_from_cache=True)  # its seconds and MFU are the original fine-tune's, not this run's
             model.to(self.device)
             self.prog.step(f"seed {seed}, {label}: reused cached fine-tune", cfg.epochs)
         else:

@@ -107,12 +107,19 @@ def run_trial_files(cfg_dict: dict) -> dict:
     This is what a Ray worker executes; it needs only the config, so it runs on any node.
     """
     cfg = ExperimentConfig.from_dict(cfg_dict)
+    before = os.environ.get("MOSECROT_SHARE_CORES")
     os.environ["MOSECROT_SHARE_CORES"] = "1"  # Ray gives each trial its CPUs: no machine-wide one-at-a-time slot
-    with tempfile.TemporaryDirectory(prefix="mosecrot-trial-") as scratch:
-        path = prepare_run_at(cfg, Path(scratch))
-        execute_run(cfg, path)
-        return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
-                if p.is_file() and not p.name.endswith(".tmp")}
+    try:
+        with tempfile.TemporaryDirectory(prefix="mosecrot-trial-") as scratch:
+            path = prepare_run_at(cfg, Path(scratch))
+            execute_run(cfg, path)
+            return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
+                    if p.is_file() and not p.name.endswith(".tmp")}
+    finally:
+        if before is None:
+            os.environ.pop("MOSECROT_SHARE_CORES", None)
+        else:
+            os.environ["MOSECROT_SHARE_CORES"] = before
 
 
 def write_trial_files(path: Path, files: dict) -> None:

@@ -214,11 +214,20 @@ def execute_run(cfg: ExperimentConfig, path: Path, *, analyse: bool = False) -> 
             _mark_cancelled(path, 0.0, "cancelled before it started")
             return False
         try:
-            with compute_slot(on_wait=lambda msg: _say_queued(path, msg), cancelled=cancelled):
-                return _execute(cfg, path, analyse)
+            slot = compute_slot(on_wait=lambda msg: _say_queued(path, msg), cancelled=cancelled)
+            slot.__enter__()
         except SlotWaitCancelled:
             _mark_cancelled(path, 0.0, "cancelled while it waited for another run on this machine")
             return False
+        except Exception as exc:  # e.g. a read-only cache folder: the run fails with the reason, never stays queued
+            write_json(path / "status.json", {"state": "failed", "fraction": 0.0, "message": (
+                f"could not take the machine's compute slot ({type(exc).__name__}: {exc}); make the cache folder "
+                "writable (MOSECROT_CACHE) or set MOSECROT_SHARE_CORES=1 to run without it")})
+            return False
+        try:
+            return _execute(cfg, path, analyse)
+        finally:
+            slot.__exit__(None, None, None)
 
 
 def _say_queued(path: Path, message: str) -> None:
@@ -242,9 +251,12 @@ def cancel_run(run: "StoredRun | Path") -> bool:
     latest after the current fine-tuning epoch) and marks it cancelled; other runs are untouched. False when the
     run had already ended."""
     path = Path(getattr(run, "path", run))
-    if StoredRun(path).status()["state"] not in ("queued", "running"):  # ended, or only analysing its results
+    state = StoredRun(path).status()["state"]
+    if state not in ("queued", "running"):  # ended, or only analysing its results
         return False
     write_bytes(path / CANCEL_FILE, f"{time.time()}\n".encode())
+    if state == "queued":  # still waiting its turn: said at once (execute_run checks the file before any work)
+        _mark_cancelled(path, 0.0, "cancelled while queued")
     return True
 
 

@@ -3,8 +3,10 @@
 Why: two app sessions starting runs at once would otherwise fine-tune side by side, each with torch's
 threads over every core: the cores are oversubscribed and neither run finishes sooner. The queue runs
 jobs one after the other in the order they were asked for (a FIFO, unlike a bare lock's free-for-all);
-`compute_slot` extends that to separate processes that share a cache folder (the app and a CLI run):
-the later one waits, says so, and can still be cancelled while it waits. `python -m mosecrot_viz bench`
+`compute_slot` extends that to separate processes that share a cache folder (the app's runs, CLI runs,
+demos, sweeps and grids): the later one waits, says so, and an app run can be cancelled while it waits.
+The slot is not a fair queue between processes: a process with several jobs (a sweep) may take it again
+before a waiter's next poll. `python -m mosecrot_viz bench`
 measures two sessions' runs started at once against the same runs one after the other.
 """
 from __future__ import annotations
@@ -56,7 +58,7 @@ def _work() -> None:
         fn, args, kwargs = _jobs.get()
         try:
             fn(*args, **kwargs)
-        except Exception:  # a job records its own failure (store.runs); this only keeps the worker alive
+        except BaseException:  # a job records its own failure (store.runs); this only keeps the worker alive
             LOG.exception("background job %s failed", getattr(fn, "__name__", fn))
         finally:
             _jobs.task_done()

@@ -109,3 +109,14 @@ def test_topk_of_no_rows_and_k_above_the_anchor_count():
     sims, idx = topk_anchors(np.eye(4, dtype=np.float32)[:2], np.eye(4, dtype=np.float32), 10)
     assert idx.shape == (2, 4) and idx[:, 0].tolist() == [0, 1]
     assert relative_map(np.zeros((0, 4)), np.eye(4), np.eye(4)).shape == (0, 4)
+
+
+def test_relative_map_refuses_mismatched_shapes_with_a_clear_error():
+    rng = np.random.default_rng(0)
+    v, a = rng.normal(size=(4, 3)), rng.normal(size=(5, 3))
+    with pytest.raises(ValueError, match="one basis row per anchor"):
+        relative_map(v, a, rng.normal(size=(6, 2)))
+    with pytest.raises(ValueError, match="one basis row per anchor"):
+        relative_map(v, a[:0], rng.normal(size=(0, 2)))
+    with pytest.raises(ValueError, match="same width"):
+        relative_map(rng.normal(size=(4, 2)), a, rng.normal(size=(5, 2)))

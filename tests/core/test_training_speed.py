@@ -67,12 +67,15 @@ def test_best_epoch_restored_without_frozen_tensors_in_the_snapshot(tiny_bert_di
 
 
 def test_history_reports_throughput_and_mfu_from_the_flop_count(tiny_bert_dir, monkeypatch):
-    hist, model, _, _ = _run(tiny_bert_dir, [0.5, 0.6], None, monkeypatch, freeze=False)
+    hist, model, _, (_, ids) = _run(tiny_bert_dir, [0.5, 0.6], None, monkeypatch, freeze=False)
     lin, layers, hidden = model_shape(model)
+    assert len({len(s) for s in ids}) == 1  # every toy sentence has one length: each batch is that wide
+    epoch_flops = step_flops(lin, layers, hidden, rows=len(ids), width=len(ids[0]))  # linear in rows
     assert lin == sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear)) and layers >= 1
     assert hist["matmul_gflops"] > 0
     for e in hist["epochs"]:
         assert e["examples_per_s"] == pytest.approx(24 / e["train_seconds"], rel=1e-6)
+        assert e["achieved_gflops"] == pytest.approx(epoch_flops / e["train_seconds"] / 1e9, rel=1e-6)
         assert e["mfu"] == pytest.approx(e["achieved_gflops"] / hist["matmul_gflops"], rel=1e-6)
     assert step_flops(lin, layers, hidden, rows=8, width=6) == 6 * lin * 8 * 6 + 12 * layers * 36 * hidden * 8
 
@@ -103,3 +106,20 @@ def test_predictions_run_in_inference_mode(tiny_bert_dir):
     predict_logits(model, ids, tok.pad_token_id, pick_device("cpu"))
     hook.remove()
     assert seen and all(seen)
+
+
+def test_a_fine_tune_that_stops_early_takes_its_untrained_epochs_out_of_the_run_progress():
+    from mosecrot_viz.experiment.run import _Progress
+
+    seen = []
+    prog = _Progress(lambda msg, frac: seen.append(frac), total=3 + 2 * 5)  # 3 set-up steps, two 5-epoch tunes
+    prog.step("setup", 3)
+    first = prog.epochs("seed 1, ")
+    for e in (1, 2):
+        first(f"epoch {e}", e, 5)
+    first("stopped early after epoch 2", 2, 2)
+    assert prog.total == 3 + 2 + 5 and prog.done == 5
+    second = prog.epochs("seed 1, ")
+    for e in range(1, 6):
+        second(f"epoch {e}", e, 5)
+    assert seen[-1] == 1.0 and all(a <= b for a, b in zip(seen, seen[1:]))

@@ -118,9 +118,16 @@ def test_available_cores_reads_the_overrides_and_configure_threads_sets_torch(mo
     assert available_cores() == 3
     monkeypatch.delenv("MOSECROT_THREADS")
     assert available_cores() == 5
-    monkeypatch.setenv("OMP_NUM_THREADS", "lots")
-    with pytest.raises(ValueError, match="OMP_NUM_THREADS must be a whole number"):
+    monkeypatch.setenv("OMP_NUM_THREADS", "4,2")  # OpenMP's nested form: the outer level counts
+    assert available_cores() == 4
+    for bad in ("lots", "0", "-3"):
+        monkeypatch.setenv("OMP_NUM_THREADS", bad)
+        with pytest.raises(ValueError, match="OMP_NUM_THREADS must be a whole number >= 1"):
+            available_cores()
+    monkeypatch.setenv("MOSECROT_THREADS", "0")
+    with pytest.raises(ValueError, match="MOSECROT_THREADS must be a whole number >= 1"):
         available_cores()
+    monkeypatch.delenv("MOSECROT_THREADS")
     monkeypatch.delenv("OMP_NUM_THREADS")
     import os
 
@@ -130,3 +137,31 @@ def test_available_cores_reads_the_overrides_and_configure_threads_sets_torch(mo
         assert configure_threads(1) == 1 and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_slot_that_cannot_be_taken_fails_the_run_with_the_reason(tmp_path, tiny_run_args, monkeypatch):
+    from mosecrot_viz.experiment.config import ExperimentConfig
+    from mosecrot_viz.store import runs
+
+    def broken(**_):
+        raise PermissionError("read-only cache folder")
+
+    monkeypatch.setattr(runs, "compute_slot", broken)
+    cfg = ExperimentConfig(**tiny_run_args, methods=["majority"], epochs=1)
+    path = runs.prepare_run(cfg, "noslot", tmp_path)
+    assert runs.execute_run(cfg, path) is False
+    status = runs.StoredRun(path).status()
+    assert status["state"] == "failed" and "read-only cache folder" in status["message"]
+    assert "MOSECROT_SHARE_CORES=1" in status["message"]
+
+
+def test_cancelling_a_queued_run_says_so_at_once(tmp_path, tiny_run_args):
+    from mosecrot_viz.experiment.config import ExperimentConfig
+    from mosecrot_viz.store.runs import StoredRun, cancel_run, execute_run, prepare_run
+
+    cfg = ExperimentConfig(**tiny_run_args, methods=["majority"], epochs=1)
+    path = prepare_run(cfg, "queued", tmp_path)
+    assert cancel_run(StoredRun(path))
+    assert StoredRun(path).status()["state"] == "cancelled"
+    assert execute_run(cfg, path) is False  # its turn comes: it never starts
+    assert StoredRun(path).status()["state"] == "cancelled" and not (path / "results.json").exists()
