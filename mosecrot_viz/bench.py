@@ -77,11 +77,9 @@ def _child(task: str, args: dict) -> dict:
     """Runs inside the subprocess: one measurement, reported as JSON."""
     if task == "matmul":
         n, device, dtype = args["n"], args.get("device", "cpu"), args.get("dtype", "float32")
-        if device != "cpu" or dtype != "float32":
-            return {"gflops": _torch_matmul_gflops(n, device, dtype)}
         from mosecrot_viz.core.flops import matmul_gflops
 
-        return {"gflops": matmul_gflops("cpu", "float32", n)}  # the faster of NumPy's BLAS and torch
+        return {"gflops": matmul_gflops(device, dtype, n)}  # on the CPU in float32: the faster of NumPy and torch
     if task in ("map-ours", "map-dense"):
         v, a, b = _data(args["n"], args["a"], args["dt"], args["ds"])
         device = args.get("device", "cpu")
@@ -157,22 +155,6 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _torch_matmul_gflops(n: int, device: str, dtype: str, reps: int = 10) -> float:
-    """Rate of an n x n x n matmul through torch on `device` in `dtype` (3 warm-ups, mean of `reps`)."""
-    import torch
-
-    g = torch.Generator(device=device).manual_seed(0)
-    x = torch.randn((n, n), generator=g, device=device, dtype=getattr(torch, dtype))
-    for _ in range(3):
-        x @ x
-    _sync(device)
-    t = time.perf_counter()
-    for _ in range(reps):
-        x @ x
-    _sync(device)
-    return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
-
-
 def _warm_up(device: str, anchors, basis, k: int) -> None:
     """One small map first, so CUDA context creation and kernel loading are not timed."""
     from mosecrot_viz.core.relative import relative_map
@@ -181,22 +163,16 @@ def _warm_up(device: str, anchors, basis, k: int) -> None:
     _sync(device)
 
 
-def _linear_weights(model) -> int:
-    import torch
-
-    return sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
-
-
 def _train_step_throughput(args) -> dict:
     """Time real fine-tuning steps (`core.training._train_step`: dynamic padding, bf16 autocast on CUDA).
 
-    FLOPs per step are counted, not guessed from a profile: 6 x (weights of every Linear layer) x
-    (padded tokens) for the matmuls forward and backward, plus 12 x layers x width^2 x hidden per
-    sequence for attention scores and their weighted sum.
+    FLOPs per step are counted, not guessed from a profile (`core.flops.step_flops`, the count fine_tune's
+    history uses).
     """
     import torch
 
     from mosecrot_viz.core.devices import configure_threads
+    from mosecrot_viz.core.flops import model_shape, step_flops
     from mosecrot_viz.core.training import TrainConfig, _train_step, bucket_batches, pick_device, set_seed
     from mosecrot_viz.defaults import models
     from mosecrot_viz.io.tasks import load_task
@@ -225,9 +201,7 @@ def _train_step_throughput(args) -> dict:
     while len(batches) < warm + steps:
         batches += bucket_batches([len(s) for s in seqs], cfg.batch_size, shuffle=True, rng=rng)
     batches = batches[: warm + steps]
-    mc = model.config
-    layers, hidden = mc.num_hidden_layers, mc.hidden_size
-    lin = _linear_weights(model)
+    lin, layers, hidden = model_shape(model)
     examples = tokens = 0
     flops = 0.0
     for i, b in enumerate(batches):
@@ -240,7 +214,7 @@ def _train_step_throughput(args) -> dict:
         width = max(len(seqs[j]) for j in b)
         examples += len(b)
         tokens += len(b) * width
-        flops += 6 * lin * len(b) * width + 12 * layers * width**2 * hidden * len(b)
+        flops += step_flops(lin, layers, hidden, rows=len(b), width=width)
     _sync(str(device))
     sec = time.perf_counter() - t
     dtype = "bfloat16" if device.type == "cuda" else "float32"  # what the step computes in (training._autocast)
@@ -260,6 +234,7 @@ def _step_profile(model, opt, params, seqs, y, batches, pad_id, device, width) -
     own largest GEMM shape ((batch x width) x hidden x 4 hidden, the feed-forward layer) beside the square rate."""
     import torch
 
+    from mosecrot_viz.core.flops import rate_gflops
     from mosecrot_viz.core.training import collate
 
     parts = dict.fromkeys(("collate", "forward", "backward", "clip", "optimiser"), 0.0)
@@ -283,19 +258,9 @@ def _step_profile(model, opt, params, seqs, y, batches, pad_id, device, width) -
     rows, hidden = len(batches[0]) * width, model.config.hidden_size
     a = torch.randn(rows, hidden, device=device)
     w = torch.randn(4 * hidden, hidden, device=device)
-    ffn = _rate_of(lambda: torch.nn.functional.linear(a, w), 2 * rows * hidden * 4 * hidden, device)
+    ffn = rate_gflops(lambda: torch.nn.functional.linear(a, w), 2 * rows * hidden * 4 * hidden, device, reps=20,
+                      warmups=3)
     return {"seconds": parts, "ffn_gemm_shape": [rows, hidden, 4 * hidden], "ffn_gemm_gflops_torch": ffn}
-
-
-def _rate_of(fn, flops: float, device, reps: int = 20) -> float:
-    for _ in range(3):
-        fn()
-    _sync(str(device))
-    t = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    _sync(str(device))
-    return flops * reps / (time.perf_counter() - t) / 1e9
 
 
 def _two_sessions(args) -> dict:
@@ -306,7 +271,7 @@ def _two_sessions(args) -> dict:
     from mosecrot_viz.defaults.registry import demo_inputs
     from mosecrot_viz.experiment.config import ExperimentConfig
     from mosecrot_viz.store import worker
-    from mosecrot_viz.store.runs import execute_run, prepare_run, start_run
+    from mosecrot_viz.store.runs import execute_run, list_runs, prepare_run, start_run
 
     root = Path(args["root"])
 
@@ -323,9 +288,8 @@ def _two_sessions(args) -> dict:
     runs = [start_run(cfg(seed), name=f"together-{name}", root=root / "together") for seed, name in ((1, "a"), (2, "b"))]
     worker.wait_idle()
     together = time.perf_counter() - t
-    states = [r.status()["state"] for r in runs]
-    seq_states = [json.loads((p / "status.json").read_text())["state"] for p in sorted((root / "sequential").iterdir())]
-    return {"sequential_s": sequential, "together_s": together, "states": states + seq_states,
+    states = [r.status()["state"] for r in runs + list_runs(root / "sequential")]
+    return {"sequential_s": sequential, "together_s": together, "states": states,
             "methods": list(args["methods"]), "epochs": args["epochs"]}
 
 
@@ -406,11 +370,11 @@ def _timed_cli(argv: list[str], label: str) -> dict:
 def sib200_argv(lang: str, out: Path) -> list[str] | None:
     """The CLI run of SIB-200 English -> `lang` with the default methods and 3 seeds (5 epochs, k=50), or None
     when the shared data is absent."""
+    from mosecrot_viz.defaults.registry import SIB_FOLDERS
     from mosecrot_viz.paths import shared_data_dir
 
-    folders = {"zh": "zho_Hans", "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn"}
     sib = shared_data_dir() / "sib200"
-    en, tgt = sib / "eng_Latn", sib / folders[lang]
+    en, tgt = sib / "eng_Latn", sib / SIB_FOLDERS[lang]
     lexicon = "default:fr" if lang == "fr" else str(shared_data_dir() / "lexicons" / "muse" / f"en-{lang}.txt")
     if not (en / "train.tsv").exists() or not (tgt / "test.tsv").exists() or not (lexicon.startswith("default:")
                                                                                  or Path(lexicon).exists()):

@@ -18,12 +18,10 @@ def fine_tune_table(results: dict) -> pd.DataFrame:
         for i, h in enumerate(hists):
             epochs = h.get("epochs") or []
             reused = bool(h.get("reused_from_cache"))
-            timed = [] if reused else epochs
-            secs = [e["train_seconds"] for e in timed if e.get("train_seconds") is not None]
-            n_ex = [e["examples_per_s"] * e["train_seconds"] for e in timed if e.get("examples_per_s") is not None
-                    and e.get("train_seconds") is not None]
-            flops = [e["achieved_gflops"] * e["train_seconds"] for e in timed if e.get("achieved_gflops") is not None
-                     and e.get("train_seconds") is not None]
+            timed = [] if reused else [e for e in epochs if e.get("train_seconds") is not None]
+            secs = [e["train_seconds"] for e in timed]
+            n_ex = [e["examples_per_s"] * e["train_seconds"] for e in timed if e.get("examples_per_s") is not None]
+            flops = [e["achieved_gflops"] * e["train_seconds"] for e in timed if e.get("achieved_gflops") is not None]
             rate = h.get("matmul_gflops")
             total = sum(secs)
             rows.append({

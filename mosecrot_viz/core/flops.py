@@ -37,32 +37,36 @@ def model_shape(model) -> tuple[int, int, int]:
 
 @lru_cache(maxsize=None)
 def matmul_gflops(device: str = "cpu", dtype: str = "float32", n: int | None = None) -> float:
-    """The machine's measured square-matmul rate in GFLOP/s on `device` in `dtype` (2 warm-ups, then the mean
-    of several products), once per process (about 0.7 s on 2 CPU cores, paid by a process's first fine-tune). On the CPU it is the faster of NumPy's BLAS and torch at n=2048
-    (the floor every figure is compared against is the best this machine reached); n=8192 on CUDA."""
+    """The machine's measured square-matmul rate in GFLOP/s on `device` in `dtype`, once per process (about
+    0.7 s on 2 CPU cores, paid by a process's first fine-tune). On the CPU in float32 it is the faster of
+    NumPy's BLAS and torch at n=2048 (the floor every figure is compared against is the best this machine
+    reached); torch alone otherwise, n=8192 on CUDA."""
     import torch
 
     n = n or (8192 if str(device).startswith("cuda") else 2048)
     reps = 10 if str(device).startswith("cuda") else 3
     g = torch.Generator(device=device).manual_seed(0)
     x = torch.randn((n, n), generator=g, device=device, dtype=getattr(torch, dtype))
-    rates = [_rate(lambda: x @ x, n, reps, device)]
+    rates = [rate_gflops(lambda: x @ x, 2 * n**3, device, reps)]
     if str(device) == "cpu" and dtype == "float32":
         xn = x.numpy()
-        rates.append(_rate(lambda: xn @ xn, n, reps, device))
+        rates.append(rate_gflops(lambda: xn @ xn, 2 * n**3, device, reps))
     return max(rates)
 
 
-def _rate(product, n: int, reps: int, device) -> float:
+def rate_gflops(product, flops: float, device, reps: int, warmups: int = 2) -> float:
+    """GFLOP/s of `product()` doing `flops` each call: `warmups` untimed calls, then the mean of `reps`
+    (CUDA synchronised before and after, so queued kernels are counted)."""
     import torch
 
-    for _ in range(2):
+    cuda = str(device).startswith("cuda")
+    for _ in range(warmups):
         product()
-    if str(device).startswith("cuda"):
+    if cuda:
         torch.cuda.synchronize()
     t = time.perf_counter()
     for _ in range(reps):
         product()
-    if str(device).startswith("cuda"):
+    if cuda:
         torch.cuda.synchronize()
-    return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
+    return flops * reps / (time.perf_counter() - t) / 1e9

@@ -88,6 +88,11 @@ def _clock(timings: dict | None, name: str, since: float) -> float:
     return now
 
 
+def _clamp_k(k: int | None, n_anchors: int) -> int:
+    """k as used: every anchor when k is None, 0 or above their count."""
+    return n_anchors if not k or k > n_anchors else int(k)
+
+
 def _topk_chunks(vectors, anchors, k: int | None, chunk_size: int | None, device, timings: dict | None = None):
     """Yield (start, sims (c, k), idx (c, k)) per row chunk of `vectors` (n, d) against `anchors` (|A|, d).
 
@@ -100,7 +105,7 @@ def _topk_chunks(vectors, anchors, k: int | None, chunk_size: int | None, device
     if str(device) == "cpu":
         a = np.asarray(anchors, dtype=np.float32)
         a_t = np.ascontiguousarray((a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)).T)  # (d, |A|)
-        k = a_t.shape[1] if not k or k > a_t.shape[1] else int(k)
+        k = _clamp_k(k, a_t.shape[1])
         rows = chunk_size or _cpu_chunk_rows(a_t.shape[1])
         buf = np.empty((min(rows, max(len(vecs), 1)), a_t.shape[1]), dtype=np.float32)
         for start in range(0, len(vecs), rows):
@@ -115,7 +120,7 @@ def _topk_chunks(vectors, anchors, k: int | None, chunk_size: int | None, device
             yield start, top.values, top.indices
         return
     a = _normalise(torch.as_tensor(np.asarray(anchors), dtype=torch.float32, device=device))
-    k = a.shape[0] if not k or k > a.shape[0] else int(k)
+    k = _clamp_k(k, a.shape[0])
     rows = chunk_size or 2048
     for start in range(0, len(vecs), rows):
         v = _normalise(torch.as_tensor(vecs[start : start + rows], dtype=torch.float32, device=device))
@@ -127,7 +132,7 @@ def topk_anchors(vectors, anchors, k: int | None, *, chunk_size: int | None = No
     """Top-k anchor cosine similarities and indices per row, computed chunk by chunk: ((n, k), (n, k))."""
     parts = [(s, i) for _, s, i in _topk_chunks(vectors, anchors, k, chunk_size, device)]
     if not parts:
-        kk = len(anchors) if not k or k > len(anchors) else int(k)
+        kk = _clamp_k(k, len(anchors))
         return torch.empty((0, kk)), torch.empty((0, kk), dtype=torch.long)
     return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
@@ -146,16 +151,14 @@ def relative_map(
     """
     if weighting == "standard" and temperature != 1.0:
         warnings.warn(f"{STANDARD_TAU_WARNING} (got tau={temperature})", UserWarning, stacklevel=2)
-    n_anchors, n_basis = len(np.asarray(anchors)), len(np.asarray(basis))
-    if n_anchors == 0 or n_anchors != n_basis:
-        raise ValueError(f"the map needs one basis row per anchor and at least one anchor: {n_anchors} anchors, "
-                         f"{n_basis} basis rows")
-    if np.asarray(vectors).ndim != 2 or np.asarray(anchors).ndim != 2 or \
-            np.asarray(vectors).shape[1] != np.asarray(anchors).shape[1]:
-        raise ValueError(f"vectors {np.asarray(vectors).shape} and anchors {np.asarray(anchors).shape} must be 2-D "
-                         "arrays of the same width")
-    basis_t = torch.as_tensor(np.asarray(basis), dtype=torch.float32, device=device)
-    out = np.empty((len(np.asarray(vectors)), basis_t.shape[1]), dtype=np.float32)
+    vectors, anchors, basis = np.asarray(vectors), np.asarray(anchors), np.asarray(basis)
+    if len(anchors) == 0 or len(anchors) != len(basis):
+        raise ValueError(f"the map needs one basis row per anchor and at least one anchor: {len(anchors)} anchors, "
+                         f"{len(basis)} basis rows")
+    if vectors.ndim != 2 or anchors.ndim != 2 or vectors.shape[1] != anchors.shape[1]:
+        raise ValueError(f"vectors {vectors.shape} and anchors {anchors.shape} must be 2-D arrays of the same width")
+    basis_t = torch.as_tensor(basis, dtype=torch.float32, device=device)
+    out = np.empty((len(vectors), basis_t.shape[1]), dtype=np.float32)
     out.fill(0)  # fault its pages in once, in one pass: faulting them chunk by chunk cost 0.8 s of 8 at 200k x 384
     for start, sims, idx in _topk_chunks(vectors, anchors, k, chunk_size, device, timings):
         t = time.perf_counter()

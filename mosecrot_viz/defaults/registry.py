@@ -21,6 +21,8 @@ from mosecrot_viz.atomic import atomic_dir
 from mosecrot_viz.errors import InputError, ResourceError
 from mosecrot_viz.paths import CACHE_ENV, SHARED_DATA_ENV, cache_dir, shared_data_dir  # noqa: F401 (re-exported)
 
+SIB_FOLDERS = {"zh": "zho_Hans", "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn"}  # SIB-200 folder per language
+
 
 @dataclass(frozen=True)
 class Resource:

@@ -168,7 +168,6 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
     first = True
     want = max_vocab if max_vocab is not None else max_vectors() + 1
     into: np.ndarray | None = None  # (header rows, dim), filled in file order while rows fit
-    filled = [0]
 
     def take(batch) -> bool:
         nonlocal dim
@@ -191,7 +190,6 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
         room = 0 if into is None else max(0, min(len(bwords), len(into) - len(words)))
         if room:  # the header's preallocated matrix: no second copy at the end
             into[len(words) : len(words) + room] = matrix[:room]
-            filled[0] += room
         if room < len(bwords):
             chunks.append(matrix[room:])
         words.extend(bwords)
@@ -222,8 +220,8 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
             return None
     if not words:
         return None  # the careful parser says what is missing
-    if into is not None and filled[0]:
-        chunks.insert(0, into[: filled[0]])
+    if into is not None and len(into):  # the first min(rows read, header rows) rows are in it
+        chunks.insert(0, into[: min(len(words), len(into))])
     matrix = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
     chunks.clear()
     return _keyed(words, matrix)

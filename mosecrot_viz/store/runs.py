@@ -13,6 +13,7 @@ import threading
 import time
 import traceback
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,8 +192,7 @@ def _queue(cfg: ExperimentConfig, path: Path) -> Path:
         (path / stale).unlink(missing_ok=True)
     cfg.out = str(path)
     write_json(path / "config.json", cfg.to_dict())
-    write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "message": "queued", "started": time.time(),
-                                       "pid": os.getpid()})
+    _say_queued(path, "queued")
     return path
 
 
@@ -213,21 +213,18 @@ def execute_run(cfg: ExperimentConfig, path: Path, *, analyse: bool = False) -> 
         if cancelled():
             _mark_cancelled(path, 0.0, "cancelled before it started")
             return False
-        try:
-            slot = compute_slot(on_wait=lambda msg: _say_queued(path, msg), cancelled=cancelled)
-            slot.__enter__()
-        except SlotWaitCancelled:
-            _mark_cancelled(path, 0.0, "cancelled while it waited for another run on this machine")
-            return False
-        except Exception as exc:  # e.g. a read-only cache folder: the run fails with the reason, never stays queued
-            write_json(path / "status.json", {"state": "failed", "fraction": 0.0, "message": (
-                f"could not take the machine's compute slot ({type(exc).__name__}: {exc}); make the cache folder "
-                "writable (MOSECROT_CACHE) or set MOSECROT_SHARE_CORES=1 to run without it")})
-            return False
-        try:
+        with ExitStack() as held:
+            try:
+                held.enter_context(compute_slot(on_wait=lambda msg: _say_queued(path, msg), cancelled=cancelled))
+            except SlotWaitCancelled:
+                _mark_cancelled(path, 0.0, "cancelled while it waited for another run on this machine")
+                return False
+            except Exception as exc:  # e.g. a read-only cache folder: the run fails with the reason, never stays queued
+                write_json(path / "status.json", {"state": "failed", "fraction": 0.0, "message": (
+                    f"could not take the machine's compute slot ({type(exc).__name__}: {exc}); make the cache folder "
+                    "writable (MOSECROT_CACHE) or set MOSECROT_SHARE_CORES=1 to run without it")})
+                return False
             return _execute(cfg, path, analyse)
-        finally:
-            slot.__exit__(None, None, None)
 
 
 def _say_queued(path: Path, message: str) -> None:

@@ -14,12 +14,12 @@ from pathlib import Path
 from mosecrot_viz.atomic import atomic_path
 from mosecrot_viz.defaults.registry import (  # noqa: F401  (the demo re-exported for the pages)
     DEMO_METHODS,
+    SIB_FOLDERS,
     demo_inputs,
     shared_data_dir,
 )
 from mosecrot_viz.errors import LimitError, PathError
 
-SIB_FOLDERS = {"zh": "zho_Hans", "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn"}
 MUSE = {"zh": "en-zh.txt", "de": "en-de.txt", "es": "en-es.txt"}
 MUSE_LICENCE = "MUSE dictionaries: CC BY-NC 4.0 (non-commercial use only)"
 MAX_UPLOAD_MB = 1024
