@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-COLUMNS = ["fine-tune", "seed", "reused from the model cache", "epochs trained", "best epoch", "best English dev F1",
-           "stopped early", "train seconds", "examples/s", "MFU"]
+COLUMNS = ["fine-tune", "seed", "train seconds", "examples/s", "MFU", "epochs trained", "best epoch",
+           "best English dev F1", "stopped early", "reused from the model cache"]  # speed first: visible unscrolled
 
 
 def fine_tune_table(results: dict) -> pd.DataFrame:
