@@ -6,7 +6,8 @@ half a file, and never a run folder that mixes one run's results with another's 
   it does not. Every file that another page, tab or process may read while it is written goes through these
   (run folders and their status files, caches, built defaults, uploads, sweep tables, the benchmark report);
   an export (`export --out DIR`, the app's download zips) is written into a folder of its own, read only after.
-- `write_json` / `write_bytes`: one file's bytes through `atomic_path`.
+- `write_json` / `write_bytes`: one file's bytes through `atomic_path`. JSON is strict (`json_text`): a NaN or
+  infinity is an error naming its field, never a `NaN` token in a file.
 - `commit_files`: a whole run's files at once. They are written into a fresh sibling folder, the
   other files already in the run folder are hard-linked beside them, and the two folders are
   swapped in one `renameat2(RENAME_EXCHANGE)` call (Linux); a new folder is simply renamed into
@@ -22,6 +23,7 @@ import ctypes
 import ctypes.util
 import errno
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -36,9 +38,58 @@ LOCK_NAME = ".mosecrot.lock"
 COMMIT_MARK = "results.json"  # written last: its presence marks a complete run
 
 
+class NonFiniteError(ValueError):
+    """A NaN or infinity about to be written as JSON (which has neither): the message names the field."""
+
+
+def _nonfinite_field(data, where: str = ""):
+    """(path, value) of the first float in `data` that is NaN or infinite ('methods.ls.per_seed[1]'), or None."""
+    if isinstance(data, float):
+        return None if math.isfinite(data) else (where or "<top level>", data)
+    if isinstance(data, dict):
+        items = ((f"{where}.{k}" if where else str(k), v) for k, v in data.items())
+    elif isinstance(data, (list, tuple)):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(data))
+    else:
+        return None
+    for path, value in items:
+        found = _nonfinite_field(value, path)
+        if found:
+            return found
+    return None
+
+
+def _nulls_for_nonfinite(data):
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _nulls_for_nonfinite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_nulls_for_nonfinite(v) for v in data]
+    return data
+
+
+def json_text(data, *, indent: int | None = 2, nonfinite_as_null: bool = False) -> str:
+    """`data` as strict JSON text: never a `NaN` or `Infinity` token (invalid JSON that many readers reject).
+
+    A non-finite float raises `NonFiniteError` naming its field, unless `nonfinite_as_null`: then it is written as
+    `null` (for views of stored figures where NaN means "not measured", such as `explain --json`)."""
+    if nonfinite_as_null:
+        data = _nulls_for_nonfinite(data)
+    try:
+        return json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        found = _nonfinite_field(data)
+        if found is None:
+            raise
+        raise NonFiniteError(f"refusing to write {found[1]} as JSON at {found[0]}: a figure there is not a "
+                             f"number (NaN or infinity), which JSON cannot hold") from None
+
+
 def json_bytes(data) -> bytes:
-    """`data` as the JSON bytes every writer here uses."""
-    return json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+    """`data` as the JSON bytes every writer here uses: strict (`json_text`), so a NaN anywhere is an error
+    naming its field, never a `NaN` token in a file."""
+    return json_text(data).encode("utf-8")
 
 
 def write_json(path: Path, data) -> None:

@@ -265,6 +265,8 @@ def _run(cfg: ExperimentConfig) -> dict:
         lo, hi = m.get("macro_f1_ci95") or (float("nan"), float("nan"))
         ci = f"{lo:.3f}-{hi:.3f}"
         print(f"{name:<14}{m['macro_f1']:>10.3f}{m['macro_f1_std']:>8.3f}{ci:>16}{m['accuracy']:>10.3f}")
+    for w in res.get("warnings") or ():  # legal but degenerate inputs or results (core.checks), also in results.json
+        print(f"warning ({w['key']}): {w['message']}")
     print(f"wall time: {time.perf_counter() - t0:.1f} s; results in {cfg.out}/results.json")
     return res
 
@@ -431,7 +433,9 @@ def _explain(args) -> None:
     readings = {m: reading(ladder_of(results, m)) for m in methods}
     rows = explain_rows(results)
     if args.json:
-        print(json.dumps({"run": str(args.run_dir), "rows": rows, "readings": readings}, indent=2))
+        from mosecrot_viz.atomic import json_text  # strict JSON: a figure not measured (NaN) is null
+
+        print(json_text({"run": str(args.run_dir), "rows": rows, "readings": readings}, nonfinite_as_null=True))
         return
 
     def cell(x, fmt):

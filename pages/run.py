@@ -6,6 +6,7 @@ record and the URL, so they survive navigation, a reload and a second tab.
 """
 import streamlit as st
 
+from mosecrot_viz.analysis.run_warnings import run_warnings
 from mosecrot_viz.analysis.training import fine_tune_table
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ALL_METHODS, ANCHOR_POLICIES, DEVICES, ExperimentConfig
@@ -119,6 +120,8 @@ def live_status():
                 st.subheader(f"Results of {r.run_id}")
                 st.write(f"{res['anchors']['count']:,} anchors · device {res['device']} · "
                          f"{res['wall_seconds'] / 60:.1f} min")
+                for w in run_warnings(res):  # the run's checks: legal but degenerate inputs or results
+                    st.warning(f"{w['message']} (`{w['key']}`)")
                 table = results_table(res)
                 st.dataframe(table, hide_index=True)
                 st.download_button("results as CSV", table.to_csv(index=False), f"{r.run_id}.csv", key="run_csv")

@@ -12,6 +12,8 @@ from functools import partial
 
 import numpy as np
 
+from mosecrot_viz.core.checks import check_finite
+from mosecrot_viz.core.numerics import fit_rows, unit_rows
 from mosecrot_viz.core.relative import WEIGHTINGS, relative_map
 
 
@@ -65,8 +67,10 @@ class RelativeMapper:
         return self
 
     def _map(self, vectors, anchors):
+        # rows far from unit scale (1e20, 1e-40) are brought near it first, row by row: cosines do not change, and
+        # the similarities' float32 norms neither overflow nor vanish (`core.numerics.fit_rows`; no copy otherwise)
         return relative_map(
-            vectors, anchors, self.source_anchor_vectors_, k=self.k, weighting=self.weighting,
+            fit_rows(vectors), fit_rows(anchors), self.source_anchor_vectors_, k=self.k, weighting=self.weighting,
             temperature=self.temperature, chunk_size=self.chunk_size, device=self.device,
         )
 
@@ -119,8 +123,11 @@ class LeastSquaresMapper(_KeepsSourceEmbeddings):
     def fit(self, source_anchors, target_anchors):
         """Solve the least-squares map from target anchor rows (m, d) to source anchor rows (m, D)."""
         s, t = _check_anchor_rows(source_anchors, target_anchors)
-        self.coef_, *_ = np.linalg.lstsq(t.astype(np.float64), s.astype(np.float64), rcond=self.rcond)
-        self.coef_ = self.coef_.astype(np.float32)
+        coef, *_ = np.linalg.lstsq(t.astype(np.float64), s.astype(np.float64), rcond=self.rcond)
+        with np.errstate(over="ignore"):
+            self.coef_ = coef.astype(np.float32)
+        check_finite(self.coef_.T, "ls: the least-squares map W", "target anchor vectors too small (or too large) "
+                     "for float32: W scales by the inverse of their size")
         return self
 
     def transform_target(self, target_vectors) -> np.ndarray:
@@ -144,12 +151,12 @@ class ProcrustesMapper(_KeepsSourceEmbeddings):
 
     def _pre(self, x, mean):
         x = np.asarray(x, dtype=np.float64)
-        if self.normalize:
-            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        if self.normalize:  # scale-safe unit rows: a row of norm 1e-20 is a direction, not a zero (core.numerics)
+            x = unit_rows(x)
         if mean is not None:
             x = x - mean
             if self.normalize:
-                x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+                x = unit_rows(x)
         return x
 
     def _mean(self, x):
@@ -157,7 +164,7 @@ class ProcrustesMapper(_KeepsSourceEmbeddings):
             return None
         x = np.asarray(x, dtype=np.float64)
         if self.normalize:
-            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+            x = unit_rows(x)
         return x.mean(axis=0)
 
     def fit(self, source_anchors, target_anchors):
@@ -209,7 +216,7 @@ class ProcrustesRelativeMapper(_KeepsSourceEmbeddings):
         """Procrustes-aligned target rows (n, d), re-expressed through their nearest English anchors: (n, D)."""
         _check_fitted(self, "procrustes_")
         aligned = self.procrustes_.transform_target(target_vectors)
-        return relative_map(aligned, self.source_anchor_vectors_, self.source_anchor_vectors_, k=self.k,
+        return relative_map(fit_rows(aligned), fit_rows(self.source_anchor_vectors_), self.source_anchor_vectors_, k=self.k,
                             weighting=self.weighting, temperature=self.temperature, chunk_size=self.chunk_size,
                             device=self.device)
 

@@ -1,16 +1,43 @@
-"""Classification metrics reported for every method: macro-F1, accuracy, per-class scores, confusion."""
+"""Classification metrics reported for every method: macro-F1, accuracy, per-class scores, confusion.
+
+Macro-F1 is the mean F1 over the labels PRESENT IN THE GOLD LABELS of the set being scored (the test set, or each
+bootstrap resample of it): a training label the test set never holds cannot be measured there, so it is left out
+of the average instead of adding an F1 of 0 (a test set holding one of three training labels, every prediction
+right, scores 1.0, not 0.333; the run records a `test_missing_labels` warning). A label that is predicted but not
+in the gold set still costs: its wrong predictions are missed examples of the labels that are. Per-class scores
+and the confusion matrix cover every training label (a label with support 0 shows F1 0 there); `macro_f1_labels`
+names the labels the average is over.
+"""
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+
+def gold_labels(y_true, labels) -> list:
+    """The labels macro-F1 averages over: those of `labels` (the training labels, in their order) that occur in the
+    gold labels `y_true`; every label when `y_true` is empty."""
+    present = set(y_true)
+    return [lab for lab in labels if lab in present] or list(labels)
+
+
+def macro_f1(y_true, y_pred, labels=None) -> float:
+    """Mean F1 over the labels present in `y_true` (of `labels`, when given): the project's one definition."""
+    labels = sorted(set(y_true), key=str) if labels is None else list(labels)
+    over = gold_labels(y_true, labels)
+    _, _, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=over, zero_division=0)
+    return float(np.mean(f)) if len(f) else 0.0
 
 
 def classification_metrics(y_true, y_pred, labels) -> dict:
-    """Scores over the full label set `labels` (a class never predicted still counts in macro-F1)."""
+    """Scores over the label set `labels` (the training labels): macro-F1 over those present in `y_true` (see the
+    module text), accuracy, per-class precision/recall/F1/support for every label, the confusion matrix."""
     labels = list(labels)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    over = gold_labels(y_true, labels)
     return {
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "macro_f1": float(np.mean([f[labels.index(lab)] for lab in over])),
+        "macro_f1_labels": over,
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "per_class": {
             lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
@@ -28,10 +55,13 @@ def seed_std(values) -> float:
 
 
 def _macro_f1_counts(tp: np.ndarray, n_true: np.ndarray, n_pred: np.ndarray) -> np.ndarray:
-    """Macro-F1 from per-class counts (..., C): F1 = 2 tp / (true + pred), 0 where a class has neither."""
+    """Macro-F1 from per-class counts (..., C): F1 = 2 tp / (true + pred), averaged over the classes present in
+    the gold labels (n_true > 0), as `classification_metrics` does; 0 where no class is present."""
     denom = n_true + n_pred
     f1 = np.divide(2 * tp, denom, out=np.zeros_like(denom, dtype=float), where=denom > 0)
-    return f1.mean(axis=-1)
+    present = n_true > 0
+    count = present.sum(axis=-1)
+    return np.divide((f1 * present).sum(axis=-1), count, out=np.zeros(count.shape, dtype=float), where=count > 0)
 
 
 def _one_hot(y_true, preds_per_seed, labels) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -61,7 +91,7 @@ def bootstrap_macro_f1(y_true, preds_per_seed, labels, *, n_boot: int = 1000, le
     """Percentile bootstrap interval over TEST EXAMPLES for the seed-mean macro-F1.
 
     Each resample draws n examples with replacement (the same draw for every seed, so the seeds stay
-    paired on their examples), scores every seed on it over the full label set, and averages over
+    paired on their examples), scores every seed on it (macro-F1 over the labels its gold holds), and averages over
     seeds; the interval is the (1-level)/2 and (1+level)/2 quantiles of those means. It measures how
     much the score would move with another test set of the same size, which the seed spread does not.
     """
@@ -119,6 +149,7 @@ def aggregate_seeds(per_seed: list[dict], *, y_true=None, preds_per_seed=None, n
         "per_class": per_class,
         "confusion": np.sum([m["confusion"] for m in per_seed], axis=0).tolist(),
         "labels": labels,
+        "macro_f1_labels": per_seed[0].get("macro_f1_labels", labels),  # the labels macro-F1 averages over
     }
     if y_true is not None and preds_per_seed is not None:
         out["macro_f1_ci95"] = list(bootstrap_macro_f1(y_true, preds_per_seed, labels, n_boot=n_boot))

@@ -18,11 +18,15 @@ import warnings
 import numpy as np
 import torch
 
+from mosecrot_viz.core.numerics import unit_rows_torch
+
 WEIGHTINGS = ("standard", "softmax", "sparsemax")
 
 
 def _normalise(x: torch.Tensor) -> torch.Tensor:
-    return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    """Unit rows (n, d), overflow-safe: each row is divided by its largest |component| before its norm is taken, so
+    rows at 1e20 or 1e-40 give the same unit vector as at 1; all-zero rows stay zero (`core.numerics`)."""
+    return unit_rows_torch(x)
 
 
 def relative_representation(vectors, anchors) -> np.ndarray:
@@ -34,19 +38,30 @@ def relative_representation(vectors, anchors) -> np.ndarray:
     array([[1.   , 0.   ],
            [0.707, 0.707]], dtype=float32)
     """
-    v = _normalise(torch.as_tensor(np.asarray(vectors), dtype=torch.float32))
-    a = _normalise(torch.as_tensor(np.asarray(anchors), dtype=torch.float32))
+    def as_float(x):  # in the input's own precision (float64 rows at 1e-44 are not flushed to float32 subnormals)
+        t = torch.as_tensor(np.asarray(x))
+        return t if t.dtype in (torch.float32, torch.float64) else t.to(torch.float32)
+
+    v, a = _normalise(as_float(vectors)).float(), _normalise(as_float(anchors)).float()
     return (v @ a.T).numpy()
 
 
 def sparsemax(z: torch.Tensor) -> torch.Tensor:
-    """Sparsemax over the last dimension (Martins & Astudillo, 2016): a sparse probability vector."""
+    """Sparsemax over the last dimension (Martins & Astudillo, 2016): a sparse probability vector.
+
+    Stable for any finite scores, however large (sims / tau with a tiny tau): the scores are shifted so each row's
+    largest is 0 (sparsemax does not change under a shift), so the largest always satisfies the support condition
+    and the support holds at least one entry; -inf scores (a row's gaps divided by a tau that underflowed) get 0.
+    Each row's weights are finite, non-negative and sum to 1 (up to rounding).
+    """
+    z = z - z.amax(dim=-1, keepdim=True)
     zs, _ = torch.sort(z, dim=-1, descending=True)
     k = torch.arange(1, z.shape[-1] + 1, device=z.device, dtype=z.dtype)
     cums = zs.cumsum(dim=-1)
     support = 1 + k * zs > cums
-    k_z = support.to(z.dtype).cumsum(dim=-1).amax(dim=-1, keepdim=True)  # support is a prefix
-    tau = (cums.gather(-1, k_z.long() - 1) - 1) / k_z
+    support[..., 0] = True  # zs[..., 0] == 0: true in exact arithmetic, kept true whatever rounding says
+    k_z = support.sum(dim=-1, keepdim=True)  # the support is a prefix of the sorted scores
+    tau = (cums.gather(-1, k_z - 1) - 1) / k_z.to(z.dtype)
     return torch.clamp(z - tau, min=0)
 
 
@@ -54,21 +69,28 @@ STANDARD_TAU_WARNING = "'standard' weighting ignores the temperature: w = max(si
 
 
 def anchor_weights(sims: torch.Tensor, weighting: str, temperature: float) -> torch.Tensor:
-    """Turn top-k similarities (n, k) into weights that sum to one per row.
+    """Turn top-k similarities (n, k) into weights that sum to one per row, finite for any tau > 0.
 
-    softmax / sparsemax of sims / tau; "standard": max(sims, 0) normalised to sum 1 (tau cancels;
+    softmax / sparsemax of sims / tau, computed on the row's gaps to its best similarity (same weights, no
+    overflow: a tau so small that the scores overflow gives the best anchor, or the tied best ones, all the weight);
+    "standard": max(sims, 0) normalised to sum 1 (tau cancels in that ratio, so it is not applied at all;
     all-non-positive rows get uniform weights).
     """
-    if weighting == "softmax":
-        return torch.softmax(sims / temperature, dim=-1)
-    if weighting == "sparsemax":
-        return sparsemax(sims / temperature)
-    if weighting == "standard":
-        w = (sims / temperature).clamp_min(0)
-        total = w.sum(dim=-1, keepdim=True)
-        uniform = torch.full_like(w, 1.0 / w.shape[-1])
-        return torch.where(total > 0, w / total.clamp_min(1e-12), uniform)
-    raise ValueError(f"unknown weighting {weighting!r}; choose from {WEIGHTINGS}")
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {weighting!r}; choose from {WEIGHTINGS}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    if weighting in ("softmax", "sparsemax"):
+        # (sims - row max) / tau: every score <= 0 and the best exactly 0, for any tau > 0. Dividing the gaps, not
+        # the similarities, keeps a tiny tau from overflowing to inf (inf - inf is NaN); a gap that overflows is
+        # -inf and weighs 0; the best anchor's gap stays 0 even where tau rounds to 0 (0 / 0 would be NaN).
+        gaps = sims - sims.amax(dim=-1, keepdim=True)
+        z = torch.where(gaps < 0, gaps / temperature, torch.zeros_like(gaps))
+        return torch.softmax(z, dim=-1) if weighting == "softmax" else sparsemax(z)
+    w = sims.clamp_min(0)
+    total = w.sum(dim=-1, keepdim=True)
+    uniform = torch.full_like(w, 1.0 / w.shape[-1])
+    return torch.where(total > 0, w / torch.where(total > 0, total, torch.ones_like(total)), uniform)
 
 
 # Rows per chunk on the CPU: chunk x |A| float32 similarities stay near 128 MB (the buffer is reused), enough

@@ -24,9 +24,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-from sklearn.metrics import f1_score
 
+from mosecrot_viz.core.checks import check_loss
 from mosecrot_viz.core.devices import pick_device  # noqa: F401 (re-exported: the training API)
+from mosecrot_viz.core.metrics import macro_f1
 from mosecrot_viz.errors import ResourceError
 
 Progress = Callable[[str, int, int], None]
@@ -173,7 +174,7 @@ def fine_tune(
     Returns a history dict: per epoch the loss, dev F1, seconds, examples/s, achieved GFLOP/s and MFU; the
     best dev F1 and epoch; `stopped_early` (with `patience`); and `warnings` (e.g. an out-of-memory retry
     with smaller micro-batches). Raises `ResourceError` when even one sentence per micro-batch does not fit
-    in GPU memory.
+    in GPU memory, and `core.checks.NumericsError` at the first step whose loss is not finite.
     """
     from mosecrot_viz.core.flops import matmul_gflops, model_shape, step_flops
 
@@ -201,7 +202,7 @@ def fine_tune(
         for batch in bucket_batches(lengths, cfg.batch_size, shuffle=True, rng=rng):
             while True:
                 try:
-                    total += _train_step(model, opt, sched, params, train_ids, y, batch, micro, pad_id, device)
+                    step_loss = _train_step(model, opt, sched, params, train_ids, y, batch, micro, pad_id, device)
                     break
                 except OOM_ERRORS:
                     failed = min(micro, len(batch))
@@ -215,12 +216,14 @@ def fine_tune(
                 warnings.append(note)
                 if progress:
                     progress(note, epoch, cfg.epochs)
+            check_loss(step_loss / len(batch), label, epoch + 1, cfg.lr)  # NaN never trains on: named, at once
+            total += step_loss
             flops += step_flops(*shape, rows=len(batch), width=max(lengths[i] for i in batch))
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
         dev_pred = predict_logits(model, dev_ids, pad_id, device, cfg.eval_batch_size).argmax(1)
-        dev_f1 = float(f1_score(dev_y, dev_pred, average="macro", zero_division=0))
+        dev_f1 = macro_f1(dev_y, dev_pred)  # over the labels dev holds, as every reported macro-F1 (core.metrics)
         gflops = flops / max(seconds, 1e-9) / 1e9
         history.append({"epoch": epoch + 1, "train_loss": total / len(train_ids), "dev_macro_f1": dev_f1,
                         "train_seconds": seconds, "examples_per_s": len(train_ids) / max(seconds, 1e-9),

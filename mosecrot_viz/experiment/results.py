@@ -21,7 +21,9 @@ class RunResults:
     config: the run's `ExperimentConfig.to_dict()`; labels: class names in id order; data: split sizes, vocabulary
     and unknown-word rates; anchors: `AnchorSet.summary()`; methods: method -> aggregated metrics (macro-F1 mean,
     std over seeds, 95% bootstrap interval, per class, confusion, English F1, head, ladder); histories: fine-tune
-    label -> per-seed training history; environment: versions, commit, device, input hashes.
+    label -> per-seed training history; environment: versions, commit, device, input hashes; warnings: what the
+    run's checks found legal but degenerate (one anchor, a test set without some labels, constant predictions, ...),
+    each {"key", "message"}.
     """
 
     config: dict
@@ -38,6 +40,8 @@ class RunResults:
     ladder: dict | None = None  # the gap ladder's own timing and data
     tags: dict | None = None  # scripts/sib200_results.py --merge --tag: the settings of each tagged group of rows
     merged_runs: list | None = None  # scripts/sib200_results.py --merge: the runs merged into this record
+    # legal but degenerate inputs and results, [{"key", "message"}] (core.checks.RunWarnings); [] in older records
+    warnings: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The results.json dict (optional fields only when set)."""

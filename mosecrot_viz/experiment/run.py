@@ -20,6 +20,7 @@ import pandas as pd
 
 from mosecrot_viz.core import baselines, model_cache, stitching
 from mosecrot_viz.core import ladder as gap_ladder
+from mosecrot_viz.core.checks import check_predictions, degenerate_inputs
 from mosecrot_viz.core.devices import configure_threads
 from mosecrot_viz.core.metrics import aggregate_seeds, classification_metrics
 from mosecrot_viz.core.training import TrainConfig, fine_tune, pick_device, predict_logits, set_seed
@@ -99,6 +100,16 @@ class Run:
         self.timings: dict[str, float] = {m: 0.0 for m in cfg.methods}
         self.preds: list[pd.DataFrame] = []
         self.kept: dict = {}  # (method, seed) -> stitched state dict, with keep_models
+        self.warnings = spaces.warnings  # results.json's `warnings` (core.checks.RunWarnings); add with `warn`
+        self.warnings.extend(getattr(inputs, "warnings", None))  # the readers' own, when they give any
+        degenerate_inputs(n_anchors=len(spaces.anchors) if self.mapped_methods else 2,
+                          dim=inputs.vectors.vector_size, train_labels=self.labels, test_labels=self.y_test,
+                          warnings=self.warnings)
+
+    def warn(self, key: str, message: str) -> None:
+        """Record a warning in the run's results (`warnings`: machine key + one-line message); the CLI prints it
+        and the Run page shows it."""
+        self.warnings.warn(key, message)
 
     @property
     def n_tunes(self) -> int:
@@ -116,6 +127,8 @@ class Run:
         """Score one method's predictions on the target test set for one seed and keep them per example."""
         pred = [self.labels[i] if not isinstance(i, str) else i for i in pred_ids]
         self.per_seed[method].append(classification_metrics(self.y_test, pred, self.labels))
+        if method != "majority":  # one label for everything is the majority floor's definition, anyone else's alarm
+            check_predictions(method, seed, pred, len(self.labels), self.warnings)
         unk = unknown if unknown is not None else np.full(len(pred), np.nan)
         self.preds.append(pd.DataFrame({"method": method, "seed": seed, "id": self.inputs.test["id"],
                                         "gold": self.y_test, "pred": pred, "unknown_rate": unk}))
@@ -295,7 +308,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
     results = RunResults(
         config=cfg.to_dict(), device=str(device), labels=run.labels, data=run.data_summary(),
         anchors=spaces.anchors.summary(), methods=run.method_results(), histories=run.histories,
-        wall_seconds=round(time.perf_counter() - t0, 2),
+        wall_seconds=round(time.perf_counter() - t0, 2), warnings=run.warnings.to_json(),
         environment=run_environment(cfg, device),  # versions, git commit, device, sha256 of every input
         bli_test=bli_test or None,
         stored_models={f"{m}/{seed}": model_file_name(m, seed) for m, seed in run.kept} or None,

@@ -13,6 +13,7 @@ import numpy as np
 from mosecrot_viz.core import stitching
 from mosecrot_viz.core.anchor_quality import choose_by_alignment, keep_agreeing, rr_agreement
 from mosecrot_viz.core.anchors import AnchorSet, extract_anchors, filter_anchors
+from mosecrot_viz.core.checks import RunWarnings, check_mapped, check_vector_scale
 from mosecrot_viz.core.mappers import RR_MAPPERS, make_mapper
 from mosecrot_viz.core.self_learning import self_learned_anchors
 from mosecrot_viz.core.tokenizer import WordTokenizer
@@ -32,6 +33,7 @@ class Spaces:
     anchors: AnchorSet
     mapped: dict
     reinit: dict = field(default_factory=dict)  # method -> True when F_s is not E_s
+    warnings: RunWarnings = field(default_factory=RunWarnings)  # degenerate but legal inputs and maps (core.checks)
 
     @property
     def lowercase_source(self) -> bool:
@@ -91,8 +93,15 @@ def source_embeddings(model_name: str) -> np.ndarray:
 
 
 def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_anchors=None) -> Spaces:
-    """Anchors and the mapped embedding matrices, without any fine-tuning (also used by the analysis pages)."""
+    """Anchors and the mapped embedding matrices, without any fine-tuning (also used by the analysis pages).
+
+    The vectors' scale is checked before mapping (too small for float32 is refused, naming the file) and every
+    mapper's F_s and F_t after it: finite and not collapsed (`core.checks`); what is legal but degenerate (one
+    anchor, one-dimensional vectors, an unusual scale) is recorded in `Spaces.warnings`."""
     kv = inputs.vectors
+    warnings = RunWarnings()
+    if methods:
+        check_vector_scale(kv.vectors, cfg.vectors, warnings)
     tok = models.load_tokenizer(cfg.source_model)
     e_s = source_embeddings(cfg.source_model)
     anchors = select_anchors(cfg, inputs, tok, e_s)
@@ -104,9 +113,12 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
         ids = {"target_ids": anchors.target_ids} if getattr(mapper, "uses_anchor_ids", False) else {}
         mapper.fit(e_s[anchors.source_ids], kv.vectors[anchors.target_ids], **ids)
         reinit[m] = mapper.reinitialises_source
-        f_s = stitching.source_matrix(mapper.transform_source(e_s), e_s, tok.all_special_ids)
-        mapped[m] = (f_s, mapper.transform_target(kv.vectors))
-    return Spaces(tok, e_s, anchors, mapped, reinit)
+        mapped_source = mapper.transform_source(e_s)
+        f_t = mapper.transform_target(kv.vectors)
+        check_mapped(m, mapped_source, f_t, vectors=cfg.vectors, n_anchors=len(anchors), reinit=reinit[m],
+                     warnings=warnings)
+        mapped[m] = (stitching.source_matrix(mapped_source, e_s, tok.all_special_ids), f_t)
+    return Spaces(tok, e_s, anchors, mapped, reinit, warnings)
 
 
 def word_tokenizer(cfg: ExperimentConfig, inputs: Inputs, tok):

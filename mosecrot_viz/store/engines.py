@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mosecrot_viz.atomic import write_bytes, write_json
+from mosecrot_viz.atomic import json_bytes, write_bytes, write_json
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.store.grid import Trial
@@ -133,9 +133,9 @@ def write_trial_files(path: Path, files: dict) -> None:
         if name == "results.json":
             res = json.loads(data)
             res.setdefault("config", {})["out"] = str(path)
-            data = json.dumps(res, indent=2, ensure_ascii=False).encode("utf-8")
+            data = json_bytes(res)  # strict: a NaN is an error naming its field
         elif name == "config.json":
-            data = json.dumps(dict(json.loads(data), out=str(path)), indent=2, ensure_ascii=False).encode("utf-8")
+            data = json_bytes(dict(json.loads(data), out=str(path)))
         write_bytes(target, data)
 
 

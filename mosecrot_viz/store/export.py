@@ -22,7 +22,6 @@ Hugging Face folder. Shared by `python -m mosecrot_viz export` and the app's dow
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mosecrot_viz.atomic import json_text
 from mosecrot_viz.experiment.stitched import ExportError, check_method, load_stitched, read_run
 
 WHATS = ("projector", "vectors", "model")
@@ -287,4 +287,4 @@ def export_zip(run_dir, what: str, method: str | None = None, seed: int | None =
 
 
 def summary_line(result: dict) -> str:
-    return json.dumps({k: v for k, v in result.items() if k != "files"})
+    return json_text({k: v for k, v in result.items() if k != "files"}, indent=None)  # strict JSON

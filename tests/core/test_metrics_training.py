@@ -14,9 +14,24 @@ def test_metrics_hand_computed():
     assert m["macro_f1"] == pytest.approx((2 / 3 + 0.5 + 0) / 3)
     assert m["accuracy"] == 0.5
     assert m["confusion"] == [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
-    agg = aggregate_seeds([m, classification_metrics(["a", "b"], ["a", "b"], ["a", "b", "c"])])
-    assert agg["per_seed"][1] == pytest.approx(2 / 3)  # c has no support, counts as 0
+    second = classification_metrics(["a", "b"], ["a", "b"], ["a", "b", "c"])
+    agg = aggregate_seeds([m, second])
+    # c is not in the second gold set: macro-F1 averages over a and b only (both right), not over a zero for c
+    assert agg["per_seed"][1] == 1.0 and second["per_class"]["c"]["support"] == 0
     assert agg["macro_f1_std"] > 0
+
+
+def test_macro_f1_averages_over_the_labels_the_gold_set_holds():
+    # the case: one of three training labels in the test set, every prediction right -> 1.0, not 0.333
+    m = classification_metrics(["a"] * 5, ["a"] * 5, ["a", "b", "c"])
+    assert m["macro_f1"] == 1.0 and m["macro_f1_labels"] == ["a"]
+    # a label predicted but absent from gold still costs: the missed 'a' lowers a's recall (F1 2/3 over {a})
+    m = classification_metrics(["a", "a", "a"], ["a", "a", "b"], ["a", "b", "c"])
+    assert m["macro_f1"] == pytest.approx(0.8) and m["macro_f1_labels"] == ["a"]
+    assert set(m["per_class"]) == {"a", "b", "c"}  # per-class rows still cover every training label
+    from mosecrot_viz.core.metrics import bootstrap_macro_f1, macro_f1
+    assert macro_f1(["a"] * 4, ["a"] * 4) == 1.0
+    assert bootstrap_macro_f1(["a"] * 6, [["a"] * 6], ["a", "b", "c"]) == (1.0, 1.0)  # same definition per resample
 
 
 def test_seed_spread_is_the_sample_std_and_zero_for_one_seed():
