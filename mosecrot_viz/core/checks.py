@@ -139,19 +139,22 @@ def check_mapped(method: str, f_s, f_t, *, vectors, n_anchors: int, reinit: bool
     collapse is what RR does (every word is its one anchor's row) and is recorded as a warning instead."""
     parts = [("F_t", f_t, f"the target vectors ({vectors})")] + ([("F_s", f_s, "the source model's embeddings")]
                                                                  if reinit else [])
+    collapsed = []
     for name, matrix, origin in parts:
         check_finite(matrix, f"{method}: {name}", f"{origin} hold extreme values the mapping could not represent, "
                                                   f"or the anchors' rows are degenerate ({n_anchors} anchors)")
         if not is_collapsed(matrix):
             continue
-        message = (f"{method}: every one of the {len(matrix)} rows of {name} is the same row, so every word reads "
-                   f"alike")
         if n_anchors <= 1 and warnings is not None:
-            warnings.warn("collapsed_map", f"{message} (one anchor: each word is that anchor's row)")
+            collapsed.append(name)
             continue
-        lo, hi = norm_range(f_t if name == "F_t" else f_s)
-        raise NumericsError(f"{message}; likely cause: {origin} (norms {_fmt(lo)} to {_fmt(hi)}) all point the same "
-                            f"way, or {n_anchors} anchors are too few")
+        lo, hi = norm_range(matrix)
+        raise NumericsError(f"{method}: every one of the {len(matrix)} rows of {name} is the same row, so every word "
+                            f"reads alike; likely cause: {origin} all point the same way (mapped norms {_fmt(lo)} to "
+                            f"{_fmt(hi)}), or {n_anchors} anchors are too few")
+    if collapsed:
+        warnings.warn("collapsed_map", f"{method}: every row of {' and '.join(collapsed)} is the same row (one "
+                                       f"anchor: each word is that anchor's row), so every word reads alike")
 
 
 def check_loss(loss: float, label: str, epoch: int, lr: float) -> None:

@@ -88,6 +88,8 @@ def anchor_weights(sims: torch.Tensor, weighting: str, temperature: float) -> to
         z = torch.where(gaps < 0, gaps / temperature, torch.zeros_like(gaps))
         return torch.softmax(z, dim=-1) if weighting == "softmax" else sparsemax(z)
     w = sims.clamp_min(0)
+    top = w.amax(dim=-1, keepdim=True)  # divided by the row's largest first: a sum of huge scores stays finite
+    w = w / torch.where(top > 0, top, torch.ones_like(top))
     total = w.sum(dim=-1, keepdim=True)
     uniform = torch.full_like(w, 1.0 / w.shape[-1])
     return torch.where(total > 0, w / torch.where(total > 0, total, torch.ones_like(total)), uniform)
