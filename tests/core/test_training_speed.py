@@ -27,7 +27,7 @@ def _run(tiny_bert_dir, dev_f1s, patience, monkeypatch, freeze=True):
     tok, model, ids, y = _toy(tiny_bert_dir, freeze)
     scores = iter(dev_f1s)
     after = []
-    monkeypatch.setattr(training, "f1_score", lambda *a, **k: (after.append(
+    monkeypatch.setattr(training, "macro_f1", lambda *a, **k: (after.append(
         {k_: v.detach().clone() for k_, v in model.state_dict().items()}), next(scores))[1])
     hist = fine_tune(model, ids, y, ids, y, pad_id=tok.pad_token_id, device=pick_device("cpu"),
                      cfg=TrainConfig(epochs=len(dev_f1s), lr=5e-3, batch_size=8, patience=patience), seed=0)
