@@ -108,3 +108,21 @@ def test_degenerate_inputs_known_answers():
     degenerate_inputs(n_anchors=1, dim=1, train_labels=["a", "b", "c"], test_labels=["a", "a"], warnings=w)
     assert w.keys() == ["one_anchor", "one_dimensional_vectors", "test_missing_labels"]
     assert "1 of the 3 training labels (none of b, c)" in w.items[2]["message"]
+
+
+def test_a_fine_tune_on_non_finite_embeddings_stops_at_its_first_step_naming_itself(tiny_bert_dir):
+    from mosecrot_viz.core import stitching
+    from mosecrot_viz.core.training import TrainConfig, fine_tune, pick_device
+    from mosecrot_viz.io import models
+
+    tok = models.load_tokenizer(str(tiny_bert_dir))
+    model = models.load_classifier(str(tiny_bert_dir), 2)
+    rows = np.full(stitching.input_embeddings(model).shape, np.float32(3e38))  # finite, but overflows the model
+    stitching.set_input_embeddings(model, rows, freeze=True)
+    ids = tok(["cat dog mat sat", "ball game team win"] * 4)["input_ids"]
+    steps = []
+    with pytest.raises(NumericsError, match=r"^rr-softmax: the training loss became nan in epoch 1"):
+        fine_tune(model, ids, [0, 1] * 4, ids, [0, 1] * 4, pad_id=tok.pad_token_id, device=pick_device("cpu"),
+                  cfg=TrainConfig(epochs=3, batch_size=4), seed=1, label="rr-softmax",
+                  progress=lambda *a: steps.append(a))
+    assert steps == []  # refused before a single epoch was reported as trained
