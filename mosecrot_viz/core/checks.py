@@ -175,9 +175,10 @@ def check_predictions(method: str, seed: int, predictions, n_train_labels: int, 
                                               f"labels)")
 
 
-def degenerate_inputs(*, n_anchors: int, dim: int, train_labels, test_labels, warnings: RunWarnings) -> None:
-    """Record legal inputs that make the figures mean little: one anchor, one-dimensional vectors, a test set
-    that lacks some training labels (macro-F1 then averages over the labels the test set has)."""
+def degenerate_inputs(*, n_anchors: int | None, dim: int, train_labels, test_labels, warnings: RunWarnings) -> None:
+    """Record legal inputs that make the figures mean little: one anchor (`n_anchors`; None when nothing is
+    mapped), one-dimensional vectors, a test set that lacks some training labels (macro-F1 then averages over the
+    labels the test set has)."""
     if n_anchors == 1:
         warnings.warn("one_anchor", "only one anchor links the two spaces: every RR-mapped word becomes that "
                                     "anchor's row")

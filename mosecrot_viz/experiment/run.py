@@ -102,7 +102,7 @@ class Run:
         self.kept: dict = {}  # (method, seed) -> stitched state dict, with keep_models
         self.warnings = spaces.warnings  # results.json's `warnings` (core.checks.RunWarnings); add with `warn`
         self.warnings.extend(getattr(inputs, "warnings", None))  # the readers' own, when they give any
-        degenerate_inputs(n_anchors=len(spaces.anchors) if self.mapped_methods else 2,
+        degenerate_inputs(n_anchors=len(spaces.anchors) if self.mapped_methods else None,
                           dim=inputs.vectors.vector_size, train_labels=self.labels, test_labels=self.y_test,
                           warnings=self.warnings)
 

@@ -13,7 +13,7 @@ import numpy as np
 from mosecrot_viz.core import stitching
 from mosecrot_viz.core.anchor_quality import choose_by_alignment, keep_agreeing, rr_agreement
 from mosecrot_viz.core.anchors import AnchorSet, extract_anchors, filter_anchors
-from mosecrot_viz.core.checks import RunWarnings, check_mapped, check_vector_scale
+from mosecrot_viz.core.checks import NumericsError, RunWarnings, check_mapped, check_vector_scale
 from mosecrot_viz.core.mappers import RR_MAPPERS, make_mapper
 from mosecrot_viz.core.self_learning import self_learned_anchors
 from mosecrot_viz.core.tokenizer import WordTokenizer
@@ -111,10 +111,13 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
     for m in methods:
         mapper = configured_mapper(cfg, m, device)
         ids = {"target_ids": anchors.target_ids} if getattr(mapper, "uses_anchor_ids", False) else {}
-        mapper.fit(e_s[anchors.source_ids], kv.vectors[anchors.target_ids], **ids)
+        try:
+            mapper.fit(e_s[anchors.source_ids], kv.vectors[anchors.target_ids], **ids)
+            mapped_source = mapper.transform_source(e_s)
+            f_t = mapper.transform_target(kv.vectors)
+        except NumericsError as exc:  # a mapper's own check (e.g. LS's W): say which input it was fitted on
+            raise NumericsError(f"{exc} (vectors {cfg.vectors}, {len(anchors)} anchors)") from None
         reinit[m] = mapper.reinitialises_source
-        mapped_source = mapper.transform_source(e_s)
-        f_t = mapper.transform_target(kv.vectors)
         check_mapped(m, mapped_source, f_t, vectors=cfg.vectors, n_anchors=len(anchors), reinit=reinit[m],
                      warnings=warnings)
         mapped[m] = (stitching.source_matrix(mapped_source, e_s, tok.all_special_ids), f_t)

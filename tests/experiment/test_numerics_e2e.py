@@ -119,3 +119,23 @@ def test_a_nan_in_a_results_record_is_refused_naming_its_field_and_leaves_the_pr
         write_results(RunOutput({"methods": {"ls": {"macro_f1": 0.5, "per_seed": [0.5, float("nan")]}}}, preds,
                                 anchors), tmp_path)
     assert _strict((tmp_path / "results.json").read_text()) == {"methods": {"ls": {"macro_f1": 0.5}}}
+
+
+def test_a_mapper_that_cannot_represent_its_anchors_names_the_vectors_file(tmp_path, tiny_run_args):
+    from mosecrot_viz.core.checks import NumericsError
+    from mosecrot_viz.experiment.inputs import load_inputs
+    from mosecrot_viz.experiment.spaces import map_spaces
+
+    lines = open(tiny_run_args["vectors"], encoding="utf-8").read().splitlines()
+    anchors = [line.split(" ")[0] for line in lines[1:6]]  # five anchor words at 1e-44, the other 21 ordinary
+    mixed = tmp_path / "mixed.vec"
+    mixed.write_text("\n".join([lines[0]] + [" ".join([ln.split(" ")[0]] + [f"{float(x) * 1e-44:.9g}" for x in
+                                                                           ln.split(" ")[1:]]) for ln in lines[1:6]]
+                               + lines[6:]) + "\n")
+    lex = tmp_path / "lex5.txt"
+    lex.write_text("".join(f"{w[1:]}\t{w}\n" for w in anchors))
+    cfg = _cfg({**tiny_run_args, "vectors": str(mixed), "lexicon": str(lex)}, tmp_path / "o")
+    with pytest.raises(NumericsError, match=rf"ls: the least-squares map W.*\(vectors {mixed}, 5 anchors\)"):
+        map_spaces(cfg, load_inputs(cfg), ["ls"])
+    spaces = map_spaces(cfg, load_inputs(cfg), ["rr-softmax"])  # RR reads directions only: it runs, and says so
+    assert "tiny_vectors" in spaces.warnings.keys()
