@@ -115,3 +115,14 @@ def test_vectors_at_1e20_map_to_the_same_rows_as_at_1(method):
     got = make_mapper(method).fit(e_s[:20], big[:20]).transform_target(big)
     assert len(np.unique(got.round(4), axis=0)) == len(np.unique(base.round(4), axis=0)) > 1  # not one row
     np.testing.assert_allclose(got, base, rtol=1e-4, atol=1e-4 * np.abs(base).max())
+
+
+@pytest.mark.parametrize("scale", [1e-11, 1e-13, 1e-20, 1e15, 1e30])
+def test_rr_weights_at_scales_where_the_plain_norm_clamps_or_overflows(scale):
+    # a norm below the map's 1e-12 clamp shrank every similarity (softmax then near uniform), one above ~1e19
+    # overflowed it: both gave wrong weights without any error
+    e_s, e_t = _space(2)
+    base = make_mapper("rr-softmax").fit(e_s[:20], e_t[:20]).transform_target(e_t)
+    s = (e_t.astype(np.float64) * scale).astype(np.float32)
+    got = make_mapper("rr-softmax").fit(e_s[:20], s[:20]).transform_target(s)
+    np.testing.assert_allclose(got, base, rtol=1e-4, atol=1e-4 * np.abs(base).max())
