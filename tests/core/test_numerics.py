@@ -126,3 +126,13 @@ def test_rr_weights_at_scales_where_the_plain_norm_clamps_or_overflows(scale):
     s = (e_t.astype(np.float64) * scale).astype(np.float32)
     got = make_mapper("rr-softmax").fit(e_s[:20], s[:20]).transform_target(s)
     np.testing.assert_allclose(got, base, rtol=1e-4, atol=1e-4 * np.abs(base).max())
+
+
+@pytest.mark.parametrize("weighting,tau", [("softmax", 1e-40), ("sparsemax", 1e-8), ("softmax", 5e-324)])
+def test_a_tiny_tau_maps_every_word_to_its_nearest_anchor_instead_of_nan(weighting, tau):
+    # the issue: tau 1e-40 made the softmax weights NaN (inf - inf) and F_s all NaN; sparsemax at 1e-8 raised
+    e_s, e_t = _space(3)
+    got = make_mapper("rr-softmax", weighting=weighting, temperature=tau).fit(e_s[:20], e_t[:20]).transform_target(e_t)
+    nearest = make_mapper("rr-softmax", k=1).fit(e_s[:20], e_t[:20]).transform_target(e_t)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, nearest, atol=1e-6)
