@@ -239,6 +239,10 @@ def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) ->
     run.add_argument("--anchor-agreement", type=float, default=None, metavar="SHARE",
                      help="keep this share of anchors whose relative representations agree best across languages "
                           "(default: all)")
+    run.add_argument("--normalisation", default="none", choices=["none", "unit", "center-unit"],
+                     help="rows of the anchor space before anchors are used: as shipped, unit length, or mean-centred "
+                          "then unit length (VecMap's order); the static vectors always, the PLM's embeddings for the "
+                          "mappers that re-initialise them (see experiment/spaces.py)")
     _add_training_args(run, epochs=5, out_required=required)
 
 
@@ -362,7 +366,13 @@ def _experiment_config(args) -> ExperimentConfig:
         anchor_agreement_share=args.anchor_agreement, unk_policy=args.unk_policy,
         extend_vocab_from_lexicon=args.extend_vocab_from_lexicon, ladder=not args.no_ladder, segmentation=args.segmentation,
         keep_models=args.keep_models, bli_test_lexicon=args.bli_test_lexicon,
+        **_regime_options(args),
     )
+
+
+def _regime_options(args) -> dict:
+    """ExperimentConfig fields of the options beyond the paper's run flags (normalisation, ...), by flag."""
+    return {"normalisation": args.normalisation}
 
 
 def _sweep(cfg: ExperimentConfig, args) -> None:

@@ -16,6 +16,7 @@ from mosecrot_viz.io.text import SEGMENTATIONS
 FINE_TUNED_RR = ("rr-standard", "rr-softmax", "rr-sparsemax")  # the paper's three RR weightings
 MAPPED_METHODS = tuple(MAPPERS)
 ALL_METHODS = MAPPED_METHODS + ("lr", "mplm", "source", "majority")
+NORMALISATIONS = ("none", "unit", "center-unit")  # experiment.spaces.normalise_rows
 
 
 @dataclass
@@ -62,6 +63,8 @@ class ExperimentConfig:
     # it can be exported (`export --what model`) or tried on a sentence without fine-tuning again
     bli_test_lexicon: str | None = None  # a separate BLI test dictionary (MUSE style): results' `bli_test`, P@1/5/10
     # (NN, CSLS) with each mapper refitted on the anchors minus every anchor whose target word it tests
+    normalisation: str = "none"  # the anchor space's rows before anchors are used (experiment.spaces.NORMALISATIONS):
+    # none (vectors as shipped), unit (unit length), center-unit (mean-centred, then unit length: VecMap's order)
 
     def validate(self) -> "ExperimentConfig":
         """Raise `InputError` for anything the pipeline could only discover late, naming the CLI flag.
@@ -93,6 +96,8 @@ class ExperimentConfig:
             raise InputError(f"unk policy must be one of {UNK_POLICIES}, got {self.unk_policy!r}")
         if self.segmentation not in SEGMENTATIONS:
             raise InputError(f"segmentation must be one of {SEGMENTATIONS}, got {self.segmentation!r}")
+        if self.normalisation not in NORMALISATIONS:
+            raise InputError(f"--normalisation must be one of {NORMALISATIONS}, got {self.normalisation!r}")
         if self.device not in DEVICES:
             raise InputError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
         return self
