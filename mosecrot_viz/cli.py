@@ -243,6 +243,10 @@ def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) ->
                      help="rows of the anchor space before anchors are used: as shipped, unit length, or mean-centred "
                           "then unit length (VecMap's order); the static vectors always, the PLM's embeddings for the "
                           "mappers that re-initialise them (see experiment/spaces.py)")
+    run.add_argument("--script-shift", type=float, default=None, metavar="SHARE",
+                     help="a simulation: rename this share (0-1) of the target alphabet into scripts neither tokenizer "
+                          "knows, in the vectors' words, the lexicon and the target text (after segmentation), so mplm "
+                          "and source meet an unseen script and static vectors do not notice (default: off)")
     _add_training_args(run, epochs=5, out_required=required)
 
 
@@ -372,7 +376,7 @@ def _experiment_config(args) -> ExperimentConfig:
 
 def _regime_options(args) -> dict:
     """ExperimentConfig fields of the options beyond the paper's run flags (normalisation, ...), by flag."""
-    return {"normalisation": args.normalisation}
+    return {"normalisation": args.normalisation, "script_shift": args.script_shift}
 
 
 def _sweep(cfg: ExperimentConfig, args) -> None:

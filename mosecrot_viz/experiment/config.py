@@ -65,6 +65,8 @@ class ExperimentConfig:
     # (NN, CSLS) with each mapper refitted on the anchors minus every anchor whose target word it tests
     normalisation: str = "none"  # the anchor space's rows before anchors are used (experiment.spaces.NORMALISATIONS):
     # none (vectors as shipped), unit (unit length), center-unit (mean-centred, then unit length: VecMap's order)
+    script_shift: float | None = None  # a simulation (core.script_shift): this share of the target alphabet renamed
+    # into scripts neither tokenizer knows, in the vectors' words, the lexicon and the target texts (None: off)
 
     def validate(self) -> "ExperimentConfig":
         """Raise `InputError` for anything the pipeline could only discover late, naming the CLI flag.
@@ -96,6 +98,13 @@ class ExperimentConfig:
             raise InputError(f"unk policy must be one of {UNK_POLICIES}, got {self.unk_policy!r}")
         if self.segmentation not in SEGMENTATIONS:
             raise InputError(f"segmentation must be one of {SEGMENTATIONS}, got {self.segmentation!r}")
+        if self.script_shift is not None:
+            if isinstance(self.script_shift, bool) or not isinstance(self.script_shift, (int, float, np.number)) \
+                    or not 0 <= self.script_shift <= 1:
+                raise InputError(f"--script-shift must be a share in [0, 1], got {self.script_shift!r}")
+            if self.bli_test_lexicon:
+                raise InputError("--script-shift with --bli-test-lexicon: the BLI test dictionary is not renamed; "
+                                 "give one of the two")
         if self.normalisation not in NORMALISATIONS:
             raise InputError(f"--normalisation must be one of {NORMALISATIONS}, got {self.normalisation!r}")
         if self.device not in DEVICES:

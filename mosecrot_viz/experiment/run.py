@@ -25,7 +25,7 @@ from mosecrot_viz.core.metrics import aggregate_seeds, classification_metrics
 from mosecrot_viz.core.training import TrainConfig, fine_tune, pick_device, predict_logits, set_seed
 from mosecrot_viz.defaults import models
 from mosecrot_viz.experiment.config import MAPPED_METHODS, ExperimentConfig
-from mosecrot_viz.experiment.inputs import Inputs, encode_english, encode_hf, load_inputs, load_pairs
+from mosecrot_viz.experiment.inputs import Inputs, encode_english, encode_hf, load_inputs, load_pairs, shift_summary
 from mosecrot_viz.experiment.provenance import run_environment
 from mosecrot_viz.experiment.results import RunOutput, RunResults, model_file_name, write_results
 from mosecrot_viz.experiment.spaces import Spaces, configured_mapper, map_spaces, word_tokenizer
@@ -226,9 +226,9 @@ class Run:
         cfg, inputs = self.cfg, self.inputs
         if "lr" in cfg.methods:
             t = time.perf_counter()
-            tt = inputs.target_train
+            kv, tt_texts, test_texts = inputs.static_baseline_view()  # the original script under a script shift
             self.record("lr", seed, baselines.logistic_regression(
-                inputs.vectors, tt["text"].to_list(), tt["label"].to_list(), inputs.test["text"].to_list(),
+                kv, tt_texts, inputs.target_train["label"].to_list(), test_texts,
                 lang=cfg.lang, seed=seed, segmentation=cfg.segmentation))
             self.timings["lr"] += time.perf_counter() - t
         if "majority" in cfg.methods:
@@ -263,7 +263,8 @@ class Run:
                 "test_unknown_word_rate": float(np.mean(self.tgt_enc.unknown_rate)),
                 "lexicon_vocabulary": len(lex_vocab) if lex_vocab else 0,
                 "subword_vocabulary": len(sub or ()),  # fastText n-gram vectors, test words
-                "test_subword_word_rate": (sub.tokens / max(sub.n_tokens, 1) if sub else 0.0)}
+                "test_subword_word_rate": (sub.tokens / max(sub.n_tokens, 1) if sub else 0.0),
+                "script_shift": shift_summary(self.cfg, inputs, self.spaces.tokenizer)}  # None unless simulated
 
 
 def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, inputs: Inputs | None = None) -> RunOutput:

@@ -28,6 +28,7 @@ from mosecrot_viz.core import stitching
 from mosecrot_viz.core.anchor_quality import choose_by_alignment, keep_agreeing, rr_agreement
 from mosecrot_viz.core.anchors import AnchorSet, extract_anchors, filter_anchors
 from mosecrot_viz.core.mappers import RR_MAPPERS, make_mapper
+from mosecrot_viz.core.script_shift import ShiftedWordTokenizer
 from mosecrot_viz.core.self_learning import self_learned_anchors
 from mosecrot_viz.core.tokenizer import WordTokenizer
 from mosecrot_viz.core.vocab_extension import lexicon_vocabulary
@@ -159,6 +160,8 @@ def word_tokenizer(cfg: ExperimentConfig, inputs: Inputs, tok):
     kv = inputs.vectors
     lex_vocab = (lexicon_vocabulary(inputs.pairs, kv.key_to_index, tok, special_ids=tok.all_special_ids)
                  if cfg.extend_vocab_from_lexicon else None)
-    wtok = WordTokenizer(list(kv.index_to_key) + list(lex_vocab.words if lex_vocab else ()), tok.special_tokens_map,
-                         lang=cfg.lang, unk_policy=cfg.unk_policy, subword_tokenizer=tok, segmentation=cfg.segmentation)
+    words = list(kv.index_to_key) + list(lex_vocab.words if lex_vocab else ())
+    opts = dict(lang=cfg.lang, unk_policy=cfg.unk_policy, subword_tokenizer=tok, segmentation=cfg.segmentation)
+    wtok = (WordTokenizer(words, tok.special_tokens_map, **opts) if inputs.script_shift is None  # renamed words:
+            else ShiftedWordTokenizer(inputs.script_shift, words, tok.special_tokens_map, **opts))  # segmented first
     return wtok, lex_vocab
