@@ -17,6 +17,12 @@ FINE_TUNED_RR = ("rr-standard", "rr-softmax", "rr-sparsemax")  # the paper's thr
 MAPPED_METHODS = tuple(MAPPERS)
 ALL_METHODS = MAPPED_METHODS + ("lr", "mplm", "source", "majority")
 NORMALISATIONS = ("none", "unit", "center-unit")  # experiment.spaces.normalise_rows
+SELF_TRAINING_SUFFIX = "+st"  # `rr-softmax+st`: the method, then label-free self-training (core.self_training)
+
+
+def _self_trained_mapped(method: str) -> bool:
+    """True for `<mapped method>+st`."""
+    return method.endswith(SELF_TRAINING_SUFFIX) and method[: -len(SELF_TRAINING_SUFFIX)] in MAPPED_METHODS
 
 
 @dataclass
@@ -75,7 +81,8 @@ class ExperimentConfig:
         """
         self.methods = list(dict.fromkeys(self.methods or []))
         self._check_numbers()
-        unknown = [m for m in self.methods if m not in ALL_METHODS]
+        self._check_self_training()
+        unknown = [m for m in self.methods if m not in ALL_METHODS and not _self_trained_mapped(m)]
         if unknown:
             raise InputError(f"unknown methods {unknown}; choose from {list(ALL_METHODS)}")
         if not self.methods:
@@ -110,6 +117,18 @@ class ExperimentConfig:
         if self.device not in DEVICES:
             raise InputError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
         return self
+
+    def _check_self_training(self) -> None:
+        """`<mapped method>+st` (core.self_training) reads the target train split's text as its unlabelled pool, and
+        starts from the base method's stitched model: the base joins the methods, just before it."""
+        st = [m for m in self.methods if _self_trained_mapped(m)]
+        if st and not self.target_train:
+            raise InputError(f"{st[0]} self-trains on unlabelled target text: give --target-train (its labels are "
+                             "never read)")
+        for m in st:
+            base = m[: -len(SELF_TRAINING_SUFFIX)]
+            if base not in self.methods:
+                self.methods.insert(self.methods.index(m), base)
 
     def _check_numbers(self) -> None:
         """Whole numbers where counts are meant, finite positive numbers where rates are; empty paths refused."""
