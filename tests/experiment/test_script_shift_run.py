@@ -68,3 +68,32 @@ def test_the_share_is_checked_before_any_work(readable_target):
         ExperimentConfig(**readable_target, script_shift=1.5).validate()
     with pytest.raises(Exception, match="BLI test dictionary is not renamed"):
         ExperimentConfig(**readable_target, script_shift=0.5, bli_test_lexicon="x.txt").validate()
+
+
+@pytest.mark.parametrize("lang, folder, vectors, lexicon", [
+    ("zh", "zho_Hans", "vectors:zh", ("lexicons", "muse", "en-zh.txt")),  # jieba segments the original characters
+    ("fr", "fra_Latn", "vectors:fr", None),  # spaCy's elision and clitic rules
+])
+def test_real_sib200_target_side_reads_identically_at_share_one(lang, folder, vectors, lexicon):
+    from conftest import cached_resource, shared_data
+
+    from mosecrot_viz.defaults import models
+    from mosecrot_viz.experiment.spaces import select_anchors, word_tokenizer
+
+    test = shared_data("sib200", folder, "test.tsv")
+    cached_resource(vectors)
+    cached_resource("model:minilm")
+    lex = str(shared_data(*lexicon)) if lexicon else f"default:{lang}"
+    if lexicon is None:
+        cached_resource(f"lexicon:{lang}")
+    tok = models.load_tokenizer("default")
+    seen = {}
+    for share in (None, 1.0):
+        cfg = ExperimentConfig(vectors=f"default:{lang}", lexicon=lex, lang=lang, train=str(test), test=str(test),
+                               methods=["ls"], script_shift=share).validate()
+        inputs = load_inputs(cfg)
+        wtok, _ = word_tokenizer(cfg, inputs, tok)
+        seen[share] = (len(select_anchors(cfg, inputs, tok, lambda: None)), wtok.encode(inputs.test["text"]).input_ids)
+    assert seen[None] == seen[1.0]
+    assert load_inputs(cfg).test["text"].iloc[0] != load_inputs(ExperimentConfig(**{**cfg.to_dict(),
+                                                                                    "script_shift": None})).test["text"].iloc[0]
