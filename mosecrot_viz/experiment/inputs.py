@@ -2,7 +2,8 @@
 
 The loaders are `io/`; here they are applied as a run applies them (defaults resolved, the Chinese side of a
 lexicon simplified for `lang=zh`, dev split off the training data when none is given, labels checked across
-splits, a fastText `.bin`'s n-gram vectors added for test words it does not list).
+splits, a fastText `.bin`'s n-gram vectors added for test words it does not list, and with `script_shift` the
+target side renamed into unseen scripts: `shift_script`).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mosecrot_viz.core.script_shift import ScriptShift
 from mosecrot_viz.core.vocab_extension import SubwordWords, has_subword_vectors, subword_words, with_subword_words
 from mosecrot_viz.defaults.registry import resolve_spec
 from mosecrot_viz.experiment.config import ExperimentConfig
@@ -32,6 +34,19 @@ class Inputs:
     target_train: pd.DataFrame | None = None
     source_test: pd.DataFrame | None = None
     subword_words: SubwordWords | None = None  # fastText .bin: test words given n-gram vectors, after the listed
+    script_shift: ScriptShift | None = None  # the simulated unseen script (core.script_shift), when on
+    original_vectors: object = None  # with script_shift: the vectors under their original spelling (for `lr`)
+
+    def static_baseline_view(self):
+        """(vectors, target train texts, test texts) for the `lr` baseline, in the original script: a bag of vectors
+        cannot know a script (renaming is a bijection), and its segmentation rule (jieba, spaCy's French rules) would
+        otherwise meet renamed letters it was never written for. Without a script shift: the run's own inputs."""
+        tt = self.target_train["text"].to_list() if self.target_train is not None else []
+        test = self.test["text"].to_list()
+        if self.script_shift is None:
+            return self.vectors, tt, test
+        back = self.script_shift.restore
+        return self.original_vectors, [back(t) for t in tt], [back(t) for t in test]
 
     @property
     def n_listed(self) -> int:
@@ -84,7 +99,57 @@ def load_inputs(cfg: ExperimentConfig) -> Inputs:
     if has_subword_vectors(kv):  # fastText .bin: unseen test words get their n-gram vectors, rows after the listed
         sub = subword_words(kv, test["text"], lang=cfg.lang, segmentation=cfg.segmentation)
         kv = with_subword_words(kv, sub)
-    return Inputs(kv, pairs, train, dev, test, target_train, source_test, sub)
+    inputs = Inputs(kv, pairs, train, dev, test, target_train, source_test, sub)
+    return shift_script(inputs, cfg.script_shift) if cfg.script_shift is not None else inputs
+
+
+def shift_script(inputs: Inputs, share: float) -> Inputs:
+    """`inputs` with `share` of the target alphabet renamed into unseen scripts (`core.script_shift`), after every
+    step that reads spelling (segmentation rule, Chinese simplification, fastText n-grams): the vectors' words (same
+    rows, same order), the lexicon's target side, the target test and train texts. English data is untouched."""
+    from dataclasses import replace
+    from itertools import chain
+
+    from gensim.models import KeyedVectors
+
+    from mosecrot_viz.core.script_shift import make_shift
+
+    kv, tt = inputs.vectors, inputs.target_train
+    shift = make_shift(share, chain(kv.index_to_key, (t for _, t in inputs.pairs), inputs.test["text"],
+                                    tt["text"] if tt is not None else ()))
+    words = [shift.rename(w) for w in kv.index_to_key]
+    renamed = KeyedVectors(vector_size=kv.vector_size, count=0, dtype=np.float32)
+    renamed.index_to_key, renamed.key_to_index = words, {w: i for i, w in enumerate(words)}
+    renamed.vectors = kv.vectors  # the same rows: only the spelling of their words changes
+    if len(renamed.key_to_index) != len(words):
+        raise AssertionError("script shift renamed two words alike: the renaming is not one to one")
+    sub = inputs.subword_words
+    return replace(inputs, vectors=renamed, pairs=[(en, shift.rename(t)) for en, t in inputs.pairs],
+                   test=inputs.test.assign(text=inputs.test["text"].map(shift.rename)),
+                   target_train=tt.assign(text=tt["text"].map(shift.rename)) if tt is not None else None,
+                   subword_words=replace(sub, words=tuple(map(shift.rename, sub.words))) if sub is not None else None,
+                   script_shift=shift, original_vectors=kv)
+
+
+def shift_summary(cfg: ExperimentConfig, inputs: Inputs, source_tokenizer) -> dict | None:
+    """results.json's `data.script_shift`: the renaming's counts and how many of its new characters each tokenizer
+    of the run knows (0 for both embedded models; anything else is recorded as a warning: the simulation then is
+    not an unseen script to that model)."""
+    shift = inputs.script_shift
+    if shift is None:
+        return None
+    from mosecrot_viz.core.script_shift import tokenizer_knows
+    from mosecrot_viz.defaults import models
+
+    chars = shift.new_characters()
+    out = {**shift.summary(), "known_to_source": tokenizer_knows(source_tokenizer, chars), "warnings": []}
+    if "mplm" in cfg.methods:
+        out["known_to_multilingual"] = tokenizer_knows(models.load_tokenizer(cfg.multilingual_model), chars)
+    for key in ("known_to_source", "known_to_multilingual"):
+        if out.get(key):
+            out["warnings"].append(f"{out[key]} of the {len(chars)} renamed letters are in the "
+                                   f"{key.split('_')[-1]} model's vocabulary: not an unseen script to it")
+    return out
 
 
 def anchor_inputs(vectors, pairs) -> Inputs:
