@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["mosecrot_viz.core.relative", "mosecrot_viz.core.mappers", "mosecrot_viz.core.anchors",
-           "mosecrot_viz.core.bli", "mosecrot_viz.core.flops", "mosecrot_viz.atomic"]
+           "mosecrot_viz.core.bli", "mosecrot_viz.core.flops", "mosecrot_viz.core.numerics", "mosecrot_viz.atomic"]
 
 
 @pytest.mark.parametrize("name", MODULES)
