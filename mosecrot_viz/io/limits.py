@@ -8,6 +8,7 @@ import gzip
 import math
 import os
 import stat
+from contextlib import contextmanager
 from pathlib import Path
 
 from mosecrot_viz.errors import FormatError, InputError, LimitError, PathError, UnsafeFormatError
@@ -224,8 +225,85 @@ def refuse_unsafe(head: bytes, path, kind: str) -> None:
                                 f"{UNSAFE_HINTS[kind]}", path)
 
 
+def max_word_bytes() -> int:
+    """Longest single word a vector file may hold, in UTF-8 bytes ($MOSECROT_MAX_WORD_BYTES, default 4096).
+
+    Why: a "word" without its separator (a binary file whose space never comes, a text row of one
+    long token) would otherwise be held, scanned and re-scanned whole; fastText's own `.bin` reader
+    here already stopped at 4 KB, and real vocabularies stay far below it.
+    """
+    return env_number("MOSECROT_MAX_WORD_BYTES", 4096, integer=True)
+
+
+def max_pairs() -> int:
+    """Most distinct pairs a lexicon may hold ($MOSECROT_MAX_PAIRS, default 5,000,000; MUSE's lists hold ~100k).
+
+    Why: every pair is held for the run (about 200 bytes each); exact duplicates are dropped while
+    streaming and counted, so only distinct pairs count against the limit.
+    """
+    return env_number("MOSECROT_MAX_PAIRS", 5_000_000, integer=True)
+
+
+def max_json_bytes() -> int:
+    """Largest JSON record read back ($MOSECROT_MAX_JSON_MB, default 64 MB; a run's results.json is about 0.2 MB).
+
+    Why: parsed JSON costs four to five times its text in Python objects (a 390 MB results.json took 1.6 GB).
+    """
+    return int(env_number("MOSECROT_MAX_JSON_MB", 64, minimum=0.001) * 2**20)
+
+
+def max_yaml_bytes() -> int:
+    """Largest YAML file read ($MOSECROT_MAX_YAML_MB, default 4 MB; a grid file is a few hundred bytes)."""
+    return int(env_number("MOSECROT_MAX_YAML_MB", 4, minimum=0.001) * 2**20)
+
+
+def max_nesting() -> int:
+    """Deepest nesting of lists and mappings in a JSON or YAML file ($MOSECROT_MAX_NESTING, default 100).
+
+    Why: Python's parsers recurse once per level, so `[[[[...` 100,000 deep ends in a RecursionError
+    (or worse); our own records nest fewer than 10 levels.
+    """
+    return env_number("MOSECROT_MAX_NESTING", 100, integer=True)
+
+
+def max_yaml_nodes() -> int:
+    """Most values a YAML file may stand for once its aliases are expanded ($MOSECROT_MAX_YAML_NODES, default 100,000).
+
+    Why: an alias (`*a`) repeats a whole earlier value; ten levels of ten aliases each stand for
+    10^10 values from a 660-byte file (the "billion laughs"), which took 3.7 GB before this check.
+    """
+    return env_number("MOSECROT_MAX_YAML_NODES", 100_000, integer=True)
+
+
+def check_file_size(path, limit: int, kind: str, variable: str) -> int:
+    """The size of `path`, or `LimitError` naming it and `variable` when it is over `limit` bytes (checked before reading)."""
+    size = Path(path).stat().st_size
+    if size > limit:
+        raise LimitError(f"{kind} file is {mb(size)} MB, more than the limit {mb(limit)} MB (set {variable})", path)
+    return size
+
+
+@contextmanager
+def memory_error_as_limit(path, asked=lambda: None, hint: str = "set MOSECROT_MAX_MATRIX_MB lower to refuse such "
+                          "files up front, or keep fewer rows with --max-vocab N"):
+    """Turn a MemoryError inside the block into one `LimitError` line: the file, the size asked for, what to change.
+
+    `asked()` gives the bytes the reader was trying to hold (a header's matrix, the file's size) or None.
+    Why: a bare MemoryError names no file and no way out; the reader knows both.
+    """
+    try:
+        yield
+    except MemoryError:
+        need = asked()
+        what = f" while holding {mb(need)} MB" if need else ""
+        raise LimitError(f"ran out of memory reading this file{what}: {hint}", path) from None
+
+
 def describe_limits() -> dict:
     """The limits in force, for the app and the docs."""
     return {"decompressed MB": max_decompressed_bytes() // 2**20, "line KB": max_line_bytes() // 2**10,
             "vectors per file": max_vectors(), "vector dimension": max_dimension(), "labels per task": max_labels(),
-            "task file MB": max_task_bytes() // 2**20, "vector matrix MB": max_matrix_bytes() // 2**20}
+            "task file MB": max_task_bytes() // 2**20, "vector matrix MB": max_matrix_bytes() // 2**20,
+            "word bytes": max_word_bytes(), "lexicon pairs": max_pairs(), "JSON MB": max_json_bytes() // 2**20,
+            "YAML MB": max_yaml_bytes() // 2**20, "nesting levels": max_nesting(),
+            "YAML values (aliases expanded)": max_yaml_nodes()}
