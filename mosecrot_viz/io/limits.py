@@ -187,6 +187,37 @@ def bounded_lines(fh, path):
         yield lineno, raw
 
 
+def bounded_line_blocks(fh, path, block: int = 1 << 20):
+    """Yield (number of the block's first line, its lines as bytes without b"\\n") about `block` bytes at a time.
+
+    The same bounds as `bounded_lines` (a line over the limit is a `LimitError` naming it, memory holds
+    one block plus one line) with the per-line work done in C: a 10-million-line lexicon is read in
+    seconds instead of a minute.
+    """
+    limit, lineno, rest = max_line_bytes(), 0, b""
+    while True:
+        try:
+            data = fh.read(block)
+        except (OSError, EOFError) as exc:
+            raise FormatError(f"cannot read this line: corrupt or truncated file ({exc})", path, lineno + 1) from None
+        if not data:
+            if rest:
+                if len(rest.rstrip(b"\r")) > limit:
+                    raise _line_limit_error(path, lineno + 1, limit)
+                yield lineno + 1, [rest]
+            return
+        lines = (rest + data).split(b"\n")
+        rest = lines.pop()
+        if lines and max(map(len, lines)) > limit:
+            i = next(i for i, ln in enumerate(lines) if len(ln.rstrip(b"\r")) > limit)
+            raise _line_limit_error(path, lineno + i + 1, limit)
+        if len(rest) > limit + 1:
+            raise _line_limit_error(path, lineno + len(lines) + 1, limit)
+        if lines:
+            yield lineno + 1, lines
+        lineno += len(lines)
+
+
 def check_line_lengths(data: bytes, path) -> None:
     """Raise `LimitError` naming the first line of `data` longer than the line limit (for whole-file readers)."""
     limit = max_line_bytes()
@@ -236,12 +267,12 @@ def max_word_bytes() -> int:
 
 
 def max_pairs() -> int:
-    """Most distinct pairs a lexicon may hold ($MOSECROT_MAX_PAIRS, default 5,000,000; MUSE's lists hold ~100k).
+    """Most distinct pairs a lexicon may hold ($MOSECROT_MAX_PAIRS, default 2,000,000; MUSE's lists hold ~100k).
 
-    Why: every pair is held for the run (about 200 bytes each); exact duplicates are dropped while
-    streaming and counted, so only distinct pairs count against the limit.
+    Why: every pair is held for the run (about 200 bytes each, 0.4 GB at the limit); exact duplicates
+    are dropped while streaming and counted, so only distinct pairs count against the limit.
     """
-    return env_number("MOSECROT_MAX_PAIRS", 5_000_000, integer=True)
+    return env_number("MOSECROT_MAX_PAIRS", 2_000_000, integer=True)
 
 
 def max_json_bytes() -> int:
