@@ -8,6 +8,7 @@ import gzip
 import math
 import os
 import stat
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -63,9 +64,18 @@ def max_matrix_bytes() -> int:
     return int(env_number("MOSECROT_MAX_MATRIX_MB", 8_192, minimum=0.001) * 2**20)
 
 
+_asked = threading.local()  # the last matrix size a reader asked for in this thread, for a MemoryError's message
+
+
+def asked_bytes() -> int | None:
+    """The bytes of the last matrix `check_matrix_budget` allowed in this thread (None before any)."""
+    return getattr(_asked, "bytes", None)
+
+
 def check_matrix_budget(rows: int, dim: int, path, what: str = "vectors") -> None:
     """Raise `LimitError` naming `path` and $MOSECROT_MAX_MATRIX_MB when rows x dim float32 exceed the budget."""
     need, budget = int(rows) * int(dim) * 4, max_matrix_bytes()
+    _asked.bytes = need
     if need > budget:
         raise LimitError(f"{what} of {int(rows):,} x {int(dim):,} would need {need / 2**20:,.0f} MB, more than the "
                          f"limit {mb(budget)} MB: keep fewer with --max-vocab N, or raise MOSECROT_MAX_MATRIX_MB",
@@ -208,9 +218,10 @@ def bounded_line_blocks(fh, path, block: int = 1 << 20):
             return
         lines = (rest + data).split(b"\n")
         rest = lines.pop()
-        if lines and max(map(len, lines)) > limit:
-            i = next(i for i, ln in enumerate(lines) if len(ln.rstrip(b"\r")) > limit)
-            raise _line_limit_error(path, lineno + i + 1, limit)
+        if lines and max(map(len, lines)) > limit:  # a line break may be "\r\n": its "\r" does not count
+            i = next((i for i, ln in enumerate(lines) if len(ln.rstrip(b"\r")) > limit), None)
+            if i is not None:
+                raise _line_limit_error(path, lineno + i + 1, limit)
         if len(rest) > limit + 1:
             raise _line_limit_error(path, lineno + len(lines) + 1, limit)
         if lines:
@@ -315,8 +326,8 @@ def check_file_size(path, limit: int, kind: str, variable: str) -> int:
 
 
 @contextmanager
-def memory_error_as_limit(path, asked=lambda: None, hint: str = "set MOSECROT_MAX_MATRIX_MB lower to refuse such "
-                          "files up front, or keep fewer rows with --max-vocab N"):
+def memory_error_as_limit(path, asked=asked_bytes, hint: str = "keep fewer rows with --max-vocab N, or set "
+                          "MOSECROT_MAX_MATRIX_MB (now {budget} MB) lower to refuse such files before reading"):
     """Turn a MemoryError inside the block into one `LimitError` line: the file, the size asked for, what to change.
 
     `asked()` gives the bytes the reader was trying to hold (a header's matrix, the file's size) or None.
@@ -326,7 +337,8 @@ def memory_error_as_limit(path, asked=lambda: None, hint: str = "set MOSECROT_MA
         yield
     except MemoryError:
         need = asked()
-        what = f" while holding {mb(need)} MB" if need else ""
+        what = f" (asked for {mb(need)} MB)" if need else ""
+        hint = hint.replace("{budget}", mb(max_matrix_bytes()))
         raise LimitError(f"ran out of memory reading this file{what}: {hint}", path) from None
 
 
