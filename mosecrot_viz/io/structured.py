@@ -63,8 +63,7 @@ def load_json(path: str | os.PathLike, *, kind: str = "JSON"):
     limit = max_nesting()
     with memory_error_as_limit(path, lambda: size, _MEMORY_HINT.format("MOSECROT_MAX_JSON_MB")):
         try:
-            data = strip_bom(path.read_bytes())
-            obj = json.loads(data)
+            obj = json.loads(strip_bom(path.read_bytes()).decode("utf-8"))  # bytes would be sniffed as UTF-16/32
         except RecursionError:
             raise _too_deep(path, limit) from None
         except UnicodeDecodeError as exc:
