@@ -122,7 +122,7 @@ def _parse_header(parts: list[bytes]) -> tuple[int, int] | None:
     return None
 
 
-_BATCH_BYTES = 8 * 2**20  # text parsed per vectorised batch: memory holds one batch of text (~4x in copies), never the file
+_BATCH_BYTES = 4 * 2**20  # text parsed per vectorised batch: memory holds one batch of text (~4x in copies), never the file
 
 
 def _keyed(words: list[str], matrix: np.ndarray, duplicates: int = 0) -> KeyedVectors:
@@ -270,10 +270,10 @@ def _parse_settings(max_vocab: int | None) -> str:
 
 
 def _prefix_sha256(path: Path, n: int) -> str:
-    """sha256 of the first `n` bytes of `path`, read in 8 MiB blocks."""
+    """sha256 of the first `n` bytes of `path`, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
-        while n > 0 and (block := fh.read(min(n, 8 << 20))):
+        while n > 0 and (block := fh.read(min(n, 1 << 20))):
             h.update(block)
             n -= len(block)
     return h.hexdigest()
@@ -654,7 +654,7 @@ def _check_finite(kv: KeyedVectors, path: Path) -> None:
     """Raise `FormatError` naming the first row holding NaN or inf; checked in row blocks (a bounded temporary)."""
     if len(kv.index_to_key) == 0:
         raise FormatError("no vectors found", path)
-    step = max(1, (16 << 20) // max(1, kv.vectors.shape[1]))
+    step = max(1, (1 << 20) // max(1, kv.vectors.shape[1]))  # 1M values: a 1 MB temporary
     for start in range(0, len(kv.vectors), step):
         bad = ~np.isfinite(kv.vectors[start:start + step]).all(axis=1)
         if bad.any():

@@ -520,11 +520,18 @@ if kind == "vectors":
     from mosecrot_viz.io.vectors import load_vectors as load
 elif kind == "lexicon":
     from mosecrot_viz.io.lexicon import load_lexicon as load
+elif kind == "json":
+    from mosecrot_viz.io.structured import load_json as load
+elif kind == "grid":
+    from mosecrot_viz.store.grid import expand, load_grid
+    load = lambda p: expand(load_grid(p))
 else:
     from mosecrot_viz.io.tasks import load_task as load
+print("base MB", int(next(line for line in open("/proc/self/status") if line.startswith("VmRSS:")).split()[1]) // 1024)
 try:
     out = load(path)
-    print("loaded", len(out))
+    print("loaded", len(out), "duplicates", getattr(out, "duplicates", getattr(out, "duplicate_words", None)),
+          "matrix MB", getattr(getattr(out, "vectors", None), "nbytes", 0) / 2**20)
 except InputError as exc:
     print(exc, file=sys.stderr)
     sys.exit(2)
@@ -634,6 +641,98 @@ def test_readers_stay_bounded_and_name_the_file(tmp_path, kind, make, name, stat
     assert peak_mb < 400, f"peak {peak_mb} MB"  # importing the readers is about 180 MB of it
     if match:
         assert err.count("\n") == 1 and err.startswith(f"{path}: ") and match in err, err
+    assert seconds < DEADLINE
+
+
+def _lexicon_of_identical_pairs(tmp, name, n=10_000_000):
+    """10 million copies of one pair (90 MB as text, gzipped here to keep the test's disk small): 2.5 GB before."""
+    p = tmp / name
+    with gzip.open(p, "wb", compresslevel=1) as fh:
+        block = b"cat\tchat\n" * 100_000
+        for _ in range(n // 100_000):
+            fh.write(block)
+    return p
+
+
+def _sparse(tmp, name, size=390 * 2**20):
+    """A file of `size` bytes that costs no disk (a hole): the issue's 390 MB results.json that took 1.6 GB."""
+    p = tmp / name
+    with open(p, "wb") as fh:
+        fh.truncate(size)
+    return p
+
+
+def _declared_matrix(rows, dim, rows_written=None, digits=4):
+    """A .vec whose header declares rows x dim, with `rows_written` real rows of values with `digits` decimals."""
+    def make(tmp, name):
+        import numpy as np
+
+        tail = b" ".join(b"%.*f" % (digits, x) for x in np.random.default_rng(0).uniform(-1, 1, dim)) + b"\n"
+        p = tmp / name
+        with open(p, "wb") as fh:
+            fh.write(b"%d %d\n" % (rows, dim))
+            for i in range(rows if rows_written is None else rows_written):
+                fh.write(b"w%d " % i + tail)
+        return p
+    return make
+
+
+def _write_case(content):
+    return lambda tmp, name: _write(tmp / name, content)
+
+
+# issue 24's memory cases, each under the same ceiling and deadline: (kind, make, name, env, exit status, message)
+MEMORY = [
+    pytest.param("grid", _write_case(_alias_bomb()), "bomb.yaml", {}, 2, "an alias bomb?", id="grid-yaml-alias-bomb"),
+    pytest.param("grid", _write_case(_nested(50_000, "yaml")), "deep.yaml", {}, 2, "nested more than 100 levels",
+                 id="grid-yaml-nested-50000-deep"),
+    pytest.param("grid", _write_case(_big_grid()), "big.yaml", {}, 2, "= 10,000,000,000 trials; the limit is 10,000",
+                 id="grid-10-axes-of-10-values"),
+    pytest.param("json", _write_case(_nested(200_000)), "results.json", {}, 2, "nested more than 100 levels",
+                 id="json-nested-200000-deep"),
+    pytest.param("json", _sparse, "results.json", {}, 2, "JSON file is 390 MB, more than the limit 64 MB (set "
+                 "MOSECROT_MAX_JSON_MB)", id="json-390-mb-results"),
+    pytest.param("lexicon", _lexicon_of_identical_pairs, "same.txt.gz", {}, 0, None, id="lex-10-million-identical-pairs"),
+    pytest.param("vectors", _write_case(_word2vec_giant_word(50 * 2**20)), "giant.bin", {}, 2,
+                 "word of row 1 is longer than 4,096 bytes", id="vec-word2vec-bin-50-mb-word"),
+    pytest.param("vectors", _write_case(b"a" * 900_000 + b" 1 2\n"), "giant.vec", {}, 2,
+                 "word of this row is longer than 4,096 bytes", id="vec-text-900-kb-word"),
+    pytest.param("vectors", _declared_matrix(100_000, 4_000, rows_written=2), "huge.vec",
+                 {"MOSECROT_MAX_MATRIX_MB": "4000"}, 2,
+                 "ran out of memory reading this file (asked for 1,526 MB): keep fewer rows with --max-vocab N, or set "
+                 "MOSECROT_MAX_MATRIX_MB (now 4,000 MB)", id="vec-memory-error-is-one-line"),
+]
+
+
+@pytest.mark.parametrize("kind,make,name,env,status,match", MEMORY)
+def test_issue_24_memory_cases_stay_bounded_and_say_one_line(tmp_path, kind, make, name, env, status, match):
+    path = str(make(tmp_path, name))
+    rc, out, err, seconds = run_bounded(["-c", DRIVER, kind, path],
+                                        env={"MOSECROT_PARSED_VECTORS": str(tmp_path / "parsed"), **env})
+    assert rc == status, (rc, out, err)
+    assert "Traceback" not in err and "MemoryError" not in err.replace("ran out of memory", "")
+    peak_mb = int(out.split("peak MB")[1].split()[0])
+    assert peak_mb < 400, f"peak {peak_mb} MB"
+    if match:
+        assert err.count("\n") == 1 and err.startswith(f"{path}:") and match in err, err
+    if kind == "lexicon":
+        assert "loaded 1 duplicates 9999999" in out, out  # one pair kept, every repeat counted for the run's warning
+    assert seconds < DEADLINE
+
+
+def test_a_header_declared_matrix_loads_at_about_its_own_size(tmp_path):
+    """The issue's 190,000 x 4,000 text matrix peaked at 2.2x; here a 12,000 x 1,000 one (the same layout: a header,
+    then one row per word; one-decimal values keep the file at 60 MB) under the same ceiling. Rows go straight
+    into the header's matrix: beyond the matrix, memory is one batch of text in its copies (about 20 MB
+    whatever the file's size), so a second copy of the matrix (the 2x this replaced) would fail the bound."""
+    path = str(_declared_matrix(12_000, 1_000, digits=1)(tmp_path, "m.vec"))
+    rc, out, err, seconds = run_bounded(["-c", DRIVER, "vectors", path],
+                                        env={"MOSECROT_PARSED_VECTORS": str(tmp_path / "parsed")})
+    assert rc == 0, (rc, out, err)
+    base, peak = int(out.split("base MB")[1].split()[0]), int(out.split("peak MB")[1].split()[0])
+    matrix = float(out.split("matrix MB")[1].split()[0])
+    assert matrix > 45
+    assert peak - base <= 1.1 * matrix + 24, (base, peak, matrix)
     assert seconds < DEADLINE
 
 
