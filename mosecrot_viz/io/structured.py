@@ -157,9 +157,10 @@ def load_yaml(path: str | os.PathLike, *, kind: str = "YAML"):
         text = strip_bom(path.read_bytes()).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
-    loader = _bounded_loader()(text, Path(path))
+    loader = None
     with memory_error_as_limit(path, lambda: size, _MEMORY_HINT.format("MOSECROT_MAX_YAML_MB")):
         try:
+            loader = _bounded_loader()(text, Path(path))  # its reader already refuses control characters
             node = loader.get_single_node()
             if node is None:
                 return None
@@ -173,4 +174,5 @@ def load_yaml(path: str | os.PathLike, *, kind: str = "YAML"):
             mark = getattr(exc, "problem_mark", None)
             raise FormatError(f"not valid YAML: {said}", path, mark.line + 1 if mark else None) from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
