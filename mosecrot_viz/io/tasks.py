@@ -20,6 +20,7 @@ from mosecrot_viz.io.limits import (
     max_labels,
     max_task_bytes,
     mb,
+    memory_error_as_limit,
     refuse_unsafe,
     strip_bom,
 )
@@ -85,6 +86,12 @@ def load_task(path: str | os.PathLike) -> pd.DataFrame:
     file, so `check_labels` can name it.
     """
     path = check_regular_file(path, "task")
+    with memory_error_as_limit(path, lambda: path.stat().st_size, "set MOSECROT_MAX_TASK_MB lower to refuse such "
+                               "files before reading them"):
+        return _load_task(path)
+
+
+def _load_task(path: Path) -> pd.DataFrame:
     content = _read_text(path)
     lines = content.splitlines()
     if not any(line.strip() for line in lines):

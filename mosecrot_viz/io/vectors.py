@@ -499,8 +499,9 @@ def _load_fasttext_bin(path: Path, max_vocab: int | None) -> KeyedVectors:
         kv = load_facebook_vectors(str(src))
     except InputError:
         raise  # our own checks, already naming the file
-    except (ValueError, EOFError, NotImplementedError, struct.error, AssertionError) as exc:
-        raise FormatError(f"not a readable fastText .bin model ({exc})", path) from None
+    except (ValueError, EOFError, NotImplementedError, struct.error, AssertionError, OverflowError, IndexError,
+            KeyError) as exc:  # gensim's reader on a damaged model (found by mutating a real one, tests/io)
+        raise FormatError(f"not a readable fastText .bin model ({type(exc).__name__}: {exc})", path) from None
     finally:
         if src != path:
             src.unlink(missing_ok=True)

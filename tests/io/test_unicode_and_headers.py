@@ -251,3 +251,37 @@ def test_task_reader_gives_nfc_frames_or_input_error(tmp_path, data, name):
     except InputError:
         return
     assert all(v == nfc(v) for v in df["label"]) and all(v == nfc(v) for v in df["text"])
+
+
+@pytest.fixture(scope="module")
+def fasttext_model(tmp_path_factory):
+    """The bytes of a small real fastText `.bin` model (gensim's writer, fastText's own layout)."""
+    from gensim.models import FastText
+    from gensim.models.fasttext import save_facebook_model
+
+    sents = [["le", "chat", "noir", "dort"], ["la", "maison", "noire"]] * 5
+    ft = FastText(vector_size=4, min_count=1, epochs=1, seed=0, workers=1, bucket=50)
+    ft.build_vocab(sents)
+    ft.train(sents, total_examples=len(sents), epochs=1)
+    path = tmp_path_factory.mktemp("ft") / "m.bin"
+    save_facebook_model(ft, str(path))
+    return path.read_bytes()
+
+
+@FUZZ
+@given(edits=st.lists(st.tuples(st.integers(4, 10**6), st.integers(0, 255)), min_size=1, max_size=6),
+       cut=st.one_of(st.none(), st.integers(8, 10**6)))
+def test_a_damaged_fasttext_model_gives_only_input_error(tmp_path, fasttext_model, edits, cut):
+    """Bytes of a real model changed or cut short (gensim's reader raised OverflowError on some before)."""
+    data = bytearray(fasttext_model)
+    for at, value in edits:
+        data[at % len(data)] = value
+    if cut is not None:
+        data = data[: max(8, cut % len(data))]
+    p = tmp_path / "m.bin"
+    p.write_bytes(bytes(data))
+    try:
+        kv = load_vectors(p)
+    except InputError:
+        return
+    assert len(kv) > 0 and all(w == nfc(w) for w in kv.index_to_key)
