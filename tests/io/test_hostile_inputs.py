@@ -385,6 +385,11 @@ CASES = [
                  id="model-mis-shaped-tensors"),
     pytest.param(model({"config.json": "{not json", "model.safetensors": b"x"}), FormatError,
                  "cannot load this model folder", None, id="model-config-not-json"),
+    pytest.param(model({"config.json": _nested(50_000), "model.safetensors": b"x"}), FormatError,
+                 r"cannot load this model folder \(config.json: nested more than 100 levels", None,
+                 id="model-config-deeply-nested"),
+    pytest.param(model({"config.json": "[1, 2]", "model.safetensors": b"x"}), FormatError,
+                 "config.json holds a list, not an object", None, id="model-config-not-an-object"),
     pytest.param(model({"vocab.txt": "[PAD]\n"}, loader=lambda p: load_tokenizer(str(p))), SchemaError,
                  "no config.json", None, id="model-tokenizer-folder-without-config"),
     # ---- structured records (run folders' JSON, grid YAML): size, nesting and aliases bounded (issue 24)
