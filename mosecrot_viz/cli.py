@@ -458,13 +458,14 @@ def _explain(args) -> None:
 
     from mosecrot_viz.analysis.ladder import explain_rows, ladder_of, laddered_methods, missing_rungs, reading
     from mosecrot_viz.errors import PathError
+    from mosecrot_viz.io.structured import load_json
 
     path = Path(args.run_dir) / "results.json"
     if not path.is_file():
         raise PathError(f"{path}: no results.json here (is {args.run_dir} a finished run folder?)")
     try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        results = load_json(path, kind="results")  # bounded in size and depth
+    except OSError as exc:
         raise InputError(f"{path}: not a readable results file ({exc})") from None
     methods = laddered_methods(results)
     if not methods:

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from mosecrot_viz.atomic import write_json
+from mosecrot_viz.errors import InputError
+from mosecrot_viz.io.structured import load_json
 
 FILE = "analysis.json"
 DEFAULT_HELD_OUT = 1000  # the Alignment page's default, and the Why page's
@@ -89,8 +91,8 @@ def config_key(config: dict) -> str:
 @lru_cache(maxsize=32)
 def _parsed(path: str, _mtime_ns: int, _size: int) -> dict | None:
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        return load_json(path)
+    except (OSError, InputError):
         return None
 
 

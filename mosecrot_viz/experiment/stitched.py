@@ -10,7 +10,6 @@ fixtures, about a minute per epoch for MiniLM on SIB-200 on a CPU).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,6 +19,7 @@ import numpy as np
 
 from mosecrot_viz.errors import InputError, PathError
 from mosecrot_viz.experiment.config import MAPPED_METHODS, ExperimentConfig
+from mosecrot_viz.io.structured import load_json
 
 
 class ExportError(InputError):
@@ -32,8 +32,8 @@ def read_run(run_dir) -> dict:
     if not path.is_file():
         raise PathError(f"{path}: no results.json here (is {run_dir} a finished run folder?)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return load_json(path, kind="results")  # bounded; its own errors name the file
+    except OSError as exc:
         raise InputError(f"{path}: not a readable results file ({exc})") from None
 
 
@@ -131,7 +131,7 @@ def load_stitched(run_dir, method: str | None = None, seed: int | None = None, *
     set_input_embeddings(model, np.zeros(tuple(state[key].shape), dtype=np.float32), pad_token_id=wtok.pad_token_id)
     model.load_state_dict(state)
     model.to(torch.device("cpu")).eval()
-    stored = json.loads((Path(run_dir) / "anchors.json").read_text(encoding="utf-8")) \
+    stored = load_json(Path(run_dir) / "anchors.json", kind="anchors") \
         if (Path(run_dir) / "anchors.json").is_file() else {"target_words": [], "source_ids": []}
     anchors = SimpleNamespace(target_words=stored["target_words"], source_ids=stored["source_ids"])
     table = gap_ladder.translation_table(inputs.pairs, tok.get_vocab(), lowercase_source=models.is_uncased(tok),

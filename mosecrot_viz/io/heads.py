@@ -17,10 +17,12 @@ Results name the head each fine-tuned method used (`methods.<m>.head`).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
+
+from mosecrot_viz.errors import InputError
+from mosecrot_viz.io.structured import load_json
 
 POOLING_KEY = "classifier_pooling"
 HEADS = ("cls", "mean")
@@ -44,9 +46,11 @@ def classifier_pooling(target) -> str:
     if not config_path.is_file():
         return "cls"
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        config = load_json(config_path, kind="model config")  # bounded in size and nesting
+    except (OSError, InputError):
         return "cls"  # the loader reports a bad config.json itself
+    if not isinstance(config, dict):
+        return "cls"
     if config.get(POOLING_KEY) in HEADS:
         return config[POOLING_KEY]
     if config.get("model_type") in _POOLER_HEAD_TYPES and not _has_pooler_weights(folder):

@@ -8,6 +8,8 @@ import gzip
 import math
 import os
 import stat
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from mosecrot_viz.errors import FormatError, InputError, LimitError, PathError, UnsafeFormatError
@@ -62,9 +64,18 @@ def max_matrix_bytes() -> int:
     return int(env_number("MOSECROT_MAX_MATRIX_MB", 8_192, minimum=0.001) * 2**20)
 
 
+_asked = threading.local()  # the last matrix size a reader asked for in this thread, for a MemoryError's message
+
+
+def asked_bytes() -> int | None:
+    """The bytes of the last matrix `check_matrix_budget` allowed in this thread (None before any)."""
+    return getattr(_asked, "bytes", None)
+
+
 def check_matrix_budget(rows: int, dim: int, path, what: str = "vectors") -> None:
     """Raise `LimitError` naming `path` and $MOSECROT_MAX_MATRIX_MB when rows x dim float32 exceed the budget."""
     need, budget = int(rows) * int(dim) * 4, max_matrix_bytes()
+    _asked.bytes = need
     if need > budget:
         raise LimitError(f"{what} of {int(rows):,} x {int(dim):,} would need {need / 2**20:,.0f} MB, more than the "
                          f"limit {mb(budget)} MB: keep fewer with --max-vocab N, or raise MOSECROT_MAX_MATRIX_MB",
@@ -186,6 +197,38 @@ def bounded_lines(fh, path):
         yield lineno, raw
 
 
+def bounded_line_blocks(fh, path, block: int = 1 << 20):
+    """Yield (number of the block's first line, its lines as bytes without b"\\n") about `block` bytes at a time.
+
+    The same bounds as `bounded_lines` (a line over the limit is a `LimitError` naming it, memory holds
+    one block plus one line) with the per-line work done in C: a 10-million-line lexicon is read in
+    seconds instead of a minute.
+    """
+    limit, lineno, rest = max_line_bytes(), 0, b""
+    while True:
+        try:
+            data = fh.read(block)
+        except (OSError, EOFError) as exc:
+            raise FormatError(f"cannot read this line: corrupt or truncated file ({exc})", path, lineno + 1) from None
+        if not data:
+            if rest:
+                if len(rest.rstrip(b"\r")) > limit:
+                    raise _line_limit_error(path, lineno + 1, limit)
+                yield lineno + 1, [rest]
+            return
+        lines = (rest + data).split(b"\n")
+        rest = lines.pop()
+        if lines and max(map(len, lines)) > limit:  # a line break may be "\r\n": its "\r" does not count
+            i = next((i for i, ln in enumerate(lines) if len(ln.rstrip(b"\r")) > limit), None)
+            if i is not None:
+                raise _line_limit_error(path, lineno + i + 1, limit)
+        if len(rest) > limit + 1:
+            raise _line_limit_error(path, lineno + len(lines) + 1, limit)
+        if lines:
+            yield lineno + 1, lines
+        lineno += len(lines)
+
+
 def check_line_lengths(data: bytes, path) -> None:
     """Raise `LimitError` naming the first line of `data` longer than the line limit (for whole-file readers)."""
     limit = max_line_bytes()
@@ -224,8 +267,86 @@ def refuse_unsafe(head: bytes, path, kind: str) -> None:
                                 f"{UNSAFE_HINTS[kind]}", path)
 
 
+def max_word_bytes() -> int:
+    """Longest single word a vector file may hold, in UTF-8 bytes ($MOSECROT_MAX_WORD_BYTES, default 4096).
+
+    Why: a "word" without its separator (a binary file whose space never comes, a text row of one
+    long token) would otherwise be held, scanned and re-scanned whole; fastText's own `.bin` reader
+    here already stopped at 4 KB, and real vocabularies stay far below it.
+    """
+    return env_number("MOSECROT_MAX_WORD_BYTES", 4096, integer=True)
+
+
+def max_pairs() -> int:
+    """Most distinct pairs a lexicon may hold ($MOSECROT_MAX_PAIRS, default 2,000,000; MUSE's lists hold ~100k).
+
+    Why: every pair is held for the run (about 200 bytes each, 0.4 GB at the limit); exact duplicates
+    are dropped while streaming and counted, so only distinct pairs count against the limit.
+    """
+    return env_number("MOSECROT_MAX_PAIRS", 2_000_000, integer=True)
+
+
+def max_json_bytes() -> int:
+    """Largest JSON record read back ($MOSECROT_MAX_JSON_MB, default 64 MB; a run's results.json is about 0.2 MB).
+
+    Why: parsed JSON costs four to five times its text in Python objects (a 390 MB results.json took 1.6 GB).
+    """
+    return int(env_number("MOSECROT_MAX_JSON_MB", 64, minimum=0.001) * 2**20)
+
+
+def max_yaml_bytes() -> int:
+    """Largest YAML file read ($MOSECROT_MAX_YAML_MB, default 4 MB; a grid file is a few hundred bytes)."""
+    return int(env_number("MOSECROT_MAX_YAML_MB", 4, minimum=0.001) * 2**20)
+
+
+def max_nesting() -> int:
+    """Deepest nesting of lists and mappings in a JSON or YAML file ($MOSECROT_MAX_NESTING, default 100).
+
+    Why: Python's parsers recurse once per level, so `[[[[...` 100,000 deep ends in a RecursionError
+    (or worse); our own records nest fewer than 10 levels.
+    """
+    return env_number("MOSECROT_MAX_NESTING", 100, integer=True)
+
+
+def max_yaml_nodes() -> int:
+    """Most values a YAML file may stand for once its aliases are expanded ($MOSECROT_MAX_YAML_NODES, default 100,000).
+
+    Why: an alias (`*a`) repeats a whole earlier value; ten levels of ten aliases each stand for
+    10^10 values from a 660-byte file (the "billion laughs"), which took 3.7 GB before this check.
+    """
+    return env_number("MOSECROT_MAX_YAML_NODES", 100_000, integer=True)
+
+
+def check_file_size(path, limit: int, kind: str, variable: str) -> int:
+    """The size of `path`, or `LimitError` naming it and `variable` when it is over `limit` bytes (checked before reading)."""
+    size = Path(path).stat().st_size
+    if size > limit:
+        raise LimitError(f"{kind} file is {mb(size)} MB, more than the limit {mb(limit)} MB (set {variable})", path)
+    return size
+
+
+@contextmanager
+def memory_error_as_limit(path, asked=asked_bytes, hint: str = "keep fewer rows with --max-vocab N, or set "
+                          "MOSECROT_MAX_MATRIX_MB (now {budget} MB) lower to refuse such files before reading"):
+    """Turn a MemoryError inside the block into one `LimitError` line: the file, the size asked for, what to change.
+
+    `asked()` gives the bytes the reader was trying to hold (a header's matrix, the file's size) or None.
+    Why: a bare MemoryError names no file and no way out; the reader knows both.
+    """
+    try:
+        yield
+    except MemoryError:
+        need = asked()
+        what = f" (asked for {mb(need)} MB)" if need else ""
+        hint = hint.replace("{budget}", mb(max_matrix_bytes()))
+        raise LimitError(f"ran out of memory reading this file{what}: {hint}", path) from None
+
+
 def describe_limits() -> dict:
     """The limits in force, for the app and the docs."""
     return {"decompressed MB": max_decompressed_bytes() // 2**20, "line KB": max_line_bytes() // 2**10,
             "vectors per file": max_vectors(), "vector dimension": max_dimension(), "labels per task": max_labels(),
-            "task file MB": max_task_bytes() // 2**20, "vector matrix MB": max_matrix_bytes() // 2**20}
+            "task file MB": max_task_bytes() // 2**20, "vector matrix MB": max_matrix_bytes() // 2**20,
+            "word bytes": max_word_bytes(), "lexicon pairs": max_pairs(), "JSON MB": max_json_bytes() // 2**20,
+            "YAML MB": max_yaml_bytes() // 2**20, "nesting levels": max_nesting(),
+            "YAML values (aliases expanded)": max_yaml_nodes()}

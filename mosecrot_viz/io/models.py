@@ -20,8 +20,24 @@ def resolve_model(name_or_path: str) -> str:
     if p.exists():
         if not (p / "config.json").exists():
             raise SchemaError("model folder has no config.json", p)
+        _check_config(p)
         return str(p)
     return name_or_path
+
+
+def _check_config(folder: Path) -> None:
+    """Read a folder's config.json within the JSON limits first (`io.structured`): transformers' own reader
+    recurses without bound (RecursionError on a deeply nested file) and takes any size."""
+    from mosecrot_viz.io.structured import load_json
+
+    try:
+        config = load_json(folder / "config.json", kind="model config")
+    except InputError as exc:
+        reason = str(exc).removeprefix(f"{folder / 'config.json'}").lstrip(":0123456789 ")
+        raise FormatError(f"cannot load this model folder (config.json: {reason})", folder) from None
+    if not isinstance(config, dict):
+        raise FormatError(f"cannot load this model folder (config.json holds a {type(config).__name__}, not an "
+                          "object)", folder)
 
 
 def _load(factory, name_or_path: str, **kw):

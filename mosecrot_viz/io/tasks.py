@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,12 +20,34 @@ from mosecrot_viz.io.limits import (
     max_labels,
     max_task_bytes,
     mb,
+    memory_error_as_limit,
     refuse_unsafe,
     strip_bom,
 )
+from mosecrot_viz.io.text import nfc
 
-LABEL_COLUMNS = ("label", "category")
-TEXT_COLUMNS = ("text", "sentence", "verse")
+LABEL_COLUMNS = ("label", "category", "class", "labels", "topic", "intent")  # first found wins
+TEXT_COLUMNS = ("text", "sentence", "verse", "content", "utterance", "document")
+ID_COLUMNS = ("index_id", "id", "index", "idx", "uid", "guid", "verse_id", "sentence_id")
+KNOWN_COLUMNS = frozenset(LABEL_COLUMNS + TEXT_COLUMNS + ID_COLUMNS)
+_NAME = re.compile(r"[a-z_][a-z0-9_ .\-]{0,39}")  # what a column name looks like: short, starts with a letter
+
+
+def _column_key(name: str) -> str:
+    """A header cell as it is matched: stripped, lower-cased, spaces and hyphens as underscores (`Index ID` -> index_id)."""
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _looks_like_header(cells: list[str]) -> bool:
+    """True when every cell of a first row is a column-name-shaped word and one of them is a name we know.
+
+    Why: a headerless Taxi1500 row (`v1<TAB>Faith<TAB>Believe`) is also all short words, so shape
+    alone cannot tell; a known name (`id`, `class`, `text`...) can. Such a row is never read as data:
+    a header row read as data put a label `class` into the test set and the macro-F1 average.
+    """
+    keys = [_column_key(c) for c in cells]
+    return (bool(keys) and all(_NAME.fullmatch(c.strip().lower()) for c in cells)
+            and any(k in KNOWN_COLUMNS for k in keys))
 
 
 def _read_text(path: Path) -> str:
@@ -54,27 +77,42 @@ def load_task(path: str | os.PathLike) -> pd.DataFrame:
     """Load a task file into a frame with columns `id`, `label`, `text` (all strings).
 
     Layouts: SIB-200 (TSV, header `index_id category text`), Taxi1500 (headerless TSV
-    `id label text`) and any CSV/TSV whose header has a label/category and a text column.
+    `id label text`) and any CSV/TSV whose header names a label column (`LABEL_COLUMNS`) and a text
+    column (`TEXT_COLUMNS`), matched case-blind. A first row that looks like a header (column-shaped
+    words, one of them a known name) but lacks one of the two is refused, never read as data.
+    Labels and text are put in Unicode NFC (`io.text.nfc`).
     Raises `FormatError` for malformed content, `SchemaError` without label and text columns,
     `LimitError` for an over-long line or too many labels. The frame's `attrs["path"]` is the
     file, so `check_labels` can name it.
     """
     path = check_regular_file(path, "task")
+    with memory_error_as_limit(path, lambda: path.stat().st_size, "set MOSECROT_MAX_TASK_MB lower to refuse such "
+                               "files before reading them"):
+        return _load_task(path)
+
+
+def _load_task(path: Path) -> pd.DataFrame:
     content = _read_text(path)
     lines = content.splitlines()
     if not any(line.strip() for line in lines):
         raise FormatError("task file is empty", path)
     first = lines[0]
     sep = "\t" if ("\t" in first or path.suffix.lower() in {".tsv", ".txt"}) else ","
-    header = [c.strip().lower() for c in (first.split("\t") if sep == "\t" else next(csv.reader([first])))]
+    cells = first.split("\t") if sep == "\t" else next(csv.reader([first]), [])
+    header = [_column_key(c) for c in cells]
     label_col = next((c for c in LABEL_COLUMNS if c in header), None)
     text_col = next((c for c in TEXT_COLUMNS if c in header), None)
     if label_col and text_col:
         df = _read_with_header(content, sep, path)
-        df.columns = [str(c).strip().lower() for c in df.columns]
-        id_col = next((c for c in ("index_id", "id") if c in df.columns), None)
+        df.columns = [_column_key(str(c)) for c in df.columns]
+        id_col = next((c for c in ID_COLUMNS if c in df.columns and c not in (label_col, text_col)), None)
         ids = df[id_col] if id_col else pd.Series(range(len(df)))
         out = pd.DataFrame({"id": ids.astype(str), "label": df[label_col], "text": df[text_col]})
+    elif _looks_like_header(cells):
+        raise SchemaError(
+            f"the first row looks like a header ({', '.join(c.strip() for c in cells[:6])}) but names no "
+            f"{'label' if not label_col else 'text'} column: call the label column one of "
+            f"{'/'.join(LABEL_COLUMNS)} and the text column one of {'/'.join(TEXT_COLUMNS)}", path, 1)
     elif sep == "\t" and len(first.split("\t")) >= 3:
         out = _read_taxi1500(lines, path)
     else:
@@ -112,8 +150,8 @@ def _read_taxi1500(lines: list[str], path: Path) -> pd.DataFrame:
 
 def _validate(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     df = df.astype(str)
-    df["label"] = df["label"].str.strip()
-    df["text"] = df["text"].str.strip()
+    df["label"] = df["label"].str.strip().map(nfc)  # one Unicode form (NFC) for labels and words: io.text.nfc
+    df["text"] = df["text"].str.strip().map(nfc)
     empty = (df["label"] == "") | (df["text"] == "")
     if empty.any():
         i = int(empty.to_numpy().nonzero()[0][0])

@@ -16,13 +16,15 @@ de, es    ``words``             the default de/es vectors are trained here (`tra
 others    ``words``             a Unicode word regex; apostrophes and hyphens inside a word keep it whole
 ========  ====================  =========================================================================
 
-Punctuation is dropped by every rule. For uploaded vectors, choose the rule that matches how they
+Text is put in Unicode NFC first (`nfc`, the one normalisation every reader applies), then
+punctuation is dropped by every rule. For uploaded vectors, choose the rule that matches how they
 were built (`ExperimentConfig.segmentation`, `--segmentation`).
 """
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 
 _WORD = re.compile(r"\w+(?:['’-]\w+)*", re.UNICODE)
 _CJK_LANGS = {"zh", "zho", "zh-cn", "zho_hans", "cmn"}
@@ -37,6 +39,18 @@ SEGMENTATIONS = ("auto", "words", "elision", "elision-clitics", "jieba")
 LANGUAGE_RULES = {"zh": "jieba", "fr": "elision-clitics", "it": "elision", "ca": "elision"}
 _ISO3 = {"zho": "zh", "chi": "zh", "cmn": "zh", "fra": "fr", "fre": "fr", "ita": "it", "cat": "ca", "deu": "de",
          "ger": "de", "spa": "es", "eng": "en"}
+
+
+def nfc(text: str) -> str:
+    """`text` in Unicode NFC: the one normalisation of every word and sentence read (vectors, lexicons, tasks).
+
+    Why: `café` typed with a combining accent (NFD, as macOS file names and some corpora write it) and `café`
+    with the precomposed letter are different strings, so a word in one form misses its vector or its
+    lexicon pair in the other (the issue's NFD case lost 14 of 84 anchors). ASCII text returns at once.
+    """
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
 
 
 def is_chinese(lang: str | None) -> bool:
@@ -83,6 +97,7 @@ def segment(text: str, lang: str | None = None, *, rule: str | None = None) -> l
     rule : one of `SEGMENTATIONS`; None or `auto` uses the language's rule (see the module doc).
     """
     rule = resolve_rule(rule, lang)
+    text = nfc(text)  # the vectors' words are NFC (io.vectors), so a sentence typed in NFD still finds them
     if rule == "jieba":
         import jieba
 

@@ -3,6 +3,13 @@
 Everything returns a gensim `KeyedVectors` with rows in file order (the usual frequency order),
 so `max_vocab` keeps the N most frequent words. Errors name the file and line: a research user
 uploading a 2 GB file deserves to learn that row 81,223 has 299 numbers, not a numpy traceback.
+
+Every word is put in Unicode NFC (`io.text.nfc`), in every format, so a word is one key whatever its
+encoding; a word that appears twice (as written, or once NFC makes two forms one) keeps its first row,
+and the count of rows dropped is `kv.duplicate_words` (0 when none), for the run to record a warning.
+A word longer than $MOSECROT_MAX_WORD_BYTES is refused in every reader. A matrix whose size a header
+declares is allocated once and filled in place (peak about 1.1x the matrix); a MemoryError becomes one
+`LimitError` line naming the file and the size asked for.
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors
 
-from mosecrot_viz.atomic import atomic_dir
+from mosecrot_viz.atomic import atomic_dir, atomic_path
 from mosecrot_viz.errors import FormatError, InputError, LimitError
 from mosecrot_viz.io.limits import LimitedGzip as _LimitedGzip
 from mosecrot_viz.io.limits import (
@@ -26,13 +33,17 @@ from mosecrot_viz.io.limits import (
     check_matrix_budget,
     check_regular_file,
     max_dimension,
+    max_matrix_bytes,
     max_vectors,
+    max_word_bytes,
+    memory_error_as_limit,
     refuse_unsafe,
     strip_bom,
 )
+from mosecrot_viz.io.text import nfc
 
 FASTTEXT_MAGIC = 793712314  # first int32 of a fastText .bin model
-PARSE_VERSION = 1  # bump when the text parser's output changes, to invalidate parsed-vector caches
+PARSE_VERSION = 2  # bump when the text parser's output changes, to invalidate parsed-vector caches (2: NFC words)
 TEXT_SUFFIXES = {".vec", ".txt", ".tsv"}
 
 
@@ -73,7 +84,8 @@ def load_vectors(path: str | os.PathLike, *, max_vocab: int | None = None) -> Ke
     """Load static vectors from `path`, keeping at most the first `max_vocab` rows.
 
     Raises `FormatError` (naming file and line) for empty, ragged, non-numeric, non-finite or
-    non-UTF-8 content, `LimitError` past a size/line/width limit, `UnsafeFormatError` for a pickle.
+    non-UTF-8 content, `LimitError` past a size/line/width/word limit or when memory runs out,
+    `UnsafeFormatError` for a pickle. Words are NFC; `kv.duplicate_words` counts the repeats dropped.
     """
     path = check_regular_file(path, "vector")
     if max_vocab is not None and max_vocab <= 0:
@@ -84,12 +96,13 @@ def load_vectors(path: str | os.PathLike, *, max_vocab: int | None = None) -> Ke
                          "(set MOSECROT_MAX_VECTORS)", path)
     rows = max_vocab if max_vocab is not None else limit + 1  # one past the limit tells "too many" early
     fmt = detect_format(path)
-    if fmt == "text":
-        kv = _load_text_cached(path, rows)
-    elif fmt == "word2vec-bin":
-        kv = _load_word2vec_bin(path, rows)
-    else:
-        kv = _load_fasttext_bin(path, rows)
+    with memory_error_as_limit(path):
+        if fmt == "text":
+            kv = _load_text_cached(path, rows)
+        elif fmt == "word2vec-bin":
+            kv = _load_word2vec_bin(path, rows)
+        else:
+            kv = _load_fasttext_bin(path, rows)
     if len(kv) > limit:
         raise LimitError(f"has more than {limit:,} vectors: keep the most frequent with --max-vocab N (the app's "
                          "'max vocabulary'), or raise the limit with MOSECROT_MAX_VECTORS", path)
@@ -109,21 +122,30 @@ def _parse_header(parts: list[bytes]) -> tuple[int, int] | None:
     return None
 
 
-_BATCH_BYTES = 16 * 2**20  # text parsed per vectorised batch: memory holds one batch of text, never the file
+_BATCH_BYTES = 4 * 2**20  # text parsed per vectorised batch: memory holds one batch of text (~4x in copies), never the file
 
 
-def _keyed(words: list[str], matrix: np.ndarray) -> KeyedVectors:
-    """A KeyedVectors over `matrix` without copying it (`add_vectors` would stack a second copy)."""
+def _keyed(words: list[str], matrix: np.ndarray, duplicates: int = 0) -> KeyedVectors:
+    """A KeyedVectors over `matrix` without copying it (`add_vectors` would stack a second copy).
+
+    `duplicates` (rows dropped because their word came earlier) is kept as `kv.duplicate_words`.
+    """
     kv = KeyedVectors(vector_size=matrix.shape[1], dtype=np.float32)
     kv.vectors = matrix
     kv.index_to_key = list(words)
     kv.key_to_index = {w: i for i, w in enumerate(kv.index_to_key)}
+    kv.duplicate_words = int(duplicates)
     return kv
 
 
-def _numbered_lines(fh, path):
-    """(line number, line without its line break) within the line limit; a BOM before line 1 dropped."""
+def _numbered_lines(fh, path, consumed: dict | None = None):
+    """(line number, line without its line break) within the line limit; a BOM before line 1 dropped.
+
+    `consumed["bytes"]`, when given, counts the raw bytes read so far (the cache keys on exactly those).
+    """
     for lineno, raw in bounded_lines(fh, path):
+        if consumed is not None:
+            consumed["bytes"] += len(raw)
         yield lineno, (strip_bom(raw) if lineno == 1 else raw).rstrip(b"\r\n")
 
 
@@ -131,7 +153,9 @@ def _fast_batch(lines: list[bytes], dim: int | None):
     """Vectorised parse of one batch of non-blank rows: (words, float32 matrix), or None when anything is irregular."""
     try:
         heads, tails = zip(*(ln.rstrip().split(b" ", 1) for ln in lines))
-        words = [h.decode("utf-8") for h in heads]
+        if max(map(len, heads)) > max_word_bytes():
+            return None  # the careful parser names the line
+        words = [nfc(h.decode("utf-8")) for h in heads]
     except (ValueError, UnicodeDecodeError):
         return None
     width = len(tails[0].split())
@@ -149,16 +173,18 @@ def _fast_batch(lines: list[bytes], dim: int | None):
     return words, matrix
 
 
-def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
+def _load_text_fast(path: Path, max_vocab: int | None, consumed: dict | None = None) -> KeyedVectors | None:
     """Vectorised parse, batch by batch: C-level splitting and one `np.fromstring` per batch.
 
-    With a `rows dim` header (fastText's `.vec`) the rows are written straight into one matrix of the
-    header's size, so memory is the final matrix plus one batch of text; without one (or past the
-    header's count) batches are kept and concatenated at the end, about twice the matrix at the peak.
-    The file's text is never held whole. A header's rows x dim is checked against the matrix budget
-    before anything is read. Duplicate words keep their first row.
-    Returns None when anything looks irregular (bad bytes, ragged rows, bad numbers...), after
-    the careful parser has looked at the offending batch, so the error names its exact line.
+    Rows are written straight into one preallocated matrix: of the header's size when the file has a
+    `rows dim` header (fastText's `.vec`), else of the row count estimated from the file's size and
+    the first batch (plain files only). Memory is then the final matrix plus one batch of text (about
+    1.1x the matrix); rows past the estimate (or in a gzip file without a header) are kept in batches
+    and concatenated at the end (about 2x at the peak). The file's text is never held whole. A
+    header's rows x dim is checked against the matrix budget before anything is read. Duplicate
+    words keep their first row (counted in `kv.duplicate_words`).
+    Returns None when anything looks irregular (bad bytes, ragged rows, bad numbers, a long word...),
+    after the careful parser has looked at the offending batch, so the error names its exact line.
     """
     _, gz = _strip_gz(path)
     words: list[str] = []
@@ -167,10 +193,12 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
     dim = None
     first = True
     want = max_vocab if max_vocab is not None else max_vectors() + 1
-    into: np.ndarray | None = None  # (header rows, dim), filled in file order while rows fit
+    into: np.ndarray | None = None  # (expected rows, dim), filled in file order while rows fit
+    estimate = not gz  # no header: estimate the rows from the file size once the first batch is parsed
+    dropped = 0
 
     def take(batch) -> bool:
-        nonlocal dim
+        nonlocal dim, into, estimate, dropped
         rows = [ln for _, ln in batch if ln.strip()]
         if not rows:
             return True
@@ -183,12 +211,20 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
         bwords, matrix = parsed
         dim = matrix.shape[1]
         keep = [i for i, w in enumerate(bwords) if not (w in seen or seen.add(w))]
+        dropped += len(bwords) - len(keep)
         keep = keep[: want - len(words)]
         if len(keep) < len(bwords):
             bwords, matrix = [bwords[i] for i in keep], matrix[keep]
         check_matrix_budget(len(words) + len(bwords), dim, path)
+        if into is None and estimate:
+            estimate = False
+            per_row = max(1, sum(len(ln) + 1 for ln in rows) / len(rows))
+            guess = min(want, int(path.stat().st_size / per_row * 1.05) + 1024,
+                        max_matrix_bytes() // (4 * dim))
+            if guess > len(bwords):
+                into = np.empty((guess, dim), dtype=np.float32)  # pages never written cost no memory
         room = 0 if into is None else max(0, min(len(bwords), len(into) - len(words)))
-        if room:  # the header's preallocated matrix: no second copy at the end
+        if room:  # the preallocated matrix: no second copy at the end
             into[len(words) : len(words) + room] = matrix[:room]
         if room < len(bwords):
             chunks.append(matrix[room:])
@@ -197,7 +233,7 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
 
     with _open(path, gz) as fh:
         batch, size = [], 0
-        for lineno, line in _numbered_lines(fh, path):
+        for lineno, line in _numbered_lines(fh, path, consumed):
             if first:
                 first = False
                 header = _parse_header(line.split())
@@ -207,6 +243,7 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
                     dim = header[1]
                     check_matrix_budget(min(header[0], want), dim, path)
                     into = np.empty((min(header[0], want), dim), dtype=np.float32)  # untouched pages cost nothing
+                    estimate = False
                     continue
             batch.append((lineno, line))
             size += len(line)
@@ -220,55 +257,111 @@ def _load_text_fast(path: Path, max_vocab: int | None) -> KeyedVectors | None:
             return None
     if not words:
         return None  # the careful parser says what is missing
-    if into is not None and len(into):  # the first min(rows read, header rows) rows are in it
+    if into is not None and len(into):  # the first min(rows read, preallocated rows) rows are in it
         chunks.insert(0, into[: min(len(words), len(into))])
     matrix = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
     chunks.clear()
-    return _keyed(words, matrix)
+    return _keyed(words, matrix, dropped)
 
 
-def _fingerprint(path: Path, max_vocab: int | None) -> str:
-    """Identity of a file's parse: path, size, mtime, the first and last MiB, and the row limit."""
-    st = path.stat()
-    h = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{max_vocab}|{PARSE_VERSION}".encode())
+def _parse_settings(max_vocab: int | None) -> str:
+    """Everything besides the file's bytes that shapes a parse: the row limit, the limits that refuse a row."""
+    return f"{max_vocab}|{max_word_bytes()}|{max_dimension()}|{PARSE_VERSION}"
+
+
+def _prefix_sha256(path: Path, n: int) -> str:
+    """sha256 of the first `n` bytes of `path`, read in 1 MiB blocks."""
+    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        h.update(fh.read(1 << 20))
-        if st.st_size > 1 << 20:
-            fh.seek(-(1 << 20), os.SEEK_END)
-            h.update(fh.read())
-    return h.hexdigest()[:24]
+        while n > 0 and (block := fh.read(min(n, 1 << 20))):
+            h.update(block)
+            n -= len(block)
+    return h.hexdigest()
+
+
+def _cache_root() -> Path:
+    from mosecrot_viz.paths import cache_dir
+
+    return Path(os.environ.get("MOSECROT_PARSED_VECTORS") or cache_dir() / "parsed-vectors")
+
+
+def _index_file(path: Path, max_vocab: int | None) -> Path:
+    """Where the parse of (`path`, settings) was last recorded: which bytes it read and their sha256."""
+    name = hashlib.sha256(f"{path.resolve()}|{_parse_settings(max_vocab)}".encode()).hexdigest()[:24]
+    return _cache_root() / "index" / f"{name}.json"
+
+
+def _content_key(sha: str, n: int, max_vocab: int | None) -> str:
+    """The parsed folder's name: the sha256 of exactly the bytes the parse read, their count and the settings."""
+    return hashlib.sha256(f"{sha}|{n}|{_parse_settings(max_vocab)}".encode()).hexdigest()[:24]
+
+
+def _cached_folder(path: Path, max_vocab: int | None) -> Path | None:
+    """The parsed folder whose recorded bytes are still this file's bytes, or None.
+
+    Keyed by content, not size and mtime: a file changed in place under the same size and mtime
+    (a copy with `cp -p`, `touch -r`, a second edit within the clock's tick) is read again. The parse
+    of a plain file depends only on the bytes it read (up to `max_vocab` rows), so those are hashed;
+    a gzip file is hashed whole.
+    """
+    try:
+        meta = json.loads(_index_file(path, max_vocab).read_text(encoding="utf-8"))
+        n, whole, sha = int(meta["bytes"]), bool(meta["whole"]), str(meta["sha256"])
+        size = path.stat().st_size
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if size < n or (whole and size != n) or _prefix_sha256(path, n) != sha:
+        return None
+    folder = _cache_root() / _content_key(sha, n, max_vocab)
+    return folder if (folder / "words.json").exists() and (folder / "vectors.npy").exists() else None
 
 
 def _load_text_cached(path: Path, max_vocab: int | None) -> KeyedVectors:
     """Parse once, then reload the parsed arrays (`.npy` + JSON word list, never pickle) in a fraction of a second."""
-    from mosecrot_viz.paths import cache_dir
-
-    root = Path(os.environ.get("MOSECROT_PARSED_VECTORS") or cache_dir() / "parsed-vectors")
-    folder = root / _fingerprint(path, max_vocab)
-    words_file, vec_file = folder / "words.json", folder / "vectors.npy"
-    if words_file.exists() and vec_file.exists():
-        words = json.loads(words_file.read_text(encoding="utf-8"))
-        matrix = np.load(vec_file, allow_pickle=False)
-        kv = KeyedVectors(vector_size=matrix.shape[1], dtype=np.float32)
-        kv.add_vectors(words, matrix)
-        return kv
-    kv = _load_text(path, max_vocab)
+    folder = _cached_folder(path, max_vocab)
+    if folder is not None:
+        try:
+            words = json.loads((folder / "words.json").read_text(encoding="utf-8"))
+            matrix = np.load(folder / "vectors.npy", allow_pickle=False)
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            if isinstance(words, list) and matrix.ndim == 2 and len(words) == len(matrix):
+                return _keyed(words, matrix, int(meta.get("duplicate_words", 0)))  # no second copy of the matrix
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass  # a damaged cache entry is parsed again
+    consumed = {"bytes": 0}
+    kv = _load_text(path, max_vocab, consumed)
+    _, gz = _strip_gz(path)
     try:
+        size = path.stat().st_size
+        n, whole = (size, True) if gz else (consumed["bytes"], consumed["bytes"] >= size)
+        sha = _prefix_sha256(path, n)
+        folder = _cache_root() / _content_key(sha, n, max_vocab)
         folder.parent.mkdir(parents=True, exist_ok=True)
         with atomic_dir(folder, keep=lambda p: (p / "vectors.npy").exists()) as tmp:  # another process's copy stays
             (tmp / "words.json").write_text(json.dumps(kv.index_to_key, ensure_ascii=False), encoding="utf-8")
+            (tmp / "meta.json").write_text(json.dumps({"duplicate_words": kv.duplicate_words}), encoding="utf-8")
             np.save(tmp / "vectors.npy", kv.vectors, allow_pickle=False)
+        index = _index_file(path, max_vocab)
+        index.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(index) as tmp:
+            Path(tmp).write_text(json.dumps({"bytes": n, "whole": whole, "sha256": sha}), encoding="utf-8")
     except OSError:
         pass  # a cache we cannot write is only slower, never wrong
     return kv
 
 
-def _load_text(path: Path, max_vocab: int | None) -> KeyedVectors:
+def _load_text(path: Path, max_vocab: int | None, consumed: dict | None = None) -> KeyedVectors:
+    if consumed is not None:
+        consumed["bytes"] = 0
     try:
-        fast = _load_text_fast(path, max_vocab)
-    except (OSError, EOFError, MemoryError):
-        fast = None
-    return fast if fast is not None else _load_text_careful(path, max_vocab)
+        fast = _load_text_fast(path, max_vocab, consumed)
+    except (OSError, EOFError):
+        fast = None  # a MemoryError is not retried: the careful parser would need more, not less
+    if fast is not None:
+        return fast
+    if consumed is not None:
+        consumed["bytes"] = 0
+    return _load_text_careful(path, max_vocab, consumed)
 
 
 def _careful_rows(numbered, path, state: dict):
@@ -298,6 +391,10 @@ def _careful_rows(numbered, path, state: dict):
         if len(parts) < 2:
             raise FormatError("row has a word but no numbers", path, lineno)
         word, values = parts[0], parts[1:]
+        if len(word.encode("utf-8")) > max_word_bytes():
+            raise LimitError(f"the word of this row is longer than {max_word_bytes():,} bytes: not a vector file? "
+                             "(limit: set MOSECROT_MAX_WORD_BYTES)", path, lineno)
+        word = nfc(word)
         if state.get("dim") is None:
             state["dim"] = len(values)
         dim = state["dim"]
@@ -316,15 +413,17 @@ def _careful_rows(numbered, path, state: dict):
         yield word, vec
 
 
-def _load_text_careful(path: Path, max_vocab: int | None) -> KeyedVectors:
+def _load_text_careful(path: Path, max_vocab: int | None, consumed: dict | None = None) -> KeyedVectors:
     _, gz = _strip_gz(path)
     words: list[str] = []
     rows: list[np.ndarray] = []
     seen: set[str] = set()
     state = {"dim": None, "want": max_vocab}
+    dropped = 0
     with _open(path, gz) as fh:
-        for word, vec in _careful_rows(_numbered_lines(fh, path), path, state):
+        for word, vec in _careful_rows(_numbered_lines(fh, path, consumed), path, state):
             if word in seen:
+                dropped += 1
                 continue  # keep the first (most frequent) occurrence
             seen.add(word)
             words.append(word)
@@ -336,23 +435,59 @@ def _load_text_careful(path: Path, max_vocab: int | None) -> KeyedVectors:
     if not words:
         raise FormatError("no vectors found (empty file or header only)", path)
     check_matrix_budget(len(words), state["dim"], path)
-    return _keyed(words, np.vstack(rows))
+    return _keyed(words, np.vstack(rows), dropped)
 
 
 def _load_word2vec_bin(path: Path, max_vocab: int | None) -> KeyedVectors:
-    src = _ungzip_to_temp(path)
-    try:
-        _check_word2vec_header(src, path, max_vocab)
-        return KeyedVectors.load_word2vec_format(
-            str(src), binary=True, limit=max_vocab, unicode_errors="ignore"
-        )
-    except InputError:
-        raise  # our own checks, already naming the file
-    except (ValueError, EOFError, UnicodeDecodeError, struct.error) as exc:
-        raise FormatError(f"not a readable word2vec binary file ({exc})", path) from None
-    finally:
-        if src != path:
-            src.unlink(missing_ok=True)
+    """Read a word2vec binary file (`rows dim` line, then per row: word, a space, dim little-endian float32).
+
+    Our own streaming reader instead of gensim's: gensim re-scans its growing buffer for the space
+    that ends a word, so a word without one costs time quadratic in its length, and it holds a gzip
+    file's whole content in a temporary file. Here a gzip file is read as a stream, a word longer
+    than $MOSECROT_MAX_WORD_BYTES is a `LimitError`, rows go straight into the header's matrix
+    (checked against the budget first), and words are NFC (the first of a repeated word kept).
+    """
+    _, gz = _strip_gz(path)
+    limit = max_word_bytes()
+    with _open(path, gz) as fh:
+        try:
+            first = fh.readline(64)
+            rows, dim, keep = _check_word2vec_header(first, None if gz else path.stat().st_size, path, max_vocab)
+            into = np.empty((keep, dim), dtype=np.float32)
+            row_bytes, block = 4 * dim, max(8 << 20, 4 * (4 * dim + limit))
+            buf, pos, eof, offset = b"", 0, False, len(first)
+            words: list[str] = []
+            seen: set[str] = set()
+            dropped = read = 0
+            while read < rows and len(words) < keep:
+                end = buf.find(b" ", pos, pos + limit + 8)  # a word, after the newline some writers put first
+                if end < 0 or len(buf) - end - 1 < row_bytes:
+                    if len(buf) - pos >= limit + 8 and end < 0:
+                        raise LimitError(f"the word of row {read + 1:,} is longer than {limit:,} bytes (at byte "
+                                         f"{offset:,}): not a word2vec binary file? (limit: set "
+                                         "MOSECROT_MAX_WORD_BYTES)", path)
+                    if eof:
+                        raise FormatError(f"not a readable word2vec binary file (truncated: it ends inside row "
+                                          f"{read + 1:,} of the {rows:,} its header announces)", path)
+                    more = fh.read(block)
+                    eof = not more
+                    buf, pos = buf[pos:] + more, 0
+                    continue
+                word = nfc(buf[pos:end].lstrip(b"\n\r").decode("utf-8", errors="ignore"))
+                if word in seen:
+                    dropped += 1
+                else:
+                    seen.add(word)
+                    into[len(words)] = np.frombuffer(buf, dtype="<f4", count=dim, offset=end + 1)
+                    words.append(word)
+                offset += end + 1 + row_bytes - pos
+                pos = end + 1 + row_bytes
+                read += 1
+        except (OSError, EOFError) as exc:
+            raise FormatError(f"not a readable word2vec binary file ({exc})", path) from None
+    if not words:
+        raise FormatError("not a readable word2vec binary file (no rows)", path)
+    return _keyed(words, into[: len(words)], dropped)
 
 
 def _load_fasttext_bin(path: Path, max_vocab: int | None) -> KeyedVectors:
@@ -364,8 +499,9 @@ def _load_fasttext_bin(path: Path, max_vocab: int | None) -> KeyedVectors:
         kv = load_facebook_vectors(str(src))
     except InputError:
         raise  # our own checks, already naming the file
-    except (ValueError, EOFError, NotImplementedError, struct.error, AssertionError) as exc:
-        raise FormatError(f"not a readable fastText .bin model ({exc})", path) from None
+    except (ValueError, EOFError, NotImplementedError, struct.error, AssertionError, OverflowError, IndexError,
+            KeyError) as exc:  # gensim's reader on a damaged model (found by mutating a real one, tests/io)
+        raise FormatError(f"not a readable fastText .bin model ({type(exc).__name__}: {exc})", path) from None
     finally:
         if src != path:
             src.unlink(missing_ok=True)
@@ -374,27 +510,51 @@ def _load_fasttext_bin(path: Path, max_vocab: int | None) -> KeyedVectors:
         kv.index_to_key = kv.index_to_key[:max_vocab]
         kv.key_to_index = {w: i for i, w in enumerate(kv.index_to_key)}
         kv.vectors = kv.vectors[:max_vocab]
+    return _nfc_keys(kv, path)
+
+
+def _nfc_keys(kv: KeyedVectors, path: Path) -> KeyedVectors:
+    """`kv` with its listed words in NFC; where two words become one, the first row is kept (`duplicate_words`).
+
+    The subword buckets are untouched: n-grams are hashed from whatever word is asked for.
+    """
+    words = [nfc(w) for w in kv.index_to_key]
+    kv.duplicate_words = 0
+    if words == kv.index_to_key:
+        return kv
+    first: dict[str, int] = {}
+    for i, w in enumerate(words):
+        first.setdefault(w, i)
+    if len(first) < len(words):
+        keep = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+        kv.duplicate_words = len(words) - len(first)
+        kv.vectors = kv.vectors[keep]
+        if getattr(kv, "vectors_vocab", None) is not None and len(kv.vectors_vocab) >= len(words):
+            kv.vectors_vocab = kv.vectors_vocab[keep]
+        words = [words[i] for i in keep]
+    kv.index_to_key = words
+    kv.key_to_index = {w: i for i, w in enumerate(words)}
     return kv
 
 
-def _check_word2vec_header(src: Path, path: Path, max_vocab: int | None) -> None:
-    """Check a word2vec binary's `rows dim` header against the width limit and the matrix budget before gensim allocates."""
-    with open(src, "rb") as fh:
-        first = fh.readline(64)
+def _check_word2vec_header(first: bytes, size: int | None, path: Path, max_vocab: int | None) -> tuple[int, int, int]:
+    """(rows, dim, rows to keep) from a word2vec binary's first line, checked against the width limit, the
+    matrix budget and (for a plain file of `size` bytes) what the file can hold, before anything is allocated."""
     header = _parse_header(strip_bom(first).split())
     if header is None:
         raise FormatError("not a readable word2vec binary file (no 'rows dim' header on the first line)", path, 1)
     rows, dim = header
     if dim <= 0 or rows <= 0:
         raise FormatError(f"not a readable word2vec binary file (header gives {rows} rows of dimension {dim})", path, 1)
-    keep, size = min(rows, max_vocab or rows), src.stat().st_size
-    if size - len(first) < keep * (dim * 4 + 2):  # each row: a word of 1+ bytes, a space, dim float32
+    keep = min(rows, max_vocab or rows)
+    if size is not None and size - len(first) < keep * (dim * 4 + 2):  # each row: a word of 1+ bytes, a space, dim float32
         raise FormatError(f"not a readable word2vec binary file (truncated: {size:,} bytes cannot hold {keep:,} rows "
                           f"of dimension {dim})", path)
     if dim > max_dimension():
         raise LimitError(f"header gives {dim} dimensions, more than the limit {max_dimension()} (set MOSECROT_MAX_DIM)",
                          path, 1)
     check_matrix_budget(keep, dim, path)
+    return rows, dim, keep
 
 
 class _Cursor:
@@ -423,9 +583,9 @@ class _Cursor:
 
     def until_nul(self) -> bytes:
         while (i := self.buf.find(b"\0", self.pos)) < 0:
-            if len(self.buf) - self.pos > 4096:
-                raise FormatError(f"a vocabulary word longer than 4 KB (at byte {self.offset:,}): "
-                                  "not a fastText .bin model", self.path)
+            if len(self.buf) - self.pos > max_word_bytes():
+                raise LimitError(f"a vocabulary word longer than {max_word_bytes():,} bytes (at byte {self.offset:,}): "
+                                 "not a fastText .bin model? (limit: set MOSECROT_MAX_WORD_BYTES)", self.path)
             self._more()
         out = self.buf[self.pos:i]
         self.offset += i + 1 - self.pos
@@ -492,12 +652,15 @@ def _ungzip_to_temp(path: Path) -> Path:
 
 
 def _check_finite(kv: KeyedVectors, path: Path) -> None:
+    """Raise `FormatError` naming the first row holding NaN or inf; checked in row blocks (a bounded temporary)."""
     if len(kv.index_to_key) == 0:
         raise FormatError("no vectors found", path)
-    bad = ~np.isfinite(kv.vectors).all(axis=1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise FormatError(f"vector for {kv.index_to_key[i]!r} (row {i + 1}) holds NaN or inf", path)
+    step = max(1, (1 << 20) // max(1, kv.vectors.shape[1]))  # 1M values: a 1 MB temporary
+    for start in range(0, len(kv.vectors), step):
+        bad = ~np.isfinite(kv.vectors[start:start + step]).all(axis=1)
+        if bad.any():
+            i = start + int(np.flatnonzero(bad)[0])
+            raise FormatError(f"vector for {kv.index_to_key[i]!r} (row {i + 1}) holds NaN or inf", path)
 
 
 def save_text(kv: KeyedVectors, path: str | os.PathLike, *, header: bool = True) -> None:

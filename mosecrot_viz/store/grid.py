@@ -28,13 +28,15 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from mosecrot_viz.errors import InputError
+from mosecrot_viz.errors import InputError, LimitError
 from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.io.structured import load_yaml
 
 ALIASES = {"method": "methods", "seed": "seeds"}  # axis shorthand -> field that takes a one-item list
 PATH_FIELDS = ("vectors", "lexicon", "train", "test", "dev", "target_train", "source_test",
@@ -140,6 +142,8 @@ def parse_grid(data: dict, folder: Path | None = None, source: str = "grid") -> 
     for axis, values in axes.items():
         if not isinstance(values, list) or not values:
             raise InputError(f"axis {axis!r} must be a non-empty list", source)
+    check_trial_count(axes, source)  # before any value is checked, typed or expanded
+    for axis, values in axes.items():
         for v in values:
             keys = [k for k in v if k != "name"] if isinstance(v, dict) else [ALIASES.get(axis, axis)]
             wrong = [k for k in keys if k not in fields]
@@ -153,17 +157,32 @@ def parse_grid(data: dict, folder: Path | None = None, source: str = "grid") -> 
 
 
 def load_grid(path) -> Grid:
-    """Read and validate a grid YAML file."""
-    import yaml
-
+    """Read and validate a grid YAML file (within the size, nesting and alias limits of `io.structured`)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path, kind="grid")
     except OSError as exc:
         raise InputError(f"cannot read grid file: {exc.strerror}", path) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid YAML: {str(exc).splitlines()[0]}", path) from None
     return parse_grid(data, path.parent, str(path))
+
+
+def trial_count(axes: dict) -> int:
+    """How many trials `axes` multiply into (one when there are none), counted without building any."""
+    return math.prod(len(v) for v in axes.values()) if axes else 1
+
+
+def check_trial_count(axes: dict, source: str) -> int:
+    """The product of the axis lengths, or `LimitError` naming each length and the product past MAX_TRIALS.
+
+    Why: `itertools.product` over 10 axes of 10 values is 10^10 tuples (5.1 GB before the old check ran);
+    the product of the lengths is known before anything is built.
+    """
+    n = trial_count(axes)
+    if n > MAX_TRIALS:
+        sizes = " x ".join(f"{len(v)} {k}" for k, v in axes.items())
+        raise LimitError(f"the grid has {sizes} = {n:,} trials; the limit is {MAX_TRIALS:,} (split it into "
+                         "several grids)", source)
+    return n
 
 
 def trial_id(cfg: ExperimentConfig) -> str:
@@ -188,9 +207,8 @@ def expand(grid: Grid) -> list[Trial]:
     """Every combination of the axes as a validated trial, in axis order."""
     folder = Path(grid.source).parent if grid.source else Path(".")
     names = list(grid.axes)
-    combos = list(itertools.product(*(grid.axes[n] for n in names))) if names else [()]
-    if len(combos) > MAX_TRIALS:
-        raise InputError(f"the grid has {len(combos):,} trials; the limit is {MAX_TRIALS:,}", grid.source)
+    check_trial_count(grid.axes, grid.source)  # a Grid built by hand skips parse_grid: multiply before expanding
+    combos = itertools.product(*(grid.axes[n] for n in names)) if names else [()]
     trials, seen = [], set()
     for combo in combos:
         fields = copy.deepcopy(grid.base)

@@ -7,7 +7,6 @@ progress to `status.json`, so a page reload or a second tab finds them.
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -22,6 +21,7 @@ import pandas as pd
 from mosecrot_viz.atomic import write_bytes, write_json
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.io.structured import load_json
 from mosecrot_viz.store import worker
 from mosecrot_viz.store.worker import SlotWaitCancelled, compute_slot
 
@@ -58,8 +58,8 @@ def _alive(pid) -> bool:
 
 def _read_json(path: Path):
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        return load_json(path)  # size and nesting bounded: a tampered run folder is skipped, never a traceback
+    except (OSError, InputError):
         return None
 
 

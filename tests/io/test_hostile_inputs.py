@@ -27,8 +27,10 @@ from mosecrot_viz.errors import (
 )
 from mosecrot_viz.io.lexicon import load_lexicon
 from mosecrot_viz.io.models import load_classifier, load_tokenizer
+from mosecrot_viz.io.structured import load_json, load_yaml
 from mosecrot_viz.io.tasks import check_labels, load_task
 from mosecrot_viz.io.vectors import load_vectors
+from mosecrot_viz.store.grid import load_grid
 from mosecrot_viz.ui.inputs import save_upload
 
 MARKER = "pwned"  # a payload that would run creates this file beside the input
@@ -109,6 +111,45 @@ def _with_max_vectors(n):
             else:
                 os.environ["MOSECROT_MAX_VECTORS"] = old
     return load
+
+
+def _with_env(loader, **env):
+    """`loader` run with the environment variables `env` set (and put back after)."""
+    def load(p):
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update({k: str(v) for k, v in env.items()})
+        try:
+            return loader(p)
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    del os.environ[k]
+                else:
+                    os.environ[k] = v
+    return load
+
+
+def _nested(depth: int, kind: str = "json") -> str:
+    return "[" * depth + "]" * depth if kind == "json" else "a: " + "[" * depth + "]" * depth + "\n"
+
+
+def _alias_bomb() -> str:
+    """The "billion laughs" in YAML: nine levels of nine aliases each, 10^9 strings from 340 bytes."""
+    lines, prev = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'], "a"
+    for c in "bcdefghi":
+        lines.append(f"{c}: &{c} [" + ",".join([f"*{prev}"] * 9) + "]")
+        prev = c
+    return "\n".join(lines) + "\n"
+
+
+def _big_grid(axes: int = 10, values: int = 10) -> str:
+    return "base: {}\naxes:\n" + "".join(f"  a{i}: [{', '.join(map(str, range(values)))}]\n" for i in range(axes))
+
+
+def _word2vec_giant_word(n: int, gz: bool = False) -> bytes:
+    """A word2vec binary whose first word never ends: `n` bytes without the space that closes a word."""
+    data = b"2 4\n" + b"x" * n
+    return _gzip(data) if gz else data
 
 
 def lex(name, content):
@@ -258,6 +299,18 @@ CASES = [
                  id="vec-word2vec-bin-header-asks-for-61-gib"),
     pytest.param(vec("v.vec", "a " + "0 " * 40 + "\n" + "".join(f"w{i} " + "0.5 " * 40 + "\n" for i in range(7000))),
                  LimitError, "more than the limit 1 MB", None, id="vec-headerless-over-matrix-budget"),
+    # ---- static vectors: one word's length bounded in every reader (issue 24)
+    pytest.param(file_case(_with_env(load_vectors, MOSECROT_MAX_WORD_BYTES=16), "v.vec",
+                           "chat 1 2\n" + "x" * 40 + " 3 4\n"), LimitError, "word of this row is longer than 16 bytes", 2,
+                 id="vec-text-word-too-long"),
+    pytest.param(file_case(_with_env(load_vectors, MOSECROT_MAX_WORD_BYTES=16), "v.bin", _word2vec_giant_word(200)),
+                 LimitError, "word of row 1 is longer than 16 bytes.*MOSECROT_MAX_WORD_BYTES", None,
+                 id="vec-word2vec-bin-word-too-long"),
+    pytest.param(file_case(_with_env(load_vectors, MOSECROT_MAX_WORD_BYTES=16), "v.bin.gz",
+                           _word2vec_giant_word(200, gz=True)), LimitError, "word of row 1 is longer than 16 bytes", None,
+                 id="vec-word2vec-bin-gz-word-too-long"),
+    pytest.param(vec("v.bin.gz", _gzip(_word2vec_bin(30, 4)[:-20])), FormatError,
+                 "truncated: it ends inside row 30 of the 30", None, id="vec-word2vec-bin-gz-truncated"),
     # ---- lexicons
     pytest.param(lex("l.txt", "cat\tchat\ncat chat chaton\n"), FormatError, "2 fields", 2, id="lex-three-fields"),
     pytest.param(lex("l.txt", "cat\n"), FormatError, "2 fields", 1, id="lex-one-field"),
@@ -273,6 +326,9 @@ CASES = [
     pytest.param(lex("l.txt", _pickle), UnsafeFormatError, "Python pickle.*export the lexicon as text", None,
                  id="lex-pickle-as-txt"),
     pytest.param(missing(load_lexicon, "nope.txt"), PathError, "not found", None, id="lex-missing-file"),
+    pytest.param(file_case(_with_env(load_lexicon, MOSECROT_MAX_PAIRS=50), "l.txt",
+                           "".join(f"w{i}\tm{i}\n" for i in range(40)) * 3 + "".join(f"v{i}\tn{i}\n" for i in range(11))),
+                 LimitError, "more than 50 distinct pairs.*MOSECROT_MAX_PAIRS", 131, id="lex-over-pair-limit"),
     pytest.param(folder(load_lexicon, "l.txt"), PathError, "is a folder, not a lexicon file", None, id="lex-a-folder"),
     # ---- task files
     pytest.param(task("t.tsv", ""), FormatError, "empty", None, id="task-empty"),
@@ -296,6 +352,13 @@ CASES = [
     pytest.param(folder(load_task, "t.tsv"), PathError, "is a folder, not a task file", None, id="task-a-folder"),
     pytest.param(task("t.tsv", "text\tlabel\n" + "a few words of text\tl1\n" * 6000), LimitError,
                  "larger than 0.1 MB.*MOSECROT_MAX_TASK_MB", 4560, id="task-over-size-limit"),
+    pytest.param(task("t.tsv", "id\tclass_name\tsentence\n1\tsports\tHe ran\n"), SchemaError,
+                 "first row looks like a header \\(id, class_name, sentence\\) but names no label column", 1,
+                 id="task-header-like-row-without-a-label-column"),
+    pytest.param(task("t.csv", "index,topic_label,body\n1,sports,He ran\n"), SchemaError,
+                 "looks like a header .* names no label column", 1, id="task-csv-header-like-row-unrecognised"),
+    pytest.param(task("t.tsv", "ID\tLabel\tnotes\n1\tsports\tHe ran\n"), SchemaError,
+                 "looks like a header .* names no text column", 1, id="task-header-like-row-without-a-text-column"),
     pytest.param(untrainable("text\tlabel\n" + "hello\ta\n" * 5), LabelError, "only one label", None,
                  id="task-one-class"),
     pytest.param(untrainable("text\tlabel\nhi\ta\nho\tb\nhu\tc\n"), LabelError, "too few rows per label.*--dev",
@@ -322,8 +385,38 @@ CASES = [
                  id="model-mis-shaped-tensors"),
     pytest.param(model({"config.json": "{not json", "model.safetensors": b"x"}), FormatError,
                  "cannot load this model folder", None, id="model-config-not-json"),
+    pytest.param(model({"config.json": _nested(50_000), "model.safetensors": b"x"}), FormatError,
+                 r"cannot load this model folder \(config.json: nested more than 100 levels", None,
+                 id="model-config-deeply-nested"),
+    pytest.param(model({"config.json": "[1, 2]", "model.safetensors": b"x"}), FormatError,
+                 "config.json holds a list, not an object", None, id="model-config-not-an-object"),
     pytest.param(model({"vocab.txt": "[PAD]\n"}, loader=lambda p: load_tokenizer(str(p))), SchemaError,
                  "no config.json", None, id="model-tokenizer-folder-without-config"),
+    # ---- structured records (run folders' JSON, grid YAML): size, nesting and aliases bounded (issue 24)
+    pytest.param(file_case(load_json, "results.json", _nested(5000)), LimitError,
+                 "nested more than 100 levels deep.*MOSECROT_MAX_NESTING", None, id="json-deeply-nested"),
+    pytest.param(file_case(load_json, "results.json", '{"a": [1, 2,'), FormatError, "not valid JSON", 1,
+                 id="json-truncated"),
+    pytest.param(file_case(load_json, "results.json", b"\xff\xfe{}"), FormatError, "not UTF-8", None,
+                 id="json-not-utf8"),
+    pytest.param(file_case(_with_env(load_json, MOSECROT_MAX_JSON_MB=0.01), "results.json", "[" + "1," * 9000 + "1]"),
+                 LimitError, "more than the limit 0.01 MB.*MOSECROT_MAX_JSON_MB", None, id="json-over-size-limit"),
+    pytest.param(missing(load_json, "results.json"), PathError, "not found", None, id="json-missing-file"),
+    pytest.param(file_case(load_yaml, "g.yaml", _alias_bomb()), LimitError,
+                 "more than 100,000 values once its aliases.*MOSECROT_MAX_YAML_NODES", None, id="yaml-alias-bomb"),
+    pytest.param(file_case(load_yaml, "g.yaml", "a: &a [1, *a]\n"), FormatError, "refers to the value that contains it",
+                 None, id="yaml-recursive-alias"),
+    pytest.param(file_case(load_yaml, "g.yaml", _nested(5000, "yaml")), LimitError, "nested more than 100 levels",
+                 None, id="yaml-deeply-nested"),
+    pytest.param(file_case(load_yaml, "g.yaml", "base: [1, 2\naxes: 3\n"), FormatError, "not valid YAML", 2,
+                 id="yaml-malformed"),
+    pytest.param(file_case(_with_env(load_yaml, MOSECROT_MAX_YAML_MB=0.01), "g.yaml", "a: " + "x" * 20000 + "\n"),
+                 LimitError, "more than the limit 0.01 MB.*MOSECROT_MAX_YAML_MB", None, id="yaml-over-size-limit"),
+    pytest.param(file_case(load_grid, "g.yaml", _alias_bomb()), LimitError, "alias bomb", None, id="grid-alias-bomb"),
+    pytest.param(file_case(load_grid, "g.yaml", _big_grid()), LimitError,
+                 r"10 a0 x 10 a1 x .* = 10,000,000,000 trials; the limit is 10,000", None, id="grid-10-axes-of-10"),
+    pytest.param(file_case(load_grid, "g.yaml", _big_grid(3, 30)), LimitError, "= 27,000 trials", None,
+                 id="grid-27000-trials"),
     # ---- upload names and sizes
     pytest.param(upload("evil\x00.vec"), PathError, "control characters", None, id="upload-nul-in-name"),
     pytest.param(upload("a\n.vec"), PathError, "control characters", None, id="upload-newline-in-name"),
@@ -371,7 +464,7 @@ def test_the_table_covers_every_kind_and_area():
     assert len(ids) == len(set(ids)) >= 30
     kinds = {p.values[1] for p in CASES}
     assert kinds == {FormatError, LimitError, UnsafeFormatError, SchemaError, OverlapError, LabelError, PathError}
-    assert {i.split("-")[0] for i in ids} == {"vec", "lex", "task", "anchors", "model", "upload"}
+    assert {i.split("-")[0] for i in ids} == {"vec", "lex", "task", "anchors", "model", "upload", "json", "yaml", "grid"}
 
 
 def test_duplicate_words_keep_the_first_row_as_documented(tmp_path):
@@ -432,11 +525,18 @@ if kind == "vectors":
     from mosecrot_viz.io.vectors import load_vectors as load
 elif kind == "lexicon":
     from mosecrot_viz.io.lexicon import load_lexicon as load
+elif kind == "json":
+    from mosecrot_viz.io.structured import load_json as load
+elif kind == "grid":
+    from mosecrot_viz.store.grid import expand, load_grid
+    load = lambda p: expand(load_grid(p))
 else:
     from mosecrot_viz.io.tasks import load_task as load
+print("base MB", int(next(line for line in open("/proc/self/status") if line.startswith("VmRSS:")).split()[1]) // 1024)
 try:
     out = load(path)
-    print("loaded", len(out))
+    print("loaded", len(out), "duplicates", getattr(out, "duplicates", getattr(out, "duplicate_words", None)),
+          "matrix MB", getattr(getattr(out, "vectors", None), "nbytes", 0) / 2**20)
 except InputError as exc:
     print(exc, file=sys.stderr)
     sys.exit(2)
@@ -546,6 +646,98 @@ def test_readers_stay_bounded_and_name_the_file(tmp_path, kind, make, name, stat
     assert peak_mb < 400, f"peak {peak_mb} MB"  # importing the readers is about 180 MB of it
     if match:
         assert err.count("\n") == 1 and err.startswith(f"{path}: ") and match in err, err
+    assert seconds < DEADLINE
+
+
+def _lexicon_of_identical_pairs(tmp, name, n=10_000_000):
+    """10 million copies of one pair (90 MB as text, gzipped here to keep the test's disk small): 2.5 GB before."""
+    p = tmp / name
+    with gzip.open(p, "wb", compresslevel=1) as fh:
+        block = b"cat\tchat\n" * 100_000
+        for _ in range(n // 100_000):
+            fh.write(block)
+    return p
+
+
+def _sparse(tmp, name, size=390 * 2**20):
+    """A file of `size` bytes that costs no disk (a hole): the issue's 390 MB results.json that took 1.6 GB."""
+    p = tmp / name
+    with open(p, "wb") as fh:
+        fh.truncate(size)
+    return p
+
+
+def _declared_matrix(rows, dim, rows_written=None, digits=4):
+    """A .vec whose header declares rows x dim, with `rows_written` real rows of values with `digits` decimals."""
+    def make(tmp, name):
+        import numpy as np
+
+        tail = b" ".join(b"%.*f" % (digits, x) for x in np.random.default_rng(0).uniform(-1, 1, dim)) + b"\n"
+        p = tmp / name
+        with open(p, "wb") as fh:
+            fh.write(b"%d %d\n" % (rows, dim))
+            for i in range(rows if rows_written is None else rows_written):
+                fh.write(b"w%d " % i + tail)
+        return p
+    return make
+
+
+def _write_case(content):
+    return lambda tmp, name: _write(tmp / name, content)
+
+
+# issue 24's memory cases, each under the same ceiling and deadline: (kind, make, name, env, exit status, message)
+MEMORY = [
+    pytest.param("grid", _write_case(_alias_bomb()), "bomb.yaml", {}, 2, "an alias bomb?", id="grid-yaml-alias-bomb"),
+    pytest.param("grid", _write_case(_nested(50_000, "yaml")), "deep.yaml", {}, 2, "nested more than 100 levels",
+                 id="grid-yaml-nested-50000-deep"),
+    pytest.param("grid", _write_case(_big_grid()), "big.yaml", {}, 2, "= 10,000,000,000 trials; the limit is 10,000",
+                 id="grid-10-axes-of-10-values"),
+    pytest.param("json", _write_case(_nested(200_000)), "results.json", {}, 2, "nested more than 100 levels",
+                 id="json-nested-200000-deep"),
+    pytest.param("json", _sparse, "results.json", {}, 2, "JSON file is 390 MB, more than the limit 64 MB (set "
+                 "MOSECROT_MAX_JSON_MB)", id="json-390-mb-results"),
+    pytest.param("lexicon", _lexicon_of_identical_pairs, "same.txt.gz", {}, 0, None, id="lex-10-million-identical-pairs"),
+    pytest.param("vectors", _write_case(_word2vec_giant_word(50 * 2**20)), "giant.bin", {}, 2,
+                 "word of row 1 is longer than 4,096 bytes", id="vec-word2vec-bin-50-mb-word"),
+    pytest.param("vectors", _write_case(b"a" * 900_000 + b" 1 2\n"), "giant.vec", {}, 2,
+                 "word of this row is longer than 4,096 bytes", id="vec-text-900-kb-word"),
+    pytest.param("vectors", _declared_matrix(100_000, 4_000, rows_written=2), "huge.vec",
+                 {"MOSECROT_MAX_MATRIX_MB": "4000"}, 2,
+                 "ran out of memory reading this file (asked for 1,526 MB): keep fewer rows with --max-vocab N, or set "
+                 "MOSECROT_MAX_MATRIX_MB (now 4,000 MB)", id="vec-memory-error-is-one-line"),
+]
+
+
+@pytest.mark.parametrize("kind,make,name,env,status,match", MEMORY)
+def test_issue_24_memory_cases_stay_bounded_and_say_one_line(tmp_path, kind, make, name, env, status, match):
+    path = str(make(tmp_path, name))
+    rc, out, err, seconds = run_bounded(["-c", DRIVER, kind, path],
+                                        env={"MOSECROT_PARSED_VECTORS": str(tmp_path / "parsed"), **env})
+    assert rc == status, (rc, out, err)
+    assert "Traceback" not in err and "MemoryError" not in err.replace("ran out of memory", "")
+    peak_mb = int(out.split("peak MB")[1].split()[0])
+    assert peak_mb < 400, f"peak {peak_mb} MB"
+    if match:
+        assert err.count("\n") == 1 and err.startswith(f"{path}:") and match in err, err
+    if kind == "lexicon":
+        assert "loaded 1 duplicates 9999999" in out, out  # one pair kept, every repeat counted for the run's warning
+    assert seconds < DEADLINE
+
+
+def test_a_header_declared_matrix_loads_at_about_its_own_size(tmp_path):
+    """The issue's 190,000 x 4,000 text matrix peaked at 2.2x; here a 10,000 x 1,000 one (the same layout: a header,
+    then one row per word; one-decimal values keep the file at 50 MB) under the same ceiling. Rows go straight
+    into the header's matrix: beyond the matrix, memory is one batch of text in its copies (about 15 MB
+    whatever the file's size), so a second copy of the matrix (the 2x this replaced) would fail the bound."""
+    path = str(_declared_matrix(10_000, 1_000, digits=1)(tmp_path, "m.vec"))
+    rc, out, err, seconds = run_bounded(["-c", DRIVER, "vectors", path],
+                                        env={"MOSECROT_PARSED_VECTORS": str(tmp_path / "parsed")})
+    assert rc == 0, (rc, out, err)
+    base, peak = int(out.split("base MB")[1].split()[0]), int(out.split("peak MB")[1].split()[0])
+    matrix = float(out.split("matrix MB")[1].split()[0])
+    assert matrix > 38
+    assert peak - base <= 1.1 * matrix + 20, (base, peak, matrix)  # a second copy would be 2x: 76 MB and more
     assert seconds < DEADLINE
 
 

@@ -126,11 +126,15 @@ def test_header_preallocated_matrix_matches_careful_parser_across_batches(tmp_pa
     np.testing.assert_array_equal(capped.vectors, careful.vectors[:120])
 
 
+def _parsed_entries(root):
+    return [p for p in root.iterdir() if p.name != "index"]  # index/: which bytes each file's parse read
+
+
 def test_parsed_text_vectors_are_cached_by_file_identity(tmp_path, monkeypatch):
     monkeypatch.setenv("MOSECROT_PARSED_VECTORS", str(tmp_path / "cache" / "parsed-vectors"))
     write_vec(tmp_path / "v.vec", WORDS)
     first = load_vectors(tmp_path / "v.vec")
-    [entry] = list((tmp_path / "cache" / "parsed-vectors").iterdir())
+    [entry] = _parsed_entries(tmp_path / "cache" / "parsed-vectors")
     assert (entry / "vectors.npy").exists() and (entry / "words.json").exists()
     again = load_vectors(tmp_path / "v.vec")
     assert again.index_to_key == first.index_to_key
@@ -138,4 +142,24 @@ def test_parsed_text_vectors_are_cached_by_file_identity(tmp_path, monkeypatch):
     # a changed file is parsed again, not served stale
     write_vec(tmp_path / "v.vec", WORDS[:3], seed=9)
     assert load_vectors(tmp_path / "v.vec").index_to_key == WORDS[:3]
-    assert len(list((tmp_path / "cache" / "parsed-vectors").iterdir())) == 2
+    assert len(_parsed_entries(tmp_path / "cache" / "parsed-vectors")) == 2
+
+
+def test_the_parsed_vector_cache_is_keyed_by_content_not_size_and_mtime(tmp_path, monkeypatch):
+    """A file rewritten in place with the same size and the same mtime (`touch -r`, `cp -p`) is parsed again."""
+    import os
+
+    monkeypatch.setenv("MOSECROT_PARSED_VECTORS", str(tmp_path / "parsed"))
+    p = tmp_path / "v.vec"
+    p.write_text("2 2\nchat 1 2\nnoir 3 4\n")
+    assert load_vectors(p)["chat"].tolist() == [1.0, 2.0]
+    st = p.stat()
+    p.write_text("2 2\nchat 5 6\nnoir 7 8\n")  # same length
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert p.stat().st_size == st.st_size and p.stat().st_mtime_ns == st.st_mtime_ns
+    assert load_vectors(p)["chat"].tolist() == [5.0, 6.0]
+    # with max_vocab the key is the bytes the parse read: a change inside them is parsed again
+    p.write_text("3 2\nchat 1 2\nnoir 3 4\nchien 5 6\n")
+    assert load_vectors(p, max_vocab=1).index_to_key == ["chat"]
+    p.write_text("3 2\nchat 9 9\nnoir 3 4\nchien 5 6\n")
+    assert load_vectors(p, max_vocab=1)["chat"].tolist() == [9.0, 9.0]

@@ -73,11 +73,27 @@ def test_bad_trial_values_name_the_trial(tmp_path):
 
 
 def test_unreadable_and_invalid_yaml(tmp_path):
-    with pytest.raises(InputError, match="cannot read grid file"):
+    with pytest.raises(InputError, match="missing.yaml: grid file not found"):
         load_grid(tmp_path / "missing.yaml")
     (tmp_path / "bad.yaml").write_text("base: [unclosed\n")
-    with pytest.raises(InputError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(InputError, match=r"bad.yaml:\d+: not valid YAML"):
         load_grid(tmp_path / "bad.yaml")
+
+
+def test_a_grid_too_large_is_refused_from_its_axis_lengths_before_anything_is_built(tmp_path):
+    """10 axes x 10 values is 10^10 trials: the product is named at once, no tuple of it is ever made."""
+    import time
+
+    axes = {f"a{i}": list(range(10)) for i in range(10)}
+    t = time.perf_counter()
+    with pytest.raises(InputError, match=r"10 a0 x 10 a1 .* = 10,000,000,000 trials; the limit is 10,000") as err:
+        parse_grid({"base": {}, "axes": axes}, tmp_path, "g.yaml")
+    assert str(err.value).startswith("g.yaml: ") and time.perf_counter() - t < 1
+    from mosecrot_viz.store.grid import Grid, trial_count
+
+    assert trial_count(axes) == 10**10 and trial_count({}) == 1
+    with pytest.raises(InputError, match="10,000,000,000 trials"):  # a Grid built by hand: the same check in expand
+        expand(Grid(name="g", base={}, axes=axes, source="g.yaml"))
 
 
 def test_the_example_grid_in_the_docs_expands():
