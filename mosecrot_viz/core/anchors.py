@@ -151,6 +151,10 @@ def extract_anchors(
             f"no lexicon pair has its English side in the model vocabulary and its target side in the "
             f"static vectors ({n} pairs read; dropped: {dict(dropped)})"
         )
+    repeats = int(getattr(pairs, "duplicates", 0))  # exact repeats the lexicon reader dropped while streaming
+    if repeats:  # still counted as read pairs and as duplicates, as when the reader passed them on
+        dropped[DROP_DUPLICATE] += repeats
+        n += repeats
     return AnchorSet(
         tuple(src_words), np.array(src_ids, dtype=np.int64), tuple(tgt_words),
         np.array(tgt_ids, dtype=np.int64), n, dict(dropped), policy,

@@ -49,6 +49,21 @@ class Inputs:
         return self.original_vectors, [back(t) for t in tt], [back(t) for t in test]
 
     @property
+    def warnings(self) -> list[tuple[str, str]]:
+        """What the readers let through but a run should record (results.json's `warnings`): words that are one
+        word once in Unicode NFC (the first row kept), and exact lexicon repeats (each pair used once)."""
+        out = []
+        dup = int(getattr(self.vectors if self.original_vectors is None else self.original_vectors, "duplicate_words", 0) or 0)
+        if dup:
+            out.append(("duplicate_words", f"vectors: {dup:,} rows repeat a word listed earlier (after Unicode NFC); "
+                                           "the first row of each word is used"))
+        rep = int(getattr(self.pairs, "duplicates", 0) or 0)
+        if rep:
+            out.append(("duplicate_pairs", f"lexicon: {rep:,} lines repeat a pair listed earlier; each pair is "
+                                           "used once"))
+        return out
+
+    @property
     def n_listed(self) -> int:
         """Rows of `vectors` the vectors file lists (appended subword words come after them)."""
         return self.subword_words.n_listed if self.subword_words is not None else len(self.vectors.index_to_key)
