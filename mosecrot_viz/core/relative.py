@@ -9,6 +9,10 @@ weights (standard normalisation, softmax or sparsemax) and maps x to
 tau cancels in that ratio, so it has no effect (a warning says so when a tau other than 1 is given),
 and a word whose top-k similarities are all <= 0 gets uniform weights over its k anchors.
 Work is done in row chunks so memory stays bounded by the chunk, not by |V| x |A|.
+
+The top-k sets are the exact ones: those of the cosines of the float32 unit rows in exact arithmetic, ties to
+the lower anchor id. A screen (float32 GEMM, or a bf16 GEMM where it was measured to pay) proposes; an error
+bound per row says which anchors it cannot rule out; those are re-scored in float64 (`_topk_chunks`).
 """
 from __future__ import annotations
 
@@ -175,6 +179,22 @@ def _exact_fp32_matmul(device):
         m.allow_tf32, m.allow_bf16_reduced_precision_reduction = saved
 
 
+@contextmanager
+def _one_thread(device):
+    """torch on one thread for a run of small ops on the CPU ((chunk, k)-sized tensors): each op split over
+    threads pays a fork/join barrier worth more than the op, and on a busy machine a barrier waits for a
+    descheduled thread (measured: the selection 0.95 s per chunk on two threads under load, 0.26 s on one)."""
+    if str(device) != "cpu" or torch.get_num_threads() == 1:
+        yield
+        return
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
 def resolve_precision(precision: str, n_rows: int, n_anchors: int, device="cpu") -> str:
     """The screen a map of `n_rows` x `n_anchors` similarities uses: "fp32" or "bf16".
 
@@ -314,11 +334,17 @@ def _select_fp32(y: torch.Tensor, v32: torch.Tensor, anchors: _Anchors, k: int, 
     certainly out; the rows with a band of entries between (near-ties at the cut) have only that band re-scored
     exactly (`_exact_topk`) to fill the remaining places, and rows whose band reaches past the slack are scored
     exactly over every anchor."""
-    n_anchors, d = anchors.a64.shape
     vals, idx = _top_m(y, k + FP32_SLACK)
-    m = vals.shape[1]
-    if m == k:  # every anchor is in the top-k: nothing to decide
+    if vals.shape[1] == k:  # every anchor is in the top-k: nothing to decide
         return vals, idx
+    with _one_thread(vals.device):
+        return _certify_fp32(vals, idx, v32, anchors, k, stats)
+
+
+def _certify_fp32(vals, idx, v32, anchors: _Anchors, k: int, stats):
+    """`_select_fp32` past its top-m: the near-tie bands, their exact re-score, the overflow rows."""
+    n_anchors, d = anchors.a64.shape
+    m = vals.shape[1]
     vn = v32.norm(dim=1).double().to(vals.device)
     err = (_gamma(d) * vn * anchors.norm_max * (1 + 1e-4) + 1e-15)[:, None]
     v = vals.double()
@@ -337,8 +363,9 @@ def _select_fp32(y: torch.Tensor, v32: torch.Tensor, anchors: _Anchors, k: int, 
         b = band[rows]
         first = b.int().argmax(dim=1)  # the band's first position p (<= k-1): places 0..p-1 are certain
         width = int(b.sum(dim=1).max())
-        pos = (first[:, None] + torch.arange(width, device=b.device)).clamp_max(m - 1)
-        within = b.gather(1, pos)
+        raw = first[:, None] + torch.arange(width, device=b.device)
+        pos = raw.clamp_max(m - 1)
+        within = b.gather(1, pos) & (raw < m)  # a clamped position is padding, never a second copy of the last
         bs, bi = _exact_topk(v32[rows].double(), anchors.a64, idx[rows].gather(1, pos), within, width)
         place = torch.arange(k, device=b.device)[None, :]
         from_band = place >= first[:, None]
@@ -380,7 +407,8 @@ def _select_bf16(v32: torch.Tensor, anchors: _Anchors, k: int, stats, timings):
     sims = torch.empty((len(v32), k), dtype=torch.float32, device=vals.device)
     ids = torch.empty((len(v32), k), dtype=torch.long, device=vals.device)
     keep = (~overflow).nonzero().squeeze(1)
-    sims[keep], ids[keep] = _exact_topk(v64[keep], anchors.a64, idx[keep], mask[keep], k)
+    width = max(k, int(mask[keep].sum(dim=1).max())) if len(keep) else k  # candidates are a prefix of the top-m
+    sims[keep], ids[keep] = _exact_topk(v64[keep], anchors.a64, idx[keep, :width], mask[keep, :width], k)
     _count(stats, "rows re-scored exactly (bf16 screen)", len(keep))
     if overflow.any():
         rows = overflow.nonzero().squeeze(1)
