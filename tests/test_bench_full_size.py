@@ -1,5 +1,6 @@
 """`bench --full-size`: the synthetic fastText-size files in each form, the stage meter, the goals, and one real
-CLI run at a tiny size (2,000 words, 32 sentences, one method, no ladder) through the same code path."""
+CLI run at a tiny size (2,000 words, 32 sentences, the majority baseline only so nothing is fine-tuned, no
+ladder) through the same code path; the fine-tune stages' names are checked on the meter itself."""
 import numpy as np
 import pytest
 
@@ -70,13 +71,13 @@ def test_bad_forms_and_sizes_fail_before_any_work(tmp_path):
 
 
 def test_tiny_full_size_cli_run_reports_every_stage(tmp_path):
-    r = bench.run_full_size(sizes=[2000], forms=["text"], sentences=32, methods=("ls",), ladder=False,
+    r = bench.run_full_size(sizes=[2000], forms=["text"], sentences=32, methods=("majority",), ladder=False,
                             workdir=tmp_path)
     (run,) = r["runs"]
     names = [s["stage"] for s in run["stages"]]
     assert names[:4] == ["start-up (imports, checks)", "loading vectors, lexicon and task data",
                          "loading the source model", "anchors; mapping embeddings"]
-    assert any(n.startswith("fine-tune seed 1") for n in names)
+    assert names[-1] == "done"
     assert run["peak_rss_mb"] >= max(s["peak_rss_mb"] for s in run["stages"]) * 0.99 > 0
     assert abs(sum(s["seconds"] for s in run["stages"]) - run["seconds"]) < 0.05 * run["seconds"] + 1
     assert {g["goal"] for g in r["goals"]} == {"peak RSS <= 2.5x the matrix (2,000 words, text)",
