@@ -159,8 +159,6 @@ def _child(task: str, args: dict) -> dict:
         return _train_step_throughput(args)
     if task == "sessions":
         return _two_sessions(args)
-    if task == "cli-run":
-        return _cli_run_stages(args)
     raise ValueError(task)
 
 
@@ -699,10 +697,10 @@ def write_full_size(path: Path, n: int, dim: int, words: list[str], form: str) -
     return path
 
 
-def _proc_status_mb(field: str) -> float:
-    """A `VmRSS` / `VmHWM` line of /proc/self/status in MB (0 where /proc is absent)."""
+def _status_mb(pid: int | str, field: str) -> float:
+    """A `VmRSS` / `VmHWM` line of /proc/PID/status in MB (0 where it cannot be read)."""
     try:
-        for line in open("/proc/self/status"):
+        for line in open(f"/proc/{pid}/status"):
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
@@ -710,77 +708,70 @@ def _proc_status_mb(field: str) -> float:
     return 0.0
 
 
-class StageMeter:
-    """Seconds and peak RSS per stage of a run, from its progress messages (`progress(message, fraction)`).
+def stage_name(message: str) -> str:
+    """A progress message as a stage name: without its figures (anchor count, dev F1, ladder sentence)."""
+    import re
 
-    A stage runs from one message to the next; it is named after the message that opened it, except a
-    fine-tune, named after the epoch message that closes it. Peak RSS per stage: the process's high-water mark
-    (VmHWM) where it rose during the stage, else the largest RSS a 20 ms sampling thread saw in it."""
+    msg = re.sub(r", dev F1 .*$", "", message)
+    msg = re.sub(r"^\d+ anchors; ", "anchors; ", msg)
+    return re.sub(r"(gap ladder).*$", r"\1", msg)  # its per-sentence notes are one stage
 
-    def __init__(self):
-        import threading
 
-        self.stages: list[dict] = []
-        self._label, self._t, self._hwm0, self._rss = "start-up (imports, checks)", time.perf_counter(), 0.0, 0.0
-        self._opened = ""  # the message that opened the current stage
-        self._hwm0 = _proc_status_mb("VmHWM")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
+def stages_from(events, samples, start: float, end: float) -> list[dict]:
+    """Seconds and peak RSS per stage of a run, from its progress messages and its memory samples.
 
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self._rss = max(self._rss, _proc_status_mb("VmRSS"))
-            self._stop.wait(0.02)
+    events: [(time, message)] in order; samples: [(time, VmRSS MB, VmHWM MB)] of the process. A stage runs from
+    one message to the next; it is named after the message that opened it, except a fine-tune, which says nothing
+    when it starts: its stage is named after the epoch message that closes it. Peak RSS per stage: the
+    high-water mark (VmHWM) where it rose during the stage, else the largest RSS sampled in it."""
+    import re
 
-    def _close(self, name: str) -> None:
-        now, hwm = time.perf_counter(), _proc_status_mb("VmHWM")
-        peak = hwm if hwm > self._hwm0 else max(self._rss, _proc_status_mb("VmRSS"))
-        self.stages.append({"stage": name, "seconds": now - self._t, "peak_rss_mb": peak, "hwm_mb": hwm})
-        self._t, self._hwm0, self._rss = now, hwm, _proc_status_mb("VmRSS")
-
-    def progress(self, message: str, fraction: float = 0.0) -> None:
-        import re
-
-        msg = re.sub(r", dev F1 .*$", "", message)
-        msg = re.sub(r"^\d+ anchors; ", "anchors; ", msg)
-        msg = re.sub(r"(gap ladder).*$", r"\1", msg)  # its per-sentence notes are one stage
-        if msg in (self._label, self._opened):
-            return
-        fine_tune = bool(re.match(r"^seed \d+, .*epoch \d+/\d+", msg))
-        if fine_tune:  # a fine-tune says nothing when it starts: its stage holds whatever ran since the last note
-            quiet = self._label.startswith("after fine-tune") or self._label == "mapped; fine-tuning"
-            self._close(f"fine-tune {msg}" if quiet else f"{self._label}, then fine-tune {msg}")
+    cuts: list[tuple[float, str]] = []
+    label, opened = "start-up (imports, checks)", ""
+    for t, message in events:
+        msg = stage_name(message)
+        if msg in (label, opened):
+            continue
+        if re.match(r"^seed \d+, .*epoch \d+/\d+", msg):
+            quiet = label.startswith("after fine-tune") or label == "mapped; fine-tuning"
+            cuts.append((t, f"fine-tune {msg}" if quiet else f"{label}, then fine-tune {msg}"))
+            label = f"after fine-tune {msg.split(':')[0]} (evaluation)"
         else:
-            self._close(self._label)
-        self._label = f"after fine-tune {msg.split(':')[0]} (evaluation)" if fine_tune else msg
-        self._opened = msg
+            cuts.append((t, label))
+            label = msg
+        opened = msg
+    cuts.append((end, label))
+    stages, t0, hwm0 = [], start, 0.0
+    for t1, name in cuts:
+        inside = [s for s in samples if t0 <= s[0] <= t1]
+        hwm1 = max((s[2] for s in samples if s[0] <= t1), default=0.0)
+        peak = hwm1 if hwm1 > hwm0 else max((s[1] for s in inside), default=0.0)
+        stages.append({"stage": name, "seconds": t1 - t0, "peak_rss_mb": peak, "hwm_mb": hwm1})
+        t0, hwm0 = t1, hwm1
+    return stages
 
-    def finish(self) -> list[dict]:
-        self._close(self._label)
-        self._stop.set()
-        return self.stages
 
-
-def _cli_run_stages(args: dict) -> dict:
-    """Runs inside a bench child: `python -m mosecrot_viz run ARGV` through `cli.main`, its progress bar replaced
-    by a `StageMeter`. Returns the stages, the whole run's seconds and the process's peak RSS."""
-    from mosecrot_viz import cli
-
-    meter = StageMeter()
-
-    class _Bar:
-        def close(self):
-            pass
-
-    cli._progress_bar = lambda: (_Bar(), meter.progress)
-    t = time.perf_counter()
-    rc = cli.main(list(args["argv"]))
-    sec = time.perf_counter() - t
-    stages = meter.finish()
-    if rc:
-        raise RuntimeError(f"the CLI run failed with exit status {rc}")
-    return {"seconds": sec, "peak_rss_mb": _proc_status_mb("VmHWM") or _peak_mb(), "stages": stages}
+def cli_run_stages(argv: list[str], log: Path, interval: float = 0.02) -> dict:
+    """`python -m mosecrot_viz ARGV` in a fresh process, its memory sampled every `interval` s from
+    /proc/PID/status, its progress messages written with their times (`$MOSECROT_PROGRESS_LOG`). Returns the
+    stages (`stages_from`), the whole run's seconds and its peak RSS."""
+    log.unlink(missing_ok=True)
+    env = dict(os.environ, MOSECROT_PROGRESS_LOG=str(log))
+    with open(log.with_suffix(".out"), "wb") as out, open(log.with_suffix(".err"), "wb") as err:
+        start = time.time()
+        proc = subprocess.Popen([sys.executable, "-m", "mosecrot_viz", *argv], stdout=out, stderr=err, env=env)
+        samples = []
+        while proc.poll() is None:
+            rss, hwm = _status_mb(proc.pid, "VmRSS"), _status_mb(proc.pid, "VmHWM")
+            if hwm:
+                samples.append((time.time(), rss, hwm))
+            time.sleep(interval)
+        end = time.time()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the CLI run failed: {log.with_suffix('.err').read_text(errors='replace').strip()[-800:]}")
+    events = [tuple(json.loads(line)) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {"seconds": end - start, "peak_rss_mb": max((s[2] for s in samples), default=0.0),
+            "stages": stages_from(events, samples, start, end)}
 
 
 def run_full_size(*, sizes=FULL_SIZES, forms=FULL_FORMS, dim=300, sentences=300, epochs=1,
@@ -788,7 +779,7 @@ def run_full_size(*, sizes=FULL_SIZES, forms=FULL_FORMS, dim=300, sentences=300,
     """For each vocabulary size and input form: a synthetic fastText-size file (the embedded French lexicon's
     target words first, the rest generated; see `write_full_size`) through a CLI run of `methods` with `epochs`
     epoch(s) on the first `sentences` English Bible verses, tested on the French ones (with the gap ladder unless
-    `ladder` is false); each stage's seconds and peak RSS (`StageMeter`), then the goals (`full_size_goals`).
+    `ladder` is false); each stage's seconds and peak RSS (`cli_run_stages`), then the goals (`full_size_goals`).
     Files are written under `workdir` once."""
     import shutil
 
@@ -821,7 +812,7 @@ def run_full_size(*, sizes=FULL_SIZES, forms=FULL_FORMS, dim=300, sentences=300,
             argv = ["run", "--vectors", str(path), "--lexicon", "default:fr", "--lang", "fr", "--train", str(train),
                     "--dev", str(en / "dev.tsv"), "--test", str(fr / "test.tsv"), "--methods", ",".join(methods),
                     "--epochs", str(epochs), "--seeds", "1", "--out", str(run_out)] + ([] if ladder else ["--no-ladder"])
-            res = _run_child("cli-run", {"argv": argv})
+            res = cli_run_stages(argv, workdir / f"progress-{n}-{form}.jsonl")
             res.update(words=n, form=form, file_mb=path.stat().st_size / 2**20, matrix_mb=n * dim * 4 / 2**20,
                        file_written_s=written)
             out["runs"].append(res)

@@ -228,9 +228,14 @@ def _progress_bar():
     bar = tqdm(total=1000, bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}", file=sys.stderr,
                disable=not sys.stderr.isatty())
 
+    log = os.environ.get("MOSECROT_PROGRESS_LOG")  # `bench --full-size`: each message with its time, one JSON line
+
     def update(message: str, fraction: float) -> None:
         bar.set_description_str(message[:70], refresh=False)
         bar.update(int(fraction * 1000) - bar.n)
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps([time.time(), message]) + "\n")
 
     return bar, update
 

@@ -21,22 +21,27 @@ def test_every_form_lists_the_lexicon_words_first_and_loads(tmp_path):
     assert not np.array_equal(kvs["text"].vectors, kvs["bin"].vectors)
 
 
-def test_stage_meter_names_stages_and_records_peak_rss():
-    meter = bench.StageMeter()
-    for msg in ["loading vectors, lexicon and task data", "loading the source model", "17 anchors; mapping embeddings",
-                "mapped; fine-tuning", "seed 1, ls: epoch 1/1, dev F1 0.5", "seed 1, ls: measuring the gap ladder",
-                "seed 1, ls: gap ladder, word importance (occlusion), sentence 1 of 2",
-                "seed 1, ls: gap ladder, word importance (occlusion), sentence 2 of 2",
-                "seed 1, source-embeddings: epoch 1/1, dev F1 0.4", "done"]:
-        meter.progress(msg, 0.5)
-    stages = meter.finish()
+def test_stages_are_named_from_the_progress_messages_and_take_their_peak_rss():
+    msgs = ["loading vectors, lexicon and task data", "loading the source model", "17 anchors; mapping embeddings",
+            "mapped; fine-tuning", "seed 1, ls: epoch 1/1, dev F1 0.5", "seed 1, ls: measuring the gap ladder",
+            "seed 1, ls: gap ladder, word importance (occlusion), sentence 1 of 2",
+            "seed 1, ls: gap ladder, word importance (occlusion), sentence 2 of 2",
+            "seed 1, source-embeddings: epoch 1/1, dev F1 0.4", "done"]
+    events = [(float(i + 1), m) for i, m in enumerate(msgs)]
+    # RSS rises to 500 MB in the mapping stage (t in 3..4), then falls: later stages show their own sampled RSS
+    samples = [(t / 4, rss, max(500.0 if t / 4 >= 3.5 else 0.0, min(rss, 400.0)))
+               for t, rss in ((i, 500.0 if 14 <= i <= 15 else 300.0) for i in range(0, 46))]
+    stages = bench.stages_from(events, samples, 0.0, 11.0)
     assert [s["stage"] for s in stages] == [
         "start-up (imports, checks)", "loading vectors, lexicon and task data", "loading the source model",
         "anchors; mapping embeddings", "fine-tune seed 1, ls: epoch 1/1", "after fine-tune seed 1, ls (evaluation)",
         "seed 1, ls: measuring the gap ladder",
         "seed 1, ls: gap ladder, then fine-tune seed 1, source-embeddings: epoch 1/1",
         "after fine-tune seed 1, source-embeddings (evaluation)", "done"]
-    assert all(s["seconds"] >= 0 and s["peak_rss_mb"] > 0 for s in stages)
+    assert [s["seconds"] for s in stages] == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0]
+    peaks = {s["stage"]: s["peak_rss_mb"] for s in stages}
+    assert peaks["anchors; mapping embeddings"] == 500.0  # the high-water mark rose there
+    assert peaks["loading the source model"] == 300.0 and peaks["done"] == 300.0  # sampled RSS elsewhere
 
 
 def _run(words, form, seconds, peak, stages):
