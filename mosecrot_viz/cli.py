@@ -138,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="skip the end-to-end runs (the demo, two app sessions, SIB-200): about 2 minutes, not 15")
     bench.add_argument("--sib200", default="fr", choices=["fr", "zh", "de", "es", "none"],
                        help="target language of the timed 3-seed SIB-200 run (needs the shared data; none: skip)")
+    bench.add_argument("--full-size", action="store_true",
+                       help="instead: synthetic fastText-size files through a CLI run, each stage's seconds and peak RSS")
+    bench.add_argument("--sizes", type=_ints, default="200000,1000000,2000000",
+                       help="with --full-size: vocabulary sizes (2,000,000 needs about 22 GB today)")
+    bench.add_argument("--forms", default="text,gzip,bin", help="with --full-size: input forms from text,gzip,bin")
     bench.add_argument("--out", help="also write the table to this Markdown file")
     bench.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -257,9 +262,14 @@ def _progress_bar():
     bar = tqdm(total=1000, bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}", file=sys.stderr,
                disable=not sys.stderr.isatty())
 
+    log = os.environ.get("MOSECROT_PROGRESS_LOG")  # `bench --full-size`: each message with its time, one JSON line
+
     def update(message: str, fraction: float) -> None:
         bar.set_description_str(message[:70], refresh=False)
         bar.update(int(fraction * 1000) - bar.n)
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps([time.time(), message]) + "\n")
 
     return bar, update
 
@@ -442,6 +452,15 @@ def _bench(args) -> None:
     shared = shared_data_dir() / "sib200" / "eng_Latn" / "train.tsv"
     train = shared if shared.exists() else resolve("task:bible-en") / "train.tsv"
     command = "python -m mosecrot_viz bench " + " ".join(sys.argv[2:] if argv_is_cli() else [])
+    if args.full_size:
+        from mosecrot_viz.bench import full_size_report, run_full_size
+
+        forms = [f.strip() for f in args.forms.split(",") if f.strip()]
+        table = full_size_report(run_full_size(sizes=args.sizes, forms=forms))
+        print(table)
+        if args.out:
+            write_bytes(Path(args.out), f"Measured by `{command.strip()}`.\n\n{table}\n".encode("utf-8"))
+        return
     res = run_bench(words=args.words, anchors=args.anchors, k=args.k, load_rows=args.load_rows, steps=args.steps,
                     train_file=train, skip_dense=args.skip_dense, end_to_end=not args.quick,
                     sib200_lang=None if args.quick or args.sib200 == "none" else args.sib200)

@@ -56,3 +56,21 @@ def test_word_tokenizer_ids_unknowns_and_truncation():
     assert enc.input_ids[1] == [2, 3] and enc.unknown_rate[1] == 1.0
     dropping = WordTokenizer(["haus"], SPECIALS, unk_policy="drop")
     assert dropping.encode(["haus hund"]).input_ids[0] == [2, 5, 3]
+
+
+def test_frozen_swap_uses_the_rows_without_a_copy_and_a_trainable_one_copies(tiny_bert_dir):
+    """Frozen: the embedding's weight is the caller's float32 rows (no n x D copy at full size); trainable: a copy,
+    so an optimiser step never writes into the caller's array."""
+    model = models.load_classifier(str(tiny_bert_dir), 3)
+    rows = np.random.default_rng(1).normal(size=(11, stitching.input_embeddings(model).shape[1])).astype(np.float32)
+    stitching.set_input_embeddings(model, rows, pad_token_id=0)
+    w = model.get_input_embeddings().weight
+    assert w.data_ptr() == torch.from_numpy(rows).data_ptr() and not w.requires_grad
+    assert model.get_input_embeddings().padding_idx == 0 and torch.equal(w[0], torch.from_numpy(rows[0]))
+    before = rows.copy()
+    stitching.set_input_embeddings(model, rows, freeze=False)
+    w = model.get_input_embeddings().weight
+    assert w.requires_grad and w.data_ptr() != torch.from_numpy(rows).data_ptr()
+    with torch.no_grad():
+        w.add_(1.0)
+    np.testing.assert_array_equal(rows, before)
