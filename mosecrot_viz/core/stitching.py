@@ -50,4 +50,19 @@ def source_matrix(mapped_source, original, special_ids) -> np.ndarray:
 def target_matrix(mapped_target, original_source, special_source_ids) -> np.ndarray:
     """The swapped embedding matrix (len(special_source_ids) + |V_t|, D): special rows (from E_s, (|V_s|, D))
     first, then the F_t row (|V_t|, D) of each target word."""
-    return np.vstack([original_source[list(special_source_ids)], np.asarray(mapped_target, dtype=np.float32)])
+    return target_matrix_from_blocks([mapped_target], original_source, special_source_ids)
+
+
+def target_matrix_from_blocks(blocks, original_source, special_source_ids) -> np.ndarray:
+    """`target_matrix` over row blocks (F_t, then any beyond-paper blocks), stacked once into one preallocated
+    float32 matrix (specials + sum of block rows, D): no intermediate stack of the blocks, so a 2M-word F_t is
+    copied once, not twice."""
+    specials = original_source[list(special_source_ids)]
+    rows = len(specials) + sum(len(b) for b in blocks)
+    out = np.empty((rows, specials.shape[1]), dtype=np.float32)
+    out[: len(specials)] = specials
+    at = len(specials)
+    for b in blocks:
+        out[at : at + len(b)] = b
+        at += len(b)
+    return out

@@ -121,7 +121,7 @@ class Run:
         f_s, f_t = self.spaces.mapped[m]
         blocks = ([f_t] + ([self.lex_vocab.rows(f_s)] if self.lex_vocab else [])
                   + ([f_s] if self.cfg.unk_policy == "subwords" else []))
-        return stitching.target_matrix(np.vstack(blocks), self.spaces.e_s, self.special_src)
+        return stitching.target_matrix_from_blocks(blocks, self.spaces.e_s, self.special_src)
 
     def record(self, method: str, seed: int, pred_ids, unknown=None) -> None:
         """Score one method's predictions on the target test set for one seed and keep them per example."""

@@ -74,3 +74,17 @@ def test_frozen_swap_uses_the_rows_without_a_copy_and_a_trainable_one_copies(tin
     with torch.no_grad():
         w.add_(1.0)
     np.testing.assert_array_equal(rows, before)
+
+
+def test_target_matrix_from_blocks_equals_the_stacked_matrix():
+    import numpy as np
+
+    from mosecrot_viz.core.stitching import target_matrix, target_matrix_from_blocks
+
+    rng = np.random.default_rng(0)
+    e_s = rng.normal(size=(10, 4)).astype(np.float32)
+    f_t, extra = rng.normal(size=(6, 4)), rng.normal(size=(3, 4)).astype(np.float32)
+    got = target_matrix_from_blocks([f_t, extra], e_s, [0, 3])
+    want = target_matrix(np.vstack([f_t, extra]), e_s, [0, 3])
+    assert got.dtype == np.float32 and got.shape == (11, 4)
+    assert np.array_equal(got, want)
