@@ -234,8 +234,8 @@ def check_out_name(folder, flag: str = "--out") -> None:
                             f"file system's {name_max}", p)
     n = len(os.fsencode(p.name))
     if n + STAGE_OVERHEAD > name_max:
-        raise PathError(f"{flag}: the folder name is {n} bytes; the run stages its files in a sibling named "
-                        f"'.<name>.commit-<pid>-<id>' ({n + STAGE_OVERHEAD} bytes), more than this file system's "
+        raise PathError(f"{flag}: the folder name is {n} bytes; its staging folder beside it, "
+                        f"'.<name>.commit-<pid>-<id>', would be {n + STAGE_OVERHEAD}, more than this file system's "
                         f"{name_max}: use a name of at most {name_max - STAGE_OVERHEAD} bytes", p)
     longest = len(os.fsencode(str(p.parent))) + 1 + n + STAGE_OVERHEAD + 1 + LONGEST_RUN_FILE
     if longest > path_max:
