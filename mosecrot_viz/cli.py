@@ -256,8 +256,12 @@ def _prepare_outputs(cfg: ExperimentConfig):
     from mosecrot_viz.experiment.preflight import check_inputs
 
     _check_options(cfg)
-    check_inputs(cfg)  # bad input data: a failed run (exit 1), one line naming the file
     lock = out_lock(cfg.out)  # another run holding --out is a failure of this run, not a usage error
+    try:
+        check_inputs(cfg)  # bad input data: a failed run (exit 1), one line naming the file
+    except BaseException:
+        lock.release()
+        raise
     clean_stale_staging(cfg.out)  # what a killed earlier run into --out left behind
     return lock
 

@@ -132,9 +132,9 @@ def check_file(spec: str | None, kind: str, flag: str) -> Path | None:
     else:
         path = Path(spec).expanduser()
     try:
-        check_regular_file(path, kind)
+        check_regular_file(path, {"vectors": "vector"}.get(kind, kind))  # the loaders' words for their files
     except PathError as exc:
-        raise PathError(f"{flag}: {exc}") from None
+        raise PathError(f"{exc} ({flag})") from None
     sniff = {"vectors": sniff_vectors, "lexicon": sniff_lexicon}.get(kind)
     if sniff:
         _once(("sniff", kind) + _identity(path), lambda: sniff(path))
@@ -178,9 +178,11 @@ def _check_model_folder(folder: Path, files: list, flag: str) -> None:
 
 
 def _missing_tensors(folder: Path, files: list) -> tuple[list, int]:
-    """(encoder tensors the safetensors files lack, how many the encoder has): names from the safetensors
-    headers (no weights read) against the architecture built from config.json on torch's meta device. The
-    pooler may be absent (converted checkpoints such as the embedded e5 ship none), as the loader allows."""
+    """(encoder weights the safetensors files lack, how many the encoder has): names from the safetensors
+    headers (no weights read) against the parameters of the architecture built from config.json on torch's meta
+    device (no memory). The pooler may be absent (converted checkpoints such as the embedded e5 ship none), as
+    the loader allows; a prefix (`bert.`) and the old LayerNorm names (gamma, beta) are read as the loader reads
+    them."""
     import torch
     from safetensors import SafetensorError, safe_open
     from transformers import AutoConfig, AutoModel
@@ -210,7 +212,8 @@ def _missing_tensors(folder: Path, files: list) -> tuple[list, int]:
             if k.endswith(old):
                 k = k[: -len(old)] + new
         names.add(k)
-    expected = [k for k in base.state_dict() if not k.startswith("pooler.") and ".pooler." not in k]
+    expected = [k for k, _ in base.named_parameters()  # weights only: a buffer absent from a file is rebuilt
+                if not k.startswith("pooler.") and ".pooler." not in k]
     return sorted(k for k in expected if k not in names), len(expected)
 
 
