@@ -404,14 +404,13 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
 
 def _grid_sweep(args) -> int:
     """Run a grid file into the run store under --out; exit 1 when any trial failed (after all ran)."""
+    from mosecrot_viz.experiment.preflight import check_inputs
     from mosecrot_viz.store.engines import run_trials, trial_path
     from mosecrot_viz.store.grid import expand, load_grid
     from mosecrot_viz.store.runs import StoredRun
     from mosecrot_viz.store.sweeps import FRAME_COLUMNS, sweep_frame
 
     t0 = time.perf_counter()
-    from mosecrot_viz.experiment.preflight import check_inputs
-
     with _options():  # the grid file is checked, every trial's options included, before any trial runs
         trials = expand(load_grid(args.grid))
     for t in trials:  # and every trial's files (each file read once), before the first trial waits for the machine
@@ -462,9 +461,8 @@ def _check_bench(args) -> None:
 def _bench(args) -> None:
     from pathlib import Path
 
+    _check_bench(args)  # before the first measurement (a child process's traceback otherwise)
     from mosecrot_viz.bench import report, run_bench
-
-    _check_bench(args)
     from mosecrot_viz.defaults.registry import resolve, shared_data_dir
 
     shared = shared_data_dir() / "sib200" / "eng_Latn" / "train.tsv"

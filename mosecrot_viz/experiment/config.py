@@ -18,7 +18,8 @@ MAPPED_METHODS = tuple(MAPPERS)
 ALL_METHODS = MAPPED_METHODS + ("lr", "mplm", "source", "majority")
 #: smallest --temperature: the weightings divide cosines in [-1, 1] by tau in float32, whose 24-bit significand
 #: cannot add 1 to a number past 2**24; below 2 / 2**24 sparsemax's threshold (1 + k z > cumsum) finds no support
-#: (an IndexError) and at 2 / float32 max (5.9e-39) softmax's s / tau overflows to inf (NaN weights).
+#: (an IndexError), and below 1 / float32's max (2.9e-39) softmax's s / tau overflows to inf (NaN weights).
+#: tests/test_cli_contract.py checks both weightings are finite at the bound and break below it.
 TAU_MIN = 2.0 / 2**24
 #: largest seed: NumPy's legacy seeding (np.random.seed, used with torch.manual_seed) takes 0 .. 2**32 - 1
 SEED_MAX = 2**32 - 1
@@ -90,7 +91,7 @@ class ExperimentConfig:
         if self.temperature is not None and self.temperature < TAU_MIN:
             raise InputError(f"--temperature must be >= {TAU_MIN:.3g} (2/2^24), got {self.temperature:g}: the "
                              "weightings divide cosines in [-1, 1] by tau in float32, which past 2^24 cannot add 1, "
-                             "so the weights underflow (sparsemax finds no support, softmax overflows to NaN)")
+                             "so they break (sparsemax finds no support; further down softmax overflows to NaN)")
         if self.n_anchors is not None and self.n_anchors < 1:
             raise InputError(f"n_anchors must be >= 1, got {self.n_anchors}")
         if self.anchor_agreement_share is not None and not 0 < self.anchor_agreement_share <= 1:
