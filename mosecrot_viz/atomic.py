@@ -22,11 +22,13 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import glob
 import json
 import math
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -272,6 +274,55 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+STAGE_TAG = ".commit-"
+#: bytes a staging folder's name adds to its run folder's name: "." + ".commit-" + a pid (up to 10 digits) + "-" +
+#: 12 hex digits; preflight checks a run folder's name leaves room for it (`experiment.preflight.check_out_name`)
+STAGE_OVERHEAD = 1 + len(STAGE_TAG) + 10 + 1 + 12
+STALE_TEMP_SECONDS = 3600  # a temp file beside a run's files untouched this long belongs to a writer that died
+
+
+def stage_name(folder_name: str) -> str:
+    """The staging sibling of run folder `folder_name`, carrying this process's pid (so the next run can tell a
+    killed run's stage, to remove, from a live one's)."""
+    return f".{folder_name}{STAGE_TAG}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def clean_stale_staging(folder) -> list[Path]:
+    """Remove what a killed run left beside and in run folder `folder`: staging folders whose process is gone
+    (`stage_name`), and `atomic_path` temp files inside untouched for an hour. Returns what was removed.
+
+    Why: a run killed mid-commit leaves its stage (which may hold every kept model) for ever otherwise.
+    """
+    folder = Path(folder)
+    removed = []
+    if folder.parent.is_dir():
+        for stage in folder.parent.glob(f".{glob.escape(folder.name)}{STAGE_TAG}*"):
+            pid = stage.name[len(folder.name) + 1 + len(STAGE_TAG):].split("-")[0]
+            if pid.isdigit() and not _pid_alive(int(pid)) and stage.is_dir() and not stage.is_symlink():
+                shutil.rmtree(stage, ignore_errors=True)
+                removed.append(stage)
+    if folder.is_dir():
+        now = time.time()
+        for tmp in folder.glob(".*.tmp"):
+            try:
+                if tmp.is_file() and now - tmp.stat().st_mtime > STALE_TEMP_SECONDS:
+                    tmp.unlink()
+                    removed.append(tmp)
+            except OSError:
+                pass
+    return removed
+
+
 def commit_files(folder, files: dict, drop=()) -> Path:
     """Make `folder` hold `files` ({name: bytes}) all at once, without the files named in `drop` (an
     earlier run's extras); other files already there are kept.
@@ -285,7 +336,8 @@ def commit_files(folder, files: dict, drop=()) -> Path:
         if not name or "/" in name or name in (".", ".."):
             raise InputError(f"refusing to write {name!r}: not a plain file name", folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    stage = folder.parent / f".{folder.name}.commit-{uuid.uuid4().hex[:12]}"
+    clean_stale_staging(folder)  # a killed earlier commit's stage
+    stage = folder.parent / stage_name(folder.name)
     stage.mkdir()
     try:
         for name in names:

@@ -355,11 +355,17 @@ def _train(args) -> dict:
     return {"examples_per_s": n_done / (time.perf_counter() - t), "device": str(device)}
 
 
+def _last_line(stderr: str) -> str:
+    """A failed child's last stderr line (its exception, or the CLI's one-line error), not a traceback fragment."""
+    lines = [ln.strip() for ln in (stderr or "").splitlines() if ln.strip()]
+    return lines[-1][:500] if lines else "no message (it exited without one)"
+
+
 def _run_child(task: str, args: dict) -> dict:
     cmd = [sys.executable, "-m", "mosecrot_viz.bench", "--child", task, json.dumps(args)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
-        raise RuntimeError(f"benchmark step {task} failed: {res.stderr.strip()[-800:]}")
+        raise RuntimeError(f"benchmark step {task} failed: {_last_line(res.stderr)}")
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -386,7 +392,7 @@ def _timed_cli(argv: list[str], label: str) -> dict:
     res = subprocess.run([sys.executable, "-m", "mosecrot_viz", *argv], capture_output=True, text=True)
     sec = time.perf_counter() - t
     if res.returncode != 0:
-        raise RuntimeError(f"benchmark step {label} failed: {res.stderr.strip()[-800:]}")
+        raise RuntimeError(f"benchmark step {label} failed: {_last_line(res.stderr)}")
     m = re.search(r"wall time: ([0-9.]+) s", res.stdout)
     return {"process_s": sec, "wall_s": float(m.group(1)) if m else None, "command": "python -m mosecrot_viz " +
             " ".join(argv), "table": [ln for ln in res.stdout.splitlines() if ln.strip()][-12:]}

@@ -3,7 +3,8 @@ run|sweep|demo|explain|export|vectors|resources|bench.
 
 Exit status: 0 done; 2 a usage error (an unknown flag, a bad or missing option value, an unusable --out),
 found before any work; 1 a run that failed (bad input data, a failed trial), with one line on stderr (the
-traceback only with --debug); 130 interrupted. `--help` answers without importing torch.
+traceback only with --debug or MOSECROT_DEBUG=1); 130 interrupted. Every input is checked before a run waits for
+the machine's compute slot (`experiment.preflight`). `--help` answers without importing torch.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ METHOD_NAMES = ("rr-standard", "rr-softmax", "rr-sparsemax", "ls", "procrustes",
                 "rr-procrustes-keep", "lexcopy-procrustes", "lexcopy-ls", "lexcopy-rr-keep", "lr", "mplm", "source",
                 "majority")
 EXIT_FAILED, EXIT_USAGE = 1, 2
+DEBUG_ENV = "MOSECROT_DEBUG"
 
 
 class UsageError(InputError):
@@ -274,19 +276,38 @@ def _progress_bar():
     return bar, update
 
 
-def _prepare_outputs(cfg: ExperimentConfig):
-    """Every option checked, --out and --model-cache created and probed writable, and --out locked, before any
-    work: a bad value costs a second, not a finished run. Returns the held lock."""
-    from mosecrot_viz.atomic import out_lock, probe_writable
+def _check_options(cfg: ExperimentConfig) -> None:
+    """Every option (a usage error, exit 2): values and device (`validate`), --out and --model-cache names (their
+    staging siblings' included), both created and probed writable."""
+    from mosecrot_viz.atomic import probe_writable
+    from mosecrot_viz.experiment.preflight import check_out_name
 
     with _options():
         cfg.validate()
         if cfg.out is None:
             raise InputError("--out is missing: give a folder for results.json")
+        check_out_name(cfg.out, "--out")
         probe_writable(cfg.out, "--out")
         if cfg.model_cache:
+            check_out_name(cfg.model_cache, "--model-cache")
             probe_writable(cfg.model_cache, "--model-cache")
-    return out_lock(cfg.out)  # another run holding --out is a failure of this run, not a usage error
+
+
+def _prepare_outputs(cfg: ExperimentConfig):
+    """Every option and every input checked (`experiment.preflight`), and --out locked, before any wait or work: a
+    bad value or file costs a second, not a finished run (nor a wait behind another run). Returns the held lock."""
+    from mosecrot_viz.atomic import clean_stale_staging, out_lock
+    from mosecrot_viz.experiment.preflight import check_inputs
+
+    _check_options(cfg)
+    lock = out_lock(cfg.out)  # another run holding --out is a failure of this run, not a usage error
+    try:
+        check_inputs(cfg)  # bad input data: a failed run (exit 1), one line naming the file
+    except BaseException:
+        lock.release()
+        raise
+    clean_stale_staging(cfg.out)  # what a killed earlier run into --out left behind
+    return lock
 
 
 def _run(cfg: ExperimentConfig) -> dict:
@@ -315,15 +336,24 @@ def _run(cfg: ExperimentConfig) -> dict:
     return res
 
 
-def demo_config(args) -> ExperimentConfig:
-    """The embedded default: English Bible verses -> Chinese, MiniLM, synonyms vectors, CC-CEDICT."""
+def demo_config(args, inputs: dict | None = None) -> ExperimentConfig:
+    """The embedded default: English Bible verses -> Chinese, MiniLM, synonyms vectors, CC-CEDICT (`inputs`: the
+    task files, by default built into the cache first)."""
     from mosecrot_viz.defaults.registry import demo_inputs
     from mosecrot_viz.experiment.config import ExperimentConfig
 
     return ExperimentConfig.from_dict(
-        demo_inputs(), methods=list(DEMO_METHODS), seeds=args.seeds, epochs=args.epochs, lr=args.lr,
-        batch_size=args.batch_size, device=args.device, out=args.out, patience=args.patience,
+        demo_inputs() if inputs is None else inputs, methods=list(DEMO_METHODS), seeds=args.seeds, epochs=args.epochs,
+        lr=args.lr, batch_size=args.batch_size, device=args.device, out=args.out, patience=args.patience,
     )
+
+
+def _demo(args) -> None:
+    """`demo`: its options checked before the defaults are built (a download), then run as `run` is."""
+    placeholder = {"vectors": "default:zh", "lexicon": "default:zh", "train": "(default)", "test": "(default)",
+                   "target_train": "(default)", "lang": "zh"}
+    _check_options(demo_config(args, placeholder))
+    _run(demo_config(args))
 
 
 def _resources(args) -> None:
@@ -355,6 +385,13 @@ def _sweep_command(args) -> int:
         from mosecrot_viz.store.runs import runs_root
 
         args.out = str(runs_root())
+    else:
+        from mosecrot_viz.atomic import probe_writable
+        from mosecrot_viz.experiment.preflight import check_out_name
+
+        with _options():  # an unusable --out: a usage error, as for run
+            check_out_name(args.out, "--out")
+            probe_writable(args.out, "--out")
     if args.grid:
         if args.param or args.values:
             raise UsageError("give either --grid or --param/--values, not both")
@@ -395,6 +432,7 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
     """Run a sweep into the run store under --out and print the table (also written as sweep.csv)."""
     from pathlib import Path
 
+    from mosecrot_viz.experiment.preflight import check_inputs
     from mosecrot_viz.paths import model_cache_dir
     from mosecrot_viz.store.sweeps import parse_values, run_sweep, sweep_configs
 
@@ -402,6 +440,8 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
     with _options():
         configs = sweep_configs(cfg, args.param, parse_values(args.param, args.values),
                                 model_cache=str(model_cache_dir()))
+    for c in configs:  # every trial's files before the first trial waits for the machine (each file read once)
+        check_inputs(c)
     root.mkdir(parents=True, exist_ok=True)
     bar, update = _progress_bar()
     try:
@@ -416,6 +456,7 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
 
 def _grid_sweep(args) -> int:
     """Run a grid file into the run store under --out; exit 1 when any trial failed (after all ran)."""
+    from mosecrot_viz.experiment.preflight import check_inputs
     from mosecrot_viz.store.engines import run_trials, trial_path
     from mosecrot_viz.store.grid import expand, load_grid
     from mosecrot_viz.store.runs import StoredRun
@@ -424,6 +465,11 @@ def _grid_sweep(args) -> int:
     t0 = time.perf_counter()
     with _options():  # the grid file is checked, every trial's options included, before any trial runs
         trials = expand(load_grid(args.grid))
+    for t in trials:  # and every trial's files (each file read once), before the first trial waits for the machine
+        try:
+            check_inputs(t.config)
+        except InputError as exc:
+            raise type(exc)(f"trial {t.label}: {exc}") from None
     print(f"grid {args.grid}: {len(trials)} trials, engine {args.engine}", flush=True)
     bar, update = _progress_bar()
     try:
@@ -443,9 +489,31 @@ def _grid_sweep(args) -> int:
     return 1 if summary.failed else 0
 
 
+BENCH_SIZES = (("words", "--words"), ("anchors", "--anchors"), ("k", "--k"), ("load_rows", "--load-rows"),
+               ("steps", "--steps"))
+
+
+def _check_bench(args) -> None:
+    """`bench`'s sizes are whole numbers >= 1 and --out a writable file path, before the first measurement."""
+    from pathlib import Path
+
+    from mosecrot_viz.atomic import probe_writable
+
+    for name, flag in BENCH_SIZES:
+        if getattr(args, name) < 1:
+            raise UsageError(f"{flag} must be a whole number >= 1, got {getattr(args, name)}")
+    if args.out:
+        out = Path(args.out).expanduser()
+        if out.is_dir():
+            raise UsageError(f"--out {args.out}: is a folder; give the Markdown file to write")
+        with _options():
+            probe_writable(out.parent, "--out (its folder)")
+
+
 def _bench(args) -> None:
     from pathlib import Path
 
+    _check_bench(args)  # before the first measurement (a child process's traceback otherwise)
     from mosecrot_viz.bench import report, run_bench
     from mosecrot_viz.defaults.registry import resolve, shared_data_dir
 
@@ -476,49 +544,65 @@ def _explain(args) -> None:
     from pathlib import Path
 
     from mosecrot_viz.analysis.ladder import explain_rows, ladder_of, laddered_methods, missing_rungs, reading
-    from mosecrot_viz.errors import PathError
-    from mosecrot_viz.io.structured import load_json
+    from mosecrot_viz.atomic import json_text
+    from mosecrot_viz.experiment.provenance import verify_inputs
+    from mosecrot_viz.store.runs import read_results, tampered
 
+    results = read_results(args.run_dir)
     path = Path(args.run_dir) / "results.json"
-    if not path.is_file():
-        raise PathError(f"{path}: no results.json here (is {args.run_dir} a finished run folder?)")
-    try:
-        results = load_json(path, kind="results")  # bounded in size and depth
-    except OSError as exc:
-        raise InputError(f"{path}: not a readable results file ({exc})") from None
-    methods = laddered_methods(results)
-    if not methods:
-        raise InputError(f"{path}: this run has no gap ladder (run it again without --no-ladder, with a mapped "
-                         f"method such as rr-softmax)")
-    readings = {m: reading(ladder_of(results, m)) for m in methods}
-    rows = explain_rows(results)
-    if args.json:
-        from mosecrot_viz.atomic import json_text  # strict JSON: a figure not measured (NaN) is null
+    changed = verify_inputs(results)
+    if changed:  # the ladder is the run's record; say that the files it came from are no longer those
+        print(f"warning: {changed[0]}" + (f" (and {len(changed) - 1} more)" if len(changed) > 1 else "") +
+              "; the figures below are the run's, as recorded", file=sys.stderr)
+    with tampered(path):  # a field of the wrong type: one line naming the file, not an AttributeError
+        methods = laddered_methods(results)
+        if not methods:
+            raise InputError(f"{path}: this run has no gap ladder (run it again without --no-ladder, with a mapped "
+                             f"method such as rr-softmax)")
+        readings = {m: reading(ladder_of(results, m)) for m in methods}
+        rows = explain_rows(results)
+        if args.json:
+            # strict JSON: a figure not measured (NaN) is null, never a bare NaN token
+            text = json_text({"run": str(args.run_dir), "rows": rows, "readings": readings}, nonfinite_as_null=True)
+        else:
+            text = _explain_table(rows, methods, readings, {m: missing_rungs(ladder_of(results, m)) for m in methods})
+    print(text)
 
-        print(json_text({"run": str(args.run_dir), "rows": rows, "readings": readings}, nonfinite_as_null=True))
-        return
 
+def _explain_table(rows, methods, readings, missing) -> str:
+    """explain's table: one line per rung, then each method's reading."""
     def cell(x, fmt):
         return fmt.format(x) if x is not None and x == x else ""
-    print(f"{'method':<20} {'rung':<28} {'macro-F1':>8} {'± std':>7} {'cost':>7} {'± std':>7}  link")
+    lines = [f"{'method':<20} {'rung':<28} {'macro-F1':>8} {'± std':>7} {'cost':>7} {'± std':>7}  link"]
     for r in rows:
-        print(f"{r['method']:<20} {r['rung']:<28} {r['macro_f1']:>8.3f} {cell(r['std'], '{:.3f}'):>7} "
-              f"{cell(r['cost'], '{:+.3f}'):>7} {cell(r['cost_std'], '{:.3f}'):>7}  {r['link']}")
-    print()
+        lines.append(f"{r['method']:<20} {r['rung']:<28} {r['macro_f1']:>8.3f} {cell(r['std'], '{:.3f}'):>7} "
+                     f"{cell(r['cost'], '{:+.3f}'):>7} {cell(r['cost_std'], '{:.3f}'):>7}  {r['link']}")
+    lines.append("")
     for m in methods:
-        gone = missing_rungs(ladder_of(results, m))
-        print(readings[m] + (f" Not measured: {', '.join(gone)}." if gone else ""))
+        gone = missing[m]
+        lines.append(readings[m] + (f" Not measured: {', '.join(gone)}." if gone else ""))
+    return "\n".join(lines)
 
 
 def _export(args) -> None:
-    from mosecrot_viz.atomic import probe_writable
-    from mosecrot_viz.experiment.stitched import check_method, read_run
-    from mosecrot_viz.store.export import export
+    from pathlib import Path
 
-    results = read_run(args.run_dir)
-    with _options():  # the method, seed and --out checked before any work (a model export may fine-tune)
+    from mosecrot_viz.atomic import probe_writable
+    from mosecrot_viz.experiment.provenance import check_inputs_unchanged
+    from mosecrot_viz.experiment.stitched import check_method
+    from mosecrot_viz.store.export import export
+    from mosecrot_viz.store.runs import read_results, tampered
+
+    if args.max_words is not None and args.max_words < 1:
+        raise UsageError(f"--max-words must be a whole number >= 1, got {args.max_words}")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
+    results = read_results(args.run_dir)
+    with _options(), tampered(Path(args.run_dir) / "results.json"):
+        # the method, seed and --out checked before any work (a model export may fine-tune)
         check_method(results, args.method, args.seed)
         probe_writable(args.out, "--out")
+    check_inputs_unchanged(results, "export rebuilds from them")  # a changed file would give another run's export
     done = export(args.run_dir, args.what, args.out, args.method, args.seed, max_words=args.max_words)
     detail = f", seed {done['seed']} ({done['origin']})" if args.what == "model" else f", {done['rows']} rows"
     print(f"{args.what} of {done['method']}{detail} written to {args.out}")
@@ -582,11 +666,12 @@ def main(argv=None) -> int:
     """CLI entry (also the `mosecrot-viz` console script, whose wrapper exits with this status); returns the exit
     status: 0 done, 1 the run failed, 2 a usage error (argparse's own exit with 2 as SystemExit), 130 interrupted."""
     args = build_parser().parse_args(argv)
+    debug = getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
     try:
         if args.command == "resources":
             _resources(args)
         elif args.command == "demo":
-            _run(demo_config(args))
+            _demo(args)
         elif args.command == "bench":
             _bench(args)
         elif args.command == "explain":
@@ -602,10 +687,24 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # one line for users; --debug for developers
-        if getattr(args, "debug", False):
+    except Exception as exc:  # one line for users; --debug (or MOSECROT_DEBUG=1) for developers
+        if debug:
             raise
-        kind = "error" if isinstance(exc, (InputError, ValueError)) else f"error ({type(exc).__name__})"
-        print(f"{kind}: {exc}".splitlines()[0], file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
     return 0
+
+
+def error_line(exc: BaseException) -> str:
+    """The one stderr line for a failure: the message of an input error; for running out of memory, the size asked
+    for and what lowers or raises it; for anything unexpected, its kind and message and how to see the traceback."""
+    text = " ".join(str(exc).split())  # one line, whatever the message held
+    if isinstance(exc, InputError):
+        return f"error: {text}"
+    if isinstance(exc, MemoryError):
+        return (f"error: out of memory: {text or 'an allocation failed'}; lower --max-vocab or the input sizes, or "
+                "raise the limits that allowed it (MOSECROT_MAX_MATRIX_MB, MOSECROT_MAX_VECTORS, MOSECROT_MAX_TASK_MB)")
+    if isinstance(exc, RecursionError):
+        return "error: an input is nested too deeply to read (RecursionError); check the file's structure"
+    return (f"error: unexpected {type(exc).__name__}: {text or '(no message)'} (run with {DEBUG_ENV}=1 for the "
+            "traceback)")

@@ -25,6 +25,10 @@ def _self_trained_mapped(method: str) -> bool:
     return method.endswith(SELF_TRAINING_SUFFIX) and method[: -len(SELF_TRAINING_SUFFIX)] in MAPPED_METHODS
 
 
+#: largest seed: NumPy's legacy seeding (np.random.seed, used with torch.manual_seed) takes 0 .. 2**32 - 1
+SEED_MAX = 2**32 - 1
+
+
 @dataclass
 class ExperimentConfig:
     """Everything one run needs. Paths may be `default:LANG` for the embedded defaults."""
@@ -93,8 +97,6 @@ class ExperimentConfig:
             raise InputError("give at least one seed")
         if self.top_k is not None and self.top_k < 0:
             raise InputError(f"top-k must be >= 0 (0 = all anchors), got {self.top_k}")
-        if self.temperature is not None and self.temperature <= 0:
-            raise InputError(f"temperature must be positive, got {self.temperature}")
         if self.n_anchors is not None and self.n_anchors < 1:
             raise InputError(f"n_anchors must be >= 1, got {self.n_anchors}")
         if self.anchor_agreement_share is not None and not 0 < self.anchor_agreement_share <= 1:
@@ -116,6 +118,7 @@ class ExperimentConfig:
             raise InputError(f"--normalisation must be one of {NORMALISATIONS}, got {self.normalisation!r}")
         if self.device not in DEVICES:
             raise InputError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
+        check_device(self.device)
         return self
 
     def _check_self_training(self) -> None:
@@ -151,6 +154,9 @@ class ExperimentConfig:
             raise InputError(f"--seeds must be a list of whole numbers, got {self.seeds!r}")
         for seed in self.seeds:
             whole(None, "--seeds", seed, 0)
+            if seed > SEED_MAX:
+                raise InputError(f"--seeds must be whole numbers from 0 to {SEED_MAX} (2^32 - 1, NumPy's seed range), "
+                                 f"got {seed!r}")
         self.seeds = list(dict.fromkeys(int(s) for s in self.seeds))
         whole("epochs", "--epochs", self.epochs, 1)
         whole("patience", "--patience", self.patience, 1, optional=True)
@@ -179,3 +185,25 @@ class ExperimentConfig:
     def to_dict(self) -> dict:
         """Plain dict for results.json."""
         return asdict(self)
+
+
+def check_device(device: str) -> None:
+    """Raise `InputError` naming --device when `cuda` or `mps` was asked for and this PyTorch cannot use it.
+
+    Why: torch says "PyTorch is not linked with support for mps" only when the first tensor moves, after the
+    inputs are loaded (and after waiting for the compute slot); asked here it costs nothing.
+    """
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+        raise InputError(f"--device cuda: no CUDA GPU is available to this PyTorch ({torch.__version__}, {build}); "
+                         "use --device auto or cpu")
+    if device == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_built():
+            raise InputError(f"--device mps: this PyTorch ({torch.__version__}) is not built with MPS support (Apple "
+                             "silicon macOS builds only); use --device auto or cpu")
+        if not mps.is_available():
+            raise InputError("--device mps: no MPS device is available (needs macOS 12.3+ on Apple silicon); use "
+                             "--device auto or cpu")

@@ -93,10 +93,10 @@ def load_pairs(cfg: ExperimentConfig, spec: str | None = None) -> list:
     return to_simplified(pairs) if simplify else pairs
 
 
-def load_inputs(cfg: ExperimentConfig) -> Inputs:
-    """Read vectors, lexicon and task files named by `cfg` (raising `InputError` on bad input)."""
-    kv = load_vectors(resolve_spec(cfg.vectors, "vectors"), max_vocab=cfg.max_vocab)
-    pairs = load_pairs(cfg)
+def load_splits(cfg: ExperimentConfig) -> tuple:
+    """(train, dev, test, target_train or None, source_test or None) with every split's labels checked against
+    the English training labels (a `LabelError` naming the file); the preflight (`experiment.preflight`) calls it
+    too, so a label the training data lacks is refused before the run waits for the machine."""
     train = load_task(cfg.train)
     if cfg.dev:
         dev = load_task(cfg.dev)
@@ -107,9 +107,19 @@ def load_inputs(cfg: ExperimentConfig) -> Inputs:
     check_labels(train, test, name="test")
     check_labels(train, dev, name="dev")
     target_train = load_task(cfg.target_train) if cfg.target_train else None
+    if target_train is not None:  # lr predicts the English label set: a label it lacks has no class to train
+        check_labels(train, target_train, name="--target-train")
     source_test = load_task(cfg.source_test) if cfg.source_test else None
     if source_test is not None:
         check_labels(train, source_test, name="English test")
+    return train, dev, test, target_train, source_test
+
+
+def load_inputs(cfg: ExperimentConfig) -> Inputs:
+    """Read vectors, lexicon and task files named by `cfg` (raising `InputError` on bad input)."""
+    kv = load_vectors(resolve_spec(cfg.vectors, "vectors"), max_vocab=cfg.max_vocab)
+    pairs = load_pairs(cfg)
+    train, dev, test, target_train, source_test = load_splits(cfg)
     sub = None
     if has_subword_vectors(kv):  # fastText .bin: unseen test words get their n-gram vectors, rows after the listed
         sub = subword_words(kv, test["text"], lang=cfg.lang, segmentation=cfg.segmentation)

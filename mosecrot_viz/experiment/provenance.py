@@ -24,12 +24,16 @@ MODEL_SUFFIXES = (".json", ".safetensors", ".bin", ".txt", ".model")
 
 def _sha256(path: Path) -> str:
     st = path.stat()
-    return _sha256_cached(str(path.resolve()), st.st_size, st.st_mtime_ns)
+    return _sha256_cached(str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 @lru_cache(maxsize=256)
-def _sha256_cached(path: str, _size: int, _mtime_ns: int) -> str:
-    """Hex sha256 of a file, cached by (path, size, mtime) so a sweep's trials hash a large file once."""
+def _sha256_cached(path: str, _dev: int, _ino: int, _size: int, _mtime_ns: int, _ctime_ns: int) -> str:
+    """Hex sha256 of a file, cached so a sweep's trials hash a large file once.
+
+    Keyed by path, device, inode, size, mtime and ctime: a rewrite in place (same size, mtime set back with
+    `touch -d` or `os.utime`) still changes ctime, which no user call can set, and a file replaced by a rename
+    has another inode; so a changed file is hashed again."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(1 << 20):
@@ -69,6 +73,52 @@ def input_hashes(cfg) -> dict:
     if "mplm" in (cfg.methods or ()):
         out["multilingual_model"] = model_record(cfg.multilingual_model)
     return out
+
+
+def verify_inputs(results: dict) -> list[str]:
+    """One line per input file that differs from what `results["environment"]["inputs"]` recorded (sha256, or gone),
+    model folders' files included; empty when all match or the run recorded no hashes.
+
+    Why: `export` rebuilds from the input paths and `explain` reads a run beside them; a file changed since gives a
+    silently different export, or figures that no longer describe the files beside them.
+    """
+    inputs = ((results or {}).get("environment") or {}).get("inputs") or {}
+    problems = []
+    for field, rec in inputs.items():
+        if not isinstance(rec, dict):
+            continue
+        if "sha256" in rec:
+            problems += _file_changed(field, Path(str(rec.get("path", ""))), rec["sha256"])
+        elif isinstance(rec.get("files"), dict) and rec.get("path"):
+            folder = Path(str(rec["path"]))
+            for name, digest in rec["files"].items():
+                problems += _file_changed(f"{field} ({name})", folder / str(name), digest)
+    return problems
+
+
+def _file_changed(field: str, path: Path, digest) -> list[str]:
+    flag = "--" + field.replace("_", "-")
+    if not path.is_file():
+        return [f"{flag} {path}: the run's input file is gone"]
+    try:
+        now = _sha256(path)
+    except OSError as exc:
+        return [f"{flag} {path}: cannot read the run's input file ({exc.strerror or exc})"]
+    if now != digest:
+        return [f"{flag} {path}: changed since the run (sha256 {str(digest)[:12]}... then, {now[:12]}... now)"]
+    return []
+
+
+def check_inputs_unchanged(results: dict, why: str) -> None:
+    """Raise `InputError` (one line: the first changed file, and how many) when an input differs from the run's
+    record; `why` says what depends on them."""
+    from mosecrot_viz.errors import InputError
+
+    problems = verify_inputs(results)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise InputError(f"{problems[0]}{more}: {why}, so the result would not be this run's; restore the file or "
+                         "run the experiment again")
 
 
 def package_versions() -> dict:

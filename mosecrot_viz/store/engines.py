@@ -52,6 +52,28 @@ def is_complete(path: Path) -> bool:
     return (Path(path) / "results.json").exists()
 
 
+def _comparable(cfg: dict) -> dict:
+    """A config as JSON stores it, without where it was written."""
+    return {k: v for k, v in json.loads(json.dumps(cfg)).items() if k != "out"}
+
+
+def stored_trial_problem(path: Path, trial: Trial) -> str | None:
+    """Why a trial folder's results cannot be taken as this trial's (unreadable or tampered results.json, or
+    another config), or None when they can. Why: a re-run skips complete trials, so a corrupt one would otherwise
+    stay in the grid's table for ever."""
+    from mosecrot_viz.store.runs import read_results
+
+    try:
+        res = read_results(path)
+    except InputError as exc:
+        return str(exc)
+    stored, wanted = _comparable(res["config"]), _comparable(trial.config.to_dict())
+    if stored != wanted:
+        diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+        return f"{path / 'results.json'}: its config differs from the trial's ({', '.join(diff[:5])})"
+    return None
+
+
 def run_trials(trials: list[Trial], root, engine: str = "local", *, address: str | None = None,
                cpus_per_trial: float = 1, progress=None) -> SweepSummary:
     """Run every trial not yet complete under `root` with the chosen engine; returns the summary.
@@ -72,14 +94,18 @@ def _run_all(trials, root, engine, progress, **engine_args) -> SweepSummary:
     root.mkdir(parents=True, exist_ok=True)
     summary = SweepSummary()
     todo = []
+    redo = 0
     for t in trials:
         path = trial_path(root, t)
-        if is_complete(path):
+        problem = stored_trial_problem(path, t) if is_complete(path) else "not complete"
+        if problem is None:
             summary.skipped.append(t.trial_id)
         else:
+            redo += problem != "not complete"  # a corrupt or foreign results.json: run again (its files replaced)
             todo.append((t, prepare_run_at(t.config, path)))
     if progress:
-        progress(f"{len(summary.skipped)} of {len(trials)} trials already complete; running {len(todo)}",
+        progress(f"{len(summary.skipped)} of {len(trials)} trials already complete; running {len(todo)}"
+                 + (f" ({redo} whose stored results were unreadable or not the trial's)" if redo else ""),
                  len(summary.skipped) / max(len(trials), 1))
     runner = _run_local if engine == "local" else _run_ray
     runner(todo, summary, len(trials), progress, **engine_args)

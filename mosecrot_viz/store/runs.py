@@ -12,15 +12,16 @@ import threading
 import time
 import traceback
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from mosecrot_viz.atomic import write_bytes, write_json
+from mosecrot_viz.atomic import clean_stale_staging, write_bytes, write_json
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.preflight import check_run
 from mosecrot_viz.io.structured import load_json
 from mosecrot_viz.store import worker
 from mosecrot_viz.store.worker import SlotWaitCancelled, compute_slot
@@ -61,6 +62,62 @@ def _read_json(path: Path):
         return load_json(path)  # size and nesting bounded: a tampered run folder is skipped, never a traceback
     except (OSError, InputError):
         return None
+
+
+def read_results(run_dir) -> dict:
+    """A finished run folder's results.json, checked for the shape every reader relies on (a `config` with its
+    seeds, `methods` of numeric figures, an `environment` of records): a missing, unreadable or tampered file is one
+    `InputError` naming it, never an AttributeError further on."""
+    from mosecrot_viz.errors import PathError
+
+    path = Path(run_dir) / "results.json"
+    if not path.is_file():
+        raise PathError(f"{path}: no results.json here (is {run_dir} a finished run folder?)")
+    try:
+        results = load_json(path, kind="results")  # bounded in size and depth (io.structured)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: not a readable results file ({type(exc).__name__}: {exc})") from None
+    problem = results_problem(results)
+    if problem:
+        raise InputError(f"{path}: not a results file this version can read: {problem} (was it edited? run it again)")
+    return results
+
+
+def results_problem(results) -> str | None:
+    """What makes `results` unlike a results.json a run writes (the first thing found), or None."""
+    def number(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    if not isinstance(results, dict):
+        return f"the top level is {type(results).__name__}, not an object"
+    for key, kind, required in (("config", dict, True), ("methods", dict, True), ("anchors", dict, False),
+                                ("labels", list, False)):
+        if (required or key in results) and not isinstance(results.get(key), kind):
+            return f"'{key}' is missing or not {'an object' if kind is dict else 'a list'}"
+    cfg = results["config"]
+    if not isinstance(cfg.get("seeds"), list) or not all(isinstance(s, int) for s in cfg["seeds"]):
+        return "'config.seeds' is not a list of whole numbers"
+    for m, v in results["methods"].items():
+        if not isinstance(v, dict) or not number(v.get("macro_f1")) or not number(v.get("macro_f1_std", 0.0)):
+            return f"'methods.{m}' has no numeric macro_f1"
+    env = results.get("environment")
+    if env is not None and (not isinstance(env, dict) or not isinstance(env.get("inputs", {}), dict)
+                            or not all(isinstance(r, dict) for r in env.get("inputs", {}).values())):
+        return "'environment.inputs' is not an object of file records"
+    return None
+
+
+@contextmanager
+def tampered(path):
+    """Inside: a field of the wrong type or missing (KeyError, TypeError, AttributeError, IndexError, a bad number)
+    while reading a stored run is one `InputError` naming `path`."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        raise InputError(f"{path}: a field is missing or of the wrong type ({type(exc).__name__}: {exc}); was the "
+                         "file edited? run it again") from None
 
 
 @dataclass(frozen=True)
@@ -172,14 +229,15 @@ def new_run_dir(name: str = "run", root: Path | None = None) -> Path:
 
 
 def prepare_run(cfg: ExperimentConfig, name: str = "run", root: Path | None = None) -> Path:
-    """Validate `cfg` (raising `InputError` now, not in a thread) and give it a queued run folder."""
-    cfg.validate()  # before the folder exists: an invalid config leaves nothing behind
+    """Check `cfg` and its files (`experiment.preflight`: raising `InputError` now, not in a thread after waiting
+    for the machine) and give it a queued run folder."""
+    check_run(cfg)  # before the folder exists: an invalid config leaves nothing behind
     return _queue(cfg, new_run_dir(name, root))
 
 
 def prepare_run_at(cfg: ExperimentConfig, path: Path) -> Path:
-    """Validate `cfg` and make `path` (new or a stale earlier attempt) a queued run folder."""
-    cfg.validate()
+    """Check `cfg` and its files and make `path` (new or a stale earlier attempt) a queued run folder."""
+    check_run(cfg)
     return _queue(cfg, path)
 
 
@@ -188,6 +246,7 @@ def _queue(cfg: ExperimentConfig, path: Path) -> Path:
     need not go through the store)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
+    clean_stale_staging(path)  # what a killed earlier attempt left beside and in the folder
     for stale in ("results.json", "error.txt", "analysis.json", "analysis-error.txt"):
         (path / stale).unlink(missing_ok=True)
     cfg.out = str(path)

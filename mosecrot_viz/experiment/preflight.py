@@ -1,0 +1,275 @@
+"""Every cheap check of a run's inputs and outputs, before it waits for the machine or does any work.
+
+Why: a run reads its inputs after it takes the machine's compute slot (`store.worker`), so a FIFO given as
+vectors, a task label the English data lacks or a model folder missing tensors would otherwise wait behind
+another person's ten-minute run before being refused. `check_run(cfg)` takes seconds: the options
+(`ExperimentConfig.validate`, device availability included), every input's file kind (a regular file, not a
+FIFO, device or folder) and format (the first bytes of vectors and lexicons sniffed; task files read whole, they
+are small and bounded, with the labels of every split checked against the English training labels), the model
+folders' config and tensors (read from the safetensors header and compared with the architecture built on
+torch's meta device: no weights loaded), and the output folder's name with its staging sibling's
+(`check_out_name`). `default:` resources not built yet are skipped (the registry builds and checks them).
+
+A check that passed is remembered for the same file (path, inode, size, mtime, ctime), so a sweep's trials
+that share their files are checked once.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mosecrot_viz.atomic import STAGE_OVERHEAD
+from mosecrot_viz.errors import FormatError, InputError, PathError, SchemaError
+from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.io.limits import LimitedGzip, check_regular_file, refuse_unsafe, strip_bom
+
+SNIFF_BYTES = 256 * 1024  # enough for a few lines of 4096-d text vectors
+LONGEST_RUN_FILE = 80  # bytes of the longest file name a run writes in its folder (a kept model's, a temp file's)
+_passed: dict = {}  # check key -> True, for files that passed (bounded below)
+
+
+def _identity(path) -> tuple:
+    st = os.stat(path)
+    return (str(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _once(key: tuple, check) -> None:
+    if key in _passed:
+        return
+    check()
+    if len(_passed) > 1024:
+        _passed.clear()
+    _passed[key] = True
+
+
+def _default_path(spec: str, kind: str) -> Path | None:
+    """The cached file of a `default:` spec when built; None when not built yet; InputError when unknown."""
+    from mosecrot_viz.defaults.registry import RESOURCES, cache_path_if_built
+
+    key = f"{kind}:{spec.split(':', 1)[1]}"
+    if key not in RESOURCES:
+        raise InputError(f"--{kind} {spec}: unknown default; known: "
+                         f"{sorted('default:' + k.split(':', 1)[1] for k in RESOURCES if k.startswith(kind + ':'))}")
+    return cache_path_if_built(key)
+
+
+def _head_lines(path: Path, kind: str) -> list[tuple[int, str]]:
+    """(line number, text) of the complete lines in the file's first `SNIFF_BYTES` (gzip read through its
+    bomb-limited reader), refusing a pickle and non-UTF-8 bytes with the line named."""
+    try:
+        with (LimitedGzip(path) if path.name.lower().endswith(".gz") else open(path, "rb")) as fh:
+            head = fh.read(SNIFF_BYTES)
+    except (OSError, EOFError) as exc:
+        raise FormatError(f"cannot read this {kind} file ({exc})", path) from None
+    refuse_unsafe(head[:8], path, kind)
+    head = strip_bom(head)
+    if len(head) == SNIFF_BYTES:  # the last line may be cut: keep whole lines only
+        head = head[:head.rfind(b"\n") + 1] if b"\n" in head else b""
+    out = []
+    for lineno, raw in enumerate(head.split(b"\n"), start=1):
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise FormatError("not UTF-8 text", path, lineno) from None
+        if text:
+            out.append((lineno, text))
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def sniff_vectors(path: Path) -> None:
+    """Refuse a vectors file whose first bytes are no vectors format (`io.vectors.detect_format`); for text, the
+    first vector line must be a word and numbers."""
+    from mosecrot_viz.io.vectors import detect_format
+
+    if detect_format(path) != "text":
+        return  # word2vec binary or fastText .bin: detect_format has read their header or magic
+    lines = _head_lines(path, "vectors")
+    if not lines:
+        raise FormatError("vector file has no vector line in its first bytes", path)
+    first = lines[0][1].split()
+    data = lines[1:] if len(first) == 2 and all(x.isdigit() for x in first) else lines
+    if not data:
+        return  # a header alone within the first bytes (one very long line after it): the loader decides
+    lineno, text = data[0]
+    fields = text.split()
+    if len(fields) < 2 or not _is_number(fields[-1]):
+        raise FormatError(f"not a vectors file: expected 'word v1 v2 ...' (word2vec/fastText text), found "
+                          f"{text[:60]!r}", path, lineno)
+
+
+def sniff_lexicon(path: Path) -> None:
+    """Refuse a lexicon whose first pair line is not two fields (as `io.lexicon.load_lexicon` reads it)."""
+    lines = _head_lines(path, "lexicon")
+    if not lines:
+        if path.stat().st_size == 0:
+            raise FormatError("lexicon holds no pairs", path)
+        return
+    lineno, line = lines[0]
+    parts = line.split("\t") if "\t" in line else line.split()
+    if len([p for p in parts if p.strip()]) != 2:
+        raise FormatError(f"expected 'english<TAB>target' (2 fields), found {len(parts)}: {line[:60]!r}", path, lineno)
+
+
+def check_file(spec: str | None, kind: str, flag: str) -> Path | None:
+    """The file `spec` names (a `default:` spec resolved when built), checked for its kind and sniffed for its
+    format; None for an unset or not-yet-built default."""
+    if not spec:
+        return None
+    if isinstance(spec, str) and spec.startswith("default:"):
+        if kind not in ("vectors", "lexicon"):
+            raise InputError(f"{flag} {spec}: default: specs are for --vectors and --lexicon only")
+        path = _default_path(spec, kind)
+        if path is None:
+            return None
+    else:
+        path = Path(spec).expanduser()
+    try:
+        check_regular_file(path, {"vectors": "vector"}.get(kind, kind))  # the loaders' words for their files
+    except PathError as exc:
+        raise PathError(f"{exc} ({flag})") from None
+    sniff = {"vectors": sniff_vectors, "lexicon": sniff_lexicon}.get(kind)
+    if sniff:
+        _once(("sniff", kind) + _identity(path), lambda: sniff(path))
+    return path
+
+
+def check_model(spec: str, flag: str) -> None:
+    """A model folder (or a built default) holds config.json and safetensors weights covering its encoder.
+
+    Hub ids are left to the loader (it fails within seconds when the hub does not answer)."""
+    from mosecrot_viz.defaults.models import MODEL_ALIASES
+    from mosecrot_viz.defaults.registry import cache_path_if_built
+
+    if spec in MODEL_ALIASES:
+        folder = cache_path_if_built(MODEL_ALIASES[spec])
+        if folder is None or not Path(folder).is_dir():
+            return
+    else:
+        folder = Path(spec).expanduser()
+        if not folder.exists():
+            return  # a hub id
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PathError(f"{flag}: is a file, not a model folder (give the folder holding config.json)", folder)
+    files = sorted(folder.glob("*.safetensors"))
+    key = ("model", str(folder.resolve())) + tuple(_identity(p) for p in [folder / "config.json", *files]
+                                                    if p.exists())
+    _once(key, lambda: _check_model_folder(folder, files, flag))
+
+
+def _check_model_folder(folder: Path, files: list, flag: str) -> None:
+    from mosecrot_viz.io.models import _check_weights  # the loader's own refusal of pickle-only weights
+
+    if not (folder / "config.json").is_file():
+        raise SchemaError(f"{flag}: model folder has no config.json", folder)
+    _check_weights(folder)
+    missing, total = _missing_tensors(folder, files)
+    if missing:
+        raise SchemaError(f"{flag}: the weights lack {len(missing)} of the encoder's {total} tensors (e.g. "
+                          f"{missing[0]}): incomplete or for another architecture", folder)
+
+
+def _missing_tensors(folder: Path, files: list) -> tuple[list, int]:
+    """(encoder weights the safetensors files lack, how many the encoder has): names from the safetensors
+    headers (no weights read) against the parameters of the architecture built from config.json on torch's meta
+    device (no memory). The pooler may be absent (converted checkpoints such as the embedded e5 ship none), as
+    the loader allows; a prefix (`bert.`) and the old LayerNorm names (gamma, beta) are read as the loader reads
+    them."""
+    import torch
+    from safetensors import SafetensorError, safe_open
+    from transformers import AutoConfig, AutoModel
+
+    have = set()
+    for f in files:
+        try:
+            with safe_open(str(f), framework="pt") as fh:
+                have.update(fh.keys())
+        except (OSError, SafetensorError) as exc:
+            raise FormatError(f"not a readable safetensors file ({exc})", f) from None
+    try:
+        config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
+        with torch.device("meta"):
+            base = AutoModel.from_config(config)
+    except (OSError, ValueError, KeyError) as exc:
+        raise FormatError(f"cannot read this model folder's config.json ({type(exc).__name__}: {str(exc)[:200]})",
+                          folder) from None
+    except Exception:  # an architecture that cannot be built this way: the loader's own coverage check decides
+        return [], 0
+    prefix = (getattr(base, "base_model_prefix", "") or "") + "."
+    legacy = {".gamma": ".weight", ".beta": ".bias"}
+    names = set()
+    for k in have:
+        k = k[len(prefix):] if prefix != "." and k.startswith(prefix) else k
+        for old, new in legacy.items():
+            if k.endswith(old):
+                k = k[: -len(old)] + new
+        names.add(k)
+    expected = [k for k, _ in base.named_parameters()  # weights only: a buffer absent from a file is rebuilt
+                if not k.startswith("pooler.") and ".pooler." not in k]
+    return sorted(k for k in expected if k not in names), len(expected)
+
+
+def check_out_name(folder, flag: str = "--out") -> None:
+    """Refuse an output folder whose name, or its staging sibling's (`atomic.stage_name`), or the path of a file
+    inside it, is longer than the file system allows: the run would finish, then fail to commit its files."""
+    if folder is None or not str(folder).strip():
+        return
+    p = Path(folder).expanduser().absolute()
+    anchor = p.parent
+    while not anchor.exists() and anchor != anchor.parent:
+        anchor = anchor.parent
+    try:
+        name_max = os.pathconf(anchor, "PC_NAME_MAX")
+        path_max = os.pathconf(anchor, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    for part in p.parts[1:]:
+        if len(os.fsencode(part)) > name_max:
+            raise PathError(f"{flag}: the name {part[:40]!r}... is {len(os.fsencode(part))} bytes, more than this "
+                            f"file system's {name_max}", p)
+    n = len(os.fsencode(p.name))
+    if n + STAGE_OVERHEAD > name_max:
+        raise PathError(f"{flag}: the folder name is {n} bytes; its staging folder beside it, "
+                        f"'.<name>.commit-<pid>-<id>', would be {n + STAGE_OVERHEAD}, more than this file system's "
+                        f"{name_max}: use a name of at most {name_max - STAGE_OVERHEAD} bytes", p)
+    longest = len(os.fsencode(str(p.parent))) + 1 + n + STAGE_OVERHEAD + 1 + LONGEST_RUN_FILE
+    if longest > path_max:
+        raise PathError(f"{flag}: the path is too long for this file system ({longest} bytes with the run's files "
+                        f"and staging, more than {path_max}): choose a shorter folder", p)
+
+
+def check_inputs(cfg: ExperimentConfig) -> None:
+    """Every input the config names: file kinds, formats, task headers and the labels of every split, models."""
+    from mosecrot_viz.experiment.inputs import load_splits
+
+    check_file(cfg.vectors, "vectors", "--vectors")
+    check_file(cfg.lexicon, "lexicon", "--lexicon")
+    if cfg.bli_test_lexicon:
+        check_file(cfg.bli_test_lexicon, "lexicon", "--bli-test-lexicon")
+    tasks = [("train", "--train"), ("dev", "--dev"), ("test", "--test"), ("target_train", "--target-train"),
+             ("source_test", "--source-test")]
+    paths = [(check_file(getattr(cfg, f), "task", flag)) for f, flag in tasks]
+    key = ("splits",) + tuple(_identity(p) if p else None for p in paths)
+    _once(key, lambda: load_splits(cfg))  # headers, rows and every split's labels against the English training set
+    check_model(cfg.source_model, "--source-model")
+    if "mplm" in cfg.methods:
+        check_model(cfg.multilingual_model, "--multilingual-model")
+
+
+def check_run(cfg: ExperimentConfig) -> ExperimentConfig:
+    """`validate` (options, device), the output names, then every input: all before any wait or work."""
+    cfg.validate()
+    if cfg.out:
+        check_out_name(cfg.out, "--out")
+    if cfg.model_cache:
+        check_out_name(cfg.model_cache, "--model-cache")
+    check_inputs(cfg)
+    return cfg
