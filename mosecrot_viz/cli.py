@@ -158,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--method", help="a mapped method of the run (default: its first)")
     exp.add_argument("--seed", type=int, help="with --what model: one of the run's seeds (default: its first)")
     exp.add_argument("--max-words", type=int, help="projector/vectors: keep the N most frequent target words and the "
-                     "first N English tokens (the Projector is slow beyond ~100k points; default: all)")
+                     "first N English tokens, N > 0 (the Projector is slow beyond ~100k points; default: all; "
+                     "special tokens and [unused*] placeholders are always left out)")
     exp.add_argument("--out", required=True, help="folder to write into")
     exp.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -449,11 +450,12 @@ def _explain(args) -> None:
 def _export(args) -> None:
     from mosecrot_viz.atomic import probe_writable
     from mosecrot_viz.experiment.stitched import check_method, read_run
-    from mosecrot_viz.store.export import export
+    from mosecrot_viz.store.export import check_max_words, export
 
     results = read_run(args.run_dir)
     with _options():  # the method, seed and --out checked before any work (a model export may fine-tune)
         check_method(results, args.method, args.seed)
+        check_max_words(args.max_words)
         probe_writable(args.out, "--out")
     done = export(args.run_dir, args.what, args.out, args.method, args.seed, max_words=args.max_words)
     detail = f", seed {done['seed']} ({done['origin']})" if args.what == "model" else f", {done['rows']} rows"

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -37,6 +38,24 @@ from mosecrot_viz.experiment.stitched import ExportError, check_method, load_sti
 
 WHATS = ("projector", "vectors", "model")
 METADATA_HEADER = ("word", "language", "anchor", "translation")
+_UNUSED_PIECE = re.compile(r"^\[unused\d+\]$|^<unused\d+>$")  # BERT's / Gemma-style placeholder rows: never trained
+
+
+def check_max_words(max_words) -> int | None:
+    """`max_words` as the exports take it: None (everything) or a whole number > 0, else `ExportError` (one line)."""
+    if max_words is None:
+        return None
+    if isinstance(max_words, bool) or not isinstance(max_words, (int, np.integer)) or max_words < 1:
+        raise ExportError(f"--max-words must be a whole number above 0 (or left out for every word), got {max_words!r}")
+    return int(max_words)
+
+
+def source_rows(tok) -> list[int]:
+    """The PLM token ids worth a row in the mapped space: every token but the special ones ([CLS], [PAD], ...) and
+    the never-trained placeholders ([unused0] ... [unused993] in BERT vocabularies), in id order."""
+    specials = set(tok.all_special_ids)
+    vocab = sorted(tok.get_vocab().items(), key=lambda kv: kv[1])
+    return [i for t, i in vocab if i not in specials and not _UNUSED_PIECE.match(t)]
 
 
 @dataclass
@@ -63,12 +82,14 @@ def mapped_space(run_dir, method: str | None = None, *, results: dict | None = N
 
     inputs/spaces: the run's `load_inputs` and `map_spaces` results when the caller has them (the app caches
     them); otherwise they are rebuilt from the run's config (no fine-tuning). max_words: keep the first N target
-    words (the most frequent) and the first N English tokens.
+    words (the most frequent) and the first N English tokens (a whole number > 0; None: all). Special tokens and
+    never-trained placeholders ([unused*]) are left out (`source_rows`).
     """
     from mosecrot_viz.defaults.models import is_uncased
     from mosecrot_viz.experiment.config import ExperimentConfig
     from mosecrot_viz.experiment.pipeline import load_inputs, map_spaces
 
+    max_words = check_max_words(max_words)
     results = results or read_run(run_dir)
     method, _ = check_method(results, method, None)
     cfg = ExperimentConfig.from_dict(results["config"])
@@ -77,8 +98,7 @@ def mapped_space(run_dir, method: str | None = None, *, results: dict | None = N
         spaces = map_spaces(cfg, inputs, [method])
     tok, anchors = spaces.tokenizer, spaces.anchors
     f_s, f_t = spaces.mapped[method]
-    specials = set(tok.all_special_ids)
-    src_ids = [i for i in range(len(f_s)) if i not in specials][:max_words]
+    src_ids = [i for i in source_rows(tok) if i < len(f_s)][:max_words]
     src_words = tok.convert_ids_to_tokens(src_ids)
     tgt_words = list(inputs.vectors.index_to_key)[: len(f_t)][:max_words]
     lower = is_uncased(tok)
@@ -373,6 +393,7 @@ def export(run_dir, what: str, out, method: str | None = None, seed: int | None 
     """One export into the folder `out`; returns {"what", "method", "files", "notes", ...}."""
     if what not in WHATS:
         raise ExportError(f"--what must be one of {', '.join(WHATS)}, got {what!r}")
+    max_words = check_max_words(max_words)
     if what == "model":
         done = export_model(run_dir, out, method, seed, progress=progress, inputs=inputs)
         return {"what": what, "method": done.method, "seed": done.seed, "origin": done.origin, "notes": done.notes,

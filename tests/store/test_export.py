@@ -200,3 +200,36 @@ def test_cli_export_and_its_one_line_errors(tiny_export_run, tmp_path, capsys):
         assert code != 0 and message in err and len(err.strip().splitlines()) == 1, (extra, err)
     assert main(["export", str(tmp_path / "nowhere"), "--what", "vectors", "--out", str(tmp_path / "y")]) == 1
     assert "no results.json" in capsys.readouterr().err
+
+
+def test_projector_leaves_out_placeholders_and_specials(tmp_path):
+    from transformers import BertTokenizerFast
+
+    from mosecrot_viz.store.export import source_rows
+
+    vocab = ["[PAD]", "[unused0]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "##s", "[x]"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tok = BertTokenizerFast(vocab=str(tmp_path / "vocab.txt"))
+    assert [vocab[i] for i in source_rows(tok)] == ["the", "cat", "##s", "[x]"]
+
+
+def test_the_word_limit_is_validated_and_keeps_the_first_rows(tiny_export_run, tmp_path, capsys):
+    from mosecrot_viz.cli import main
+    from mosecrot_viz.experiment.stitched import ExportError
+    from mosecrot_viz.store.export import export
+
+    full = export(tiny_export_run, "projector", tmp_path / "all", "rr-softmax")
+    cut = export(tiny_export_run, "projector", tmp_path / "cut", "rr-softmax", max_words=3)
+    assert cut["source_rows"] == 3 and cut["rows"] == 6 and full["rows"] > 6
+    meta = pd.read_csv(tmp_path / "cut" / "metadata.tsv", sep="\t", keep_default_na=False, quoting=3)
+    full_meta = pd.read_csv(tmp_path / "all" / "metadata.tsv", sep="\t", keep_default_na=False, quoting=3)
+    n = full["source_rows"]
+    assert list(meta["word"]) == list(full_meta["word"][:3]) + list(full_meta["word"][n:n + 3])
+    for bad in (0, -5, 2.5, True, "10"):
+        with pytest.raises(ExportError, match="--max-words must be a whole number above 0"):
+            export(tiny_export_run, "projector", tmp_path / "bad", "rr-softmax", max_words=bad)
+    assert not (tmp_path / "bad").exists()  # refused before anything was written
+    assert main(["export", str(tiny_export_run), "--what", "projector", "--max-words", "0",
+                 "--out", str(tmp_path / "cli")]) == 2
+    err = capsys.readouterr().err
+    assert "--max-words must be a whole number above 0" in err and len(err.strip().splitlines()) == 1
