@@ -383,8 +383,9 @@ def _card(results: dict, method: str, seed: int, rule: str, notes: list) -> str:
              "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
              "model = AutoModelForSequenceClassification.from_pretrained(FOLDER)",
              "tok = AutoTokenizer.from_pretrained(FOLDER)",
-             "logits = model(**tok(['a target-language sentence'], return_tensors='pt', truncation=True)).logits",
-             "```", ""]
+             "logits = model(**tok(['a raw target-language sentence'], return_tensors='pt', truncation=True)).logits",
+             "```", "", "The tokenizer reads raw text as the run did (its segmentation rule as tokenizers regex splits); "
+             "keep `truncation=True`: the run read at most the tokenizer's model_max_length tokens.", ""]
     return "\n".join(lines + [f"- {n}" for n in notes]) + "\n"
 
 
