@@ -38,6 +38,7 @@ from mosecrot_viz.experiment.stitched import ExportError, check_method, load_sti
 
 WHATS = ("projector", "vectors", "model")
 METADATA_HEADER = ("word", "language", "anchor", "translation")
+PROJECTOR_FORMAT = "%.4g"
 _UNUSED_PIECE = re.compile(r"^\[unused\d+\]$|^<unused\d+>$")  # BERT's / Gemma-style placeholder rows: never trained
 
 
@@ -121,10 +122,14 @@ def mapped_space(run_dir, method: str | None = None, *, results: dict | None = N
 
 
 def write_projector(space: MappedSpace, out) -> list[Path]:
-    """`vectors.tsv` (no header) and `metadata.tsv` (header + one row per vector) in `out`."""
+    """`vectors.tsv` (no header) and `metadata.tsv` (header + one row per vector) in `out`.
+
+    Four significant digits (`PROJECTOR_FORMAT`): the Projector only draws PCA, t-SNE and UMAP of the rows, for which
+    a relative error below 5e-4 is invisible, and the file is about half the size of six digits' (the word2vec export
+    keeps six)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    np.savetxt(out / "vectors.tsv", space.vectors, fmt="%.6g", delimiter="\t")
+    np.savetxt(out / "vectors.tsv", space.vectors, fmt=PROJECTOR_FORMAT, delimiter="\t")
     with open(out / "metadata.tsv", "w", encoding="utf-8", newline="\n") as fh:
         fh.write("\t".join(METADATA_HEADER) + "\n")
         for row in zip(space.words, space.language, space.anchor, space.translation):
