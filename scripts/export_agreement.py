@@ -13,6 +13,9 @@ and `AutoModelForSequenceClassification.from_pretrained` on that folder, called 
 (`padding=True, truncation=True`). Prints the share of sentences whose predicted label agrees, and the share whose
 input reads the same embedding rows (token agreement; an alias id of the export reads a copy of its word's row).
 A Chinese run also prints the same for the folder's `presegmented/` tokenizer on jieba-segmented text.
+
+`--projector-sizes 20000,5000` prints instead the size of the Projector export (the app's zip) of the method's
+mapping with every row and with each word limit.
 """
 from __future__ import annotations
 
@@ -73,6 +76,22 @@ def same_rows(run_ids, run_emb, hf_ids, hf_emb) -> bool:
     return len(run_ids) == len(hf_ids) and np.array_equal(run_emb[run_ids], hf_emb[hf_ids])
 
 
+def projector_sizes(run_dir, method, limits) -> None:
+    """The zipped and unpacked size of the Projector export with every row, then with each word limit."""
+    import io
+    import zipfile
+
+    from mosecrot_viz.store.export import export_zip
+
+    for limit in [None] + list(limits):
+        data = export_zip(run_dir, "projector", method, max_words=limit)
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            unpacked = sum(i.file_size for i in zf.infolist())
+            rows = sum(1 for _ in zf.open("vectors.tsv"))
+        print(f"projector, {'every row' if limit is None else f'--max-words {limit}'}: {rows:,} rows, "
+              f"{len(data) / 1e6:.1f} MB zipped, {unpacked / 1e6:.1f} MB unpacked")
+
+
 def main(argv=None) -> None:
     from mosecrot_viz.experiment.config import ExperimentConfig
     from mosecrot_viz.experiment.pipeline import load_inputs
@@ -86,9 +105,12 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, help="one of the run's seeds (default: its first)")
     ap.add_argument("--n", type=int, default=1000, help="held-out verses (default 1000)")
     ap.add_argument("--sample-seed", type=int, default=0, help="seed of the draw of held-out verses")
+    ap.add_argument("--projector-sizes", help="comma-separated word limits: print the Projector zip's size instead")
     args = ap.parse_args(argv)
     if args.n < 1:
         ap.error("--n must be at least 1")
+    if args.projector_sizes:
+        return projector_sizes(args.run_dir, args.method, [int(x) for x in args.projector_sizes.split(",") if x])
     results = read_run(args.run_dir)
     cfg = ExperimentConfig.from_dict(results["config"])
     inputs = load_inputs(cfg)
