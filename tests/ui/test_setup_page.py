@@ -96,3 +96,16 @@ def test_a_training_file_with_an_unrecognised_header_is_refused_beside_the_train
     assert not at.exception, [e.value for e in at.exception]
     assert any(e.startswith(str(bad)) for e in _column_errors(at, 0)), [e.value for e in at.error]
     assert not _column_errors(at, 1), [e.value for e in at.error]  # the test data is not blamed
+
+
+def test_a_model_folder_outside_the_roots_is_refused_before_it_is_read(tmp_path, monkeypatch, app_data,
+                                                                       tiny_run_args):
+    monkeypatch.setenv(SERVER_ROOTS_ENV, str(tmp_path))
+    at = _files_page()
+    for kind in ("vectors", "lexicon", "train", "test"):
+        at.text_input(key=f"setup_path_{kind}").set_value(tiny_run_args[kind])
+    at.text_input(key="setup_src_model").set_value("/etc").run()
+    assert not at.exception, [e.value for e in at.exception]
+    [error] = [e.value for e in at.error]
+    assert error.startswith("Cannot use these inputs: /etc: outside the folders this app may read"), error
+    assert not at.success
