@@ -256,3 +256,26 @@ def test_chinese_presegmented_tokenizer_is_exact_and_the_raw_one_is_jiebas_route
     same = sum(fast(w)["input_ids"][1:-1] == [wtok.vocab[w]] for w in compounds)
     assert len(compounds) >= 100 and same >= 0.95 * len(compounds), (same, len(compounds))  # a Unigram, not jieba
     assert fast("\u9fa5")["input_ids"] == [wtok.cls_token_id, wtok.unk_token_id, wtok.sep_token_id]
+
+
+def test_a_cased_vocabulary_exports_aliases_that_read_the_runs_rows(tmp_path, tiny_run_args):
+    """Title-case forms of the test set found only lower-cased (Xdog -> xdog) get alias ids; the export's own check
+    compares the rows each side reads, and the Auto classes give the run's predictions on the raw sentences."""
+    from conftest import WORDS, write_vec
+
+    from mosecrot_viz.io.tasks import load_task
+    from mosecrot_viz.store.export import export_model
+
+    write_vec(tmp_path / "cased.vec", ["x" + w for w in WORDS] + ["Xcat"], dim=6, seed=3)
+    test = load_task(tiny_run_args["test"])
+    test["text"] = [" ".join(w.capitalize() if i % 2 == 0 else w for i, w in enumerate(t.split())) for t in test["text"]]
+    test.rename(columns={"id": "index_id", "label": "category"}).to_csv(tmp_path / "cased_test.tsv", sep="\t",
+                                                                          index=False)
+    args = dict(tiny_run_args, vectors=str(tmp_path / "cased.vec"), test=str(tmp_path / "cased_test.tsv"))
+    run = tmp_path / "cased-run"
+    run_experiment(ExperimentConfig(**args, methods=["rr-softmax", "majority"], epochs=1, top_k=5, seeds=[1],
+                                    keep_models=True, out=str(run)))
+    done = export_model(run, tmp_path / "hf", "rr-softmax", 1)
+    assert any("title- and upper-case forms of its lower-case words" in n for n in done.notes), done.notes
+    assert not any("test sentences get other ids" in n for n in done.notes), done.notes
+    assert _hf_predictions(tmp_path / "hf", list(test["text"])) == _run_predictions(run, "rr-softmax", 1)
