@@ -166,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--method", help="a mapped method of the run (default: its first)")
     exp.add_argument("--seed", type=int, help="with --what model: one of the run's seeds (default: its first)")
     exp.add_argument("--max-words", type=int, help="projector/vectors: keep the N most frequent target words and the "
-                     "first N English tokens (the Projector is slow beyond ~100k points; default: all)")
+                     "first N English tokens, N > 0 (the Projector is slow beyond ~100k points; default: all; "
+                     "special tokens and [unused*] placeholders are always left out)")
     exp.add_argument("--out", required=True, help="folder to write into")
     exp.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -590,7 +591,7 @@ def _export(args) -> None:
     from mosecrot_viz.atomic import probe_writable
     from mosecrot_viz.experiment.provenance import check_inputs_unchanged
     from mosecrot_viz.experiment.stitched import check_method
-    from mosecrot_viz.store.export import export
+    from mosecrot_viz.store.export import check_max_words, export
     from mosecrot_viz.store.runs import read_results, tampered
 
     if args.max_words is not None and args.max_words < 1:
@@ -601,6 +602,7 @@ def _export(args) -> None:
     with _options(), tampered(Path(args.run_dir) / "results.json"):
         # the method, seed and --out checked before any work (a model export may fine-tune)
         check_method(results, args.method, args.seed)
+        check_max_words(args.max_words)
         probe_writable(args.out, "--out")
     check_inputs_unchanged(results, "export rebuilds from them")  # a changed file would give another run's export
     done = export(args.run_dir, args.what, args.out, args.method, args.seed, max_words=args.max_words)

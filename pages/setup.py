@@ -18,7 +18,13 @@ from mosecrot_viz.ui.inputs import (
     MAX_UPLOAD_MB,
     MUSE,
     MUSE_LICENCE,
+    SERVER_ROOTS_ENV,
     demo_inputs,
+    model_choice,
+    readable_message,
+    readable_options,
+    server_path,
+    server_roots,
     sib200_available,
     sib200_inputs,
 )
@@ -60,6 +66,7 @@ if st.session_state["setup_source"] not in available:
 choice = st.radio("inputs", available, **state.kw("setup", "setup_source"), horizontal=True, format_func=SOURCES.get)
 
 setup, problem = None, None
+shown, uploads_root = {}, state.app_data_dir() / "uploads"  # kept upload path -> its name; where uploads are kept
 if choice == "default":
     setup = demo_inputs()
 elif choice == "sib200":
@@ -69,38 +76,44 @@ elif choice == "sib200":
         st.caption(f"Lexicon: {MUSE_LICENCE}; SIB-200's sentences are Flores-200, CC BY-SA 4.0.")
 else:
     limits = ", ".join(f"{k}: {v:,}" for k, v in describe_limits().items())
-    st.caption(f"Upload files, or give server-side paths for files larger than the upload limit "
-               f"({MAX_UPLOAD_MB:,} MB). Uploads are kept in the app's data folder with this setup, so a run's "
-               f"inputs outlive a restart. Other limits: {limits}.")
+    roots = server_roots()
+    st.caption(f"Upload files ({MAX_UPLOAD_MB:,} MB at most each). Uploads are kept in the app's data folder with "
+               f"this setup, so a run's inputs outlive a restart. Other limits: {limits}.")
+    st.caption(f"Server paths may name files under: {', '.join(f'`{r}`' for r in roots)} ({SERVER_ROOTS_ENV})."
+               if roots else f"Server paths are off on this app (whoever runs it can allow folders with "
+               f"`{SERVER_ROOTS_ENV}`): upload your files.")
     cols = st.columns(2)
     fields, frames, names = {}, {}, {}  # names: what the user calls each file (an upload's own name)
     kept = record.get("uploads") or {}
     for i, (kind, label, types) in enumerate(FILES):
         with cols[i % 2]:
             up = st.file_uploader(label, type=types, key=f"setup_up_{kind}", on_change=_uploader_changed, args=(kind,))
-            path = st.text_input(f"…or server path for {kind}", **state.kw("setup", f"setup_path_{kind}"))
-            if up is not None:
-                try:
+            path = st.text_input(f"…or server path for {kind}" + ("" if roots else " (off)"),
+                                 **state.kw("setup", f"setup_path_{kind}"))
+            try:
+                if up is not None:
                     fields[kind], names[kind] = str(state.keep_upload(up, kind)), up.name
-                except ValueError as exc:  # InputError (size, name) and OS-level refusals alike
-                    st.error(str(exc))
-            elif path:
-                fields[kind] = path
-            elif kind in kept:  # uploaded earlier (another page, a reload, another tab): still the chosen file
-                fields[kind], names[kind] = kept[kind]["path"], kept[kind]["name"]
-                st.caption(f"using your upload **{kept[kind]['name']}** (kept with this setup)")
+                elif path:
+                    fields[kind] = server_path(path, kind)  # refused before it is opened when outside the roots
+                elif kind in kept:  # uploaded earlier (another page, a reload, another tab): still the chosen file
+                    fields[kind], names[kind] = kept[kind]["path"], kept[kind]["name"]
+                    st.caption(f"using your upload **{kept[kind]['name']}** (kept with this setup)")
+            except ValueError as exc:  # InputError (size, name, a refused path) and OS-level refusals alike
+                st.error(readable_message(str(exc), shown, uploads_root))
+            if kind in names:
+                shown[fields[kind]] = names[kind]
             if kind in fields:
                 try:
                     frames[kind] = check_input(kind, fields[kind])
+                    if kind == "test" and "train" in frames:  # checked here, so its error sits under this input
+                        check_labels(frames["train"], frames["test"], name="test")
                 except InputError as exc:  # an upload is named as the user named it, not by its kept copy
-                    st.error(str(exc).replace(fields[kind], names[kind]) if kind in names else str(exc))
+                    st.error(readable_message(str(exc), shown, uploads_root))
+                    if kind == "test" and "train" in frames and kind in frames:
+                        st.caption("The training data's labels: "
+                                   + ", ".join(map(str, sorted(set(frames["train"]["label"]))[:20])))
                     del fields[kind]
-    if "train" in frames and "test" in frames:
-        try:
-            check_labels(frames["train"], frames["test"], name="test")
-        except InputError as exc:
-            cols[1].error(str(exc))  # under the test data's input
-            del fields["test"]
+                    frames.pop(kind, None)
     lang = st.text_input("target language code (chooses the segmentation rule: jieba for zh, elision for fr/it/ca)",
                          **state.kw("setup", "setup_lang"))
     if all(k in fields for k in ("vectors", "lexicon", "train", "test")):
@@ -130,18 +143,19 @@ def refuse(message: str) -> None:
 if setup is None:
     state.update(inputs=None, problem=problem or "no inputs chosen")
 else:
-    setup.update(source_model=source_model, multilingual_model=mplm, segmentation=rule, source=choice)
     anchor_opts = state.config_overrides(record.get("run"), with_training=False)
-    try:
+    try:  # a model folder is a server path: only inside the allowed roots, refused before it is read
+        source_model, mplm = model_choice(source_model), model_choice(mplm)
+        setup.update(source_model=source_model, multilingual_model=mplm, segmentation=rule, source=choice)
         cfg = ExperimentConfig.from_dict(setup, **anchor_opts)
         kv = cached.vectors(setup["vectors"], cfg.max_vocab)
         pairs = cached.lexicon(setup["lexicon"])
         tok = cached.tokenizer(source_model)
         anchors = anchor_summary(cfg.to_dict())
     except OverlapError as exc:  # no single file to blame: the message names the lexicon, vectors and model
-        refuse(f"Cannot use these inputs: {exc}")
+        refuse(readable_message(f"Cannot use these inputs: {exc}", shown, uploads_root))
     except (InputError, OSError, ValueError) as exc:
-        refuse(f"Cannot use these inputs: {exc}")
+        refuse(readable_message(f"Cannot use these inputs: {exc}", shown, uploads_root))
     st.session_state["setup"] = setup
     state.update(inputs=setup, problem=None)
     n_words, unknown = test_coverage(kv, tok, setup.get("lang"), rule, check_input("test", setup["test"])["text"])
@@ -154,7 +168,7 @@ else:
     c[4].metric("test words without a vector", f"{unknown:.1%}", help=f"{n_words:,} test words after segmentation")
     opts = {k: v for k, v in anchor_opts.items() if v not in (None, False, "unk", "first")}
     st.caption("Dropped lexicon pairs by reason: " + ", ".join(f"{k}: {v:,}" for k, v in anchors["dropped"].items())
-               + (f". Anchor options from Run: {opts}." if opts else "."))
+               + (f". Anchor options from Run: {readable_options(opts)}." if opts else "."))
     st.success(f"Inputs ready: {setup['label']}. Go to **Run**.")
 
 with st.expander("Provenance and licences of the embedded defaults"):

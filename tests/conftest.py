@@ -97,6 +97,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("MOSECROT_PARSED_VECTORS", tempfile.mkdtemp(prefix="mosecrot-test-parsed-"))
 # the app's setup records and uploads (ui.state) likewise
 os.environ.setdefault("MOSECROT_APP_DATA", tempfile.mkdtemp(prefix="mosecrot-test-app-data-"))
+# Setup's server paths (off by default, ui.inputs.server_path): the tests' files live in the temporary folder
+os.environ.setdefault("MOSECROT_SERVER_ROOTS", tempfile.gettempdir())
 
 
 def _point_real_data_tests_at_cache() -> None:

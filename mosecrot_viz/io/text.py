@@ -31,7 +31,9 @@ _CJK_LANGS = {"zh", "zho", "zh-cn", "zho_hans", "cmn"}
 _LETTER = r"[^\W\d_]"
 _ELISION = re.compile(rf"(?<={_LETTER}['’])(?={_LETTER})")  # split after `l'`, `qu'`, `dell'` before a letter
 # spaCy's French hyphen suffixes (lang/fr/punctuation.py): split off the end of a word, repeatedly
-_FR_CLITIC = re.compile(rf"(?<={_LETTER})([-‐‑–—](?:ce|clés|elle|en|il|ils|je|là|moi|nous|on|t|vous))$", re.I)
+FR_CLITICS = ("ce", "clés", "elle", "en", "il", "ils", "je", "là", "moi", "nous", "on", "t", "vous")
+FR_DASHES = "-‐‑–—"
+_FR_CLITIC = re.compile(rf"(?<={_LETTER})([{FR_DASHES}](?:{'|'.join(FR_CLITICS)}))$", re.I)
 # whole words the same tokenizer keeps (exceptions), written with a plain apostrophe, lower-cased
 _FR_KEEP = {"aujourd'hui", "rendez-vous", "jusque-là"}
 

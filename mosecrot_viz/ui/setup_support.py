@@ -1,12 +1,14 @@
 """What the Setup page checks, read exactly as a run will read it (the page only renders the answers).
 
-Each input is read by the loader the pipeline uses (cached per content version), the anchor counts come from the
+Each input is read by the loader the pipeline uses (task files cached by their content's sha256), the anchor counts come from the
 pipeline's own anchor selection (`experiment.spaces.count_anchors`), and the test set's unknown-word rate from
 the run's own word tokenizer with the chosen segmentation rule.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 
 import numpy as np
 import streamlit as st
@@ -14,16 +16,33 @@ import streamlit as st
 from mosecrot_viz.core.tokenizer import WordTokenizer
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.experiment.pipeline import anchor_inputs, count_anchors
-from mosecrot_viz.io.limits import describe_limits  # noqa: F401 (re-exported for the page)
+from mosecrot_viz.io.limits import describe_limits, max_task_bytes  # noqa: F401 (describe_limits: for the page)
 from mosecrot_viz.io.tasks import check_labels, load_task  # noqa: F401 (re-exported for the page)
 from mosecrot_viz.io.text import SEGMENTATIONS, resolve_rule  # noqa: F401 (re-exported for the page)
 from mosecrot_viz.ui import cached
 
 
 @st.cache_data(show_spinner="reading task data", max_entries=16)
-def _task(path: str, stamp: tuple):
-    """A task file, read once per content version (`stamp` = size and mtime), so reruns stay cheap."""
+def _task(path: str, digest: str | None):
+    """A task file, read once per content (`digest`: its sha256), so reruns stay cheap and a file rewritten in
+    place within the same second and size (which a (size, mtime) key would miss) is read again."""
     return load_task(path)
+
+
+def content_digest(path: str) -> str | None:
+    """sha256 of a regular file within the task-size limit, else None (then `load_task` itself says what is wrong:
+    missing, a folder, a FIFO, too large; nothing here blocks on a FIFO or reads a runaway file whole)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size > max_task_bytes():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_input(kind: str, spec: str):
@@ -33,8 +52,8 @@ def check_input(kind: str, spec: str):
     elif kind == "lexicon":
         cached.lexicon(spec)
     else:
-        info = os.stat(spec) if os.path.exists(spec) else None
-        return _task(spec, (info.st_size, info.st_mtime_ns) if info else None)
+        digest = content_digest(spec)
+        return _task(spec, digest) if digest is not None else load_task(spec)
     return None
 
 
