@@ -149,7 +149,8 @@ def extract_anchors(
     if not src_ids:
         raise OverlapError(
             f"no lexicon pair has its English side in the model vocabulary and its target side in the "
-            f"static vectors ({n} pairs read; dropped: {dict(dropped)})"
+            f"static vectors ({n:,} pairs read; dropped: "
+            + "; ".join(f"{count:,} {reason}" for reason, count in dropped.most_common()) + ")"
         )
     repeats = int(getattr(pairs, "duplicates", 0))  # exact repeats the lexicon reader dropped while streaming
     if repeats:  # still counted as read pairs and as duplicates, as when the reader passed them on
