@@ -34,7 +34,7 @@ if st.button("Run the demo", type="primary", key="home_run", disabled=demo_busy,
              help="the demo is running: follow it below, or cancel it" if demo_busy else None):
     cfg = ExperimentConfig.from_dict(demo_inputs(), methods=list(DEMO_METHODS), epochs=3)
     demo = start_run(cfg, name="demo")  # the user's own Setup choices are left as they are
-    state.select_run(demo.run_id)
+    state.view_run(demo.run_id)  # the analysis pages show it once done; Run's own runs are left alone
     st.session_state["_demo_was_active"] = True
     st.rerun()  # redraw with the button disabled
 

@@ -58,23 +58,58 @@ def environment_expander(results: dict) -> None:
         st.dataframe(environment_rows(env), hide_index=True)
 
 
-def run_picker(key: str, *, complete_only: bool = True):
-    """Select a stored run (newest first; the selected one, from this session, the URL or the setup record,
-    preselected). None if there are none. The choice goes to the URL and the record (`ui.state`)."""
-    from mosecrot_viz.store.runs import list_runs
+def run_label(run_id: str, mine: list[str], states: dict | None = None) -> str:
+    """A picker's entry: the run id, its state when not complete, and whether this setup started it."""
+    if run_id is None:
+        return "none"
+    parts = [run_id]
+    if states and states.get(run_id) not in (None, "complete"):
+        parts.append(states[run_id])
+    if run_id in mine:
+        parts.append("this setup")
+    return " · ".join(parts)
+
+
+def _picked(key: str) -> None:
     from mosecrot_viz.ui import state
 
-    runs = [r for r in list_runs() if not complete_only or r.status()["state"] == "complete"]
+    state.view_run(st.session_state[key])
+
+
+def run_picker(key: str):
+    """Select a complete stored run for an analysis page (newest first). Preselected: the run the analysis pages were
+    asked to show (`state.viewed_run_id`) when it is complete, else this setup's newest complete run, else the newest
+    complete run on the machine, each said in a caption. A user's choice goes to the record's `viewed_run` (and the
+    URL) only: never to the runs this setup started, so the Run page keeps showing the run it waits for. None if there
+    are no complete runs."""
+    from mosecrot_viz.store.runs import StoredRun, list_runs, runs_root
+    from mosecrot_viz.ui import state
+
+    runs = [r for r in list_runs() if r.status()["state"] == "complete"]
     if not runs:
         st.info("No finished run yet: start one on the **Run** page (or the demo on **Home**).")
         return None
     ids = [r.run_id for r in runs]
-    current = state.current_run_id()
-    index = ids.index(current) if current in ids else 0
-    chosen = st.selectbox("run", ids, index=index, key=f"{key}_run")
-    if chosen != current:
-        state.select_run(chosen)
-    return runs[ids.index(chosen)]
+    rec = state.load_record()
+    mine = state.setup_runs(rec)
+    wanted = state.viewed_run_id(rec)
+    note = None
+    if wanted in ids:
+        pick = wanted
+    else:
+        own = [i for i in ids if i in mine]
+        pick = own[0] if own else ids[0]
+        if wanted and (runs_root() / wanted).is_dir():
+            note = (f"Run {wanted} is {StoredRun(runs_root() / wanted).status()['state']}: showing {pick} until it "
+                    "is complete.")
+        elif not own:
+            note = f"This setup has no finished run of its own: showing the newest finished run on this machine, {pick}."
+    widget = f"{key}_run"
+    st.session_state[widget] = pick  # the record is the truth: every page, reload and tab draws the same run
+    st.selectbox("run", ids, key=widget, format_func=lambda r: run_label(r, mine), on_change=_picked, args=(widget,))
+    if note:
+        st.caption(note)
+    return runs[ids.index(pick)]
 
 
 def _minutes(seconds: float) -> str:
