@@ -414,8 +414,22 @@ def _bench(args) -> None:
 def _explain(args) -> None:
     from pathlib import Path
 
-    from mosecrot_viz.analysis.ladder import explain_rows, ladder_of, laddered_methods, missing_rungs, reading
+    from mosecrot_viz.analysis.ladder import (
+        CHANGE_NOTE,
+        explain_rows,
+        ladder_of,
+        laddered_methods,
+        missing_rungs,
+        parts_table,
+        reading,
+        rung_label,
+        versus_mplm,
+        versus_reading,
+        versus_table,
+        versus_title,
+    )
     from mosecrot_viz.errors import PathError
+    from mosecrot_viz.store.runs import StoredRun
 
     path = Path(args.run_dir) / "results.json"
     if not path.is_file():
@@ -430,20 +444,30 @@ def _explain(args) -> None:
                          f"method such as rr-softmax)")
     readings = {m: reading(ladder_of(results, m)) for m in methods}
     rows = explain_rows(results)
+    versus = {m: v for m in methods if (v := versus_mplm(results, m, StoredRun(Path(args.run_dir)).predictions()))}
     if args.json:
-        print(json.dumps({"run": str(args.run_dir), "rows": rows, "readings": readings}, indent=2))
+        print(json.dumps({"run": str(args.run_dir), "rows": rows, "readings": readings,
+                          "versus_mplm": {m: {"title": versus_title(v), "reading": versus_reading(v),
+                                              "parts": v.parts, "paired": v.paired} for m, v in versus.items()}},
+                         indent=2))
         return
 
     def cell(x, fmt):
         return fmt.format(x) if x is not None and x == x else ""
-    print(f"{'method':<20} {'rung':<28} {'macro-F1':>8} {'± std':>7} {'cost':>7} {'± std':>7}  link")
+    print(f"{'method':<20} {'rung':<44} {'macro-F1':>8} {'± std':>7} {'change':>7} {'± std':>7}  {'link':<26} key")
     for r in rows:
-        print(f"{r['method']:<20} {r['rung']:<28} {r['macro_f1']:>8.3f} {cell(r['std'], '{:.3f}'):>7} "
-              f"{cell(r['cost'], '{:+.3f}'):>7} {cell(r['cost_std'], '{:.3f}'):>7}  {r['link']}")
+        print(f"{r['method']:<20} {r['rung']:<44} {r['macro_f1']:>8.3f} {cell(r['std'], '{:.3f}'):>7} "
+              f"{cell(r['change'], '{:+.3f}'):>7} {cell(r['change_std'], '{:.3f}'):>7}  {r['link']:<26} {r['key']}")
+    print(CHANGE_NOTE)
+    for m, v in versus.items():
+        print(f"\n{versus_title(v)} ({m})")
+        print(versus_table(v).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        print(parts_table(v).to_string(index=False, float_format=lambda x: f"{x:+.3f}"))
+        print(versus_reading(v))
     print()
     for m in methods:
         gone = missing_rungs(ladder_of(results, m))
-        print(readings[m] + (f" Not measured: {', '.join(gone)}." if gone else ""))
+        print(readings[m] + (f" Not measured: {', '.join(rung_label(g) for g in gone)}." if gone else ""))
 
 
 def _export(args) -> None:

@@ -10,7 +10,7 @@ from mosecrot_viz.store.runs import new_run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["pages/setup.py", "pages/run.py", "pages/anchors.py", "pages/alignment.py", "pages/errors.py",
-         "pages/why.py", "pages/compare.py"]
+         "pages/why.py", "pages/compare.py", "pages/glossary.py"]
 
 
 @pytest.fixture
@@ -135,3 +135,16 @@ def test_compare_shows_a_grids_progress_failures_and_plot(tmp_path, monkeypatch,
     summary_table = next(d.value for d in at.dataframe if "series" in d.value.columns)
     assert set(summary_table["language"]) == {"xx", "yy"} and set(summary_table["n"]) == {2}
     assert at.get("plotly_chart")
+
+
+def test_the_glossary_names_symbols_and_rungs_in_the_words_why_uses(tmp_path, monkeypatch):
+    from mosecrot_viz.analysis.ladder import RUNG_LABELS
+
+    monkeypatch.setenv("MOSECROT_RUNS", str(tmp_path))
+    at = _app().run()
+    at.switch_page("pages/glossary.py").run()
+    text = " ".join(m.value for m in at.markdown)
+    rungs = [RUNG_LABELS[k] for k in ("english_original", "english_method", "oracle_translation", "oracle_vector_vocab",
+                                      "stitched", "dictionary")]
+    for word in ("E_s", "F_s", "F_t", "RR", "LS", "CSLS", *rungs):
+        assert word in text, word

@@ -462,10 +462,11 @@ def ladder_waterfall(ladder_table: pd.DataFrame, method: str, *, baselines: Mapp
     """The gap ladder as a waterfall: the English ceiling, each measured cost (down, or up when negative), the
     stitched result; baselines (e.g. the multilingual model) as horizontal lines.
 
-    ladder_table: `analysis.ladder.ladder_table` rows (rung, macro_f1, std, cost, cost_std, link); only the rungs
-    (not the bracketed references) become bars. `show_std`: write each cost's seed spread (needs >= 2 seeds).
+    ladder_table: `analysis.ladder.ladder_table` rows (rung, macro_f1, std, change, change_std, link); only the rungs
+    (not the bracketed references) become bars. `show_std`: write each change's seed spread (needs >= 2 seeds).
+    Each bar is the signed change (negative: a loss), as the table and the reading print it.
     """
-    _need_columns(ladder_table, ["rung", "macro_f1", "cost", "link"], "ladder table")
+    _need_columns(ladder_table, ["rung", "macro_f1", "change", "link"], "ladder table")
     rungs = ladder_table[~ladder_table["rung"].str.startswith("(")].reset_index(drop=True)
     if rungs.empty:
         return _empty(f"Gap ladder: {method}", "this run measured no ladder")
@@ -477,11 +478,11 @@ def ladder_waterfall(ladder_table: pd.DataFrame, method: str, *, baselines: Mapp
             measure.append("absolute")
             text.append(f"{r['macro_f1']:.3f}")
             continue
-        spread = f" ± {r['cost_std']:.3f}" if show_std and pd.notna(r.get("cost_std")) else ""
-        x.append(f"− {r['link']}")
-        y.append(-r["cost"])
+        spread = f" ± {r['change_std']:.3f}" if show_std and pd.notna(r.get("change_std")) else ""
+        x.append(r["link"])
+        y.append(r["change"])
         measure.append("relative")
-        text.append(f"{-r['cost']:+.3f}{spread}")
+        text.append(f"{r['change']:+.3f}{spread}")
     last = rungs.iloc[-1]
     x.append(f"{last['rung']}<br>(result)")
     y.append(last["macro_f1"])
@@ -505,7 +506,7 @@ def ladder_waterfall(ladder_table: pd.DataFrame, method: str, *, baselines: Mapp
 
 def ladder_per_class(per_class_df: pd.DataFrame, method: str) -> go.Figure:
     """Class x rung macro-F1 as a heatmap (rows: classes, the mapping's largest casualty first)."""
-    cols = [c for c in per_class_df.columns if c != "mapping cost"]
+    cols = [c for c in per_class_df.columns if c != "change at the mapping"]
     if per_class_df.empty:
         return _empty(f"Per class: {method}", "no per-class ladder")
     z = per_class_df[cols].to_numpy(dtype=float)
@@ -514,7 +515,7 @@ def ladder_per_class(per_class_df: pd.DataFrame, method: str) -> go.Figure:
                                hovertemplate="class %{y}<br>%{x}: F1 %{z:.3f}<extra></extra>",
                                colorbar={"title": "F1"}))
     fig.update_layout(title=f"Per-class F1 along the ladder: {method} (mean over seeds)", xaxis_title="rung",
-                      yaxis_title="class (largest mapping cost first)", yaxis_autorange="reversed")
+                      yaxis_title="class (most broken by the mapping first)", yaxis_autorange="reversed")
     return fig
 
 

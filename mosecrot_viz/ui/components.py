@@ -143,3 +143,35 @@ def show_figure(fig, key: str) -> None:
     # built only when clicked (a callable): each file embeds plotly.js (about 4 MB) so it opens offline
     st.download_button("figure as HTML", lambda: figure_html(fig), f"{key}.html", "text/html", key=f"{key}_html",
                        help="a self-contained file that opens without a network; PNG: the chart's camera icon")
+
+
+GLOSSARY = {
+    "E_s": "the English model's own input embeddings (one row per word piece of its vocabulary).",
+    "F_s": "E_s re-initialised in the shared space: each English token's relative representation over the anchors "
+           "(the paper's RR methods fine-tune on F_s).",
+    "F_t": "the target language's static word vectors mapped into the same space: swapped in for F_s to read target "
+           "text zero-shot.",
+    "RR": "relative representations: a word is described by its similarities to the anchor words (rr-standard, "
+          "rr-softmax, rr-sparsemax weight them differently).",
+    "LS": "least squares: a linear map from the target vectors onto E_s fitted on the anchors; the model keeps E_s.",
+    "CSLS": "cross-domain similarity local scaling: nearest-neighbour retrieval corrected for hub words; the BLI "
+            "P@1 figures say whether they use it or plain nearest neighbour.",
+    "anchors": "lexicon pairs whose English side is one whole token of the model and whose target side has a vector.",
+    "BLI P@1": "bilingual lexicon induction: the share of held-out target words whose nearest English token is one of "
+               "their translations.",
+}
+
+
+def glossary() -> None:
+    """The project's words in one place (the Glossary page, in every page's navigation): symbols, methods and the
+    gap ladder's rungs with the names the chart, the table and `explain` use."""
+    from mosecrot_viz.analysis.ladder import CHANGE_NOTE, RUNG_LABELS, STEP_HINTS
+
+    st.markdown("\n".join(f"- **{k}**: {v}" for k, v in GLOSSARY.items()))
+    st.subheader("The gap ladder's rungs")
+    st.markdown("Why and `python -m mosecrot_viz explain` name them in these words (`explain` adds the stored key):\n"
+                + "\n".join(f"- **{RUNG_LABELS[k]}** (`{k}`)" + (f"; the step into it: {STEP_HINTS[k]}"
+                                                                  if k in STEP_HINTS else "")
+                            for k in ("english_original", "english_method", "oracle_translation",
+                                      "oracle_vector_vocab", "stitched", "dictionary")))
+    st.caption(CHANGE_NOTE)

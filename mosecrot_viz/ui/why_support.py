@@ -5,6 +5,8 @@ and is cached per run and method.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from mosecrot_viz.analysis import alignment
@@ -61,3 +63,18 @@ def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
                 b.metric(f"ladder: {step.name}", f"{-step.cost:+.3f}", help="the measured change in macro-F1 at that link")
             b.progress(float(s.severity), text=f"threshold severity {s.severity:.2f}")
             st.page_link(PAGES[s.page], label=f"see it on {s.page}")
+
+
+@st.cache_data(show_spinner="splitting the gap to the multilingual model (paired bootstrap over test sentences)")
+def _versus(run_path: str, method: str, mtime: float):
+    from mosecrot_viz.store.runs import StoredRun
+
+    run = StoredRun(Path(run_path))
+    return al.versus_mplm(run.results(), method, run.predictions())
+
+
+def versus_of(run, res: dict, method: str):
+    """`analysis.ladder.versus_mplm` for a stored run, cached per run folder, method and results.json's mtime."""
+    if "mplm" not in res.get("methods", {}):
+        return None
+    return _versus(str(run.path), method, (run.path / "results.json").stat().st_mtime)
