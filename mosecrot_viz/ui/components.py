@@ -116,15 +116,53 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
+_OBSERVED: dict = {}  # run id -> analysis.eta.Observed: the epoch reports this app process has seen (every session)
+
+
+@st.cache_data(show_spinner=False)
+def _n_train(path: str, mtime: float) -> int:
+    from mosecrot_viz.io.tasks import load_task
+
+    return len(load_task(path))
+
+
+def eta_text(run, s: dict) -> str:
+    """'about N left (fine-tuning F, analysis A)' from the per-stage cost model (`analysis.eta`), or why there is
+    no estimate yet."""
+    import time
+    from pathlib import Path
+
+    from mosecrot_viz.analysis import eta
+    from mosecrot_viz.core.flops import matmul_gflops
+    from mosecrot_viz.store.runs import runs_root
+
+    cfg = run.config() or {}
+    seen = _OBSERVED.setdefault(run.run_id, eta.Observed())
+    if s.get("elapsed") is not None:
+        seen.add(s["elapsed"], s.get("message", ""))
+    try:
+        n_train = _n_train(cfg["train"], Path(cfg["train"]).stat().st_mtime)
+    except (KeyError, OSError, ValueError):
+        return " · no time estimate (the training file cannot be read)"
+    est = eta.estimate(cfg, s.get("message", ""), seen, n_train=n_train, runs_root=runs_root(),
+                       rate_gflops=lambda: matmul_gflops("cpu"), in_analysis=s.get("state") == "analysing")
+    since = time.time() - (s.get("started", 0) + s.get("elapsed", 0)) if s.get("elapsed") is not None else 0.0
+    if est.tuning is None:
+        return " · estimating time left"
+    tuning = max(0.0, est.tuning - max(0.0, since))
+    if est.analysis is None:
+        return f" · about {_minutes(tuning)} left to the results, then the analysis stage (no earlier run to time it)"
+    total = tuning + est.analysis - (max(0.0, since) if s.get("state") == "analysing" else 0.0)
+    return f" · about {_minutes(max(0.0, total))} left ({_minutes(tuning)} to the results, {_minutes(est.analysis)} analysis)"
+
+
 def run_progress(run, key: str) -> bool:
-    """A queued or running run: its bar (every fine-tune counted), stage, elapsed time, ETA from its measured pace,
-    and a Cancel button. Returns True when Cancel was clicked."""
+    """A queued or running run: its bar (every fine-tune counted), stage, elapsed time, time left from a per-stage
+    cost model (`eta_text`), and a Cancel button. Returns True when Cancel was clicked."""
     s = run.status()
     text = s.get("message", "")
-    if s.get("state") == "running" and s.get("elapsed") is not None:
-        eta = s.get("eta_seconds")
-        text += f" · {_minutes(s['elapsed'])} so far" + (f" · about {_minutes(eta)} left" if eta is not None else
-                                                           " · estimating time left after the first epoch")
+    if s.get("state") in ("running", "analysing") and s.get("elapsed") is not None:
+        text += f" · {_minutes(s['elapsed'])} so far" + eta_text(run, s)
     if s.get("cancelling"):
         text = "cancelling after the current step · " + text
     st.progress(float(s.get("fraction", 0)), text=text)
