@@ -2,6 +2,7 @@
 import streamlit as st
 
 from mosecrot_viz.analysis.stored import analysis_seconds
+from mosecrot_viz.analysis.suspects import test_unknown_share, unknown_text
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.store.runs import ACTIVE_STATES, cancel_run, latest_complete, latest_run, start_run
 from mosecrot_viz.ui import state
@@ -69,8 +70,7 @@ def demo_status():
     elif s["state"] == "complete":
         res = run.results()
         st.success(f"Run {run.run_id} finished: {res['anchors']['count']:,} anchors, "
-                   f"{res['data']['test']} test sentences, {res['data']['test_unknown_word_rate']:.0%} of test words "
-                   "without a vector.")
+                   f"{res['data']['test']} test sentences, {unknown_text(*test_unknown_share(res))}.")
         st.dataframe(results_table(res), hide_index=True)
         st.markdown("**Tour**")
         for page, title, what in TOUR:

@@ -3,7 +3,7 @@ import streamlit as st
 
 from mosecrot_viz.analysis import ladder as al
 from mosecrot_viz.analysis import plots
-from mosecrot_viz.ui.components import run_picker, show_figure
+from mosecrot_viz.ui.components import run_picker, seed_spread_columns, show_figure
 from mosecrot_viz.ui.why_support import supporting_suspects, versus_of
 
 run = run_picker("why")
@@ -62,7 +62,7 @@ notes.append("Each bar is a real evaluation on the same test sentences that chan
              "sidebar.")
 st.caption(" ".join(notes))
 with st.expander("the ladder as a table"):
-    st.dataframe(table.drop(columns=["key"]), hide_index=True,
+    st.dataframe(seed_spread_columns(table.drop(columns=["key"]), lad.seeds, ("std", "change_std")), hide_index=True,
                  column_config={"change": st.column_config.NumberColumn(format="%+.3f"),
                                 "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f")})
 

@@ -148,3 +148,42 @@ def test_the_glossary_names_symbols_and_rungs_in_the_words_why_uses(tmp_path, mo
                                       "stitched", "dictionary")]
     for word in ("E_s", "F_s", "F_t", "RR", "LS", "CSLS", *rungs):
         assert word in text, word
+
+
+def test_compare_shows_tasks_refuses_to_rank_across_them_and_gives_a_paired_difference(tmp_path, monkeypatch,
+                                                                                         tiny_run_args):
+    """Issue 26.5: LR is marked and never 'best'; runs of different tasks get separate tables; two runs of one
+    task get a paired difference with its interval; a single seed's spread reads 'n/a (1 seed)'."""
+    from mosecrot_viz.analysis.compare import paired_difference
+    from mosecrot_viz.store.runs import StoredRun
+
+    monkeypatch.setenv("MOSECROT_RUNS", str(tmp_path / "runs"))
+    (tmp_path / "runs").mkdir()
+    made = []
+    for name, extra in (("a", {}), ("b", {"seeds": [2]}), ("other", {"test": tiny_run_args["source_test"]})):
+        cfg = ExperimentConfig(**{**tiny_run_args, **extra}, methods=["majority", "ls", "lr"], epochs=1, ladder=False)
+        cfg.out = str(new_run_dir(name, tmp_path / "runs"))
+        made.append(run_experiment(cfg).results)
+    at = _app().run()
+    at.switch_page("pages/compare.py").run()
+    at.multiselect(key="compare_pick").set_value([Path(r["config"]["out"]).name for r in made]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("2 different tasks" in w.value for w in at.warning)
+    runs = at.dataframe[0].value
+    assert "lr" not in set(runs["best zero-shot"].dropna())
+    tables = [d.value for d in at.dataframe[1:3]]
+    assert sorted(len(t.columns) for t in tables) == [1, 2]  # one task with two runs, the other alone
+    assert any("(not zero-shot)" in str(v) for t in tables for v in t.loc["lr"])
+    at.selectbox(key="compare_diff_method").set_value("ls").run()
+    a, b = (StoredRun(Path(r["config"]["out"])) for r in made[:2])
+    diff = paired_difference(a.results(), a.predictions(), "ls", b.results(), b.predictions(), "ls")
+    shown = next(m for m in at.metric if m.label == "ls: A − B macro-F1")
+    assert shown.value == f"{diff[0]:+.3f}" or shown.value == f"{-diff[0]:+.3f}"  # A/B order as the picker shows
+    with pytest.raises(ValueError, match="different tasks"):
+        other = StoredRun(Path(made[2]["config"]["out"]))
+        paired_difference(a.results(), a.predictions(), "ls", other.results(), other.predictions(), "ls")
+    at.switch_page("pages/run.py").run()
+    at.selectbox(key="current_run").set_value(Path(made[0]["config"]["out"]).name).run()
+    table = next(d.value for d in at.dataframe if "macro-F1" in d.value.columns)
+    assert set(table["± std"]) == {"n/a (1 seed)"} and table["method"].iloc[-1] == "lr"  # LR last, marked
+    assert table.set_index("method").loc["lr", "zero-shot"].startswith("no")

@@ -45,6 +45,13 @@ ANCHOR, VECTOR, LEXICON, NONE = "anchor", "vector only", "lexicon only", "no vec
 STATUSES = (ANCHOR, VECTOR, LEXICON, NONE)
 
 
+def unknown_word_share(unknown_rate, n_words) -> float:
+    """Share of all test words (after segmentation) without a static vector: each sentence's unknown rate weighted by
+    its word count. The one figure Setup, Home, Why and results.json (`data.test_unknown_word_share`) show."""
+    n = np.asarray(n_words, dtype=float)
+    return float((np.asarray(unknown_rate, dtype=float) * n).sum() / max(n.sum(), 1.0))
+
+
 def rung_base(name: str) -> str:
     """The canonical rung of a stored name (`'english_original (dev)'` -> `'english_original'`)."""
     return name[: -len(DEV_SUFFIX)] if name.endswith(DEV_SUFFIX) else name

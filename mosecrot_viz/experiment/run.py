@@ -265,6 +265,7 @@ class Run:
                 "target_vocab": inputs.n_listed, "target_dim": kv.vector_size,
                 "source_dim": int(self.spaces.e_s.shape[1]),
                 "test_unknown_word_rate": float(np.mean(self.tgt_enc.unknown_rate)),
+                "test_unknown_word_share": gap_ladder.unknown_word_share(self.tgt_enc.unknown_rate, self.tgt_enc.n_words),
                 "lexicon_vocabulary": len(lex_vocab) if lex_vocab else 0,
                 "subword_vocabulary": len(sub or ()),  # fastText n-gram vectors, test words
                 "test_subword_word_rate": (sub.tokens / max(sub.n_tokens, 1) if sub else 0.0)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from mosecrot_viz.analysis.compare import NOT_ZERO_SHOT
 from mosecrot_viz.defaults import registry as resources
 
 
@@ -16,19 +17,41 @@ def provenance_table() -> pd.DataFrame:
     return pd.DataFrame(rows)[["key", "description", "package", "licence", "rights", "provenance", "note", "cached"]]
 
 
+ONE_SEED = "n/a (1 seed)"
+
+
+def seed_std(value, n_seeds: int):
+    """A seed spread as every page shows it: the std for two or more seeds, else 'n/a (1 seed)' (never None or 0.0)."""
+    return value if n_seeds > 1 and value is not None else ONE_SEED
+
+
+def seed_spread_columns(df: pd.DataFrame, n_seeds: int, columns) -> pd.DataFrame:
+    """`df` with its seed-spread `columns` reading 'n/a (1 seed)' when the run had one seed (as `seed_std`)."""
+    return df.assign(**{c: ONE_SEED for c in columns if c in df}) if n_seeds <= 1 else df
+
+
+def zero_shot_best(results: dict) -> tuple[str, float] | None:
+    """The best zero-shot method of a run and its macro-F1 (LR, trained on target labels, is never 'best')."""
+    ranked = [(m, v["macro_f1"]) for m, v in results.get("methods", {}).items() if m not in NOT_ZERO_SHOT]
+    return max(ranked, key=lambda kv: kv[1]) if ranked else None
+
+
 def results_table(results: dict) -> pd.DataFrame:
-    """Macro-F1 ± std over seeds, its 95% bootstrap interval over test examples, and the head, per method."""
+    """Macro-F1 ± std over seeds, its 95% bootstrap interval over test examples, and the head, per method: the
+    zero-shot methods ranked by macro-F1, then the methods trained on target labels (LR), marked as such."""
     def ci(v):
         lo_hi = v.get("macro_f1_ci95")
         return f"{lo_hi[0]:.3f}–{lo_hi[1]:.3f}" if lo_hi else None
 
-    rows = [{"method": m, "macro-F1": v["macro_f1"],
-             "± std": v["macro_f1_std"] if len(v.get("per_seed", ())) > 1 else None,  # no spread from one seed
+    rows = [{"method": m, "zero-shot": "no: " + NOT_ZERO_SHOT[m] if m in NOT_ZERO_SHOT else "yes",
+             "macro-F1": v["macro_f1"], "± std": seed_std(v.get("macro_f1_std"), len(v.get("per_seed", ()))),
              "95% CI (test)": ci(v),
              "accuracy": v["accuracy"], "English F1": v.get("english_macro_f1"), "head": v.get("head"),
              "seconds": v.get("wall_seconds")}
             for m, v in results["methods"].items()]
-    return pd.DataFrame(rows).sort_values("macro-F1", ascending=False)
+    df = pd.DataFrame(rows)
+    df["_trained_on_target"] = df["method"].isin(list(NOT_ZERO_SHOT))
+    return df.sort_values(["_trained_on_target", "macro-F1"], ascending=[True, False]).drop(columns="_trained_on_target")
 
 
 def environment_rows(env: dict) -> pd.DataFrame:

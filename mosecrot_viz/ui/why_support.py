@@ -13,7 +13,7 @@ from mosecrot_viz.analysis import alignment
 from mosecrot_viz.analysis import ladder as al
 from mosecrot_viz.analysis.holdout import holdout_bli
 from mosecrot_viz.analysis.stored import DEFAULT_HELD_OUT, stored_bli, stored_drift
-from mosecrot_viz.analysis.suspects import rank_suspects
+from mosecrot_viz.analysis.suspects import rank_suspects, test_unknown_share
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.ui import cached
 
@@ -51,7 +51,7 @@ def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
     orig, own = lad.rung("english_original"), lad.rung("english_method")
     suspects = rank_suspects(
         res, bli_p1=p1, anchor_count=res["anchors"]["count"], lexicon_pairs=res["anchors"]["lexicon_pairs"],
-        test_unknown_rate=res["data"]["test_unknown_word_rate"], drift_mean=drift_mean,
+        test_unknown_rate=test_unknown_share(res)[0], drift_mean=drift_mean,
         english_f1_rr=own["macro_f1"] if own else m.get("english_macro_f1"),
         english_f1_orig=orig["macro_f1"] if orig else None, best_baseline="none", gap=None)
     for s, step in al.order_suspects(lad, suspects):
