@@ -6,7 +6,7 @@ from mosecrot_viz.analysis.suspects import test_unknown_share, unknown_text
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.store.runs import ACTIVE_STATES, cancel_run, latest_complete, latest_run, start_run
 from mosecrot_viz.ui import state
-from mosecrot_viz.ui.components import provenance_table, results_table, run_progress
+from mosecrot_viz.ui.components import provenance_table, restrictive_licences, results_table, run_progress
 from mosecrot_viz.ui.inputs import DEMO_METHODS, demo_inputs
 
 st.title("mosecrot_viz")
@@ -81,4 +81,6 @@ demo_status()
 
 st.subheader("Embedded defaults")
 st.caption("Built from registry packages into the cache; no model hub is used.")
+for line in restrictive_licences():  # said above the table, not left in row 11 of a scrolling grid
+    st.warning("Restrictive licence: " + line)
 st.dataframe(provenance_table(), hide_index=True)

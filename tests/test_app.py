@@ -187,3 +187,21 @@ def test_compare_shows_tasks_refuses_to_rank_across_them_and_gives_a_paired_diff
     table = next(d.value for d in at.dataframe if "macro-F1" in d.value.columns)
     assert set(table["± std"]) == {"n/a (1 seed)"} and table["method"].iloc[-1] == "lr"  # LR last, marked
     assert table.set_index("method").loc["lr", "zero-shot"].startswith("no")
+
+
+def test_home_says_the_restrictive_licence_above_the_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOSECROT_RUNS", str(tmp_path))
+    at = _app().run()
+    assert any("Restrictive licence" in w.value and "task:bible-zh" in w.value and "do not redistribute" in w.value
+               for w in at.warning)
+
+
+def test_try_a_sentence_warns_when_the_sentence_is_not_in_the_target_language(stored_run):
+    at = _app().run()
+    at.switch_page("pages/errors.py").run()
+    at.button(key="errors_try_rebuild_btn").click().run()
+    at.text_area(key="errors_sentence").set_value("the dog and the cat").run()  # English: the target words are x...
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("have no target-language vector" in w.value for w in at.warning)
+    at.text_area(key="errors_sentence").set_value("xthe xdog xsat").run()  # the target language: no warning
+    assert not any("have no target-language vector" in w.value for w in at.warning)

@@ -36,6 +36,12 @@ def zero_shot_best(results: dict) -> tuple[str, float] | None:
     return max(ranked, key=lambda kv: kv[1]) if ranked else None
 
 
+def restrictive_licences() -> list[str]:
+    """The embedded defaults whose rights say they are restrictive (e.g. the Chinese Bible task), one line each."""
+    return [f"**{r['key']}**: {r['licence']}. {r['rights'].split('restrictive: ', 1)[1]}"
+            for r in resources.describe() if "restrictive:" in (r.get("rights") or "")]
+
+
 def results_table(results: dict) -> pd.DataFrame:
     """Macro-F1 ± std over seeds, its 95% bootstrap interval over test examples, and the head, per method: the
     zero-shot methods ranked by macro-F1, then the methods trained on target labels (LR), marked as such."""
