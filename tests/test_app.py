@@ -84,6 +84,10 @@ def test_why_leads_with_the_ladder_waterfall_and_shows_an_example(stored_run):
     lad = stored_run.results["methods"]["rr-softmax"]["ladder"]
     assert waterfall["data"][0]["y"][0] == pytest.approx(lad[0]["macro_f1"])  # the English ceiling
     assert waterfall["data"][0]["y"][-1] == pytest.approx(stored_run.results["methods"]["rr-softmax"]["macro_f1"])
+    assert not any("_" in x for x in waterfall["data"][0]["x"])  # rungs in words, no code names (issue 26)
+    assert all(len(line) <= 24 for x in waterfall["data"][0]["x"] for line in x.split("<br>"))  # wrapped: no overlap
+    changes = [t for t in waterfall["data"][0]["text"][1:-1]]
+    assert all(t[0] in "+-" for t in changes)  # one signed convention, as the table and reading print it
     assert any("largest loss" in m.value or "no link loses" in m.value for m in at.markdown)
     example = at.selectbox(key="why_example")
     assert example.options  # the stored example sentences

@@ -457,6 +457,17 @@ def sweep_plot(df: pd.DataFrame, x: str, y: str = "macro_f1", color: str = "meth
     return fig
 
 
+def _wrap(label: str, width: int = 18) -> str:
+    """A long axis label over several lines (<br>), so neighbouring bars' labels do not overlap."""
+    words, lines = str(label).split(), [""]
+    for w in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(w) > width:
+            lines.append(w)
+        else:
+            lines[-1] = f"{lines[-1]} {w}".strip()
+    return "<br>".join(lines)
+
+
 def ladder_waterfall(ladder_table: pd.DataFrame, method: str, *, baselines: Mapping[str, float] | None = None,
                      show_std: bool = True) -> go.Figure:
     """The gap ladder as a waterfall: the English ceiling, each measured cost (down, or up when negative), the
@@ -473,22 +484,22 @@ def ladder_waterfall(ladder_table: pd.DataFrame, method: str, *, baselines: Mapp
     x, y, measure, text = [], [], [], []
     for i, r in rungs.iterrows():
         if i == 0:
-            x.append(f"{r['rung']}<br>(ceiling)")
+            x.append(f"{_wrap(r['rung'])}<br>(ceiling)")
             y.append(r["macro_f1"])
             measure.append("absolute")
             text.append(f"{r['macro_f1']:.3f}")
             continue
         spread = f" ± {r['change_std']:.3f}" if show_std and pd.notna(r.get("change_std")) else ""
-        x.append(r["link"])
+        x.append(_wrap(r["link"]))
         y.append(r["change"])
         measure.append("relative")
         text.append(f"{r['change']:+.3f}{spread}")
     last = rungs.iloc[-1]
-    x.append(f"{last['rung']}<br>(result)")
+    x.append(f"{_wrap(last['rung'])}<br>(result)")
     y.append(last["macro_f1"])
     measure.append("total")
     text.append(f"{last['macro_f1']:.3f}")
-    fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, text=text, textposition="outside",
+    fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, text=text, textposition="outside", cliponaxis=False,
                                  decreasing={"marker": {"color": DROPPED_COLOR}},
                                  increasing={"marker": {"color": KEPT_COLOR}},
                                  totals={"marker": {"color": LEVEL_COLOR}},
@@ -500,7 +511,8 @@ def ladder_waterfall(ladder_table: pd.DataFrame, method: str, *, baselines: Mapp
     top = max([float(rungs["macro_f1"].max())] + list((baselines or {}).values()))
     fig.update_layout(title=f"Gap ladder: {method} (macro-F1; each bar is one measured link)",
                       yaxis_title="macro-F1", xaxis_title="link of the stitching chain", showlegend=False,
-                      yaxis_range=[0, min(1.05, top + 0.12)])
+                      yaxis_range=[0, min(1.05, top + 0.12)], margin={"t": 80, "b": 110},
+                      xaxis={"automargin": True, "tickangle": 0})
     return fig
 
 
