@@ -67,7 +67,7 @@ with st.expander("the ladder as a table"):
                                 "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f")})
 
 tab_class, tab_example, tab_casualty, tab_support = st.tabs(
-    ["Per class", "Per example", "The mapping's casualties", "Supporting measurements"])
+    ["Per class", "Per example", "Broken and rescued by the mapping", "Supporting measurements"])
 with tab_class:
     show_figure(plots.ladder_per_class(al.per_class_steps(lad), method), "why_per_class")
     st.caption("F1 per class at each rung (mean over seeds); classes sorted by the change at the mapping (stitched "
@@ -97,9 +97,18 @@ with tab_example:
                    "lexicon translates it), no vector. 'nearest English' is the PLM token closest (cosine) to the "
                    "word's mapped row.")
 with tab_casualty:
-    cas = al.casualties(run.ladder_predictions(), method, texts=al.test_texts(res))
-    st.caption(f"{len(cas)} (seed, sentence) pairs that the exact-translation reading gets right and the stitched "
-               "model gets wrong, most confident wrong answer first.")
-    st.dataframe(cas, hide_index=True)
+    preds, texts = run.ladder_predictions(), al.test_texts(res)
+    broken, rescued = al.casualties(preds, method, texts=texts), al.rescues(preds, method, texts=texts)
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**Broken by the mapping: {len(broken)}**")
+        st.caption("(seed, sentence) pairs the exact-translation reading gets right and the stitched model gets wrong, "
+                   "most confident wrong answer first.")
+        st.dataframe(broken, hide_index=True)
+    with right:
+        st.markdown(f"**Rescued by the mapping: {len(rescued)}**")
+        st.caption("(seed, sentence) pairs the stitched model gets right and the exact-translation reading gets "
+                   "wrong, most confident first.")
+        st.dataframe(rescued, hide_index=True)
 with tab_support:
     supporting_suspects(run, res, lad, method)

@@ -176,8 +176,16 @@ def per_class_steps(ladder: Ladder) -> pd.DataFrame:
     return df.rename(columns=rung_label)
 
 
-def casualties(ladder_predictions: pd.DataFrame | None, method: str, texts: dict | None = None) -> pd.DataFrame:
-    """Examples the oracle reads right and the stitched model gets wrong, most confident (wrong) first.
+def rescues(ladder_predictions: pd.DataFrame | None, method: str, texts: dict | None = None) -> pd.DataFrame:
+    """The other side of `casualties`: examples the stitched model gets right and the exact-translation reading
+    (oracle) gets wrong, most confident first: what the mapping rescues."""
+    return casualties(ladder_predictions, method, texts, rescued=True)
+
+
+def casualties(ladder_predictions: pd.DataFrame | None, method: str, texts: dict | None = None, *,
+               rescued: bool = False) -> pd.DataFrame:
+    """Examples the oracle reads right and the stitched model gets wrong, most confident (wrong) first
+    (with `rescued`: the stitched model right and the oracle wrong, see `rescues`).
 
     ladder_predictions: a run's ladder.csv (method, seed, rung, id, gold, pred, confidence).
     One row per (seed, example); `texts` (id -> sentence) adds the text when given.
@@ -189,7 +197,8 @@ def casualties(ladder_predictions: pd.DataFrame | None, method: str, texts: dict
     s = d[d["rung"] == "stitched"].set_index(["seed", "id"])
     o = d[d["rung"] == "oracle_translation"].set_index(["seed", "id"])
     j = s.join(o[["pred"]], rsuffix="_oracle", how="inner")
-    hit = j[(j["pred_oracle"] == j["gold"]) & (j["pred"] != j["gold"])].reset_index()
+    oracle_ok, stitched_ok = j["pred_oracle"] == j["gold"], j["pred"] == j["gold"]
+    hit = j[(stitched_ok & ~oracle_ok) if rescued else (oracle_ok & ~stitched_ok)].reset_index()
     out = hit.rename(columns={"pred": "stitched", "pred_oracle": "oracle"})[cols]
     out = out.sort_values(["confidence", "seed"], ascending=[False, True], kind="stable").reset_index(drop=True)
     if texts:

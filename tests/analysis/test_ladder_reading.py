@@ -70,6 +70,10 @@ def test_casualties_are_oracle_right_and_stitched_wrong_most_confident_first():
     assert out[["seed", "id"]].values.tolist() == [[1, "2"], [1, "1"], [2, "1"]]
     assert out["text"].tolist() == ["two", "one", "one"] and set(out["oracle"]) == {"a"}
     assert al.casualties(None, "m").empty
+    saved = al.rescues(pd.DataFrame(rows), "m")  # the stitched model right where the oracle is wrong
+    assert saved[["seed", "id"]].values.tolist() == [] and al.rescues(None, "m").empty
+    flipped = pd.DataFrame(rows).assign(pred=lambda d: d["pred"].where(d["rung"] != "oracle_translation", "b"))
+    assert al.rescues(flipped, "m")[["seed", "id"]].values.tolist() == [[1, "3"]]  # id 3: stitched a (gold), oracle b
 
 
 def test_reading_calls_a_loss_within_its_seed_spread_noise():
