@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 EPOCH_RE = re.compile(r"seed (\d+), (.+?): epoch (\d+)/(\d+)")
@@ -92,13 +93,19 @@ def position(plan: list[Tune], message: str) -> tuple[int, int] | None:
 
 
 def _history_epoch_seconds(runs_root: Path, n_train: int) -> dict[str, float]:
-    """Per model, the newest earlier run's training seconds per epoch for it, scaled to `n_train` examples."""
-    out: dict[str, float] = {}
+    """Per model, the newest earlier run's training seconds per epoch for it, scaled to `n_train` examples (parsed
+    once per set of finished runs: the app asks every 2 s)."""
     folders = sorted((p for p in runs_root.iterdir() if (p / "results.json").exists()),
-                     key=lambda p: p.stat().st_mtime, reverse=True) if runs_root.is_dir() else []
-    for folder in folders[:50]:
+                     key=lambda p: p.stat().st_mtime, reverse=True)[:50] if runs_root.is_dir() else []
+    return dict(_rates(tuple((str(f), (f / "results.json").stat().st_mtime_ns) for f in folders), n_train))
+
+
+@lru_cache(maxsize=16)
+def _rates(folders: tuple, n_train: int) -> tuple:
+    out: dict[str, float] = {}
+    for folder, _ in folders:
         try:
-            res = json.loads((folder / "results.json").read_text())
+            res = json.loads((Path(folder) / "results.json").read_text())
         except (OSError, json.JSONDecodeError):
             continue
         cfg, their_n = res.get("config") or {}, (res.get("data") or {}).get("train")
@@ -107,9 +114,8 @@ def _history_epoch_seconds(runs_root: Path, n_train: int) -> dict[str, float]:
             for h in hists:
                 eps = [e for e in h.get("epochs") or [] if e.get("examples_per_s")] if not h.get("reused_from_cache") else []
                 if model and model not in out and eps and their_n:
-                    rate = sum(e["examples_per_s"] for e in eps) / len(eps)
-                    out[model] = n_train / rate
-    return out
+                    out[model] = n_train / (sum(e["examples_per_s"] for e in eps) / len(eps))
+    return tuple(out.items())
 
 
 def _flops_per_example(model: str) -> float | None:
