@@ -58,8 +58,8 @@ if gone:
     notes.append(f"Not measured in this run: {', '.join(al.rung_label(g) for g in gone)} (the English model's own "
                  "rung needs the E_s fine-tune: add `source` or a keep method).")
 notes.append("Each bar is a real evaluation on the same test sentences that changes one link: inference only, no "
-             "extra fine-tuning (mosecrot_viz/core/ladder.py). " + al.CHANGE_NOTE + " Words: see the glossary in the "
-             "sidebar.")
+             "extra fine-tuning (mosecrot_viz/core/ladder.py). " + al.CHANGE_NOTE + " Words: see the **Glossary** "
+             "page.")
 st.caption(" ".join(notes))
 with st.expander("the ladder as a table"):
     st.dataframe(seed_spread_columns(table.drop(columns=["key"]), lad.seeds, ("std", "change_std")), hide_index=True,

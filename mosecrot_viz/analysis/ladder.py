@@ -266,9 +266,9 @@ def example_words(example: dict) -> pd.DataFrame:
 # ---- the strong baseline: the multilingual model's own chain beside the stitched one (issue 26) ----
 
 SHARED_LABEL = "source-embeddings"  # the fine-tune label of the English model with its own E_s (experiment.run)
-PART_NAMES = {"gap": "gap (stitched − multilingual), target test",
-              "classifier": "English classifier difference (English model − multilingual, English sentences)",
-              "transfer": "transfer-loss difference (multilingual's loss − stitched loss)"}
+PART_NAMES = {"gap": "gap: stitched − multilingual, target test",
+              "classifier": "English classifier difference: English model − multilingual",
+              "transfer": "transfer-loss difference: multilingual's loss − stitched loss"}
 
 
 @dataclass(frozen=True)
@@ -385,7 +385,7 @@ def versus_reading(v: Versus) -> str:
              )
     for name, part in (("classifier", c), ("transfer", t)):
         if within_noise(part):
-            text += f" The {PART_NAMES[name].split(' (')[0]} is within noise."
+            text += f" The {PART_NAMES[name].split(':')[0]} is within noise."
     text += (f" Intervals: {v.n_boot} bootstrap draws over test sentences, every seed scored on the same draw"
              + ("; the English and target sets are the same sentences, so one draw indexes both." if v.paired else
                 "; the English and target sets are different sentences, drawn separately.") if c[1] is not None else "")
