@@ -17,6 +17,7 @@ nav = st.navigation([
     st.Page("pages/errors.py", title="Errors"),
     st.Page("pages/why.py", title="Why"),
     st.Page("pages/compare.py", title="Compare"),
+    st.Page("pages/glossary.py", title="Glossary"),  # the project's words, one click from every page
 ])
 state.setup_id()  # every page keeps ?setup= (and ?run=) in the URL: a reload finds the same choices
 nav.run()

@@ -544,10 +544,20 @@ def _bench(args) -> None:
 def _explain(args) -> None:
     from pathlib import Path
 
-    from mosecrot_viz.analysis.ladder import explain_rows, ladder_of, laddered_methods, missing_rungs, reading
+    from mosecrot_viz.analysis.ladder import (
+        CHANGE_NOTE,
+        explain_rows,
+        ladder_of,
+        laddered_methods,
+        missing_rungs,
+        reading,
+        versus_mplm,
+        versus_reading,
+        versus_title,
+    )
     from mosecrot_viz.atomic import json_text
     from mosecrot_viz.experiment.provenance import verify_inputs
-    from mosecrot_viz.store.runs import read_results, tampered
+    from mosecrot_viz.store.runs import StoredRun, read_results, tampered
 
     results = read_results(args.run_dir)
     path = Path(args.run_dir) / "results.json"
@@ -562,26 +572,42 @@ def _explain(args) -> None:
                              f"method such as rr-softmax)")
         readings = {m: reading(ladder_of(results, m)) for m in methods}
         rows = explain_rows(results)
+        predictions = StoredRun(Path(args.run_dir)).predictions()
+        versus = {m: v for m in methods if (v := versus_mplm(results, m, predictions))}
         if args.json:
             # strict JSON: a figure not measured (NaN) is null, never a bare NaN token
-            text = json_text({"run": str(args.run_dir), "rows": rows, "readings": readings}, nonfinite_as_null=True)
+            text = json_text({"run": str(args.run_dir), "rows": rows, "readings": readings,
+                              "versus_mplm": {m: {"title": versus_title(v), "reading": versus_reading(v),
+                                                  "parts": v.parts, "paired": v.paired} for m, v in versus.items()}},
+                             nonfinite_as_null=True)
         else:
-            text = _explain_table(rows, methods, readings, {m: missing_rungs(ladder_of(results, m)) for m in methods})
+            text = _explain_table(rows, methods, readings, versus,
+                                  {m: missing_rungs(ladder_of(results, m)) for m in methods}, CHANGE_NOTE)
     print(text)
 
 
-def _explain_table(rows, methods, readings, missing) -> str:
-    """explain's table: one line per rung, then each method's reading."""
+def _explain_table(rows, methods, readings, versus, missing, change_note) -> str:
+    """explain's table: one line per rung (rungs in words, changes with one sign convention), the comparison with
+    the multilingual model per method, then each method's reading."""
+    from mosecrot_viz.analysis.ladder import parts_table, rung_label, versus_reading, versus_table, versus_title
+
     def cell(x, fmt):
         return fmt.format(x) if x is not None and x == x else ""
-    lines = [f"{'method':<20} {'rung':<28} {'macro-F1':>8} {'± std':>7} {'cost':>7} {'± std':>7}  link"]
+    lines = [f"{'method':<20} {'rung':<44} {'macro-F1':>8} {'± std':>7} {'change':>7} {'± std':>7}  {'link':<26} key"]
     for r in rows:
-        lines.append(f"{r['method']:<20} {r['rung']:<28} {r['macro_f1']:>8.3f} {cell(r['std'], '{:.3f}'):>7} "
-                     f"{cell(r['cost'], '{:+.3f}'):>7} {cell(r['cost_std'], '{:.3f}'):>7}  {r['link']}")
+        lines.append(f"{r['method']:<20} {r['rung']:<44} {r['macro_f1']:>8.3f} {cell(r['std'], '{:.3f}'):>7} "
+                     f"{cell(r['change'], '{:+.3f}'):>7} {cell(r['change_std'], '{:.3f}'):>7}  {r['link']:<26} "
+                     f"{r['key']}")
+    lines.append(change_note)
+    for m, v in versus.items():
+        lines.append(f"\n{versus_title(v)} ({m})")
+        lines.append(versus_table(v).to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        lines.append(parts_table(v).to_string(index=False, float_format=lambda x: f"{x:+.3f}"))
+        lines.append(versus_reading(v))
     lines.append("")
     for m in methods:
         gone = missing[m]
-        lines.append(readings[m] + (f" Not measured: {', '.join(gone)}." if gone else ""))
+        lines.append(readings[m] + (f" Not measured: {', '.join(rung_label(g) for g in gone)}." if gone else ""))
     return "\n".join(lines)
 
 

@@ -1,11 +1,10 @@
-"""Compare: past runs from the run store side by side, with CSV export."""
-import pandas as pd
+"""Compare: past runs side by side (task, inputs, intervals), a paired difference between two runs of one task, sweeps."""
 import streamlit as st
 
-from mosecrot_viz.analysis import plots
+from mosecrot_viz.analysis import compare, plots
 from mosecrot_viz.store.runs import list_runs, runs_table
 from mosecrot_viz.store.sweeps import FRAME_COLUMNS, grid_summary, sweep_frame, sweep_progress
-from mosecrot_viz.ui.components import show_figure
+from mosecrot_viz.ui.components import show_figure, zero_shot_best
 
 st.title("Compare")
 runs = list_runs()
@@ -13,24 +12,49 @@ if not runs:
     st.info("No runs yet: start one on **Run** or **Home**.")
     st.stop()
 table = runs_table(runs)
+best = {r.run_id: zero_shot_best(r.results()) for r in runs if r.results()}  # LR (target labels) is never "best"
+table["best"] = table["run"].map(lambda r: best[r][0] if best.get(r) else None)
+table["best macro-F1"] = table["run"].map(lambda r: round(best[r][1], 3) if best.get(r) else None)
+table = table.rename(columns={"best": "best zero-shot", "best macro-F1": "best zero-shot macro-F1"})
 st.dataframe(table, hide_index=True)
 st.download_button("runs as CSV", table.to_csv(index=False), "runs.csv", "text/csv", key="compare_runs_csv")
 
 done = [r for r in runs if r.status()["state"] == "complete"]
 chosen = st.multiselect("runs to compare", [r.run_id for r in done], [r.run_id for r in done[:2]], key="compare_pick")
-rows = []
-for r in done:
-    if r.run_id in chosen:
-        res = r.results()
-        for m, v in res["methods"].items():
-            rows.append({"run": r.run_id, "lang": res["config"].get("lang"), "method": m, "macro_f1": v["macro_f1"],
-                         "macro_f1_std": v["macro_f1_std"], "accuracy": v["accuracy"], "anchors": res["anchors"]["count"],
-                         "top_k": res["config"].get("top_k"), "seeds": len(v["per_seed"])})
-if rows:
-    long = pd.DataFrame(rows)
-    wide = long.pivot_table(index="method", columns="run", values="macro_f1")
-    st.dataframe(wide.style.format("{:.3f}"))
+picked = {r.run_id: r for r in done if r.run_id in chosen}
+if picked:
+    long = compare.long_table({i: r.results() for i, r in picked.items()})
+    tasks = list(dict.fromkeys(long["task"]))
+    if len(tasks) > 1:
+        st.warning(f"These runs measured {len(tasks)} different tasks: their macro-F1s are not comparable, so each "
+                   "task gets its own table and no run is ranked against another task's.")
+    for task in tasks:
+        part = long[long["task"] == task]
+        st.markdown(f"**Task:** {task}")
+        st.caption(" · ".join(f"{run}: {inp}" for run, inp in dict(zip(part["run"], part["inputs"])).items()))
+        cell = part.assign(value=[f"{f:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo == lo and lo is not None else "")
+                                  + ("" if z else " (not zero-shot)")
+                                  for f, lo, hi, z in zip(part["macro_f1"], part["ci95_low"], part["ci95_high"],
+                                                          part["zero-shot"])])
+        st.dataframe(cell.pivot(index="method", columns="run", values="value"))
+    st.caption("macro-F1 [95% bootstrap interval over test sentences]; LR trains on target labels (not zero-shot).")
     st.download_button("comparison as CSV", long.to_csv(index=False), "comparison.csv", "text/csv", key="compare_csv")
+    same = [t for t in tasks if long[long["task"] == t]["run"].nunique() > 1]
+    if same:
+        st.markdown("**Paired difference between two runs of the same task**")
+        d = st.columns(4)
+        task = same[0] if len(same) == 1 else d[0].selectbox("task", same, key="compare_diff_task")
+        runs_of = list(dict.fromkeys(long[long["task"] == task]["run"]))
+        a = d[0 if len(same) == 1 else 1].selectbox("run A", runs_of, key="compare_diff_a")
+        b = d[1 if len(same) == 1 else 2].selectbox("run B", [r for r in runs_of if r != a], key="compare_diff_b")
+        common = sorted(set(picked[a].results()["methods"]) & set(picked[b].results()["methods"]))
+        m = d[2 if len(same) == 1 else 3].selectbox("method", common, key="compare_diff_method")
+        if m:
+            diff, lo, hi = compare.paired_difference(picked[a].results(), picked[a].predictions(), m,
+                                                     picked[b].results(), picked[b].predictions(), m)
+            st.metric(f"{m}: A − B macro-F1", f"{diff:+.3f}", help="paired bootstrap over the shared test sentences")
+            st.caption(f"95% interval {lo:+.3f} to {hi:+.3f}: " + ("it contains 0, so the test set does not tell the "
+                       "two runs apart." if lo <= 0 <= hi else "it excludes 0: the test set supports the difference."))
 
 st.subheader("Sweeps")
 progress = sweep_progress(runs)

@@ -39,7 +39,8 @@ if mapped:
 # ---- issue 18: try a sentence with every stitched model, and take a model home ----
 
 
-@st.cache_resource(show_spinner="loading the stitched model")
+@st.cache_resource(show_spinner="loading the stitched model (a run that did not keep it fine-tunes it again with "
+                                "its settings: about as long as the run's own fine-tune, minutes on a CPU)")
 def _stitched(run_path: str, run_id: str, method: str, seed: int):
     """A run's stitched model (stored, or fine-tuned again when the run did not keep it), shared by sessions."""
     inputs, _ = cached.spaces(run_id, res["config"], ())
@@ -65,6 +66,10 @@ if stitched_list:
         if text.strip():
             models = [_stitched(str(run.path), run.run_id, m, seed) for m in stitched_list]
             rows = stitched_models.compare_sentence(models, text)
+            status = rows[0]["status"] if rows else []
+            if status and sum(x == "no vector" for x in status) > len(status) / 2:  # e.g. an English sentence
+                st.warning(f"{sum(x == 'no vector' for x in status)} of {len(status)} words of this sentence have no "
+                           "target-language vector and reach the model as [UNK]: is it in the run's target language?")
             st.dataframe(pd.DataFrame([{"method": r["method"], "prediction": r["pred"],
                                         **{f"P({lab})": round(p, 4) for lab, p in r["probs"].items()}} for r in rows]),
                          hide_index=True)

@@ -2,10 +2,11 @@
 import streamlit as st
 
 from mosecrot_viz.analysis.stored import analysis_seconds
+from mosecrot_viz.analysis.suspects import test_unknown_share, unknown_text
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.store.runs import ACTIVE_STATES, cancel_run, latest_complete, latest_run, start_run
 from mosecrot_viz.ui import state
-from mosecrot_viz.ui.components import provenance_table, results_table, run_progress
+from mosecrot_viz.ui.components import provenance_table, restrictive_licences, results_table, run_progress
 from mosecrot_viz.ui.inputs import DEMO_METHODS, demo_inputs
 
 st.title("mosecrot_viz")
@@ -34,7 +35,7 @@ if st.button("Run the demo", type="primary", key="home_run", disabled=demo_busy,
              help="the demo is running: follow it below, or cancel it" if demo_busy else None):
     cfg = ExperimentConfig.from_dict(demo_inputs(), methods=list(DEMO_METHODS), epochs=3)
     demo = start_run(cfg, name="demo")  # the user's own Setup choices are left as they are
-    state.select_run(demo.run_id)
+    state.view_run(demo.run_id)  # the analysis pages show it once done; Run's own runs are left alone
     st.session_state["_demo_was_active"] = True
     st.rerun()  # redraw with the button disabled
 
@@ -69,8 +70,7 @@ def demo_status():
     elif s["state"] == "complete":
         res = run.results()
         st.success(f"Run {run.run_id} finished: {res['anchors']['count']:,} anchors, "
-                   f"{res['data']['test']} test sentences, {res['data']['test_unknown_word_rate']:.0%} of test words "
-                   "without a vector.")
+                   f"{res['data']['test']} test sentences, {unknown_text(*test_unknown_share(res))}.")
         st.dataframe(results_table(res), hide_index=True)
         st.markdown("**Tour**")
         for page, title, what in TOUR:
@@ -81,4 +81,6 @@ demo_status()
 
 st.subheader("Embedded defaults")
 st.caption("Built from registry packages into the cache; no model hub is used.")
+for line in restrictive_licences():  # said above the table, not left in row 11 of a scrolling grid
+    st.warning("Restrictive licence: " + line)
 st.dataframe(provenance_table(), hide_index=True)

@@ -1,8 +1,9 @@
 """Run: choose methods and settings, start a run in the background, follow it, see the results table.
 
 The inputs are the ones Setup accepted for this setup (`ui.state`): Run names them and will not
-start without them (no fallback to the demo). Settings and the selected run are kept in the setup
-record and the URL, so they survive navigation, a reload and a second tab.
+start without them (no fallback to the demo). Settings, the runs this setup started and the run shown are
+kept in the setup record (`ui.state`), so they survive navigation, a reload and a second tab; Start stays
+disabled while any run of this setup is going, and no other page's picker changes the run shown here.
 """
 import streamlit as st
 
@@ -15,7 +16,7 @@ from mosecrot_viz.paths import model_cache_dir
 from mosecrot_viz.store.runs import cancel_run, list_runs, start_run, start_sweep
 from mosecrot_viz.store.sweeps import SWEEPABLE, parse_values, sweep_configs
 from mosecrot_viz.ui import state
-from mosecrot_viz.ui.components import environment_expander, results_table, run_progress
+from mosecrot_viz.ui.components import environment_expander, results_table, run_label, run_progress
 
 INPUT_FIELDS = ("vectors", "lexicon", "train", "dev", "test", "target_train", "source_test")
 
@@ -73,17 +74,19 @@ def _config() -> ExperimentConfig:
     return ExperimentConfig.from_dict(setup, **state.config_overrides(record["run"]))
 
 
-current = state.current_run_id()
-runs = {r.run_id: r for r in list_runs()}
-busy = current in runs and runs[current].active  # this setup's run is still going: no second start
-if st.button("Start run", type="primary", key="run_start", disabled=not setup or busy,
-             help="this setup's run is still going: wait for it or cancel it" if busy else None):
-    try:
-        run = start_run(_config(), name=setup["label"].split()[0])
-        state.select_run(run.run_id)
-        st.session_state["_run_was_active"] = True
-    except (InputError, ValueError) as exc:
-        st.error(str(exc))
+busy = state.busy_runs()  # this setup's runs still going (any tab, any reload): no second start
+if st.button("Start run", type="primary", key="run_start", disabled=not setup or bool(busy),
+             help=f"this setup's run {busy[0].run_id} is still going: wait for it or cancel it" if busy else None):
+    busy = state.busy_runs()  # again at the click: another tab may have started one since this page was drawn
+    if busy:
+        st.warning(f"Not started: this setup's run {busy[0].run_id} is still {busy[0].status()['state']}.")
+    else:
+        try:
+            run = start_run(_config(), name=setup["label"].split()[0])
+            state.started_run(run.run_id)
+            st.rerun()  # redraw with Start disabled and the new run shown
+        except (InputError, ValueError) as exc:
+            st.error(str(exc))
 if sweep_clicked:
     try:
         trials = start_sweep(sweep_configs(_config(), param, parse_values(param, values),
@@ -93,23 +96,54 @@ if sweep_clicked:
         st.error(str(exc))
 
 
+def shown_run_picker(runs: dict) -> str | None:
+    """The Run page's own picker: which run it shows (default: this setup's newest run; none for a new setup)."""
+    rec = state.load_record()
+    mine = state.setup_runs(rec)
+    shown = state.shown_run_id(rec)
+    ids = [*reversed([r for r in mine if r in runs]), *[r for r in runs if r not in mine]]  # this setup's first
+    if shown not in ids:
+        shown = None
+    key = "current_run"  # the session keeps its pick; a change in the record (another tab, a new Start) wins
+    if key not in st.session_state or st.session_state.get("_run_shown_seen", "-") != shown:
+        st.session_state[key] = shown
+        st.session_state["_run_shown_seen"] = shown
+    if st.session_state[key] not in ids:
+        st.session_state[key] = None
+    states = {r: runs[r].status()["state"] for r in ids}
+    st.selectbox("run shown below", ids, key=key, placeholder="this setup has not started a run yet: choose one",
+                 format_func=lambda r: run_label(r, mine, states), on_change=_shown_changed)
+    return st.session_state[key]
+
+
+def _shown_changed() -> None:
+    state.show_run(st.session_state["current_run"])
+    st.session_state["_run_shown_seen"] = st.session_state["current_run"]
+
+
+shown_id = shown_run_picker({r.run_id: r for r in list_runs()})
+
+
 @st.fragment(run_every=2)
-def live_status():
-    """Progress of runs still going (any tab, any session), refreshed every 2 s, each with a Cancel button."""
+def live_status(shown_id: str | None, drawn_busy: bool):
+    """Progress of runs still going (any tab, any session), refreshed every 2 s, each with a Cancel button; then the
+    shown run. Redraws the page when this setup's runs start or stop (Start's state follows, in every tab)."""
     runs = list_runs()
     running = [r for r in runs if r.active]
     for r in running:
         with st.status(f"Running {r.run_id}", expanded=True):
             if run_progress(r, key=f"run_cancel_{r.run_id}"):
                 cancel_run(r)
-    current = state.current_run_id() or (runs[0].run_id if runs else None)  # none chosen yet: the newest run
-    active = any(r.run_id == current for r in running)
-    if st.session_state.get("_run_was_active") and not active:  # it ended: redraw the page (Start enabled again)
-        st.session_state["_run_was_active"] = False
+    if bool(state.busy_runs()) != drawn_busy:  # this setup's run ended, or another tab started one
         st.rerun()
-    st.session_state["_run_was_active"] = active
+    if shown_id is None:
+        st.caption("This setup has not started a run yet: its results will show here.")
+        return
+    mine = shown_id in state.setup_runs()
+    st.caption(f"Showing run **{shown_id}**" + (" (started from this setup)." if mine else
+                                                 " (not started from this setup: chosen in the picker above)."))
     for r in runs:
-        if r.run_id == current:
+        if r.run_id == shown_id:
             s = r.status()
             if s["state"] in ("failed", "incomplete"):
                 st.error(f"Run {r.run_id} stopped: {s['message']}")
@@ -135,6 +169,8 @@ def live_status():
                                "rate (`python -m mosecrot_viz bench`). Speed is empty for a fine-tune this run "
                                "reused from the model cache: its times belong to the run that trained it.")
                 environment_expander(res)
+            elif s["state"] in ("queued", "running", "analysing"):
+                st.info(f"Run {r.run_id} is {s['state']}: its results show here when it ends (progress above).")
 
 
-live_status()
+live_status(shown_id, bool(busy))

@@ -10,7 +10,7 @@ from mosecrot_viz.store.runs import new_run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["pages/setup.py", "pages/run.py", "pages/anchors.py", "pages/alignment.py", "pages/errors.py",
-         "pages/why.py", "pages/compare.py"]
+         "pages/why.py", "pages/compare.py", "pages/glossary.py"]
 
 
 @pytest.fixture
@@ -84,6 +84,10 @@ def test_why_leads_with_the_ladder_waterfall_and_shows_an_example(stored_run):
     lad = stored_run.results["methods"]["rr-softmax"]["ladder"]
     assert waterfall["data"][0]["y"][0] == pytest.approx(lad[0]["macro_f1"])  # the English ceiling
     assert waterfall["data"][0]["y"][-1] == pytest.approx(stored_run.results["methods"]["rr-softmax"]["macro_f1"])
+    assert not any("_" in x for x in waterfall["data"][0]["x"])  # rungs in words, no code names (issue 26)
+    assert all(len(line) <= 24 for x in waterfall["data"][0]["x"] for line in x.split("<br>"))  # wrapped: no overlap
+    changes = [t for t in waterfall["data"][0]["text"][1:-1]]
+    assert all(t[0] in "+-" for t in changes)  # one signed convention, as the table and reading print it
     assert any("largest loss" in m.value or "no link loses" in m.value for m in at.markdown)
     example = at.selectbox(key="why_example")
     assert example.options  # the stored example sentences
@@ -135,3 +139,73 @@ def test_compare_shows_a_grids_progress_failures_and_plot(tmp_path, monkeypatch,
     summary_table = next(d.value for d in at.dataframe if "series" in d.value.columns)
     assert set(summary_table["language"]) == {"xx", "yy"} and set(summary_table["n"]) == {2}
     assert at.get("plotly_chart")
+
+
+def test_the_glossary_names_symbols_and_rungs_in_the_words_why_uses(tmp_path, monkeypatch):
+    from mosecrot_viz.analysis.ladder import RUNG_LABELS
+
+    monkeypatch.setenv("MOSECROT_RUNS", str(tmp_path))
+    at = _app().run()
+    at.switch_page("pages/glossary.py").run()
+    text = " ".join(m.value for m in at.markdown)
+    rungs = [RUNG_LABELS[k] for k in ("english_original", "english_method", "oracle_translation", "oracle_vector_vocab",
+                                      "stitched", "dictionary")]
+    for word in ("E_s", "F_s", "F_t", "RR", "LS", "CSLS", *rungs):
+        assert word in text, word
+
+
+def test_compare_shows_tasks_refuses_to_rank_across_them_and_gives_a_paired_difference(tmp_path, monkeypatch,
+                                                                                         tiny_run_args):
+    """Issue 26.5: LR is marked and never 'best'; runs of different tasks get separate tables; two runs of one
+    task get a paired difference with its interval; a single seed's spread reads 'n/a (1 seed)'."""
+    from mosecrot_viz.analysis.compare import paired_difference
+    from mosecrot_viz.store.runs import StoredRun
+
+    monkeypatch.setenv("MOSECROT_RUNS", str(tmp_path / "runs"))
+    (tmp_path / "runs").mkdir()
+    made = []
+    for name, extra in (("a", {}), ("b", {"seeds": [2]}), ("other", {"test": tiny_run_args["source_test"]})):
+        cfg = ExperimentConfig(**{**tiny_run_args, **extra}, methods=["majority", "ls", "lr"], epochs=1, ladder=False)
+        cfg.out = str(new_run_dir(name, tmp_path / "runs"))
+        made.append(run_experiment(cfg).results)
+    at = _app().run()
+    at.switch_page("pages/compare.py").run()
+    at.multiselect(key="compare_pick").set_value([Path(r["config"]["out"]).name for r in made]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("2 different tasks" in w.value for w in at.warning)
+    runs = at.dataframe[0].value
+    assert "lr" not in set(runs["best zero-shot"].dropna())
+    tables = [d.value for d in at.dataframe[1:3]]
+    assert sorted(len(t.columns) for t in tables) == [1, 2]  # one task with two runs, the other alone
+    assert any("(not zero-shot)" in str(v) for t in tables for v in t.loc["lr"])
+    at.selectbox(key="compare_diff_method").set_value("ls").run()
+    a, b = (StoredRun(Path(r["config"]["out"])) for r in made[:2])
+    diff = paired_difference(a.results(), a.predictions(), "ls", b.results(), b.predictions(), "ls")
+    shown = next(m for m in at.metric if m.label == "ls: A − B macro-F1")
+    assert shown.value == f"{diff[0]:+.3f}" or shown.value == f"{-diff[0]:+.3f}"  # A/B order as the picker shows
+    with pytest.raises(ValueError, match="different tasks"):
+        other = StoredRun(Path(made[2]["config"]["out"]))
+        paired_difference(a.results(), a.predictions(), "ls", other.results(), other.predictions(), "ls")
+    at.switch_page("pages/run.py").run()
+    at.selectbox(key="current_run").set_value(Path(made[0]["config"]["out"]).name).run()
+    table = next(d.value for d in at.dataframe if "macro-F1" in d.value.columns)
+    assert set(table["± std"]) == {"n/a (1 seed)"} and table["method"].iloc[-1] == "lr"  # LR last, marked
+    assert table.set_index("method").loc["lr", "zero-shot"].startswith("no")
+
+
+def test_home_says_the_restrictive_licence_above_the_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOSECROT_RUNS", str(tmp_path))
+    at = _app().run()
+    assert any("Restrictive licence" in w.value and "task:bible-zh" in w.value and "do not redistribute" in w.value
+               for w in at.warning)
+
+
+def test_try_a_sentence_warns_when_the_sentence_is_not_in_the_target_language(stored_run):
+    at = _app().run()
+    at.switch_page("pages/errors.py").run()
+    at.button(key="errors_try_rebuild_btn").click().run()
+    at.text_area(key="errors_sentence").set_value("the dog and the cat").run()  # English: the target words are x...
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("have no target-language vector" in w.value for w in at.warning)
+    at.text_area(key="errors_sentence").set_value("xthe xdog xsat").run()  # the target language: no warning
+    assert not any("have no target-language vector" in w.value for w in at.warning)

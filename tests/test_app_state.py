@@ -239,14 +239,18 @@ def test_home_shows_the_latest_demo_after_a_reload_and_steers_a_running_one(stor
     assert any("finished" in s.value for s in at.success)
     assert not at.button(key="home_run").disabled
     running = new_run_dir("demo", root)  # a demo still going (in this very process)
-    (running / "status.json").write_text(json.dumps({"state": "running", "fraction": 0.5, "message": "epoch 1/3",
+    going = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "majority"], epochs=3)
+    (running / "config.json").write_text(json.dumps(going.to_dict()))
+    (running / "status.json").write_text(json.dumps({"state": "running", "fraction": 0.5,
+                                                     "message": "seed 1, rr-softmax: epoch 1/3, dev F1 0.500",
                                                      "pid": os.getpid(), "started": time.time() - 60,
                                                      "elapsed": 60.0, "eta_seconds": 60.0}))
     assert latest_run("demo", root).path == running
     at = _app()
     assert at.button(key="home_run").disabled
     bar = at.get("progress")[0].proto.text
-    assert "about 60 s left" in bar and "60 s so far" in bar
+    assert "60 s so far" in bar and "about" in bar  # time left from the cost model (analysis.eta), not the bare pace
+    assert "left to the results, then the analysis stage" in bar  # no earlier run timed the analysis stage
     at.button(key="home_cancel").click().run()
     assert (running / CANCEL_FILE).exists()
 
@@ -306,3 +310,55 @@ def test_a_run_from_the_app_stores_what_the_analysis_pages_need(store, tiny_run_
     assert len(at.get("plotly_chart")) == 3  # drop counts, anchor space, heatmap
     at.selectbox(key="anchors_colour").set_value("BLI hit (nearest English token is a translation): rr-softmax").run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+def _shown(at) -> str:
+    return " ".join(c.value for c in at.caption if c.value.startswith("Showing run"))
+
+
+def test_a_picker_never_replaces_the_run_a_setup_waits_for(store, tiny_run_args):
+    """Issue 26: start a run, look at an older run on an analysis page, come back: Run still shows the started run
+    and Start stays disabled while it goes, after a reload and in a second tab; a new setup shows no run at all."""
+    root = store / "runs"
+    root.mkdir()
+    older = ExperimentConfig(**tiny_run_args, methods=["majority"], epochs=1, ladder=False)
+    older.out = str(new_run_dir("older", root))
+    run_experiment(older)
+    old_id = Path(older.out).name
+    at = _choose_files(_app(), tiny_run_args)
+    sid = _setup_id(at)
+    at.switch_page("pages/run.py").run()
+    assert _shown(at) == "" and not any("Results of" in h.value for h in at.subheader)  # a new setup: no results
+    at.multiselect(key="run_methods").set_value(["rr-softmax", "majority"])
+    at.number_input(key="run_epochs").set_value(20).run()
+    stale = _app(sid)  # a second tab, drawn before the start (Start enabled there)
+    stale.switch_page("pages/run.py").run()
+    assert not stale.button(key="run_start").disabled
+    at.button(key="run_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    new = next(r for r in list_runs() if r.run_id != old_id)
+    try:
+        assert new.active and at.button(key="run_start").disabled
+        assert new.run_id in _shown(at) and "started from this setup" in _shown(at)
+        at.switch_page("pages/errors.py").run()  # a page with a picker (complete runs only): it shows the older run
+        assert at.selectbox(key="errors_run").value == old_id
+        assert any(f"showing {old_id}" in c.value for c in at.caption)
+        at.switch_page("pages/run.py").run()
+        assert new.run_id in _shown(at) and at.button(key="run_start").disabled, _shown(at)
+        assert at.selectbox(key="current_run").value == new.run_id
+        for again in (_app(sid), _app(sid)):  # a reload, then a second tab with the URL
+            again.switch_page("pages/run.py").run()
+            assert new.run_id in _shown(again) and again.button(key="run_start").disabled
+        rec = json.loads((store / "app-data" / "setups" / f"{sid}.json").read_text())
+        assert rec["runs"] == [new.run_id] and rec["run_shown"] == new.run_id
+        assert rec["viewed_run"] == new.run_id  # the analysis pages switch to it once it is complete
+        stale.button(key="run_start").click().run()  # a tab drawn before the start: no duplicate is queued
+        assert len(list_runs()) == 2 and stale.button(key="run_start").disabled
+        fresh = _app()  # another setup sees none of this setup's runs on Run
+        fresh.switch_page("pages/run.py").run()
+        assert _shown(fresh) == "" and not any("Results of" in h.value for h in fresh.subheader)
+    finally:
+        cancel_run(new)
+        _wait(new, 120)
+    at.switch_page("pages/run.py").run()  # it ended: Start is enabled again, the same run still shown
+    assert not at.button(key="run_start").disabled and new.run_id in _shown(at)

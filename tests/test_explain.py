@@ -13,7 +13,9 @@ def test_explain_prints_each_rung_its_cost_and_a_reading(tmp_path, tiny_run_args
     assert main(["explain", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     for rung in ("english_original", "english_method", "oracle_translation", "oracle_vector_vocab", "stitched",
-                 "(dictionary)", "(source)", "(majority)"):
+                 "English model, English sentences", "exact translations, target sentences",  # words, key beside
+                 "(dictionary only, no vectors)", "(English model reading target text: source)",
+                 "(majority class: majority)"):
         assert rung in out
     stitched = next(line for line in out.splitlines() if line.split()[1:2] == ["stitched"])
     assert f"{res['methods']['rr-softmax']['macro_f1']:.3f}" in stitched
@@ -21,8 +23,8 @@ def test_explain_prints_each_rung_its_cost_and_a_reading(tmp_path, tiny_run_args
     assert main(["explain", str(tmp_path / "run"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     rows = [r for r in data["rows"] if r["method"] == "rr-softmax" and not r["rung"].startswith("(")]
-    costs = sum(r["cost"] for r in rows[1:])
-    assert abs(costs - (rows[0]["macro_f1"] - rows[-1]["macro_f1"])) < 1e-9  # the costs telescope
+    changes = sum(r["change"] for r in rows[1:])
+    assert abs(changes - (rows[-1]["macro_f1"] - rows[0]["macro_f1"])) < 1e-9  # the changes telescope
     assert set(data["readings"]) == {"rr-softmax"}
 
 

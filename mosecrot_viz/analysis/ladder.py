@@ -28,6 +28,26 @@ STEP_HINTS = {
     "stitched": "mapped rows instead of the exact translation rows, on words that have a vector",
 }
 REFERENCE_METHODS = ("mplm", "source", "majority")
+# every rung, reference and baseline in words: the chart, the table, the glossary and `explain` use these
+RUNG_LABELS = {
+    "english_original": "English model, English sentences",
+    "english_method": "re-initialised model, English sentences",
+    "oracle_translation": "exact translations, target sentences",
+    "oracle_vector_vocab": "exact translations where a vector exists",
+    "stitched": "stitched (mapped rows)",
+    "dictionary": "dictionary only, no vectors",
+    "mplm": "multilingual model",
+    "source": "English model reading target text",
+    "majority": "majority class",
+}
+CHANGE_NOTE = ("Changes are this rung's macro-F1 minus the rung before it: negative is a loss, positive a gain "
+               "(one convention on the chart, in the table, the reading and `explain`).")
+
+
+def rung_label(name: str) -> str:
+    """A stored rung name in words (`'english_original (dev)'` -> `'English model, English sentences (dev)'`)."""
+    base = rung_base(name)
+    return RUNG_LABELS.get(base, base) + (name[len(base):] if name != base else "")
 
 
 @dataclass(frozen=True)
@@ -93,10 +113,11 @@ def steps(ladder: Ladder) -> list[Step]:
 
 
 def reading(ladder: Ladder) -> str:
-    """One sentence, generated from the numbers: the largest loss and what the model would reach without it."""
+    """One sentence, generated from the numbers: the largest loss (a signed change: negative is a loss) and what the
+    model would reach without it; gains; the multilingual model's line."""
     st = steps(ladder)
     if not st:
-        return f"{ladder.method}: only one rung was measured ({ladder.names[0]})."
+        return f"{ladder.method}: only one rung was measured ({rung_label(ladder.names[0])})."
     top = max(st, key=lambda s: s.cost)
     i = [s.rung for s in st].index(top.rung)
     before = ladder.rungs[i]["macro_f1"]
@@ -104,7 +125,7 @@ def reading(ladder: Ladder) -> str:
         return (f"{ladder.method}: no link loses macro-F1 on average; the stitched model reaches "
                 f"{ladder.rungs[-1]['macro_f1']:.3f}.")
     noise = f" (± {top.cost_std:.3f} over {ladder.seeds} seeds)" if ladder.seeds > 1 else " (one seed: no spread)"
-    text = (f"{ladder.method}: the largest loss is {top.name}, {top.cost:.3f} macro-F1{noise}: "
+    text = (f"{ladder.method}: the largest loss is {top.name}, {-top.cost:+.3f} macro-F1{noise}: "
             f"without it the model would reach {before:.3f} instead of {ladder.rungs[i + 1]['macro_f1']:.3f}.")
     if ladder.seeds > 1 and top.cost <= top.cost_std:
         text += " It is no larger than its seed spread: read it as noise."
@@ -114,43 +135,57 @@ def reading(ladder: Ladder) -> str:
         why = ("the real mapping reads those words better than their exact translation rows (a soft mapping can "
                "carry more than one gloss)" if rung_base(g.rung) == "stitched" else "this link helps instead of hurting")
         within = " (within its seed spread)" if ladder.seeds > 1 and -g.cost <= g.cost_std else ""
-        text += f" {g.name.capitalize()} gains {-g.cost:.3f}{within}: {why}."
+        text += f" {g.name.capitalize()} gains {-g.cost:+.3f}{within}: {why}."
     if "mplm" in ladder.baselines:
-        gap = ladder.baselines["mplm"] - ladder.rungs[-1]["macro_f1"]
-        text += f" The multilingual model scores {ladder.baselines['mplm']:.3f} ({gap:+.3f} against stitched)."
+        gap = ladder.rungs[-1]["macro_f1"] - ladder.baselines["mplm"]
+        text += f" The multilingual model scores {ladder.baselines['mplm']:.3f} (stitched {gap:+.3f} against it)."
     return text
 
 
 def ladder_table(ladder: Ladder) -> pd.DataFrame:
-    """Rows: each rung then the references; columns: macro-F1, its seed std (blank with one seed), cost from the rung above."""
+    """Rows: each rung then the references and baselines, named in words (`rung`; the stored name in `key`); columns:
+    macro-F1, its seed std (blank with one seed), the change from the rung above (negative: a loss) and its std."""
     costs = {s.rung: s for s in steps(ladder)}
     rows = []
     for r in ladder.rungs:
         s = costs.get(r["rung"])
-        rows.append({"rung": r["rung"], "macro_f1": r["macro_f1"],
+        rows.append({"rung": rung_label(r["rung"]), "macro_f1": r["macro_f1"],
                      "std": r["macro_f1_std"] if ladder.seeds > 1 else None,
-                     "cost": s.cost if s else None, "cost_std": s.cost_std if s and ladder.seeds > 1 else None,
-                     "link": s.name if s else "ceiling"})
+                     "change": -s.cost if s else None, "change_std": s.cost_std if s and ladder.seeds > 1 else None,
+                     "link": s.name if s else "ceiling", "key": r["rung"]})
     for name, r in ladder.reference.items():
-        rows.append({"rung": f"({name})", "macro_f1": r["macro_f1"],
-                     "std": r["macro_f1_std"] if ladder.seeds > 1 else None, "cost": None, "cost_std": None,
-                     "link": "reference"})
+        rows.append({"rung": f"({rung_label(name)})", "macro_f1": r["macro_f1"],
+                     "std": r["macro_f1_std"] if ladder.seeds > 1 else None, "change": None, "change_std": None,
+                     "link": "reference", "key": name})
     for name, f1 in ladder.baselines.items():
-        rows.append({"rung": f"({name})", "macro_f1": f1, "std": None, "cost": None, "cost_std": None,
-                     "link": "baseline"})
+        rows.append({"rung": f"({rung_label(name)}: {name})", "macro_f1": f1, "std": None, "change": None,
+                     "change_std": None, "link": "baseline", "key": name})
     return pd.DataFrame(rows)
 
 
+MAPPING_CHANGE = "change at the mapping"
+
+
 def per_class_steps(ladder: Ladder) -> pd.DataFrame:
-    """Class x rung macro-F1 (mean over seeds), with the mapping's cost per class last: which classes it breaks."""
+    """Class x rung F1 (mean over seeds; rungs in words), with the mapping's change per class last (stitched minus
+    exact translations where a vector exists; negative: the mapping breaks that class), most broken first."""
     df = pd.DataFrame({r["rung"]: r["per_class"] for r in ladder.rungs})
     if "oracle_vector_vocab" in df and "stitched" in df:
-        df["mapping cost"] = df["oracle_vector_vocab"] - df["stitched"]
-    return df.sort_values("mapping cost", ascending=False) if "mapping cost" in df else df
+        df[MAPPING_CHANGE] = df["stitched"] - df["oracle_vector_vocab"]
+        df = df.sort_values(MAPPING_CHANGE, ascending=True)
+    return df.rename(columns=rung_label)
 
 
-def casualties(ladder_predictions: pd.DataFrame | None, method: str, texts: dict | None = None) -> pd.DataFrame:
-    """Examples the oracle reads right and the stitched model gets wrong, most confident (wrong) first.
+def rescues(ladder_predictions: pd.DataFrame | None, method: str, texts: dict | None = None) -> pd.DataFrame:
+    """The other side of `casualties`: examples the stitched model gets right and the exact-translation reading
+    (oracle) gets wrong, most confident first: what the mapping rescues."""
+    return casualties(ladder_predictions, method, texts, rescued=True)
+
+
+def casualties(ladder_predictions: pd.DataFrame | None, method: str, texts: dict | None = None, *,
+               rescued: bool = False) -> pd.DataFrame:
+    """Examples the oracle reads right and the stitched model gets wrong, most confident (wrong) first
+    (with `rescued`: the stitched model right and the oracle wrong, see `rescues`).
 
     ladder_predictions: a run's ladder.csv (method, seed, rung, id, gold, pred, confidence).
     One row per (seed, example); `texts` (id -> sentence) adds the text when given.
@@ -162,7 +197,8 @@ def casualties(ladder_predictions: pd.DataFrame | None, method: str, texts: dict
     s = d[d["rung"] == "stitched"].set_index(["seed", "id"])
     o = d[d["rung"] == "oracle_translation"].set_index(["seed", "id"])
     j = s.join(o[["pred"]], rsuffix="_oracle", how="inner")
-    hit = j[(j["pred_oracle"] == j["gold"]) & (j["pred"] != j["gold"])].reset_index()
+    oracle_ok, stitched_ok = j["pred_oracle"] == j["gold"], j["pred"] == j["gold"]
+    hit = j[(stitched_ok & ~oracle_ok) if rescued else (oracle_ok & ~stitched_ok)].reset_index()
     out = hit.rename(columns={"pred": "stitched", "pred_oracle": "oracle"})[cols]
     out = out.sort_values(["confidence", "seed"], ascending=[False, True], kind="stable").reset_index(drop=True)
     if texts:
@@ -225,3 +261,148 @@ def example_words(example: dict) -> pd.DataFrame:
                          "nearest English (mapped)": example["nearest_english"],
                          "importance, stitched": example["stitched"]["occlusion"],
                          "importance, oracle": example["oracle_translation"]["occlusion"]})
+
+
+# ---- the strong baseline: the multilingual model's own chain beside the stitched one (issue 26) ----
+
+SHARED_LABEL = "source-embeddings"  # the fine-tune label of the English model with its own E_s (experiment.run)
+PART_NAMES = {"gap": "gap: stitched − multilingual, target test",
+              "classifier": "English classifier difference: English model − multilingual",
+              "transfer": "transfer-loss difference: multilingual's loss − stitched loss"}
+
+
+@dataclass(frozen=True)
+class Versus:
+    """The stitched chain and the multilingual model's, each from its English in-language score to its target score,
+    and the gap split into its parts (`core.ladder.gap_parts_bootstrap`: stitched minus multilingual, negative: the
+    stitched side loses; gap = classifier + transfer). parts[name] = (value, low, high); low/high are None when the
+    run stored no per-sentence English predictions (runs made before issue 26)."""
+
+    method: str
+    english_split: str  # "test" (the English test set), "dev", or "" when unknown
+    stitched_english: float | None
+    stitched_target: float
+    mplm_english: float | None
+    mplm_target: float
+    parts: dict
+    paired: bool  # the English and target test sets are the same sentences (one draw indexes both)
+    seeds: int
+    n_boot: int
+
+
+def _target_preds(predictions: pd.DataFrame, method: str, ids: list[str]) -> list[list[str]]:
+    d = predictions[predictions["method"] == method]
+    return [g.set_index("id").loc[ids, "pred"].astype(str).tolist() for _, g in d.groupby("seed", sort=True)]
+
+
+def versus_mplm(results: dict, method: str, predictions: pd.DataFrame | None, *, n_boot: int = 1000) -> Versus | None:
+    """The two chains and the gap's parts for stitched `method` against `mplm`; None when the run has no mplm."""
+    from mosecrot_viz.core.ladder import gap_parts_bootstrap
+
+    ms = results.get("methods", {})
+    if "mplm" not in ms or method not in ms:
+        return None
+    lad = ladder_of(results, method)
+    first = lad.rung("english_original") if lad else None
+    s_en = first["macro_f1"] if first else None
+    eng = (results.get("ladder") or {}).get("english_predictions") or {}
+    by_model = eng.get("by_model") or {}
+    split = eng.get("split") or ("test" if ms["mplm"].get("english_macro_f1") is not None else "")
+    m_en = ms["mplm"].get("english_macro_f1")
+    s_t, m_t = ms[method]["macro_f1"], ms["mplm"]["macro_f1"]
+    parts = {"gap": (s_t - m_t, None, None)}
+    if s_en is not None and m_en is not None:
+        parts["classifier"] = (s_en - m_en, None, None)
+        parts["transfer"] = (parts["gap"][0] - parts["classifier"][0], None, None)
+    paired = False
+    if SHARED_LABEL in by_model and "mplm" in by_model and predictions is not None and s_en is not None:
+        tgt = predictions[predictions["method"] == method]
+        tgt_ids = tgt[tgt["seed"] == tgt["seed"].min()]["id"].astype(str).tolist()
+        gold_of = dict(zip(tgt["id"].astype(str), tgt["gold"].astype(str)))
+        en_ids = eng["ids"]
+        paired = en_ids == tgt_ids or sorted(en_ids) == sorted(tgt_ids)
+        order = en_ids if paired else tgt_ids  # paired: the target sentences in the English order
+        labels = results.get("labels") or sorted(set(eng["gold"]) | set(gold_of.values()))
+        raw = gap_parts_bootstrap(labels, eng["gold"], by_model[SHARED_LABEL], by_model["mplm"],
+                                  [gold_of[i] for i in order], _target_preds(predictions, method, order),
+                                  _target_preds(predictions, "mplm", order), paired=paired, n_boot=n_boot)
+        parts = {k: tuple(float(x) for x in v) for k, v in raw.items()}
+        m_en = float(np.mean([_f1(eng["gold"], p, labels) for p in by_model["mplm"]]))
+    return Versus(method, split, s_en, s_t, m_en, m_t, parts, paired, len(ms[method].get("per_seed", ())) or 1, n_boot)
+
+
+def _f1(gold, pred, labels) -> float:
+    from mosecrot_viz.core.metrics import classification_metrics
+
+    return classification_metrics(gold, pred, labels)["macro_f1"]
+
+
+def within_noise(part: tuple) -> bool | None:
+    """True when the part's 95% interval contains 0 (the test set does not tell its sign), None without an interval."""
+    _, lo, hi = part
+    return None if lo is None else lo <= 0.0 <= hi
+
+
+def _part_text(part: tuple) -> str:
+    v, lo, hi = part
+    return f"{v:+.3f}" + (f" (95% CI {lo:+.3f} to {hi:+.3f})" if lo is not None else " (no interval: this run stored "
+                          "no per-sentence English predictions)")
+
+
+def versus_title(v: Versus | None) -> str:
+    """The Why page's title, following the gap's sign."""
+    if v is None:
+        return "Why does transfer lose macro-F1?"
+    if within_noise(v.parts["gap"]):
+        return "Stitched or multilingual: a gap within noise, taken apart"
+    if v.parts["gap"][0] < 0:
+        return "Why does the stitched model trail the multilingual model?"
+    return "Why does the stitched model beat the multilingual model?"
+
+
+def versus_reading(v: Versus) -> str:
+    """Plain sentences from the numbers: who wins, whether the gap is within noise, and which part carries it."""
+    gap = v.parts["gap"]
+    who = "trails" if gap[0] < 0 else "beats"
+    text = f"{v.method} {who} the multilingual model by {abs(gap[0]):.3f} macro-F1 on the target test set: {_part_text(gap)}."
+    noise = within_noise(gap)
+    if noise:
+        text += " The interval contains 0: on this test set the gap is within noise, and neither side can be called better."
+    elif noise is False:
+        text += " The interval excludes 0: the test set supports the gap's sign."
+    if "classifier" not in v.parts:
+        return text + (" The English model's own score (english_original) was not measured, so the gap cannot be split: "
+                       "add `source` to the run.")
+    c, t = v.parts["classifier"], v.parts["transfer"]
+    on = "English test" if v.english_split == "test" else "English dev (it chose the epoch: flattering)"
+    text += (f" It splits into the English classifier difference, {_part_text(c)}: on the {on} sentences the English "
+             f"model scores {v.stitched_english:.3f} and the multilingual model {v.mplm_english:.3f}"
+             + (" (the English model is the weaker classifier)" if c[0] < 0 else " (the English model is the stronger classifier)")
+             + f"; and the transfer-loss difference, {_part_text(t)}: the multilingual model loses "
+               f"{v.mplm_english - v.mplm_target:.3f} from English to target, the stitched chain "
+               f"{v.stitched_english - v.stitched_target:.3f}"
+             + (" (stitching transfers with less loss)." if t[0] > 0 else " (stitching loses more in transfer).")
+             )
+    for name, part in (("classifier", c), ("transfer", t)):
+        if within_noise(part):
+            text += f" The {PART_NAMES[name].split(':')[0]} is within noise."
+    text += (f" Intervals: {v.n_boot} bootstrap draws over test sentences, every seed scored on the same draw"
+             + ("; the English and target sets are the same sentences, so one draw indexes both." if v.paired else
+                "; the English and target sets are different sentences, drawn separately.") if c[1] is not None else "")
+    return text
+
+
+def versus_table(v: Versus) -> pd.DataFrame:
+    """The two chains side by side: English in-language score, target score, transfer change (target − English)."""
+    rows = [{"chain": f"stitched: {v.method}", "English in-language": v.stitched_english, "target": v.stitched_target},
+            {"chain": "multilingual model (mplm)", "English in-language": v.mplm_english, "target": v.mplm_target}]
+    df = pd.DataFrame(rows)
+    df["transfer change"] = df["target"] - df["English in-language"]
+    return df
+
+
+def parts_table(v: Versus) -> pd.DataFrame:
+    """The gap's parts with their intervals and whether each is within noise."""
+    return pd.DataFrame([{"part": PART_NAMES[k], "value": p[0], "95% CI low": p[1], "95% CI high": p[2],
+                          "within noise": {True: "yes", False: "no", None: "n/a"}[within_noise(p)]}
+                         for k, p in v.parts.items()])

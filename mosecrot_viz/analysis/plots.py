@@ -457,37 +457,49 @@ def sweep_plot(df: pd.DataFrame, x: str, y: str = "macro_f1", color: str = "meth
     return fig
 
 
+def _wrap(label: str, width: int = 18) -> str:
+    """A long axis label over several lines (<br>), so neighbouring bars' labels do not overlap."""
+    words, lines = str(label).split(), [""]
+    for w in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(w) > width:
+            lines.append(w)
+        else:
+            lines[-1] = f"{lines[-1]} {w}".strip()
+    return "<br>".join(lines)
+
+
 def ladder_waterfall(ladder_table: pd.DataFrame, method: str, *, baselines: Mapping[str, float] | None = None,
                      show_std: bool = True) -> go.Figure:
     """The gap ladder as a waterfall: the English ceiling, each measured cost (down, or up when negative), the
     stitched result; baselines (e.g. the multilingual model) as horizontal lines.
 
-    ladder_table: `analysis.ladder.ladder_table` rows (rung, macro_f1, std, cost, cost_std, link); only the rungs
-    (not the bracketed references) become bars. `show_std`: write each cost's seed spread (needs >= 2 seeds).
+    ladder_table: `analysis.ladder.ladder_table` rows (rung, macro_f1, std, change, change_std, link); only the rungs
+    (not the bracketed references) become bars. `show_std`: write each change's seed spread (needs >= 2 seeds).
+    Each bar is the signed change (negative: a loss), as the table and the reading print it.
     """
-    _need_columns(ladder_table, ["rung", "macro_f1", "cost", "link"], "ladder table")
+    _need_columns(ladder_table, ["rung", "macro_f1", "change", "link"], "ladder table")
     rungs = ladder_table[~ladder_table["rung"].str.startswith("(")].reset_index(drop=True)
     if rungs.empty:
         return _empty(f"Gap ladder: {method}", "this run measured no ladder")
     x, y, measure, text = [], [], [], []
     for i, r in rungs.iterrows():
         if i == 0:
-            x.append(f"{r['rung']}<br>(ceiling)")
+            x.append(f"{_wrap(r['rung'])}<br>(ceiling)")
             y.append(r["macro_f1"])
             measure.append("absolute")
             text.append(f"{r['macro_f1']:.3f}")
             continue
-        spread = f" ± {r['cost_std']:.3f}" if show_std and pd.notna(r.get("cost_std")) else ""
-        x.append(f"− {r['link']}")
-        y.append(-r["cost"])
+        spread = f" ± {r['change_std']:.3f}" if show_std and pd.notna(r.get("change_std")) else ""
+        x.append(_wrap(r["link"]))
+        y.append(r["change"])
         measure.append("relative")
-        text.append(f"{-r['cost']:+.3f}{spread}")
+        text.append(f"{r['change']:+.3f}{spread}")
     last = rungs.iloc[-1]
-    x.append(f"{last['rung']}<br>(result)")
+    x.append(f"{_wrap(last['rung'])}<br>(result)")
     y.append(last["macro_f1"])
     measure.append("total")
     text.append(f"{last['macro_f1']:.3f}")
-    fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, text=text, textposition="outside",
+    fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, text=text, textposition="outside", cliponaxis=False,
                                  decreasing={"marker": {"color": DROPPED_COLOR}},
                                  increasing={"marker": {"color": KEPT_COLOR}},
                                  totals={"marker": {"color": LEVEL_COLOR}},
@@ -499,13 +511,14 @@ def ladder_waterfall(ladder_table: pd.DataFrame, method: str, *, baselines: Mapp
     top = max([float(rungs["macro_f1"].max())] + list((baselines or {}).values()))
     fig.update_layout(title=f"Gap ladder: {method} (macro-F1; each bar is one measured link)",
                       yaxis_title="macro-F1", xaxis_title="link of the stitching chain", showlegend=False,
-                      yaxis_range=[0, min(1.05, top + 0.12)])
+                      yaxis_range=[0, min(1.05, top + 0.12)], margin={"t": 80, "b": 110},
+                      xaxis={"automargin": True, "tickangle": 0})
     return fig
 
 
 def ladder_per_class(per_class_df: pd.DataFrame, method: str) -> go.Figure:
     """Class x rung macro-F1 as a heatmap (rows: classes, the mapping's largest casualty first)."""
-    cols = [c for c in per_class_df.columns if c != "mapping cost"]
+    cols = [c for c in per_class_df.columns if c != "change at the mapping"]
     if per_class_df.empty:
         return _empty(f"Per class: {method}", "no per-class ladder")
     z = per_class_df[cols].to_numpy(dtype=float)
@@ -514,7 +527,7 @@ def ladder_per_class(per_class_df: pd.DataFrame, method: str) -> go.Figure:
                                hovertemplate="class %{y}<br>%{x}: F1 %{z:.3f}<extra></extra>",
                                colorbar={"title": "F1"}))
     fig.update_layout(title=f"Per-class F1 along the ladder: {method} (mean over seeds)", xaxis_title="rung",
-                      yaxis_title="class (largest mapping cost first)", yaxis_autorange="reversed")
+                      yaxis_title="class (most broken by the mapping first)", yaxis_autorange="reversed")
     return fig
 
 

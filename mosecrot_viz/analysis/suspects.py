@@ -60,6 +60,27 @@ def _largest_drop(results: dict) -> str:
     return f" Largest drop reason: {reason} ({count:,} pairs)."
 
 
+UNKNOWN_LABEL = "test words without a vector"
+
+
+def test_unknown_share(results: dict) -> tuple[float | None, str]:
+    """(figure, label) for the test set's unknown words: the share of all test words without a vector
+    (`data.test_unknown_word_share`, the figure Setup shows), or, for a run made before it was stored, the mean
+    per-sentence share, labelled as such. Shown with one decimal everywhere (`unknown_text`)."""
+    data = results.get("data") or {}
+    if data.get("test_unknown_word_share") is not None or "test_unknown_word_rate" not in data:
+        share = data.get("test_unknown_word_share")
+        return (None if share is None else float(share)), UNKNOWN_LABEL
+    return float(data["test_unknown_word_rate"]), "mean share of a test sentence's words without a vector"
+
+
+def unknown_text(value: float | None, label: str = UNKNOWN_LABEL) -> str:
+    """'58.1% of test words without a vector' (one rounding, one label on every page)."""
+    if value is None:
+        return "unknown-word share not measured"
+    return f"{value:.1%} of {label}" if label == UNKNOWN_LABEL else f"{value:.1%} ({label})"
+
+
 def rank_suspects(results: dict, *, bli_p1: float | None, anchor_count: int, lexicon_pairs: int,
                   test_unknown_rate: float | None, drift_mean: float | None, english_f1_rr: float | None,
                   english_f1_orig: float | None, best_baseline: str, gap: float | None) -> list[Suspect]:
@@ -82,12 +103,14 @@ def rank_suspects(results: dict, *, bli_p1: float | None, anchor_count: int, lex
             "anchors every word is placed through a handful of distant, noisy coordinates (high below 10 %)."
             + _largest_drop(results), "Anchors")
     if not _missing(bli_p1):
-        add("bli_p1", "Alignment (BLI P@1)", bli_p1, f"P@1 = {bli_p1:.3f}",
-            "Share of held-out target words whose nearest source token is a translation. Low values mean the "
+        add("bli_p1", "Alignment (BLI P@1)", bli_p1, f"csls P@1 = {bli_p1:.3f}",
+            "Share of held-out target words whose nearest source token under CSLS retrieval is a translation (the "
+            "Alignment page's `csls P@1`; its `nn P@1` is plain nearest neighbour). Low values mean the "
             "mapped target words do not sit where their English counterparts were during fine-tuning "
             "(high below 0.2).", "Alignment")
     if not _missing(test_unknown_rate):
-        add("test_unknown_rate", "Unknown target words", test_unknown_rate, f"{test_unknown_rate:.1%} of test words",
+        add("test_unknown_rate", "Unknown target words", test_unknown_rate,
+            unknown_text(test_unknown_rate, test_unknown_share(results)[1]),
             "Test words without a static vector reach the model as [UNK] (or vanish), so the classifier reads "
             "only part of each text (high above 30 %).", "Errors")
     if not _missing(english_f1_orig) and not _missing(english_f1_rr):

@@ -45,6 +45,13 @@ ANCHOR, VECTOR, LEXICON, NONE = "anchor", "vector only", "lexicon only", "no vec
 STATUSES = (ANCHOR, VECTOR, LEXICON, NONE)
 
 
+def unknown_word_share(unknown_rate, n_words) -> float:
+    """Share of all test words (after segmentation) without a static vector: each sentence's unknown rate weighted by
+    its word count. The one figure Setup, Home, Why and results.json (`data.test_unknown_word_share`) show."""
+    n = np.asarray(n_words, dtype=float)
+    return float((np.asarray(unknown_rate, dtype=float) * n).sum() / max(n.sum(), 1.0))
+
+
 def rung_base(name: str) -> str:
     """The canonical rung of a stored name (`'english_original (dev)'` -> `'english_original'`)."""
     return name[: -len(DEV_SUFFIX)] if name.endswith(DEV_SUFFIX) else name
@@ -280,10 +287,28 @@ class LadderMeter:
         self.rows: list = []
         self.examples: dict[str, dict] = {}
         self.seconds = 0.0
+        self.english_preds: dict[str, list[list[str]]] = {}  # fine-tune label -> per seed, English predictions
+        self.english_split: dict | None = None  # {"split", "ids", "gold"} of the English sentences read
 
     def english(self, method: str, rung: str, metrics: dict) -> None:
         """Record an English rung's metrics for one seed (measured by the run's own fine-tuning code)."""
         self.scores.setdefault(method, RungScores()).add(rung, metrics)
+
+    def english_predictions(self, label: str, split: str, ids, gold, pred) -> None:
+        """Record one fine-tune's (one seed's) predictions on the English sentences (`split`: test, else dev), so the
+        strong baseline's chain (the multilingual model's English score, then its target score) can be compared
+        with the stitched one sentence by sentence (`gap_parts_bootstrap`)."""
+        if self.english_split is None:
+            self.english_split = {"split": split, "ids": [str(i) for i in ids], "gold": [str(g) for g in gold]}
+        self.english_preds.setdefault(label, []).append([str(x) for x in pred])
+
+    def english_record(self) -> dict | None:
+        """What results.json stores under `ladder.english_predictions`: the English split's ids and gold labels and,
+        per fine-tune label (`source-embeddings`: the E_s model; `mplm`; each re-initialising mapper), its
+        predictions per seed. None when no English sentences were read."""
+        if self.english_split is None:
+            return None
+        return {**self.english_split, "by_model": dict(self.english_preds)}
 
     def _record(self, method, seed, rung, probs, into: RungScores):
         from mosecrot_viz.core.metrics import classification_metrics
@@ -379,3 +404,45 @@ class LadderMeter:
         import pandas as pd
 
         return pd.concat(self.rows, ignore_index=True) if self.rows else None
+
+
+def gap_parts_bootstrap(labels, en_gold, en_stitched, en_mplm, tgt_gold, tgt_stitched, tgt_mplm, *, paired: bool,
+                        n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
+    """The gap between the stitched chain and the multilingual model's, split into its measured parts.
+
+    en_*: per seed, predictions on the English sentences (en_stitched: the English model fine-tuned with its own E_s,
+    the ladder's first rung); tgt_*: per seed, predictions on the target test set (tgt_stitched: the stitched method).
+    All parts are "stitched minus multilingual" (negative: the stitched side loses), and they add up:
+
+        gap = F1(stitched, target) - F1(mplm, target) = classifier + transfer
+        classifier = F1(E_s model, English) - F1(mplm, English)             (which is the better English classifier)
+        transfer   = (F1(mplm, En) - F1(mplm, target)) - (F1(E_s, En) - F1(stitched, target))  (whose transfer loses less)
+
+    Returns {part: (value, low, high)} with a percentile bootstrap over sentences: one draw of sentences per
+    resample, used for every model and seed (seeds paired); with `paired` (the English and target test sets are the
+    same sentences in the same order, as SIB-200 and the Bible task are) the same draw indexes both sets, otherwise
+    each set is drawn on its own.
+    """
+    from mosecrot_viz.core.metrics import _one_hot, _resamples, _seed_mean_f1
+
+    labels = list(labels)
+    y_en, e_s = _one_hot(en_gold, en_stitched, labels)
+    _, e_m = _one_hot(en_gold, en_mplm, labels)
+    y_t, t_s = _one_hot(tgt_gold, tgt_stitched, labels)
+    _, t_m = _one_hot(tgt_gold, tgt_mplm, labels)
+    if paired and len(en_gold) != len(tgt_gold):
+        raise ValueError("paired English and target sets must have the same sentences")
+
+    def en_part(w):
+        return _seed_mean_f1(w, y_en, e_s) - _seed_mean_f1(w, y_en, e_m)
+
+    def tgt_part(w):
+        return _seed_mean_f1(w, y_t, t_s) - _seed_mean_f1(w, y_t, t_m)
+
+    cls0, gap0 = float(en_part(np.ones((1, len(en_gold))))[0]), float(tgt_part(np.ones((1, len(tgt_gold))))[0])
+    # the same seed and size draw the same sentences (`_resamples` is deterministic): paired sets share each draw
+    cls = np.concatenate([en_part(w) for w in _resamples(len(en_gold), n_boot, seed)])
+    gap = np.concatenate([tgt_part(w) for w in _resamples(len(tgt_gold), n_boot, seed if paired else seed + 1)])
+    q = [(1 - level) / 2, (1 + level) / 2]
+    return {name: (value, *(float(x) for x in np.quantile(d, q)))
+            for name, value, d in (("gap", gap0, gap), ("classifier", cls0, cls), ("transfer", gap0 - cls0, gap - cls))}

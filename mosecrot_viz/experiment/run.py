@@ -167,9 +167,13 @@ class Run:
             p = predict_logits(model, en_test, pad_id, self.device).argmax(1)
             en_metrics = classification_metrics(y_en, [self.labels[i] for i in p], self.labels)
             self.english.setdefault(label, []).append(en_metrics)
+            if self.meter is not None:  # per sentence, for the gap to the strong baseline (core.ladder)
+                self.meter.english_predictions(label, "test", inputs.source_test["id"], y_en, [self.labels[i] for i in p])
         elif self.meter is not None:  # the ladder's English rungs then read the dev split (and say so)
             p = predict_logits(model, en_dev, pad_id, self.device).argmax(1)
             en_metrics = classification_metrics(inputs.dev["label"].to_list(), [self.labels[i] for i in p], self.labels)
+            self.meter.english_predictions(label, "dev", inputs.dev["id"],
+                                           inputs.dev["label"].to_list(), [self.labels[i] for i in p])
         return model, en_metrics
 
     def evaluate_target(self, m: str, seed: int, model, model_rows) -> None:
@@ -293,6 +297,7 @@ class Run:
                 "target_vocab": inputs.n_listed, "target_dim": kv.vector_size,
                 "source_dim": int(self.spaces.e_s.shape[1]),
                 "test_unknown_word_rate": float(np.mean(self.tgt_enc.unknown_rate)),
+                "test_unknown_word_share": gap_ladder.unknown_word_share(self.tgt_enc.unknown_rate, self.tgt_enc.n_words),
                 "lexicon_vocabulary": len(lex_vocab) if lex_vocab else 0,
                 "subword_vocabulary": len(sub or ()),  # fastText n-gram vectors, test words
                 "test_subword_word_rate": (sub.tokens / max(sub.n_tokens, 1) if sub else 0.0),
@@ -333,7 +338,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
         bli_test=bli_test or None,
         stored_models={f"{m}/{seed}": model_file_name(m, seed) for m, seed in run.kept} or None,
         ladder=({"seconds": round(meter.seconds, 2), "english_data": "test" if inputs.source_test is not None
-                 else "dev", "examples_seed": cfg.seeds[0]} if meter else None),
+                 else "dev", "examples_seed": cfg.seeds[0], "english_predictions": meter.english_record()} if meter else None),
     )
     out = RunOutput(results.to_json(), pd.concat(run.preds, ignore_index=True), spaces.anchors, spaces.mapped,
                     meter.predictions() if meter else None, meter.examples if meter else None, run.kept)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from mosecrot_viz.analysis.compare import NOT_ZERO_SHOT
 from mosecrot_viz.defaults import registry as resources
 
 
@@ -16,19 +17,47 @@ def provenance_table() -> pd.DataFrame:
     return pd.DataFrame(rows)[["key", "description", "package", "licence", "rights", "provenance", "note", "cached"]]
 
 
+ONE_SEED = "n/a (1 seed)"
+
+
+def seed_std(value, n_seeds: int):
+    """A seed spread as every page shows it: the std for two or more seeds, else 'n/a (1 seed)' (never None or 0.0)."""
+    return value if n_seeds > 1 and value is not None else ONE_SEED
+
+
+def seed_spread_columns(df: pd.DataFrame, n_seeds: int, columns) -> pd.DataFrame:
+    """`df` with its seed-spread `columns` reading 'n/a (1 seed)' when the run had one seed (as `seed_std`)."""
+    return df.assign(**{c: ONE_SEED for c in columns if c in df}) if n_seeds <= 1 else df
+
+
+def zero_shot_best(results: dict) -> tuple[str, float] | None:
+    """The best zero-shot method of a run and its macro-F1 (LR, trained on target labels, is never 'best')."""
+    ranked = [(m, v["macro_f1"]) for m, v in results.get("methods", {}).items() if m not in NOT_ZERO_SHOT]
+    return max(ranked, key=lambda kv: kv[1]) if ranked else None
+
+
+def restrictive_licences() -> list[str]:
+    """The embedded defaults whose rights say they are restrictive (e.g. the Chinese Bible task), one line each."""
+    return [f"**{r['key']}**: {r['licence']}. {r['rights'].split('restrictive: ', 1)[1]}"
+            for r in resources.describe() if "restrictive:" in (r.get("rights") or "")]
+
+
 def results_table(results: dict) -> pd.DataFrame:
-    """Macro-F1 ± std over seeds, its 95% bootstrap interval over test examples, and the head, per method."""
+    """Macro-F1 ± std over seeds, its 95% bootstrap interval over test examples, and the head, per method: the
+    zero-shot methods ranked by macro-F1, then the methods trained on target labels (LR), marked as such."""
     def ci(v):
         lo_hi = v.get("macro_f1_ci95")
         return f"{lo_hi[0]:.3f}–{lo_hi[1]:.3f}" if lo_hi else None
 
-    rows = [{"method": m, "macro-F1": v["macro_f1"],
-             "± std": v["macro_f1_std"] if len(v.get("per_seed", ())) > 1 else None,  # no spread from one seed
+    rows = [{"method": m, "zero-shot": "no: " + NOT_ZERO_SHOT[m] if m in NOT_ZERO_SHOT else "yes",
+             "macro-F1": v["macro_f1"], "± std": seed_std(v.get("macro_f1_std"), len(v.get("per_seed", ()))),
              "95% CI (test)": ci(v),
              "accuracy": v["accuracy"], "English F1": v.get("english_macro_f1"), "head": v.get("head"),
              "seconds": v.get("wall_seconds")}
             for m, v in results["methods"].items()]
-    return pd.DataFrame(rows).sort_values("macro-F1", ascending=False)
+    df = pd.DataFrame(rows)
+    df["_trained_on_target"] = df["method"].isin(list(NOT_ZERO_SHOT))
+    return df.sort_values(["_trained_on_target", "macro-F1"], ascending=[True, False]).drop(columns="_trained_on_target")
 
 
 def environment_rows(env: dict) -> pd.DataFrame:
@@ -58,38 +87,111 @@ def environment_expander(results: dict) -> None:
         st.dataframe(environment_rows(env), hide_index=True)
 
 
-def run_picker(key: str, *, complete_only: bool = True):
-    """Select a stored run (newest first; the selected one, from this session, the URL or the setup record,
-    preselected). None if there are none. The choice goes to the URL and the record (`ui.state`)."""
-    from mosecrot_viz.store.runs import list_runs
+def run_label(run_id: str, mine: list[str], states: dict | None = None) -> str:
+    """A picker's entry: the run id, its state when not complete, and whether this setup started it."""
+    if run_id is None:
+        return "none"
+    parts = [run_id]
+    if states and states.get(run_id) not in (None, "complete"):
+        parts.append(states[run_id])
+    if run_id in mine:
+        parts.append("this setup")
+    return " · ".join(parts)
+
+
+def _picked(key: str) -> None:
     from mosecrot_viz.ui import state
 
-    runs = [r for r in list_runs() if not complete_only or r.status()["state"] == "complete"]
+    state.view_run(st.session_state[key])
+
+
+def run_picker(key: str):
+    """Select a complete stored run for an analysis page (newest first). Preselected: the run the analysis pages were
+    asked to show (`state.viewed_run_id`) when it is complete, else this setup's newest complete run, else the newest
+    complete run on the machine, each said in a caption. A user's choice goes to the record's `viewed_run` (and the
+    URL) only: never to the runs this setup started, so the Run page keeps showing the run it waits for. None if there
+    are no complete runs."""
+    from mosecrot_viz.store.runs import StoredRun, list_runs, runs_root
+    from mosecrot_viz.ui import state
+
+    runs = [r for r in list_runs() if r.status()["state"] == "complete"]
     if not runs:
         st.info("No finished run yet: start one on the **Run** page (or the demo on **Home**).")
         return None
     ids = [r.run_id for r in runs]
-    current = state.current_run_id()
-    index = ids.index(current) if current in ids else 0
-    chosen = st.selectbox("run", ids, index=index, key=f"{key}_run")
-    if chosen != current:
-        state.select_run(chosen)
-    return runs[ids.index(chosen)]
+    rec = state.load_record()
+    mine = state.setup_runs(rec)
+    wanted = state.viewed_run_id(rec)
+    note = None
+    if wanted in ids:
+        pick = wanted
+    else:
+        own = [i for i in ids if i in mine]
+        pick = own[0] if own else ids[0]
+        if wanted and (runs_root() / wanted).is_dir():
+            note = (f"Run {wanted} is {StoredRun(runs_root() / wanted).status()['state']}: showing {pick} until it "
+                    "is complete.")
+        elif not own:
+            note = f"This setup has no finished run of its own: showing the newest finished run on this machine, {pick}."
+    widget = f"{key}_run"
+    st.session_state[widget] = pick  # the record is the truth: every page, reload and tab draws the same run
+    st.selectbox("run", ids, key=widget, format_func=lambda r: run_label(r, mine), on_change=_picked, args=(widget,))
+    if note:
+        st.caption(note)
+    return runs[ids.index(pick)]
 
 
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
+_OBSERVED: dict = {}  # run id -> analysis.eta.Observed: the epoch reports this app process has seen (every session)
+
+
+@st.cache_data(show_spinner=False)
+def _n_train(path: str, mtime: float) -> int:
+    from mosecrot_viz.io.tasks import load_task
+
+    return len(load_task(path))
+
+
+def eta_text(run, s: dict) -> str:
+    """'about N left (fine-tuning F, analysis A)' from the per-stage cost model (`analysis.eta`), or why there is
+    no estimate yet."""
+    import time
+    from pathlib import Path
+
+    from mosecrot_viz.analysis import eta
+    from mosecrot_viz.core.flops import matmul_gflops
+    from mosecrot_viz.store.runs import runs_root
+
+    cfg = run.config() or {}
+    seen = _OBSERVED.setdefault(run.run_id, eta.Observed())
+    if s.get("elapsed") is not None:
+        seen.add(s["elapsed"], s.get("message", ""))
+    try:
+        n_train = _n_train(cfg["train"], Path(cfg["train"]).stat().st_mtime)
+    except (KeyError, OSError, ValueError):
+        return " · no time estimate (the training file cannot be read)"
+    est = eta.estimate(cfg, s.get("message", ""), seen, n_train=n_train, runs_root=runs_root(),
+                       rate_gflops=lambda: matmul_gflops("cpu"), in_analysis=s.get("state") == "analysing")
+    since = time.time() - (s.get("started", 0) + s.get("elapsed", 0)) if s.get("elapsed") is not None else 0.0
+    if est.tuning is None:
+        return " · estimating time left"
+    tuning = max(0.0, est.tuning - max(0.0, since))
+    if est.analysis is None:
+        return f" · about {_minutes(tuning)} left to the results, then the analysis stage (no earlier run to time it)"
+    total = tuning + est.analysis - (max(0.0, since) if s.get("state") == "analysing" else 0.0)
+    return f" · about {_minutes(max(0.0, total))} left ({_minutes(tuning)} to the results, {_minutes(est.analysis)} analysis)"
+
+
 def run_progress(run, key: str) -> bool:
-    """A queued or running run: its bar (every fine-tune counted), stage, elapsed time, ETA from its measured pace,
-    and a Cancel button. Returns True when Cancel was clicked."""
+    """A queued or running run: its bar (every fine-tune counted), stage, elapsed time, time left from a per-stage
+    cost model (`eta_text`), and a Cancel button. Returns True when Cancel was clicked."""
     s = run.status()
     text = s.get("message", "")
-    if s.get("state") == "running" and s.get("elapsed") is not None:
-        eta = s.get("eta_seconds")
-        text += f" · {_minutes(s['elapsed'])} so far" + (f" · about {_minutes(eta)} left" if eta is not None else
-                                                           " · estimating time left after the first epoch")
+    if s.get("state") in ("running", "analysing") and s.get("elapsed") is not None:
+        text += f" · {_minutes(s['elapsed'])} so far" + eta_text(run, s)
     if s.get("cancelling"):
         text = "cancelling after the current step · " + text
     st.progress(float(s.get("fraction", 0)), text=text)
@@ -108,3 +210,35 @@ def show_figure(fig, key: str) -> None:
     # built only when clicked (a callable): each file embeds plotly.js (about 4 MB) so it opens offline
     st.download_button("figure as HTML", lambda: figure_html(fig), f"{key}.html", "text/html", key=f"{key}_html",
                        help="a self-contained file that opens without a network; PNG: the chart's camera icon")
+
+
+GLOSSARY = {
+    "E_s": "the English model's own input embeddings (one row per word piece of its vocabulary).",
+    "F_s": "E_s re-initialised in the shared space: each English token's relative representation over the anchors "
+           "(the paper's RR methods fine-tune on F_s).",
+    "F_t": "the target language's static word vectors mapped into the same space: swapped in for F_s to read target "
+           "text zero-shot.",
+    "RR": "relative representations: a word is described by its similarities to the anchor words (rr-standard, "
+          "rr-softmax, rr-sparsemax weight them differently).",
+    "LS": "least squares: a linear map from the target vectors onto E_s fitted on the anchors; the model keeps E_s.",
+    "CSLS": "cross-domain similarity local scaling: nearest-neighbour retrieval corrected for hub words; the BLI "
+            "P@1 figures say whether they use it or plain nearest neighbour.",
+    "anchors": "lexicon pairs whose English side is one whole token of the model and whose target side has a vector.",
+    "BLI P@1": "bilingual lexicon induction: the share of held-out target words whose nearest English token is one of "
+               "their translations.",
+}
+
+
+def glossary() -> None:
+    """The project's words in one place (the Glossary page, in every page's navigation): symbols, methods and the
+    gap ladder's rungs with the names the chart, the table and `explain` use."""
+    from mosecrot_viz.analysis.ladder import CHANGE_NOTE, RUNG_LABELS, STEP_HINTS
+
+    st.markdown("\n".join(f"- **{k}**: {v}" for k, v in GLOSSARY.items()))
+    st.subheader("The gap ladder's rungs")
+    st.markdown("Why and `python -m mosecrot_viz explain` name them in these words (`explain` adds the stored key):\n"
+                + "\n".join(f"- **{RUNG_LABELS[k]}** (`{k}`)" + (f"; the step into it: {STEP_HINTS[k]}"
+                                                                  if k in STEP_HINTS else "")
+                            for k in ("english_original", "english_method", "oracle_translation",
+                                      "oracle_vector_vocab", "stitched", "dictionary")))
+    st.caption(CHANGE_NOTE)

@@ -13,6 +13,7 @@ import stat
 import numpy as np
 import streamlit as st
 
+from mosecrot_viz.core.ladder import unknown_word_share
 from mosecrot_viz.core.tokenizer import WordTokenizer
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.experiment.pipeline import anchor_inputs, count_anchors
@@ -74,5 +75,5 @@ def test_coverage(kv, tok, lang: str | None, rule: str, texts) -> tuple[int, flo
     enc = WordTokenizer(kv.index_to_key, tok.special_tokens_map, lang=lang, segmentation=rule).encode(
         list(texts), max_length=10**6)
     n_words = int(np.asarray(enc.n_words).sum())
-    unknown = float((np.asarray(enc.unknown_rate) * np.asarray(enc.n_words)).sum() / max(n_words, 1))
+    unknown = unknown_word_share(enc.unknown_rate, enc.n_words)  # the figure the run stores and every page shows
     return n_words, unknown

@@ -1,10 +1,15 @@
 """What a user chose, kept where another page, a reload, a second tab and a shared link find it.
 
-The URL carries `?setup=<id>` (and `&run=<run id>` once a run is selected). The choices live in a
+The URL carries `?setup=<id>` (and `&run=<run id>` once a run is viewed). The choices live in a
 small JSON record, `<app data>/setups/<id>.json`: Setup's widgets (which source, file paths,
 language, models, segmentation), the user's uploads (copied into `<app data>/uploads/<id>/`, so
-they outlive a restart), the inputs Setup accepted, Run's settings and the selected run. The app
-data folder is $MOSECROT_APP_DATA, else `app-data/` beside the run store.
+they outlive a restart), the inputs Setup accepted, Run's settings, and three run fields kept apart
+so that looking at one run never changes another:
+- `runs`: the runs started from this setup's Run page, oldest first (only Start adds to it). Start is
+  disabled while any of them is queued or running, in every tab and after a reload;
+- `run_shown`: the run the Run page shows (its own picker; a new Start sets it to the new run);
+- `viewed_run`: the run the analysis pages show (their pickers; Start and the demo set it too).
+The app data folder is $MOSECROT_APP_DATA, else `app-data/` beside the run store.
 
 Streamlit forgets the widgets of a page that is not on screen, so each page seeds its widget keys
 from the record before drawing them (`bind`), each widget writes a change into the record as it
@@ -56,9 +61,6 @@ def setup_id() -> str:
         st.session_state["setup_id"] = sid
     if st.query_params.get("setup") != sid:
         st.query_params["setup"] = sid
-    run = st.session_state.get("current_run")
-    if run and st.query_params.get("run") != run:
-        st.query_params["run"] = run
     return sid
 
 
@@ -147,22 +149,59 @@ def forget_upload(kind: str) -> None:
         _write(rec)
 
 
-def current_run_id() -> str | None:
-    """The selected run: this session's, else the URL's, else the record's."""
-    run = st.session_state.get("current_run")
+def setup_runs(rec: dict | None = None) -> list[str]:
+    """Ids of the runs started from this setup's Run page, oldest first."""
+    rec = load_record() if rec is None else rec
+    return [r for r in rec.get("runs") or [] if RUN_ID_RE.match(str(r))]
+
+
+def busy_runs(rec: dict | None = None) -> list:
+    """This setup's runs still queued, running or analysing (StoredRun), newest first: while there is one, Start
+    stays disabled (and is refused when clicked in a tab that has not redrawn yet)."""
+    from mosecrot_viz.store.runs import list_runs
+
+    mine = set(setup_runs(rec))
+    return [r for r in list_runs() if r.run_id in mine and r.active]
+
+
+def started_run(run_id: str) -> None:
+    """Record a run started from this setup's Run page: it joins `runs` and becomes the run Run shows and the one
+    the analysis pages show once it is complete."""
+    rec = load_record()
+    rec["runs"] = [*setup_runs(rec), run_id]
+    rec["run_shown"] = rec["viewed_run"] = run_id
+    _write(rec)
+    st.query_params["run"] = run_id
+
+
+def shown_run_id(rec: dict | None = None) -> str | None:
+    """The run the Run page shows: its picker's choice, else this setup's newest run, else None (a new setup shows
+    no other setup's results)."""
+    rec = load_record() if rec is None else rec
+    mine = setup_runs(rec)
+    return rec.get("run_shown") or (mine[-1] if mine else None)
+
+
+def show_run(run_id: str | None) -> None:
+    """The Run page's picker chose `run_id` (the setup's own runs are untouched)."""
+    update(run_shown=run_id)
+
+
+def viewed_run_id(rec: dict | None = None) -> str | None:
+    """The run the analysis pages were asked to show: the record's, else the URL's (a link from elsewhere)."""
+    rec = load_record() if rec is None else rec
+    run = rec.get("viewed_run")
     if not run:
         given = st.query_params.get("run", "")
-        run = given if RUN_ID_RE.match(given) else load_record().get("selected_run")
-        if run:
-            st.session_state["current_run"] = run
+        run = given if RUN_ID_RE.match(given) else None
     return run
 
 
-def select_run(run_id: str) -> None:
-    """Make `run_id` the selected run in the session, the URL and the record."""
-    st.session_state["current_run"] = run_id
+def view_run(run_id: str) -> None:
+    """An analysis page's picker (or the demo) chose `run_id`: into the record and the URL. Never touches `runs` or
+    `run_shown`, so a look at an older run cannot replace the run a setup waits for."""
+    update(viewed_run=run_id)
     st.query_params["run"] = run_id
-    update(selected_run=run_id)
 
 
 RUN_DEFAULTS = {"run_seeds": "1", "run_topk": 50, "run_tau": 0.0, "run_epochs": 3, "run_patience": 0, "run_device": "auto",

@@ -5,13 +5,15 @@ and is cached per run and method.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from mosecrot_viz.analysis import alignment
 from mosecrot_viz.analysis import ladder as al
 from mosecrot_viz.analysis.holdout import holdout_bli
 from mosecrot_viz.analysis.stored import DEFAULT_HELD_OUT, stored_bli, stored_drift
-from mosecrot_viz.analysis.suspects import rank_suspects
+from mosecrot_viz.analysis.suspects import rank_suspects, test_unknown_share
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.ui import cached
 
@@ -49,7 +51,7 @@ def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
     orig, own = lad.rung("english_original"), lad.rung("english_method")
     suspects = rank_suspects(
         res, bli_p1=p1, anchor_count=res["anchors"]["count"], lexicon_pairs=res["anchors"]["lexicon_pairs"],
-        test_unknown_rate=res["data"]["test_unknown_word_rate"], drift_mean=drift_mean,
+        test_unknown_rate=test_unknown_share(res)[0], drift_mean=drift_mean,
         english_f1_rr=own["macro_f1"] if own else m.get("english_macro_f1"),
         english_f1_orig=orig["macro_f1"] if orig else None, best_baseline="none", gap=None)
     for s, step in al.order_suspects(lad, suspects):
@@ -61,3 +63,18 @@ def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
                 b.metric(f"ladder: {step.name}", f"{-step.cost:+.3f}", help="the measured change in macro-F1 at that link")
             b.progress(float(s.severity), text=f"threshold severity {s.severity:.2f}")
             st.page_link(PAGES[s.page], label=f"see it on {s.page}")
+
+
+@st.cache_data(show_spinner="splitting the gap to the multilingual model (paired bootstrap over test sentences)")
+def _versus(run_path: str, method: str, mtime: float):
+    from mosecrot_viz.store.runs import StoredRun
+
+    run = StoredRun(Path(run_path))
+    return al.versus_mplm(run.results(), method, run.predictions())
+
+
+def versus_of(run, res: dict, method: str):
+    """`analysis.ladder.versus_mplm` for a stored run, cached per run folder, method and results.json's mtime."""
+    if "mplm" not in res.get("methods", {}):
+        return None
+    return _versus(str(run.path), method, (run.path / "results.json").stat().st_mtime)

@@ -35,20 +35,25 @@ def test_costs_telescope_to_first_minus_last_rung_per_seed():
 
 def test_reading_names_the_largest_loss_a_gain_and_the_multilingual_line():
     text = al.reading(al.ladder_of(_results(), "rr-softmax"))
-    assert "largest loss is vector coverage, 0.180" in text
+    assert "largest loss is vector coverage, -0.180" in text  # one convention: a signed change, negative = loss
     assert "would reach 0.790 instead of 0.610" in text
-    assert "The mapping gains 0.030" in text and "more than one gloss" in text
-    assert "multilingual model scores 0.830" in text
+    assert "The mapping gains +0.030" in text and "more than one gloss" in text
+    assert "multilingual model scores 0.830 (stitched -0.190 against it)" in text
 
 
 def test_table_and_per_class_and_missing_rungs():
     lad = al.ladder_of(_results(" (dev)"), "rr-softmax")
     assert lad.english_on_dev and al.missing_rungs(lad) == []
     table = al.ladder_table(lad)
-    assert table["rung"].tolist()[:2] == ["english_original (dev)", "english_method (dev)"]
-    assert "(dictionary)" in table["rung"].tolist() and "(mplm)" in table["rung"].tolist()
+    assert table["rung"].tolist()[:2] == ["English model, English sentences (dev)",
+                                          "re-initialised model, English sentences (dev)"]  # in words
+    assert table["key"].tolist()[:2] == ["english_original (dev)", "english_method (dev)"]
+    assert not any("_" in r for r in table["rung"])  # no code names in the displayed column
+    assert "(dictionary only, no vectors)" in table["rung"].tolist() and "(multilingual model: mplm)" in table["rung"].tolist()
+    changes = table["change"].dropna()
+    assert changes.sum() == pytest.approx(table["macro_f1"].iloc[4] - table["macro_f1"].iloc[0])  # this minus above
     pc = al.per_class_steps(lad)
-    assert list(pc.index) == ["a", "b"] and "mapping cost" in pc
+    assert list(pc.index) == ["a", "b"] and al.MAPPING_CHANGE in pc and "stitched (mapped rows)" in pc
     assert al.ladder_of(_results(), "ls") is None and al.laddered_methods(_results()) == ["rr-softmax"]
 
 
@@ -65,6 +70,10 @@ def test_casualties_are_oracle_right_and_stitched_wrong_most_confident_first():
     assert out[["seed", "id"]].values.tolist() == [[1, "2"], [1, "1"], [2, "1"]]
     assert out["text"].tolist() == ["two", "one", "one"] and set(out["oracle"]) == {"a"}
     assert al.casualties(None, "m").empty
+    saved = al.rescues(pd.DataFrame(rows), "m")  # the stitched model right where the oracle is wrong
+    assert saved[["seed", "id"]].values.tolist() == [] and al.rescues(None, "m").empty
+    flipped = pd.DataFrame(rows).assign(pred=lambda d: d["pred"].where(d["rung"] != "oracle_translation", "b"))
+    assert al.rescues(flipped, "m")[["seed", "id"]].values.tolist() == [[1, "3"]]  # id 3: stitched a (gold), oracle b
 
 
 def test_reading_calls_a_loss_within_its_seed_spread_noise():
