@@ -314,10 +314,39 @@ def _exact_topk(v64: torch.Tensor, a64: torch.Tensor, cand: torch.Tensor, mask: 
     return scores.gather(1, order).float(), cand.gather(1, order)
 
 
+# Rows per float64 GEMM block in the every-anchor fallback: block x |A| float64 stays near 64 MB at 32k anchors.
+EXACT_GEMM_ROWS = 256
+
+
 def _exact_rows(v64: torch.Tensor, a64: torch.Tensor, k: int):
-    """Exact top-k over every anchor for a few rows (the fallback): ((n, k) float32, (n, k) int64)."""
-    every = torch.arange(len(a64), device=a64.device).expand(len(v64), -1)
-    return _exact_topk(v64, a64, every, None, k)
+    """Exact top-k over every anchor for some rows (the fallback): ((n, k) float32, (n, k) int64).
+
+    A float64 GEMM screens every anchor first (its error and the re-score's are each below gamma_d(float64) *
+    ||v|| * ||a||, about 1e-13 at d = 384); only the anchors within twice both errors of a row's k-th GEMM score
+    are re-scored by `_exact_topk`'s elementwise sum, so the final scores are the same numbers every other path
+    computes for the pair. Re-scoring every anchor elementwise instead reads |A| x d float64 per row: minutes for a
+    few thousand low-contrast rows (a BERT vocabulary's [unused] rows) on one thread."""
+    n, n_anchors = len(v64), len(a64)
+    d = a64.shape[1]
+    if n == 0:
+        return torch.empty((0, k)), torch.empty((0, k), dtype=torch.int64)
+    u64 = 2.0**-53
+    err = 4 * (d * u64 / (1 - d * u64)) * v64.norm(dim=1) * float(a64.norm(dim=1).max()) + 1e-300
+    sims, ids = torch.empty((n, k), dtype=torch.float32), torch.empty((n, k), dtype=torch.int64)
+    for s in range(0, n, EXACT_GEMM_ROWS):
+        v = v64[s : s + EXACT_GEMM_ROWS]
+        g = v @ a64.T  # (b, |A|) float64
+        kth = torch.topk(g, k, dim=1).values[:, -1:]
+        cand = g >= kth - err[s : s + len(v), None]
+        m = int(cand.sum(dim=1).max())
+        if m >= n_anchors:  # a row ties (nearly) every anchor: score them all elementwise
+            every = torch.arange(n_anchors, device=a64.device).expand(len(v), -1)
+            sims[s : s + len(v)], ids[s : s + len(v)] = _exact_topk(v, a64, every, None, k)
+            continue
+        top = torch.topk(g, m, dim=1)  # every candidate of every row of the block, plus some that are not
+        within = cand.gather(1, top.indices)
+        sims[s : s + len(v)], ids[s : s + len(v)] = _exact_topk(v, a64, top.indices, within, k)
+    return sims.to(v64.device), ids.to(v64.device)
 
 
 class _Anchors:
