@@ -620,15 +620,14 @@ def _export(args) -> None:
     from mosecrot_viz.store.export import check_max_words, export
     from mosecrot_viz.store.runs import read_results, tampered
 
-    if args.max_words is not None and args.max_words < 1:
-        raise UsageError(f"--max-words must be a whole number >= 1, got {args.max_words}")
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must be a whole number >= 0, got {args.seed}")
+    with _options():
+        check_max_words(args.max_words)  # the one definition of the limit (store.export), before any file is read
     results = read_results(args.run_dir)
     with _options(), tampered(Path(args.run_dir) / "results.json"):
         # the method, seed and --out checked before any work (a model export may fine-tune)
         check_method(results, args.method, args.seed)
-        check_max_words(args.max_words)
         probe_writable(args.out, "--out")
     check_inputs_unchanged(results, "export rebuilds from them")  # a changed file would give another run's export
     done = export(args.run_dir, args.what, args.out, args.method, args.seed, max_words=args.max_words)

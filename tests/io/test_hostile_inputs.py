@@ -238,9 +238,10 @@ class FakeUpload:
         return memoryview(b"a 1\n")
 
 
-def upload(name, size=4):
+def upload(name, size=4, shown=None):
+    """An upload case; the message names a bad name by its repr (control characters visible), a good one as given."""
     def make(tmp):
-        return (lambda: save_upload(FakeUpload(name, size), "vectors", folder=tmp / "uploads")), repr(name)
+        return (lambda: save_upload(FakeUpload(name, size), "vectors", folder=tmp / "uploads")), shown or repr(name)
     return make
 
 
@@ -425,7 +426,7 @@ CASES = [
     pytest.param(upload("a/.."), PathError, "not a file name", None, id="upload-dir-then-dotdot"),
     pytest.param(upload("/"), PathError, "not a file name", None, id="upload-root"),
     pytest.param(upload(""), PathError, "not a file name", None, id="upload-empty-name"),
-    pytest.param(upload("big.vec", size=5 * 2**30), LimitError, "the limit is", None, id="upload-too-large"),
+    pytest.param(upload("big.vec", size=5 * 2**30, shown="big.vec"), LimitError, "the limit is", None, id="upload-too-large"),
 ]
 
 
