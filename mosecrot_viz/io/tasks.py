@@ -173,7 +173,9 @@ def check_labels(train: pd.DataFrame, other: pd.DataFrame, *, name: str = "test"
     unseen = sorted(set(other["label"]) - set(train["label"]))
     if unseen:
         where = other.attrs.get("path")
-        raise LabelError(f"{name} data has labels not in the training data: {unseen[:10]}", where)
+        more = f" (and {len(unseen) - 10:,} more)" if len(unseen) > 10 else ""
+        raise LabelError(f"{name} data has labels not in the training data: {', '.join(map(str, unseen[:10]))}{more}",
+                         where)
 
 
 def check_trainable(train: pd.DataFrame, dev: pd.DataFrame) -> None:
