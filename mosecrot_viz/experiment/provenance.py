@@ -6,13 +6,14 @@ files they stand for and those are hashed; a hub id that is not a local folder i
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import subprocess
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+
+from mosecrot_viz.defaults.registry import sha256_file
 
 PACKAGES = ("torch", "transformers", "numpy", "tokenizers", "safetensors", "gensim", "scikit-learn", "pandas")
 #: config field -> resource kind for `default:` specs (task files are plain paths)
@@ -34,11 +35,7 @@ def _sha256_cached(path: str, _dev: int, _ino: int, _size: int, _mtime_ns: int, 
     Keyed by path, device, inode, size, mtime and ctime: a rewrite in place (same size, mtime set back with
     `touch -d` or `os.utime`) still changes ctime, which no user call can set, and a file replaced by a rename
     has another inode; so a changed file is hashed again."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(Path(path))
 
 
 def file_record(path) -> dict:

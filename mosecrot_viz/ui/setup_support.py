@@ -6,7 +6,6 @@ the run's own word tokenizer with the chosen segmentation rule.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 
@@ -15,6 +14,7 @@ import streamlit as st
 
 from mosecrot_viz.core.ladder import unknown_word_share
 from mosecrot_viz.core.tokenizer import WordTokenizer
+from mosecrot_viz.defaults.registry import sha256_file
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.experiment.pipeline import anchor_inputs, count_anchors
 from mosecrot_viz.io.limits import describe_limits, max_task_bytes  # noqa: F401 (describe_limits: for the page)
@@ -39,11 +39,7 @@ def content_digest(path: str) -> str | None:
         return None
     if not stat.S_ISREG(info.st_mode) or info.st_size > max_task_bytes():
         return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def check_input(kind: str, spec: str):
