@@ -40,6 +40,9 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("app")
     port = _free_port()
     env = dict(os.environ, MOSECROT_RUNS=str(tmp / "runs"))
+    # the app takes the machine's compute slot as a user's app does (conftest lets in-process tests skip it):
+    # the picker test holds the slot to keep its run queued for as long as it looks
+    env.pop("MOSECROT_SHARE_CORES", None)
     log = open(tmp / "server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
@@ -249,15 +252,19 @@ def _run_button(page):
     return page.get_by_role("button", name="Start run", exact=True)
 
 
-def test_a_picker_never_replaces_the_run_the_setup_waits_for(server, tmp_path, tiny_run_args):
+def test_a_picker_never_replaces_the_run_the_setup_waits_for(server, tmp_path, tiny_run_args, monkeypatch):
     """Issue 26's sequence: start a run, visit a page with a run picker (which offers an older complete run), come
     back: Run shows the started run, with Start disabled while it goes, also after a reload; when it ends, its own
-    results. A new setup (another visitor) shows no run on Run."""
+    results. A new setup (another visitor) shows no run on Run. The test holds the machine's compute slot while it
+    visits, so the run is still going (queued behind the slot) however fast the machine is."""
+    from contextlib import ExitStack
+
     from playwright.sync_api import sync_playwright
 
     from mosecrot_viz.experiment.config import ExperimentConfig
     from mosecrot_viz.experiment.pipeline import run_experiment
     from mosecrot_viz.store.runs import new_run_dir
+    from mosecrot_viz.store.worker import compute_slot
     from mosecrot_viz.ui.state import APP_DATA_ENV
 
     url, tmp = server
@@ -270,11 +277,13 @@ def test_a_picker_never_replaces_the_run_the_setup_waits_for(server, tmp_path, t
     sid = "26a0b1c2d3e4"  # the user's files and Run settings, as Setup and Run record them
     record = {"setup": {"setup_source": "files", "setup_path_vectors": a["vectors"], "setup_path_lexicon": a["lexicon"],
                         "setup_path_train": a["train"], "setup_path_test": a["test"], "setup_src_model": a["source_model"]},
-              "run": {"run_methods": ["rr-softmax", "majority"], "run_epochs": 8, "run_seeds": "1,2"}}
+              "run": {"run_methods": ["rr-softmax", "majority"], "run_epochs": 2, "run_seeds": "1"}}
     folder = Path(os.environ[APP_DATA_ENV]) / "setups"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{sid}.json").write_text(json.dumps(record))
-    with sync_playwright() as p:
+    monkeypatch.delenv("MOSECROT_SHARE_CORES", raising=False)
+    with sync_playwright() as p, ExitStack() as slot:
+        slot.enter_context(compute_slot())  # released below, once the visits while the run goes are checked
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/setup?setup={sid}")
@@ -291,16 +300,15 @@ def test_a_picker_never_replaces_the_run_the_setup_waits_for(server, tmp_path, t
         page.screenshot(path=str(shots / "picker-errors-while-running.png"), full_page=True)
         _sidebar(page, "Run")
         page.get_by_text(f"Showing run {new_id}").wait_for(timeout=60_000)
-        running = page.get_by_text(f"Run {new_id} is").count() > 0  # still going (queued or running)
-        if running:
-            assert _run_button(page).is_disabled(), "Start enabled while this setup's run is going"
+        assert page.get_by_text(f"Run {new_id} is").count() > 0, "the held slot should keep the run going"
+        assert _run_button(page).is_disabled(), "Start enabled while this setup's run is going"
         page.screenshot(path=str(shots / "run-back-while-running.png"), full_page=True)
         page.reload()
         _wait_idle(page)
         page.get_by_text(f"Showing run {new_id}").wait_for(timeout=60_000)
-        if page.get_by_text(f"Run {new_id} is").count() > 0:
-            assert _run_button(page).is_disabled(), "Start enabled after a reload while the run is going"
-        print(f"run state checked while the run was going: {running}", flush=True)
+        assert page.get_by_text(f"Run {new_id} is").count() > 0 and _run_button(page).is_disabled(), \
+            "Start enabled after a reload while the run is going"
+        slot.close()  # let the run take the slot and finish
         page.get_by_text(f"Results of {new_id}").wait_for(timeout=600_000)  # its own results, not the older run's
         page.wait_for_function("() => [...document.querySelectorAll('button')].some(b => b.innerText.trim() === "
                                "'Start run' && !b.disabled)", timeout=60_000)
@@ -310,4 +318,3 @@ def test_a_picker_never_replaces_the_run_the_setup_waits_for(server, tmp_path, t
         _wait_idle(other)
         assert other.get_by_text("Results of").count() == 0 and other.get_by_text("Showing run").count() == 0
         browser.close()
-    assert running, "the run ended before the page was visited: make it longer (epochs, seeds)"
