@@ -58,14 +58,13 @@ def run_args(a: dict, **over) -> list:
 
 
 def _import_seconds(env) -> float:
-    """What a fresh process spends importing what the CLI's checks use (torch, pandas, gensim, transformers' auto
-    classes and the model's class for the model check): the part of a refusal's time that is not the checks (it
-    grows with the machine's load: 15-20 s with a dozen processes sharing 2 cores)."""
+    """What a fresh process spends importing what a refusal imports (the CLI and the checks: `experiment.preflight`
+    reads safetensors headers and config.json itself, and needs neither transformers nor gensim): the part of a
+    refusal's time that is not the checks. It grows with the machine's load (several seconds with a dozen processes
+    sharing 2 cores)."""
     t = time.monotonic()
     subprocess.run([sys.executable, "-c", "import mosecrot_viz.cli, mosecrot_viz.experiment.preflight, "
-                    "mosecrot_viz.experiment.inputs; from transformers import AutoConfig, AutoModel; "
-                    "import transformers.models.bert.modeling_bert"], env=env,
-                   check=True, timeout=300, cwd=ROOT)
+                    "mosecrot_viz.experiment.inputs"], env=env, check=True, timeout=300, cwd=ROOT)
     return time.monotonic() - t
 
 
@@ -107,7 +106,8 @@ def test_bad_inputs_are_refused_within_seconds_while_another_run_holds_the_slot(
             one_line(err, *needles)
             assert "waiting for another run" not in err
             print(f"refused in {seconds:.1f} s (imports alone: {overhead:.1f} s): {err.strip()[-80:]}")
-            assert seconds < 5 + overhead, (seconds, overhead, err)  # checks within 5 s beyond the imports
+            # within 5 s on an idle machine (the imports take about 1.5 s there); a loaded one adds its import time
+            assert seconds < (5 if overhead < 2 else 5 + overhead), (seconds, overhead, err)
             assert holder.poll() is None  # refused while the slot was still held
     finally:
         holder.kill()

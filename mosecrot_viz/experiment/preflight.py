@@ -6,8 +6,9 @@ another person's ten-minute run before being refused. `check_run(cfg)` takes sec
 (`ExperimentConfig.validate`, device availability included), every input's file kind (a regular file, not a
 FIFO, device or folder) and format (the first bytes of vectors and lexicons sniffed; task files read whole, they
 are small and bounded, with the labels of every split checked against the English training labels), the model
-folders' config and tensors (read from the safetensors header and compared with the architecture built on
-torch's meta device: no weights loaded), and the output folder's name with its staging sibling's
+folders' config and tensors (the names in the safetensors headers: for encoders whose layers all hold the same
+tensors a layer's gap shows from the names alone, in milliseconds and without torch; then compared with the
+architecture built on torch's meta device: no weights loaded), and the output folder's name with its staging sibling's
 (`check_out_name`). `default:` resources not built yet are skipped (the registry builds and checks them).
 
 A check that passed is remembered for the same file (path, inode, size, mtime, ctime), so a sweep's trials
@@ -15,7 +16,9 @@ that share their files are checked once.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 
 from mosecrot_viz.atomic import STAGE_OVERHEAD
@@ -23,6 +26,11 @@ from mosecrot_viz.errors import FormatError, InputError, PathError, SchemaError
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.io.limits import LimitedGzip, check_regular_file, refuse_unsafe, strip_bom
 
+#: model types whose encoder layers all hold the same tensors, so a layer's gap shows from the names alone
+HOMOGENEOUS_LAYERS = ("bert", "roberta", "xlm-roberta", "camembert", "distilbert", "electra", "deberta",
+                      "deberta-v2", "mpnet")
+_LAYER_NAME = re.compile(r"^(?P<stack>.*?)\.(?P<index>\d+)\.(?P<rest>.+)$")
+SAFETENSORS_HEADER_MAX = 100_000_000  # bytes: the safetensors format's own limit on its JSON header
 SNIFF_BYTES = 256 * 1024  # enough for a few lines of 4096-d text vectors
 LONGEST_RUN_FILE = 80  # bytes of the longest file name a run writes in its folder (a kept model's, a temp file's)
 _passed: dict = {}  # check key -> True, for files that passed (bounded below)
@@ -171,10 +179,65 @@ def _check_model_folder(folder: Path, files: list, flag: str) -> None:
     if not (folder / "config.json").is_file():
         raise SchemaError(f"{flag}: model folder has no config.json", folder)
     _check_weights(folder)
-    missing, total = _missing_tensors(folder, files)
+    missing, total = _layer_gaps(_config(folder), _header_names(files))  # from names alone: no torch, milliseconds
+    if not missing:
+        missing, total = _missing_tensors(folder, files)  # exact, against the architecture (imports transformers)
     if missing:
         raise SchemaError(f"{flag}: the weights lack {len(missing)} of the encoder's {total} tensors (e.g. "
                           f"{missing[0]}): incomplete or for another architecture", folder)
+
+
+def _config(folder: Path) -> dict:
+    """config.json, read within the JSON limits (`io.structured`); a malformed one is a FormatError naming it."""
+    from mosecrot_viz.io.structured import load_json
+
+    config = load_json(folder / "config.json")
+    if not isinstance(config, dict):
+        raise FormatError("config.json is not a JSON object", folder / "config.json")
+    return config
+
+
+def _header_names(files: list) -> set:
+    """Every tensor name in the safetensors files' headers (the 8-byte length, then that many bytes of JSON; no
+    weights read, no torch imported)."""
+    names = set()
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                n = int.from_bytes(fh.read(8), "little")
+                if not 2 <= n <= SAFETENSORS_HEADER_MAX:
+                    raise ValueError(f"header length {n}")
+                header = json.loads(fh.read(n))
+            names.update(k for k in header if k != "__metadata__")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise FormatError(f"not a readable safetensors file ({exc})", f) from None
+    return names
+
+
+def _layer_gaps(config: dict, names: set) -> tuple[list, int]:
+    """(tensors missing from the encoder's layers, how many its layers hold), judged from the names alone, for the
+    architectures whose layers all hold the same tensors (`HOMOGENEOUS_LAYERS`); ([], 0) for any other.
+
+    The layer stack is the name prefix before an index (`encoder.layer.3.` or `bert.encoder.layer.3.`) that has the
+    most indices; each of its `num_hidden_layers` layers must hold every tensor any layer holds, and the word
+    embeddings must be there. What this does not see (a missing pooler, a model of another family) is left to the
+    exact check on torch's meta device (`_missing_tensors`)."""
+    if config.get("model_type") not in HOMOGENEOUS_LAYERS:
+        return [], 0
+    layers = config.get("num_hidden_layers", config.get("n_layers"))
+    stacks: dict = {}
+    for name in names:
+        m = _LAYER_NAME.match(name)
+        if m:
+            stacks.setdefault(m["stack"], {}).setdefault(int(m["index"]), set()).add(m["rest"])
+    if not stacks or not isinstance(layers, int) or layers < 1:
+        return [], 0
+    stack, by_index = max(stacks.items(), key=lambda kv: len(kv[1]))
+    parts = sorted(set().union(*by_index.values()))
+    missing = [f"{stack}.{i}.{rest}" for i in range(layers) for rest in parts if rest not in by_index.get(i, ())]
+    if not any(n.endswith("word_embeddings.weight") for n in names):
+        missing.insert(0, "embeddings.word_embeddings.weight")
+    return missing, layers * len(parts) + 1
 
 
 def _missing_tensors(folder: Path, files: list) -> tuple[list, int]:

@@ -21,9 +21,9 @@ import shutil
 import struct
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from gensim.models import KeyedVectors
 
 from mosecrot_viz.atomic import atomic_dir, atomic_path
 from mosecrot_viz.errors import FormatError, InputError, LimitError
@@ -41,6 +41,10 @@ from mosecrot_viz.io.limits import (
     strip_bom,
 )
 from mosecrot_viz.io.text import nfc
+
+if TYPE_CHECKING:  # gensim (about 1 s to import, scipy with it) loads when a reader builds its result, so the
+    # run's checks (experiment.preflight), which read no vectors, answer without it
+    from gensim.models import KeyedVectors
 
 FASTTEXT_MAGIC = 793712314  # first int32 of a fastText .bin model
 PARSE_VERSION = 2  # bump when the text parser's output changes, to invalidate parsed-vector caches (2: NFC words)
@@ -130,6 +134,8 @@ def _keyed(words: list[str], matrix: np.ndarray, duplicates: int = 0) -> KeyedVe
 
     `duplicates` (rows dropped because their word came earlier) is kept as `kv.duplicate_words`.
     """
+    from gensim.models import KeyedVectors
+
     kv = KeyedVectors(vector_size=matrix.shape[1], dtype=np.float32)
     kv.vectors = matrix
     kv.index_to_key = list(words)
@@ -677,6 +683,8 @@ def save_text(kv: KeyedVectors, path: str | os.PathLike, *, header: bool = True)
 def subset(kv: KeyedVectors, keep) -> KeyedVectors:
     """A new KeyedVectors holding only the words for which `keep(word)` is true, order kept."""
     idx = [i for i, w in enumerate(kv.index_to_key) if keep(w)]
+    from gensim.models import KeyedVectors
+
     out = KeyedVectors(vector_size=kv.vector_size, dtype=np.float32)
     out.add_vectors([kv.index_to_key[i] for i in idx], kv.vectors[idx].astype(np.float32))
     return out
