@@ -523,6 +523,7 @@ import resource, sys
 from mosecrot_viz.errors import InputError
 kind, path = sys.argv[1], sys.argv[2]
 if kind == "vectors":
+    import gensim.models  # noqa: F401  the result's type, imported lazily by the reader: not the reader's memory
     from mosecrot_viz.io.vectors import load_vectors as load
 elif kind == "lexicon":
     from mosecrot_viz.io.lexicon import load_lexicon as load
