@@ -28,7 +28,8 @@ from mosecrot_viz.core import stitching
 from mosecrot_viz.core.anchor_quality import choose_by_alignment, keep_agreeing, rr_agreement
 from mosecrot_viz.core.anchors import AnchorSet, extract_anchors, filter_anchors
 from mosecrot_viz.core.checks import NumericsError, RunWarnings, check_mapped, check_vector_scale
-from mosecrot_viz.core.mappers import RR_MAPPERS, make_mapper
+from mosecrot_viz.core.mappers import make_mapper
+from mosecrot_viz.core.method_registry import takes_rr_options
 from mosecrot_viz.core.numerics import unit_rows
 from mosecrot_viz.core.script_shift import ShiftedWordTokenizer
 from mosecrot_viz.core.self_learning import self_learned_anchors
@@ -77,9 +78,10 @@ def normalise_rows(x, mode: str) -> np.ndarray:
 
 
 def configured_mapper(cfg: ExperimentConfig, method: str, device="cpu"):
-    """An unfitted mapper for `method` with the run's top-k and temperature (RR mappers only)."""
+    """An unfitted mapper for `method` with the run's top-k and temperature (the mappers whose registry entry takes
+    them: `core.method_registry.takes_rr_options`)."""
     params = {}
-    if method in RR_MAPPERS:
+    if takes_rr_options(method):
         params = {"k": cfg.top_k, "device": str(device)}
         if cfg.temperature is not None:
             params["temperature"] = cfg.temperature
@@ -151,12 +153,11 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
     e_s_reinit = None
     for m in methods:
         mapper = configured_mapper(cfg, m, device)
-        ids = {"target_ids": anchors.target_ids} if getattr(mapper, "uses_anchor_ids", False) else {}
         if mapper.reinitialises_source and e_s_reinit is None:
             e_s_reinit = normalise_rows(e_s, cfg.normalisation)
         source = e_s_reinit if mapper.reinitialises_source else e_s
         try:
-            mapper.fit(source[anchors.source_ids], e_t[anchors.target_ids], **ids)
+            mapper.fit(source[anchors.source_ids], e_t[anchors.target_ids], target_ids=anchors.target_ids)
             mapped_source = mapper.transform_source(source)
             f_t = mapper.transform_target(e_t)
         except NumericsError as exc:  # a mapper's own check (e.g. LS's W): say which input it was fitted on
