@@ -64,6 +64,7 @@ def test_the_run_builds_it_with_its_registered_params(toy):
     cfg = ExperimentConfig(vectors="v", lexicon="l", train="t", test="x", methods=[TOY], top_k=7)
     mapper = configured_mapper(cfg, TOY)
     assert isinstance(mapper, MeanAnchorMapper) and mapper.get_params() == {"scale": 2.0}
+    assert configured_mapper(cfg, "rr-softmax", "cpu").get_params()["k"] == 7  # an RR mapper takes the run's top-k
 
 
 def test_the_run_page_offers_it(toy, tmp_path, monkeypatch):
@@ -75,9 +76,13 @@ def test_the_run_page_offers_it(toy, tmp_path, monkeypatch):
     assert TOY in at.multiselect(key="run_methods").options
 
 
-def test_without_it_the_name_is_refused(tmp_path):
+def test_without_it_the_name_is_refused():
     from mosecrot_viz.errors import InputError
     from mosecrot_viz.experiment.config import ExperimentConfig
+    from mosecrot_viz.experiment.spaces import configured_mapper
 
+    cfg = ExperimentConfig(vectors="v", lexicon="l", train="t", test="x", methods=[TOY])
     with pytest.raises(InputError, match="unknown methods"):
-        ExperimentConfig(vectors="v", lexicon="l", train="t", test="x", methods=[TOY]).validate()
+        cfg.validate()
+    with pytest.raises(ValueError, match="unknown mapper 'toy-mean'"):
+        configured_mapper(cfg, TOY)

@@ -28,8 +28,7 @@ from mosecrot_viz.core import stitching
 from mosecrot_viz.core.anchor_quality import choose_by_alignment, keep_agreeing, rr_agreement
 from mosecrot_viz.core.anchors import AnchorSet, extract_anchors, filter_anchors
 from mosecrot_viz.core.checks import NumericsError, RunWarnings, check_mapped, check_vector_scale
-from mosecrot_viz.core.mappers import make_mapper
-from mosecrot_viz.core.method_registry import takes_rr_options
+from mosecrot_viz.core.mappers import RR_MAPPERS, make_mapper
 from mosecrot_viz.core.numerics import unit_rows
 from mosecrot_viz.core.script_shift import ShiftedWordTokenizer
 from mosecrot_viz.core.self_learning import self_learned_anchors
@@ -78,10 +77,10 @@ def normalise_rows(x, mode: str) -> np.ndarray:
 
 
 def configured_mapper(cfg: ExperimentConfig, method: str, device="cpu"):
-    """An unfitted mapper for `method` with the run's top-k and temperature (the mappers whose registry entry takes
-    them: `core.method_registry.takes_rr_options`)."""
+    """An unfitted mapper for `method` with the run's top-k and temperature (the RR mappers: those whose registry
+    entry takes them, `core.method_registry.takes_rr_options`)."""
     params = {}
-    if takes_rr_options(method):
+    if method in RR_MAPPERS:
         params = {"k": cfg.top_k, "device": str(device)}
         if cfg.temperature is not None:
             params["temperature"] = cfg.temperature
