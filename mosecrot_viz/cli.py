@@ -20,6 +20,7 @@ from mosecrot_viz import __version__
 from mosecrot_viz.atomic import write_bytes
 from mosecrot_viz.core.anchors import POLICIES as ANCHOR_POLICIES
 from mosecrot_viz.core.devices import DEVICES
+from mosecrot_viz.core.method_registry import METHOD_NAMES  # = config.ALL_METHODS, live; imports no torch
 from mosecrot_viz.core.tokenizer import UNK_POLICIES
 from mosecrot_viz.defaults.registry import DEMO_METHODS  # noqa: F401  (also imported from here by scripts and tests)
 from mosecrot_viz.errors import InputError
@@ -28,10 +29,6 @@ from mosecrot_viz.io.text import SEGMENTATIONS
 if TYPE_CHECKING:  # the config module imports the mappers, hence torch: only when a command runs
     from mosecrot_viz.experiment.config import ExperimentConfig
 
-#: config.ALL_METHODS, spelled out so that building the parser (and --help) imports no torch; a test keeps them equal
-METHOD_NAMES = ("rr-standard", "rr-softmax", "rr-sparsemax", "ls", "procrustes", "rr-softmax-keep",
-                "rr-procrustes-keep", "lexcopy-procrustes", "lexcopy-ls", "lexcopy-rr-keep", "lr", "mplm", "source",
-                "majority")
 EXIT_FAILED, EXIT_USAGE = 1, 2
 DEBUG_ENV = "MOSECROT_DEBUG"
 

@@ -205,9 +205,7 @@ def _score(spaces, kv, train, query_rows, gold, methods, make_mapper, ks) -> tup
     first_gold = [min(g) if g else -1 for g in gold]
     precision, cosines = {}, {}
     for m in methods:
-        mapper = make_mapper(m)
-        ids = {"target_ids": train.target_ids} if getattr(mapper, "uses_anchor_ids", False) else {}
-        mapper = mapper.fit(e_s[train.source_ids], kv.vectors[train.target_ids], **ids)
+        mapper = make_mapper(m).fit(e_s[train.source_ids], kv.vectors[train.target_ids], target_ids=train.target_ids)
         f_s = stitching.source_matrix(mapper.transform_source(e_s), e_s, tok.all_special_ids)
         f_t = mapper.transform_target(kv.vectors[np.asarray(query_rows, dtype=np.int64)])
         precision[m] = {meth: bli(f_t, f_s, gold, ks=ks, method=meth, candidate_ids=whole).precision

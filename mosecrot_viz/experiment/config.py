@@ -8,14 +8,14 @@ import numpy as np
 
 from mosecrot_viz.core.anchors import POLICIES as ANCHOR_POLICIES  # noqa: F401 (re-exported for the Run page)
 from mosecrot_viz.core.devices import DEVICES
-from mosecrot_viz.core.mappers import MAPPERS
+from mosecrot_viz.core.method_registry import MAPPER_NAMES, METHOD_NAMES
 from mosecrot_viz.core.tokenizer import UNK_POLICIES
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.io.text import SEGMENTATIONS
 
 FINE_TUNED_RR = ("rr-standard", "rr-softmax", "rr-sparsemax")  # the paper's three RR weightings
-MAPPED_METHODS = tuple(MAPPERS)
-ALL_METHODS = MAPPED_METHODS + ("lr", "mplm", "source", "majority")
+MAPPED_METHODS = MAPPER_NAMES  # live views of core.method_registry: a mapper registered there is listed here too
+ALL_METHODS = METHOD_NAMES  # the mappers, then the baselines lr, mplm, source, majority
 NORMALISATIONS = ("none", "unit", "center-unit")  # experiment.spaces.normalise_rows
 SELF_TRAINING_SUFFIX = "+st"  # `rr-softmax+st`: the method, then label-free self-training (core.self_training)
 

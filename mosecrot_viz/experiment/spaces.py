@@ -77,7 +77,8 @@ def normalise_rows(x, mode: str) -> np.ndarray:
 
 
 def configured_mapper(cfg: ExperimentConfig, method: str, device="cpu"):
-    """An unfitted mapper for `method` with the run's top-k and temperature (RR mappers only)."""
+    """An unfitted mapper for `method` with the run's top-k and temperature (the RR mappers: those whose registry
+    entry takes them, `core.method_registry.takes_rr_options`)."""
     params = {}
     if method in RR_MAPPERS:
         params = {"k": cfg.top_k, "device": str(device)}
@@ -151,12 +152,11 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
     e_s_reinit = None
     for m in methods:
         mapper = configured_mapper(cfg, m, device)
-        ids = {"target_ids": anchors.target_ids} if getattr(mapper, "uses_anchor_ids", False) else {}
         if mapper.reinitialises_source and e_s_reinit is None:
             e_s_reinit = normalise_rows(e_s, cfg.normalisation)
         source = e_s_reinit if mapper.reinitialises_source else e_s
         try:
-            mapper.fit(source[anchors.source_ids], e_t[anchors.target_ids], **ids)
+            mapper.fit(source[anchors.source_ids], e_t[anchors.target_ids], target_ids=anchors.target_ids)
             mapped_source = mapper.transform_source(source)
             f_t = mapper.transform_target(e_t)
         except NumericsError as exc:  # a mapper's own check (e.g. LS's W): say which input it was fitted on
