@@ -5,6 +5,7 @@ The run store's root is `store.runs.runs_root` (beside the cache by default) and
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -32,3 +33,13 @@ def shared_data_dir() -> Path:
 def model_cache_dir() -> Path:
     """Fine-tuned models shared across runs and sweeps (`--model-cache`): `finetuned/` in the cache."""
     return cache_dir() / "finetuned"
+
+
+def sha256_file(path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks (constant memory): the one content key for input hashes (provenance),
+    uploads (Setup) and the defaults' pinned archives and cached parses (defaults)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()

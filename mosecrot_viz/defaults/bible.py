@@ -135,7 +135,7 @@ def _verses(db_path, lang: str) -> dict[tuple[int, int, int], str]:
 def _eligible(db_path, labels: str) -> list[tuple[int, int, int]]:
     """`_eligible_cached`, keyed by the DB's content (its sha256, about 0.5 s for the 218 MB DB), not its size and
     mtime: a DB changed in place within the same second and size is not served from the old choice."""
-    from mosecrot_viz.defaults.registry import sha256_file
+    from mosecrot_viz.paths import sha256_file
 
     path = _db(db_path).resolve()
     return _eligible_cached(str(path), sha256_file(path), labels)

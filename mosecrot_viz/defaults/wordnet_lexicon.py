@@ -87,7 +87,7 @@ def _lemmas(db_dir: Path, language: str) -> list[tuple[str, str]]:
 
 def _english(db_dir: Path) -> dict[str, tuple[str, ...]]:
     """English words of each synset, in synset order; cached while the dump's content (its sha256) is unchanged."""
-    from mosecrot_viz.defaults.registry import sha256_file
+    from mosecrot_viz.paths import sha256_file
 
     path = db_dir / "english" / "english_lemma.sql"
     try:

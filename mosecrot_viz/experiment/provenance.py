@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from mosecrot_viz.defaults.registry import sha256_file
+from mosecrot_viz.paths import sha256_file
 
 PACKAGES = ("torch", "transformers", "numpy", "tokenizers", "safetensors", "gensim", "scikit-learn", "pandas")
 #: config field -> resource kind for `default:` specs (task files are plain paths)

@@ -14,12 +14,12 @@ import streamlit as st
 
 from mosecrot_viz.core.ladder import unknown_word_share
 from mosecrot_viz.core.tokenizer import WordTokenizer
-from mosecrot_viz.defaults.registry import sha256_file
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.experiment.pipeline import anchor_inputs, count_anchors
 from mosecrot_viz.io.limits import describe_limits, max_task_bytes  # noqa: F401 (describe_limits: for the page)
 from mosecrot_viz.io.tasks import check_labels, load_task  # noqa: F401 (re-exported for the page)
 from mosecrot_viz.io.text import SEGMENTATIONS, resolve_rule  # noqa: F401 (re-exported for the page)
+from mosecrot_viz.paths import sha256_file
 from mosecrot_viz.ui import cached
 
 
