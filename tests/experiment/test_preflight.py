@@ -1,5 +1,5 @@
 """experiment.preflight's model check: a layer's missing tensors are seen from the safetensors header names
-alone (no torch, no transformers), so the refusal takes milliseconds; other gaps go to the exact meta-device check."""
+alone (no torch, transformers or gensim imported), so the refusal takes milliseconds; other gaps go to the exact meta-device check."""
 from __future__ import annotations
 
 import json
@@ -72,6 +72,6 @@ def test_a_model_folder_missing_layer_tensors_is_refused_without_importing_trans
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
                          check=True).stdout
     assert "SchemaError" in out and "tensors" in out and "layer.0.attention" in out, out
-    assert "'transformers'" not in out and "'gensim'" not in out, out
+    assert "'torch'" not in out and "'transformers'" not in out and "'gensim'" not in out, out
     with pytest.raises(SchemaError, match="tensors"):  # and in-process, as the CLI calls it
         preflight.check_model(str(broken), "--source-model")
