@@ -13,7 +13,9 @@ widget's label) in the app. Importing this module imports no torch: `run --help`
 """
 from __future__ import annotations
 
+import functools
 import math
+import types
 import typing
 from dataclasses import MISSING, dataclass, field, fields
 
@@ -186,25 +188,21 @@ def default_of(name: str):
     return f.default_factory() if f.default_factory is not MISSING else f.default
 
 
+@functools.lru_cache(maxsize=None)
+def _hints() -> dict:
+    return typing.get_type_hints(RunOptions)
+
+
 def type_of(name: str):
-    """Option `name`'s annotated type, resolved (e.g. `int | None`)."""
+    """Option `name`'s annotated type, resolved (e.g. `int | None`): what pydantic checks a grid value against."""
     return _hints()[name]
 
 
-_HINTS: dict = {}
-
-
-def _hints() -> dict:
-    if not _HINTS:
-        _HINTS.update(typing.get_type_hints(RunOptions))
-    return _HINTS
-
-
 def base_type(name: str) -> type:
-    """The type under `| None` (`list` for lists): what a CLI flag or a widget holds."""
+    """The type under `| None` (`list` for `list[int]`): what a CLI flag or a widget holds."""
     t = type_of(name)
-    args = [a for a in typing.get_args(t) if a is not type(None)]
-    t = args[0] if typing.get_origin(t) is typing.Union or type(t).__name__ == "UnionType" else t
+    if isinstance(t, types.UnionType) or typing.get_origin(t) is typing.Union:
+        t = next(a for a in typing.get_args(t) if a is not type(None))
     return typing.get_origin(t) or t
 
 
