@@ -9,6 +9,7 @@ the machine's compute slot (`experiment.preflight`). `--help` answers without im
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -18,15 +19,14 @@ from typing import TYPE_CHECKING
 
 from mosecrot_viz import __version__
 from mosecrot_viz.atomic import write_bytes
-from mosecrot_viz.core.anchors import POLICIES as ANCHOR_POLICIES
-from mosecrot_viz.core.devices import DEVICES
 from mosecrot_viz.core.method_registry import METHOD_NAMES  # = config.ALL_METHODS, live; imports no torch
-from mosecrot_viz.core.tokenizer import UNK_POLICIES
 from mosecrot_viz.defaults.registry import DEMO_METHODS  # noqa: F401  (also imported from here by scripts and tests)
 from mosecrot_viz.errors import InputError
+from mosecrot_viz.experiment import options as schema
+from mosecrot_viz.experiment.presets import DEMO
 from mosecrot_viz.io.text import SEGMENTATIONS
 
-if TYPE_CHECKING:  # the config module imports the mappers, hence torch: only when a command runs
+if TYPE_CHECKING:  # imported when a command runs (the parser needs only the torch-free option schema)
     from mosecrot_viz.experiment.config import ExperimentConfig
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -73,6 +73,15 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class _StoreOff(argparse._StoreTrueAction):
+    """A flag that turns an option that is on by default off (--no-freeze, --no-ladder): shown as a flag (no
+    default in its help), stores False."""
+
+    def __init__(self, option_strings, dest, default=True, required=False, help=None):
+        super().__init__(option_strings, dest, default=default, required=required, help=help)
+        self.const = False
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line usage error on stderr (exit 2), like every other failure of the CLI."""
 
@@ -80,18 +89,42 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
 
 
-def _add_training_args(p: argparse.ArgumentParser, epochs: int, out_required: bool = True) -> None:
-    p.add_argument("--seeds", type=_ints, default="1", help="comma-separated seeds; each is one fine-tune per method")
-    p.add_argument("--epochs", type=int, default=epochs, help="fine-tuning epochs (the best English-dev epoch is kept)")
-    p.add_argument("--patience", type=int, default=None,
-                   help="stop a fine-tune after this many epochs without a better English dev F1 (default: off, as "
-                   "in the paper: every epoch is trained and the best kept)")
-    p.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate for fine-tuning")
-    p.add_argument("--batch-size", type=int, default=32, help="sentences per training step")
-    p.add_argument("--device", default="auto", choices=list(DEVICES),
-                   help="auto = cuda when available, else mps, else cpu")
-    p.add_argument("--out", required=out_required, help="folder for results.json and predictions.csv" if out_required
-                   else "run store folder for the trials (default: the app's run store, so Compare shows them)")
+def _add_options(p: argparse.ArgumentParser, group: str, required: bool = True, defaults: dict | None = None,
+                 help_for: dict | None = None) -> None:
+    """The flags of every run option of `group` ("experiment" or "training"), read from `experiment.options`: flag,
+    type, default, choices and help. `defaults`/`help_for`: a command's own (the demo preset's, sweep's --out)."""
+    defaults, help_for = defaults or {}, help_for or {}
+    for name, opt in schema.OPTIONS.items():
+        flag = schema.flag_of(name)
+        if opt.group != group or flag is None:
+            continue
+        text = help_for.get(name, opt.help).replace("%", "%%")
+        kind = schema.base_type(name)
+        default = defaults.get(name, schema.default_of(name))
+        if kind is bool:
+            p.add_argument(flag, dest=name, action=_StoreOff if opt.negate else "store_true", help=text)
+            continue
+        kw = {"dest": name, "help": text}
+        if opt.metavar:
+            kw["metavar"] = opt.metavar
+        if default is dataclasses.MISSING:
+            kw["required"] = required
+        elif kind is list:  # comma-separated on the command line; argparse runs the type over the default too
+            kw["type"] = _ints if name == "seeds" else _methods
+            kw["default"] = ",".join(map(str, default))
+        else:
+            kw["type"] = kind if kind in (int, float) else None
+            kw["default"] = default
+        if opt.choices:
+            kw["choices"] = list(opt.choices)
+        if name == "out":
+            kw["required"] = required
+        p.add_argument(flag, **{k: v for k, v in kw.items() if v is not None or k == "default"})
+
+
+def _add_training_args(p: argparse.ArgumentParser, out_required: bool = True, defaults: dict | None = None,
+                       help_for: dict | None = None) -> None:
+    _add_options(p, "training", out_required, defaults, help_for)
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -124,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--values", help="comma-separated, e.g. 1,10,50,100,all")
 
     demo = add("demo", help="the embedded default end to end (English -> Chinese Bible verses)")
-    _add_training_args(demo, epochs=3)
+    _add_training_args(demo, defaults=DEMO.options)
 
     bench = add("bench", help="time the fast paths against their references (docs/PERFORMANCE.md)")
     bench.add_argument("--words", type=int, default=200_000, help="target words in the timed mapping")
@@ -201,58 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SWEEP_OUT_HELP = "run store folder for the trials (default: the app's run store, so Compare shows them)"
+
+
 def _add_experiment_args(run: argparse.ArgumentParser, required: bool = True) -> None:
-    run.add_argument("--vectors", required=required, help="static vectors file, or default:LANG")
-    run.add_argument("--lexicon", required=required, help="bilingual lexicon (english target per line), or default:LANG")
-    run.add_argument("--train", required=required, help="English training data")
-    run.add_argument("--test", required=required, help="target-language test data")
-    run.add_argument("--dev", help="English dev data for epoch selection (default: 10%% of --train)")
-    run.add_argument("--source-test", help="English test data, to report in-language F1 beside each method")
-    run.add_argument("--lang", help="target language code (chooses the segmentation rule: jieba for zh, elision "
-                     "for fr/it/ca, ...)")
-    run.add_argument("--segmentation", default="auto", choices=list(SEGMENTATIONS),
-                     help="how target text is split into words, as the vectors were built (auto: the language's "
-                          "rule; words = a Unicode word regex, elision = l' + autre, elision-clitics = also a -t -il)")
-    run.add_argument("--target-train", help="target-language training data (needed by the lr baseline)")
-    run.add_argument("--source-model", default="default", help="hub id, local folder, or 'default' (all-MiniLM-L6-v2)")
-    run.add_argument("--multilingual-model", default="default-multilingual",
-                     help="hub id, local folder, or 'default-multilingual' (multilingual-e5-small, 4-bit-derived)")
-    run.add_argument("--methods", type=_methods, default=",".join(DEMO_METHODS),
-                     help=f"comma-separated from {','.join(METHOD_NAMES)}")
-    run.add_argument("--top-k", type=int, default=50, help="anchors per word (0 = all)")
-    run.add_argument("--temperature", type=float, default=None, help="tau (default: each weighting's own, see README)")
-    run.add_argument("--max-vocab", type=int, default=None, help="keep the N most frequent target words (default: all)")
-    run.add_argument("--anchor-policy", default="first", choices=list(ANCHOR_POLICIES),
-                     help="one English translation per target word: lexicon order, each English once, "
-                          "re-chosen by a first Procrustes alignment, or a dictionary re-induced from the vectors")
-    run.add_argument("--no-freeze", action="store_true", help="let input embeddings train during fine-tuning")
-    run.add_argument("--no-ladder", action="store_true",
-                     help="skip the gap ladder (inference passes that take the loss apart link by link; see explain)")
-    run.add_argument("--model-cache", help="folder to reuse fine-tuned models across runs (safetensors; default: off)")
-    run.add_argument("--bli-test-lexicon", metavar="PATH",
-                     help="a separate BLI test dictionary (as MUSE's): results.json's bli_test gives P@1/5/10 by NN and "
-                          "CSLS on it, each mapper refitted on the anchors minus every anchor whose target word it tests")
-    run.add_argument("--keep-models", action="store_true",
-                     help="keep each stitched model (method, seed) in --out as safetensors, for `export --what model` "
-                          "and the app's sentence box without fine-tuning again (one model's size per method and seed)")
-    run.add_argument("--n-anchors", type=int, default=None, help="keep a random subset of N anchors (default: all)")
-    run.add_argument("--drop-stopword-anchors", action="store_true", help="remove anchors whose English side is a stop word")
-    run.add_argument("--unk-policy", default="unk", choices=list(UNK_POLICIES),
-                     help="target words without a vector: the PLM's [UNK], dropped, or (beyond the paper) its own word pieces")
-    run.add_argument("--extend-vocab-from-lexicon", action="store_true",
-                     help="beyond the paper: lexicon words without a vector join the vocabulary (translation's pieces)")
-    run.add_argument("--anchor-agreement", type=float, default=None, metavar="SHARE",
-                     help="keep this share of anchors whose relative representations agree best across languages "
-                          "(default: all)")
-    run.add_argument("--normalisation", default="none", choices=["none", "unit", "center-unit"],
-                     help="rows of the anchor space before anchors are used: as shipped, unit length, or mean-centred "
-                          "then unit length (VecMap's order); the static vectors always, the PLM's embeddings for the "
-                          "mappers that re-initialise them (see experiment/spaces.py)")
-    run.add_argument("--script-shift", type=float, default=None, metavar="SHARE",
-                     help="a simulation: rename this share (0-1) of the target alphabet into scripts neither tokenizer "
-                          "knows, in the vectors' words, the lexicon and the target text (after segmentation), so mplm "
-                          "and source meet an unseen script and static vectors do not notice (default: off)")
-    _add_training_args(run, epochs=5, out_required=required)
+    _add_options(run, "experiment", required, help_for={"methods": f"comma-separated from {','.join(METHOD_NAMES)}"})
+    _add_training_args(run, out_required=required, help_for={} if required else {"out": SWEEP_OUT_HELP})
 
 
 def _progress_bar():
@@ -335,15 +322,9 @@ def _run(cfg: ExperimentConfig) -> dict:
 
 
 def demo_config(args, inputs: dict | None = None) -> ExperimentConfig:
-    """The embedded default: English Bible verses -> Chinese, MiniLM, synonyms vectors, CC-CEDICT (`inputs`: the
-    task files, by default built into the cache first)."""
-    from mosecrot_viz.defaults.registry import demo_inputs
-    from mosecrot_viz.experiment.config import ExperimentConfig
-
-    return ExperimentConfig.from_dict(
-        demo_inputs() if inputs is None else inputs, methods=list(DEMO_METHODS), seeds=args.seeds, epochs=args.epochs,
-        lr=args.lr, batch_size=args.batch_size, device=args.device, out=args.out, patience=args.patience,
-    )
+    """The teaching demo (`experiment.presets.DEMO`: English Bible verses -> Chinese, MiniLM, the zh vectors,
+    CC-CEDICT) with the training flags given (`inputs`: the task files, by default built into the cache first)."""
+    return DEMO.config(inputs, **{name: getattr(args, name) for name in _flags(args, "training")})
 
 
 def _demo(args) -> None:
@@ -400,30 +381,23 @@ def _sweep_command(args) -> int:
     return 0
 
 
+def _flags(args, group: str) -> list[str]:
+    """The run options of `group` that this command's parser has flags for (their dest is the field name)."""
+    return [n for n, o in schema.OPTIONS.items() if o.group == group and hasattr(args, n)]
+
+
 def _experiment_config(args) -> ExperimentConfig:
+    """The run's config from the parsed flags: every option by its field name (`experiment.options`)."""
     from mosecrot_viz.experiment.config import ExperimentConfig
 
-    missing = [f"--{f}" for f in ("vectors", "lexicon", "train", "test") if not getattr(args, f)]
+    missing = [schema.flag_of(f) for f in ("vectors", "lexicon", "train", "test") if not getattr(args, f)]
     if missing:
         raise UsageError(f"missing {', '.join(missing)}")
-    return ExperimentConfig(
-        vectors=args.vectors, lexicon=args.lexicon, train=args.train, test=args.test, dev=args.dev,
-        source_test=args.source_test, lang=args.lang, target_train=args.target_train,
-        source_model=args.source_model, multilingual_model=args.multilingual_model, methods=args.methods,
-        top_k=args.top_k or None, temperature=args.temperature, seeds=args.seeds, epochs=args.epochs,
-        patience=args.patience, lr=args.lr, batch_size=args.batch_size, max_vocab=args.max_vocab, device=args.device,
-        freeze_embeddings=not args.no_freeze, anchor_policy=args.anchor_policy, out=args.out,
-        model_cache=args.model_cache, n_anchors=args.n_anchors, drop_stopword_anchors=args.drop_stopword_anchors,
-        anchor_agreement_share=args.anchor_agreement, unk_policy=args.unk_policy,
-        extend_vocab_from_lexicon=args.extend_vocab_from_lexicon, ladder=not args.no_ladder, segmentation=args.segmentation,
-        keep_models=args.keep_models, bli_test_lexicon=args.bli_test_lexicon,
-        **_regime_options(args),
-    )
-
-
-def _regime_options(args) -> dict:
-    """ExperimentConfig fields of the options beyond the paper's run flags (normalisation, ...), by flag."""
-    return {"normalisation": args.normalisation, "script_shift": args.script_shift}
+    values = {n: getattr(args, n) for n in (*_flags(args, "experiment"), *_flags(args, "training"))}
+    for name, value in values.items():
+        if schema.OPTIONS[name].zero_is_none == "both" and value == 0:
+            values[name] = None  # --top-k 0: every anchor
+    return ExperimentConfig(**values)
 
 
 def _sweep(cfg: ExperimentConfig, args) -> None:

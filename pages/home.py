@@ -3,11 +3,11 @@ import streamlit as st
 
 from mosecrot_viz.analysis.stored import analysis_seconds
 from mosecrot_viz.analysis.suspects import test_unknown_share, unknown_text
-from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.presets import DEMO
 from mosecrot_viz.store.runs import ACTIVE_STATES, cancel_run, latest_complete, latest_run, start_run
 from mosecrot_viz.ui import state
 from mosecrot_viz.ui.components import provenance_table, restrictive_licences, results_table, run_progress
-from mosecrot_viz.ui.inputs import DEMO_METHODS, demo_inputs
+from mosecrot_viz.ui.inputs import demo_inputs
 
 st.title("mosecrot_viz")
 st.markdown(
@@ -21,7 +21,8 @@ st.subheader("Teaching mode")
 st.write("Runs the embedded default (is a Bible verse from the Old or the New Testament? Fine-tuned on English, tested "
          "on Chinese; all-MiniLM-L6-v2, Chinese "
          "word2vec, CC-CEDICT anchors) with RR-softmax, LS, the multilingual model (the strong baseline), LR and two "
-         "floors; one seed, 3 epochs. Then walk through the pages below: **Why** takes the gap apart link by link.")
+         f"floors; one seed, {DEMO.options['epochs']} epochs. Then walk through the pages below: **Why** takes the gap "
+         "apart link by link.")
 last = latest_complete("demo")
 if last is not None:
     extra = analysis_seconds(last.path)
@@ -33,7 +34,7 @@ demo = latest_run("demo")  # the newest demo on this machine: after a reload or 
 demo_busy = demo is not None and demo.active
 if st.button("Run the demo", type="primary", key="home_run", disabled=demo_busy,
              help="the demo is running: follow it below, or cancel it" if demo_busy else None):
-    cfg = ExperimentConfig.from_dict(demo_inputs(), methods=list(DEMO_METHODS), epochs=3)
+    cfg = DEMO.config(demo_inputs())  # the teaching demo preset (experiment.presets)
     demo = start_run(cfg, name="demo")  # the user's own Setup choices are left as they are
     state.view_run(demo.run_id)  # the analysis pages show it once done; Run's own runs are left alone
     st.session_state["_demo_was_active"] = True

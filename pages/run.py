@@ -10,7 +10,8 @@ import streamlit as st
 from mosecrot_viz.analysis.run_warnings import run_warnings
 from mosecrot_viz.analysis.training import fine_tune_table
 from mosecrot_viz.errors import InputError
-from mosecrot_viz.experiment.config import ALL_METHODS, ANCHOR_POLICIES, DEVICES, ExperimentConfig
+from mosecrot_viz.experiment.config import ALL_METHODS, ExperimentConfig
+from mosecrot_viz.experiment.options import app_message
 from mosecrot_viz.experiment.provenance import auto_device_line
 from mosecrot_viz.paths import model_cache_dir
 from mosecrot_viz.store.runs import cancel_run, list_runs, start_run, start_sweep
@@ -33,33 +34,37 @@ else:
                + ": choose them on **Setup**. Runs start only on inputs you chose there.")
     st.page_link("pages/setup.py", label="Go to Setup")
 
-default_methods = ["rr-softmax", "ls", "source", "majority"] + (["lr"] if (setup or {}).get("target_train") else [])
-record = state.bind("run", {**state.RUN_DEFAULTS, "run_methods": default_methods})
+record = state.bind("run", {**state.RUN_DEFAULTS, "run_methods": state.default_methods(setup)})
 st.session_state["run_methods"] = [m for m in st.session_state["run_methods"] if m in ALL_METHODS]
 st.write(f"Device: **{auto_device_line()}**")
 st.multiselect("methods", list(ALL_METHODS), **state.kw("run", "run_methods"))
+
+
+def _number(where, key: str, **kw):
+    """A number input for Run widget `key`: label, bounds and step from its run option (experiment.options)."""
+    return where.number_input(state.widget_label(key), **state.number_bounds(key), **kw, **state.kw("run", key))
+
+
 c = st.columns(5)
-c[0].text_input("seeds", **state.kw("run", "run_seeds"))
-c[1].number_input("top-k (0 = all)", 0, 100000, **state.kw("run", "run_topk"))
-c[2].number_input("τ (0 = per weighting)", 0.0, 10.0, step=0.01, **state.kw("run", "run_tau"))
-c[3].number_input("epochs", 1, 20, **state.kw("run", "run_epochs"))
-c[4].selectbox("device", list(DEVICES), **state.kw("run", "run_device"))
-st.checkbox("freeze input embeddings during fine-tuning", **state.kw("run", "run_freeze"))
-st.number_input("stop early after this many epochs without a better English dev F1 (0 = off, as in the paper)", 0, 20,
-                **state.kw("run", "run_patience"))
+c[0].text_input(state.widget_label("run_seeds"), **state.kw("run", "run_seeds"))
+_number(c[1], "run_topk")
+_number(c[2], "run_tau")
+_number(c[3], "run_epochs")
+c[4].selectbox(state.widget_label("run_device"), state.choices("run_device"), **state.kw("run", "run_device"))
+st.checkbox(state.widget_label("run_freeze"), **state.kw("run", "run_freeze"))
+_number(st, "run_patience")
 with st.expander("Anchor options (quality filters, subsets; Setup's anchor count follows them)"):
     ac = st.columns(4)
-    ac[0].selectbox("translation per target word", list(ANCHOR_POLICIES),
+    ac[0].selectbox(state.widget_label("run_policy"), state.choices("run_policy"),
                     **state.kw("run", "run_policy"), help="first: lexicon order (the paper); aligned: re-chosen by a first "
                     "Procrustes alignment; self-learned: dictionary re-induced by iterated Procrustes + CSLS")
-    ac[1].number_input("keep share by R_s/R_t agreement (0 = off)", 0.0, 1.0, step=0.1, **state.kw("run", "run_agree"))
-    ac[2].number_input("random subset of anchors (0 = all)", 0, 10**6, **state.kw("run", "run_nanchors"))
-    ac[3].checkbox("drop stop-word anchors", **state.kw("run", "run_stop"))
+    _number(ac[1], "run_agree")
+    _number(ac[2], "run_nanchors")
+    ac[3].checkbox(state.widget_label("run_stop"), **state.kw("run", "run_stop"))
 with st.expander("Beyond the paper's setting: words without a static vector"):
     bc = st.columns(2)
-    bc[0].checkbox("lexicon words without a vector join the vocabulary (their translation's PLM row)",
-                   **state.kw("run", "run_lexvocab"))
-    bc[1].checkbox("other unknown words are read by the PLM's own tokenizer", **state.kw("run", "run_subwords"))
+    bc[0].checkbox(state.widget_label("run_lexvocab"), **state.kw("run", "run_lexvocab"))
+    bc[1].checkbox(state.widget_label("run_subwords"), **state.kw("run", "run_subwords"))
 with st.expander("Sweep one parameter (every trial is stored; Compare draws the curve)"):
     sc = st.columns(2)
     param = sc[0].selectbox("parameter", list(SWEEPABLE), **state.kw("run", "run_sweep_param"))
@@ -86,14 +91,14 @@ if st.button("Start run", type="primary", key="run_start", disabled=not setup or
             state.started_run(run.run_id)
             st.rerun()  # redraw with Start disabled and the new run shown
         except (InputError, ValueError) as exc:
-            st.error(str(exc))
+            st.error(app_message(exc))
 if sweep_clicked:
     try:
         trials = start_sweep(sweep_configs(_config(), param, parse_values(param, values),
                                            model_cache=str(model_cache_dir())), name="sweep")
         st.success(f"queued {len(trials)} trials; follow them below, then open **Compare**.")
     except (InputError, ValueError) as exc:
-        st.error(str(exc))
+        st.error(app_message(exc))
 
 
 def shown_run_picker(runs: dict) -> str | None:

@@ -17,10 +17,12 @@ them. The engines that run the trials live in `engines.py`.
       seed: [1, 2]                 # shorthand for seeds: [VALUE]
       top_k: [10, 50, all]         # any other field by its name ("all" = None for top_k, n_anchors)
 
-Every value is checked against its ExperimentConfig field's type when the file is loaded (pydantic, lax mode):
-numbers written as YAML 1.1 strings (`lr: 1e-4`) are coerced, a value that is not one (`lr: fast`) stops the
-load with the field named, before any trial starts; unknown fields are refused. Ranges and choices are then
-checked per trial by `ExperimentConfig.validate`, also before any trial runs.
+Every value is checked against its run option when the file is loaded: its type (pydantic, lax mode, over the field
+types of `experiment.options`): numbers written as YAML 1.1 strings (`lr: 1e-4`) are coerced, a value that is not
+one (`lr: fast`) stops the load with the field named; then its bounds and choices by `options.check_value`, the
+validator the command line and the app use, so a refusal reads as the CLI's (`field 'epochs': --epochs must be a
+whole number >= 1, got 0`). Unknown fields are refused. Each trial is then checked whole by
+`ExperimentConfig.validate` (methods, options that depend on each other), also before any trial runs.
 """
 from __future__ import annotations
 
@@ -29,12 +31,12 @@ import hashlib
 import itertools
 import json
 import math
-import typing
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from mosecrot_viz.errors import InputError, LimitError
+from mosecrot_viz.experiment import options
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.io.structured import load_yaml
 
@@ -89,25 +91,30 @@ def _resolve_path(value, folder: Path):
 
 @lru_cache(maxsize=None)
 def _field_adapter(key: str):
-    """A pydantic TypeAdapter for one ExperimentConfig field, from the dataclass's own type hints."""
+    """A pydantic TypeAdapter for one run option, from its field's type (experiment.options)."""
     from pydantic import TypeAdapter
 
-    return TypeAdapter(typing.get_type_hints(ExperimentConfig)[key])
+    return TypeAdapter(options.type_of(key))
 
 
 def _typed(key: str, value, where: str, source: str):
-    """`value` coerced to field `key`'s type (YAML 1.1 reads `1e-4` as the string "1e-4": it becomes 0.0001), or
+    """`value` coerced to field `key`'s type (YAML 1.1 reads `1e-4` as the string "1e-4": it becomes 0.0001), then
+    checked against the option's bounds and choices (`options.check_value`, the CLI's and the app's validator), or
     an InputError naming the field; checked when the grid is loaded, before any trial."""
     from pydantic import ValidationError
 
     value = _normalise(key, value)
     try:
-        return _field_adapter(key).validate_python(value)
+        value = _field_adapter(key).validate_python(value)
     except ValidationError as exc:
         err = exc.errors()[0]
         at = "".join(f"[{p}]" for p in err["loc"])
         raise InputError(f"{where}: field {key!r}{at}: {err['msg'][:1].lower()}{err['msg'][1:]}, got {value!r}",
                          source) from None
+    try:
+        return options.check_value(key, value)
+    except options.OptionError as exc:
+        raise InputError(f"{where}: field {key!r}: {exc}", source) from None
 
 
 def _typed_axis_value(axis: str, value, source: str):

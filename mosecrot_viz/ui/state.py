@@ -26,6 +26,7 @@ from pathlib import Path
 import streamlit as st
 
 from mosecrot_viz.atomic import write_json
+from mosecrot_viz.experiment import options
 
 APP_DATA_ENV = "MOSECROT_APP_DATA"
 ID_RE = re.compile(r"^[0-9a-f]{12}$")
@@ -204,23 +205,84 @@ def view_run(run_id: str) -> None:
     st.query_params["run"] = run_id
 
 
-RUN_DEFAULTS = {"run_seeds": "1", "run_topk": 50, "run_tau": 0.0, "run_epochs": 3, "run_patience": 0, "run_device": "auto",
-                "run_freeze": True, "run_policy": "first", "run_agree": 0.0, "run_nanchors": 0, "run_stop": False,
-                "run_lexvocab": False, "run_subwords": False, "run_sweep_param": "top_k"}
+#: the Run page's widget keys -> the run option each sets: their labels, defaults and bounds are the option's
+#: (experiment.options); a widget shows None as 0 where the option says so ("0 = off"), seeds as "1,2", and the
+#: subwords checkbox is unk_policy == "subwords"
+RUN_WIDGETS = {"run_seeds": "seeds", "run_topk": "top_k", "run_tau": "temperature", "run_epochs": "epochs",
+               "run_patience": "patience", "run_device": "device", "run_freeze": "freeze_embeddings",
+               "run_policy": "anchor_policy", "run_agree": "anchor_agreement_share", "run_nanchors": "n_anchors",
+               "run_stop": "drop_stopword_anchors", "run_lexvocab": "extend_vocab_from_lexicon",
+               "run_subwords": "unk_policy"}
+ANCHOR_WIDGETS = ("run_policy", "run_agree", "run_nanchors", "run_stop", "run_lexvocab", "run_subwords")
+
+
+def widget_value(name: str, value):
+    """Run option `name`'s `value` as its Run page widget holds it."""
+    if name == "seeds":
+        return ",".join(map(str, value))
+    if name == "unk_policy":
+        return value == "subwords"
+    if value is None and options.OPTIONS[name].zero_is_none:
+        return 0.0 if options.base_type(name) is float else 0
+    return value
+
+
+def option_value(name: str, value):
+    """A Run page widget's `value` as run option `name`'s value (0 -> None where the option says so); a seeds text
+    that is not whole numbers is an `OptionError` naming the widget."""
+    if name == "seeds":
+        try:
+            return [int(s) for s in str(value).split(",") if s.strip()]
+        except ValueError:
+            raise options.refuse("seeds", "must be comma-separated whole numbers", str(value)) from None
+    if name == "unk_policy":
+        return "subwords" if value else "unk"
+    kind = options.base_type(name)
+    if kind is bool:
+        return bool(value)
+    if kind is int:
+        value = int(value)
+    if options.OPTIONS[name].zero_is_none and not value:
+        return None
+    return value
+
+
+def widget_label(key: str) -> str:
+    """The label of Run page widget `key`: its option's (the app's errors name the option by it)."""
+    return options.OPTIONS[RUN_WIDGETS[key]].label
+
+
+def number_bounds(key: str) -> dict:
+    """`st.number_input` bounds of Run page widget `key` from its option: the lowest value (0 where 0 = off), the
+    page's highest, the step."""
+    name = RUN_WIDGETS[key]
+    opt = options.OPTIONS[name]
+    num = float if options.base_type(name) is float else int
+    out = {"min_value": num(0 if opt.zero_is_none else opt.low), "max_value": opt.widget_max, "step": opt.widget_step}
+    return {k: (num(v) if k != "step" else v) for k, v in out.items() if v is not None}
+
+
+def choices(key: str) -> list:
+    """The choices of Run page select widget `key` (its option's)."""
+    return list(options.OPTIONS[RUN_WIDGETS[key]].choices)
+
+
+def default_methods(setup: dict | None) -> list[str]:
+    """The Run page's preselected methods: the option's default, without `lr` when the setup has no target-language
+    training data (it needs it)."""
+    return [m for m in options.default_of("methods") if m != "lr" or (setup or {}).get("target_train")]
+
+
+RUN_DEFAULTS = {**{key: widget_value(name, options.default_of(name)) for key, name in RUN_WIDGETS.items()},
+                "run_sweep_param": "top_k"}
 
 
 def config_overrides(values: dict, *, with_training: bool = True) -> dict:
     """Run's widget values (`run_*` keys, as stored) -> ExperimentConfig fields. Setup uses the anchor fields
     for its preview, so its counts follow the options the run will use."""
     v = {**RUN_DEFAULTS, **(values or {})}
-    out = dict(anchor_policy=v["run_policy"], anchor_agreement_share=v["run_agree"] or None,
-               n_anchors=int(v["run_nanchors"]) or None, drop_stopword_anchors=bool(v["run_stop"]),
-               extend_vocab_from_lexicon=bool(v["run_lexvocab"]), unk_policy="subwords" if v["run_subwords"] else "unk")
-    if with_training:
-        out.update(seeds=[int(s) for s in str(v["run_seeds"]).split(",") if s.strip()], top_k=int(v["run_topk"]) or None,
-                   temperature=v["run_tau"] or None, epochs=int(v["run_epochs"]), device=v["run_device"],
-                   patience=int(v["run_patience"]) or None,
-                   freeze_embeddings=bool(v["run_freeze"]))
-        if "run_methods" in v:
-            out["methods"] = list(v["run_methods"])
+    keys = RUN_WIDGETS if with_training else ANCHOR_WIDGETS
+    out = {RUN_WIDGETS[k]: option_value(RUN_WIDGETS[k], v[k]) for k in keys}
+    if with_training and "run_methods" in v:
+        out["methods"] = list(v["run_methods"])
     return out
