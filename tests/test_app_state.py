@@ -316,9 +316,13 @@ def _shown(at) -> str:
     return " ".join(c.value for c in at.caption if c.value.startswith("Showing run"))
 
 
-def test_a_picker_never_replaces_the_run_a_setup_waits_for(store, tiny_run_args):
+def test_a_picker_never_replaces_the_run_a_setup_waits_for(store, tiny_run_args, monkeypatch):
     """Issue 26: start a run, look at an older run on an analysis page, come back: Run still shows the started run
-    and Start stays disabled while it goes, after a reload and in a second tab; a new setup shows no run at all."""
+    and Start stays disabled while it goes, after a reload and in a second tab; a new setup shows no run at all.
+    The test holds the machine's compute slot from the start, so the run stays queued (going) however fast the
+    machine is, until the test cancels it."""
+    from mosecrot_viz.store.worker import compute_slot
+
     root = store / "runs"
     root.mkdir()
     older = ExperimentConfig(**tiny_run_args, methods=["majority"], epochs=1, ladder=False)
@@ -334,7 +338,14 @@ def test_a_picker_never_replaces_the_run_a_setup_waits_for(store, tiny_run_args)
     stale = _app(sid)  # a second tab, drawn before the start (Start enabled there)
     stale.switch_page("pages/run.py").run()
     assert not stale.button(key="run_start").disabled
-    at.button(key="run_start").click().run()
+    monkeypatch.delenv("MOSECROT_SHARE_CORES", raising=False)  # the app's run waits for the slot the test holds
+    slot = compute_slot()
+    slot.__enter__()
+    try:
+        at.button(key="run_start").click().run()
+    except BaseException:
+        slot.__exit__(None, None, None)
+        raise
     assert not at.exception, [e.value for e in at.exception]
     new = next(r for r in list_runs() if r.run_id != old_id)
     try:
@@ -359,6 +370,7 @@ def test_a_picker_never_replaces_the_run_a_setup_waits_for(store, tiny_run_args)
         assert _shown(fresh) == "" and not any("Results of" in h.value for h in fresh.subheader)
     finally:
         cancel_run(new)
+        slot.__exit__(None, None, None)
         _wait(new, 120)
     at.switch_page("pages/run.py").run()  # it ended: Start is enabled again, the same run still shown
     assert not at.button(key="run_start").disabled and new.run_id in _shown(at)
