@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from mosecrot_viz.analysis import alignment, plots
+from mosecrot_viz.analysis import plots
 from mosecrot_viz.analysis.registry import DEFAULT_HELD_OUT, computed_with_run
 from mosecrot_viz.experiment.config import MAPPED_METHODS
 from mosecrot_viz.ui import cached
@@ -54,24 +54,15 @@ def explorer():
         st.caption("Type a word to list its nearest English tokens and target words in the shared space of the "
                    "chosen mapping.")
         return
-    inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
-    f_s, f_t = spaces.mapped[m]
-    src_words = spaces.tokenizer.convert_ids_to_tokens(list(range(len(f_s))))
-    if lang == "target":
-        row = inputs.vectors.key_to_index.get(word)
-        q = f_t[row] if row is not None else None
-    else:
-        row = spaces.tokenizer.get_vocab().get(word.lower() if spaces.lowercase_source else word)
-        q = f_s[row] if row is not None else None
-    if q is None:
+    found = cached.analysis(run, "shared_neighbours", mapper=m, side=lang, word=word, k=10)
+    if not found.found:
         st.warning(f"{word!r} has no row in the {lang} space")
         return
     a, b = st.columns(2)
     a.write("English neighbours (F_s)")
-    a.dataframe(pd.DataFrame(alignment.neighbours(q, f_s, src_words, k=10), columns=["token", "cosine"]), hide_index=True)
+    a.dataframe(pd.DataFrame(found.source, columns=["token", "cosine"]), hide_index=True)
     b.write("target neighbours (F_t)")
-    b.dataframe(pd.DataFrame(alignment.neighbours(q, f_t, inputs.vectors.index_to_key, k=10), columns=["word", "cosine"]),
-                hide_index=True)
+    b.dataframe(pd.DataFrame(found.target, columns=["word", "cosine"]), hide_index=True)
 
 
 explorer()

@@ -22,19 +22,14 @@ st.caption(f"{res['anchors']['count']:,} anchors from {res['anchors']['lexicon_p
 
 
 def _neighbours(side: str, word: str) -> None:
-    inputs, spaces = cached.spaces(run.run_id, run.config(), ())
-    tok = spaces.tokenizer
-    t = search_words.neighbour_tables(word, side, e_s=spaces.e_s,
-                                      source_words=tok.convert_ids_to_tokens(list(range(len(spaces.e_s)))),
-                                      kv=inputs.vectors, pairs=inputs.pairs, source_vocab=tok.get_vocab(),
-                                      lowercase_source=spaces.lowercase_source)
+    t = cached.analysis(run, "neighbours", side=side, word=word)
     st.markdown(f"**Neighbours of {side} word `{word}`** (cosine in each language's own space; gloss = first lexicon "
                 "translation)")
     left, right = st.columns(2)
-    left.caption(f"target space (E_t), around `{t['target_word'] or '—'}`")
-    left.dataframe(pd.DataFrame(t["target"], columns=["word", "cosine", "gloss"]), hide_index=True)
-    right.caption(f"English space (E_s), around `{t['source_word'] or '—'}`")
-    right.dataframe(pd.DataFrame(t["source"], columns=["word", "cosine", "gloss"]), hide_index=True)
+    left.caption(f"target space (E_t), around `{t.target_word or '—'}`")
+    left.dataframe(pd.DataFrame(t.target, columns=["word", "cosine", "gloss"]), hide_index=True)
+    right.caption(f"English space (E_s), around `{t.source_word or '—'}`")
+    right.dataframe(pd.DataFrame(t.source, columns=["word", "cosine", "gloss"]), hide_index=True)
 
 
 @st.fragment

@@ -162,3 +162,45 @@ class WordCounts:
     @classmethod
     def from_json(cls, rec: dict) -> "WordCounts":
         return cls({m: {str(w): int(c) for w, c in d.items()} for m, d in rec["counts"].items()})
+
+
+@dataclass(frozen=True, eq=False)
+class Neighbours:
+    """A word's neighbours in each language's own space, glossed (`anchor_search.neighbour_tables`, `neighbours`).
+
+    target_word, source_word: the word and its lexicon translation on the other side (None without one); target,
+    source: rows {word, cosine, gloss} among the target vectors (E_t) and the English tokens (E_s), nearest first.
+    """
+
+    target_word: str | None
+    source_word: str | None
+    target: list
+    source: list
+
+    def to_json(self) -> dict:
+        return {"target_word": self.target_word, "source_word": self.source_word, "target": list(self.target),
+                "source": list(self.source)}
+
+    @classmethod
+    def from_json(cls, rec: dict) -> "Neighbours":
+        return cls(rec["target_word"], rec["source_word"], [dict(r) for r in rec["target"]],
+                   [dict(r) for r in rec["source"]])
+
+
+@dataclass(frozen=True, eq=False)
+class SharedNeighbours:
+    """A word's nearest English tokens (F_s) and target words (F_t) in one mapper's shared space
+    (`alignment.neighbours`, `shared_neighbours`): (word, cosine) pairs, nearest first; found is False (and both
+    lists empty) when the word has no row on its own side."""
+
+    found: bool
+    source: list
+    target: list
+
+    def to_json(self) -> dict:
+        return {"found": self.found, "source": [list(p) for p in self.source], "target": [list(p) for p in self.target]}
+
+    @classmethod
+    def from_json(cls, rec: dict) -> "SharedNeighbours":
+        return cls(bool(rec["found"]), [(str(w), float(c)) for w, c in rec["source"]],
+                   [(str(w), float(c)) for w, c in rec["target"]])

@@ -9,24 +9,23 @@ computes every analysis's defaults once it has finished (`precompute`, called by
 default views need no rebuild of the mapped spaces. What an analysis reads comes from a `RunSources`, loaded on
 first use; the app passes one whose inputs and spaces are its shared cached copies (`ui.cached`).
 
-A new analysis is one `Analysis(...)` line in `ANALYSES` (its compute function beside it or in its own module,
-its result type in `analysis.dtypes`) and its test.
+The contract is `analysis.interface.Analysis`; the registered analyses are `analysis.catalogue.ANALYSES` (a new
+analysis is one line there, its compute function, its result type in `analysis.dtypes`, and its test).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
 from mosecrot_viz.analysis import stored
-from mosecrot_viz.analysis.dtypes import AnchorView, BLIHits, BLIResult, Drift, Heatmap, WordCounts
-
-DEFAULT_HELD_OUT = 1000  # the Alignment page's default held-out anchors, and the Why page's
-DEFAULT_ANCHOR_VIEW = {"method": "pca", "n": 800, "search": "", "seed": 0}  # the Anchors page's default 2-D view
-DEFAULT_HEATMAP_COLUMNS = 40
-#: what an analysis may declare it reads (a `RunSources` attribute each)
-NEEDS = frozenset({"config", "results", "predictions", "inputs", "spaces", "mappers", "device", "result"})
+from mosecrot_viz.analysis.catalogue import (  # noqa: F401 (the defaults: re-exported for the pages)
+    ANALYSES,
+    DEFAULT_ANCHOR_VIEW,
+    DEFAULT_HEATMAP_COLUMNS,
+    DEFAULT_HELD_OUT,
+)
+from mosecrot_viz.analysis.interface import NEEDS, Analysis, Declared  # noqa: F401 (NEEDS: re-exported)
 
 
 class RunSources:
@@ -109,59 +108,6 @@ class RunSources:
         self._results[(name, stored.params_key(ANALYSES[name].bind(params)))] = result
 
 
-class _Declared:
-    """`sources` as one analysis sees it: only what it declared it needs (so `needs` is always the truth)."""
-
-    def __init__(self, sources, name: str, needs: frozenset):
-        self._sources, self._name, self._needs = sources, name, needs
-
-    def __getattr__(self, attr):
-        if attr not in self._needs:
-            raise AttributeError(f"analysis {self._name!r} reads {attr!r} without declaring it in `needs`")
-        return getattr(self._sources, attr)
-
-
-def _always(_) -> bool:
-    return True
-
-
-def _has_mappers(src) -> bool:
-    return bool(src.mappers)
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """One analysis: `compute(sources, **params)` returns an instance of `result` (a type with to_json/from_json).
-
-    needs: the `RunSources` attributes compute reads; params: every parameter with its default; defaults:
-    (sources) -> the parameter sets computed once the run has finished (None: only on request); applies:
-    (sources) -> whether the run can have this analysis (held-out BLI needs a mapper); keep: (params) -> whether
-    a result computed on request is stored (a search is not); version: bump when the result's meaning changes
-    (older stored entries are then computed again); spinner: what the app says while computing it."""
-
-    name: str
-    compute: Callable
-    result: type
-    needs: frozenset
-    params: dict = field(default_factory=dict)
-    defaults: Callable | None = None
-    applies: Callable = _always
-    keep: Callable = _always
-    version: int = 1
-    spinner: str = ""
-
-    def __post_init__(self):
-        if not self.needs <= NEEDS:
-            raise ValueError(f"analysis {self.name!r} needs {sorted(self.needs - NEEDS)}: not among {sorted(NEEDS)}")
-
-    def bind(self, params: dict) -> dict:
-        """`params` over the defaults, as JSON values (tuples as lists); an unknown name is a TypeError."""
-        unknown = set(params) - set(self.params)
-        if unknown:
-            raise TypeError(f"analysis {self.name!r} has no parameter {', '.join(sorted(unknown))}")
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in {**self.params, **params}.items()}
-
-
 def _stored(analysis: Analysis, folder, params: dict):
     """(result, entry) stored for `params`, or (None, None) when absent, of another version, or unreadable."""
     found = stored.entry(folder, analysis.name, params)
@@ -175,7 +121,7 @@ def _stored(analysis: Analysis, folder, params: dict):
 
 def _computed(analysis: Analysis, sources, params: dict):
     """The result as `from_json(to_json(...))` gives it: the values a later read of the stored entry gives."""
-    out = analysis.compute(_Declared(sources, analysis.name, analysis.needs), **params)
+    out = analysis.compute(Declared(sources, analysis.name, analysis.needs), **params)
     return analysis.result.from_json(out.to_json())
 
 
@@ -228,87 +174,3 @@ def precompute(cfg, folder) -> dict:
                 "version": analysis.version, "with_run": True, "params": params, "result": result.to_json()}
     stored.write_run_entries(folder, entries, round(time.perf_counter() - t0, 1))
     return entries
-
-
-# ---- the analyses ----
-
-
-def _holdout_bli(src, n_test: int) -> BLIResult:
-    from mosecrot_viz.analysis.holdout import holdout_bli
-
-    h = holdout_bli(src.config, src.inputs(), src.spaces(src.mappers), list(src.mappers), n_test=n_test,
-                    device=src.device)
-    return BLIResult(h.precision, h.cosines, h.n_test, h.n_train)
-
-
-def _drift(src) -> Drift:
-    from mosecrot_viz.analysis import alignment
-
-    spaces = src.spaces(src.mappers)
-    drifts = alignment.mapper_drifts(spaces, list(src.mappers))
-    return Drift({m: alignment.drift_summary(d) for m, d in drifts.items()},
-                 {m: d for m, d in drifts.items() if spaces.reinit[m]})
-
-
-def _anchor_view(src, method: str, n: int, search: str, seed: int) -> AnchorView:
-    from mosecrot_viz.analysis.anchor_search import anchor_space_view
-
-    inputs = src.inputs()
-    return anchor_space_view(src.spaces(()), inputs.vectors, inputs.pairs, method, n, search, seed)
-
-
-def _anchor_bli_hits(src, method: str, n: int, search: str, seed: int) -> BLIHits:
-    from mosecrot_viz.analysis.anchor_search import anchor_bli_hits
-
-    view = src.result("anchor_view", method=method, n=n, search=search, seed=seed)
-    inputs = src.inputs()
-    return BLIHits(anchor_bli_hits(src.spaces(src.mappers), inputs.vectors, inputs.pairs, view.target_rows,
-                                   list(src.mappers)))
-
-
-def _heatmap(src, words: list, columns: int) -> Heatmap:
-    from mosecrot_viz.analysis.anchor_words import relative_heatmap
-
-    h = relative_heatmap(src.inputs().vectors, src.spaces(()).anchors, list(words), columns)
-    return Heatmap(h["words"], h["missing"], h["anchors"], h["matrix"])
-
-
-def _default_heatmap(src) -> list[dict]:
-    from mosecrot_viz.analysis.anchor_words import default_heatmap_words
-
-    a = src.spaces(src.mappers).anchors
-    words = default_heatmap_words({"source_words": list(a.source_words), "target_words": list(a.target_words),
-                                   "target_ids": a.target_ids.tolist()})
-    return [{"words": words, "columns": DEFAULT_HEATMAP_COLUMNS}]
-
-
-def _misclassified_words(src) -> WordCounts:
-    from mosecrot_viz.analysis.anchor_search import run_misclassified_word_counts
-
-    return WordCounts(run_misclassified_word_counts(src.results, src.predictions(), list(src.mappers)))
-
-
-def _unsearched(params: dict) -> bool:
-    return not params.get("search")
-
-
-_VIEW = dict(params=dict(DEFAULT_ANCHOR_VIEW), defaults=lambda src: [dict(DEFAULT_ANCHOR_VIEW)], keep=_unsearched)
-ANALYSES: dict[str, Analysis] = {a.name: a for a in (
-    Analysis("holdout_bli", _holdout_bli, BLIResult, frozenset({"config", "inputs", "spaces", "mappers", "device"}),
-             params={"n_test": DEFAULT_HELD_OUT}, defaults=lambda src: [{"n_test": DEFAULT_HELD_OUT}],
-             applies=_has_mappers,
-             spinner="refitting each mapper without the held-out anchors, then retrieving them"),
-    Analysis("drift", _drift, Drift, frozenset({"spaces", "mappers"}), defaults=lambda src: [{}],
-             applies=_has_mappers, spinner="measuring how far each mapper moves the English embeddings"),
-    Analysis("anchor_view", _anchor_view, AnchorView, frozenset({"inputs", "spaces"}), spinner="projecting anchors",
-             **_VIEW),
-    Analysis("anchor_bli_hits", _anchor_bli_hits, BLIHits, frozenset({"inputs", "spaces", "mappers", "result"}),
-             applies=_has_mappers,
-             spinner="nearest English token of each plotted target word, per mapping", **_VIEW),
-    Analysis("heatmap", _heatmap, Heatmap, frozenset({"inputs", "spaces", "mappers"}),
-             params={"words": [], "columns": DEFAULT_HEATMAP_COLUMNS}, defaults=_default_heatmap,
-             spinner="relative representations of the chosen words"),
-    Analysis("misclassified_words", _misclassified_words, WordCounts,
-             frozenset({"results", "predictions", "mappers"}),
-             spinner="finding the words of misclassified test sentences"),
-)}

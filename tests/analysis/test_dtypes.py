@@ -19,6 +19,8 @@ def test_the_named_types_fields():
     assert _names(dtypes.Drift) == ["summary", "cosines"]
     assert _names(dtypes.Heatmap) == ["words", "missing", "anchors", "matrix"]
     assert _names(dtypes.BLIHits) == ["hits"] and _names(dtypes.WordCounts) == ["counts"]
+    assert _names(dtypes.Neighbours) == ["target_word", "source_word", "target", "source"]
+    assert _names(dtypes.SharedNeighbours) == ["found", "source", "target"]
 
 
 def _roundtrip(value):
@@ -58,3 +60,8 @@ def test_the_other_results_round_trip():
     assert _roundtrip(dtypes.Heatmap([], ["xnone"], [], None)).matrix is None
     assert _roundtrip(dtypes.BLIHits({"ls": [True, False]})).hits == {"ls": [True, False]}
     assert _roundtrip(dtypes.WordCounts({"ls": {"xcat": 2}})).counts == {"ls": {"xcat": 2}}
+    n = _roundtrip(dtypes.Neighbours("xcat", "cat", [{"word": "xdog", "cosine": 0.5, "gloss": "dog"}], []))
+    assert (n.target_word, n.source_word, n.target, n.source) == ("xcat", "cat", [{"word": "xdog", "cosine": 0.5,
+                                                                                  "gloss": "dog"}], [])
+    s = _roundtrip(dtypes.SharedNeighbours(True, [("cat", 0.25)], [("xcat", 1.0)]))
+    assert s.found and s.source == [("cat", 0.25)] and s.target == [("xcat", 1.0)]

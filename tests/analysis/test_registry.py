@@ -158,7 +158,7 @@ def test_a_schema_1_file_is_read_as_the_same_results(run):
 
 def test_every_registered_analysis_declares_a_typed_result():
     assert set(registry.ANALYSES) == {"holdout_bli", "drift", "anchor_view", "anchor_bli_hits", "heatmap",
-                                      "misclassified_words"}
+                                      "misclassified_words", "neighbours", "shared_neighbours"}
     for name, a in registry.ANALYSES.items():
         assert a.name == name and a.spinner and a.needs <= registry.NEEDS
         assert callable(a.result.to_json) and callable(a.result.from_json)
