@@ -46,14 +46,14 @@ class RunSources:
     @cached_property
     def results(self) -> dict:
         """results.json (the registry only computes for a run whose results are readable)."""
-        return stored._load(self.folder / "results.json") or {}
+        return stored.run_results(self.folder) or {}
 
     @cached_property
     def config(self):
         """The run's `ExperimentConfig` (results.json's `config`)."""
         from mosecrot_viz.experiment.config import ExperimentConfig
 
-        return ExperimentConfig.from_dict(self.results.get("config") or {})
+        return ExperimentConfig.from_dict(stored.run_config(self.folder) or {})
 
     @cached_property
     def mappers(self) -> tuple:

@@ -61,10 +61,22 @@ def _load(path: Path) -> dict | None:
     return _parsed(str(path), st.st_mtime_ns, st.st_size)
 
 
+def run_results(folder) -> dict | None:
+    """results.json of the run in `folder` (parsed once per version), or None when absent or unreadable."""
+    return _load(Path(folder) / "results.json")
+
+
+def run_config(folder) -> dict | None:
+    """The config results.json of the run in `folder` records (the one place the registry and this module read
+    a field of results.json), or None when the run has no readable results."""
+    results = run_results(folder)
+    return None if results is None else results.get("config") or {}
+
+
 def run_key(folder) -> str | None:
-    """`config_key` of the run in `folder` (its results.json), or None when the run has no readable results."""
-    results = _load(Path(folder) / "results.json")
-    return None if results is None else config_key(results.get("config") or {})
+    """`config_key` of the run in `folder`, or None when the run has no readable results."""
+    config = run_config(folder)
+    return None if config is None else config_key(config)
 
 
 def _migrate_v1(data: dict) -> dict:
