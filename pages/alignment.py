@@ -2,10 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from mosecrot_viz.analysis import alignment, plots
-from mosecrot_viz.analysis.holdout import holdout_bli
-from mosecrot_viz.analysis.stored import stored_bli, stored_drift_cosines
-from mosecrot_viz.experiment.config import MAPPED_METHODS, ExperimentConfig
+from mosecrot_viz.analysis import plots
+from mosecrot_viz.analysis.registry import DEFAULT_HELD_OUT, computed_with_run
+from mosecrot_viz.experiment.config import MAPPED_METHODS
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
 
@@ -19,22 +18,13 @@ if not mappers:
     st.info(f"This run has no mapping method ({', '.join(MAPPED_METHODS)}): nothing to align.")
     st.stop()
 
-
-@st.cache_data(show_spinner="refitting each mapper without the held-out anchors, then retrieving them")
-def _bli(run_id: str, n_test: int):
-    inputs, spaces = cached.spaces(run_id, run.config(), mappers)
-    cfg = ExperimentConfig.from_dict(run.config())
-    res = holdout_bli(cfg, inputs, spaces, mappers, n_test=n_test)
-    return res.precision, res.cosines, res.n_test, res.n_train
-
-
-n_test = st.select_slider("held-out anchors", [200, 500, 1000, 2000], 1000, key="alignment_n")
-stored = stored_bli(run.path, n_test)  # computed with the run (analysis.stored), else computed now and cached
-bli, cosines, n_held, n_train = stored or _bli(run.run_id, n_test)
+n_test = st.select_slider("held-out anchors", [200, 500, 1000, 2000], DEFAULT_HELD_OUT, key="alignment_n")
+held_out = cached.analysis(run, "holdout_bli", n_test=n_test)
+bli = held_out.precision
 st.subheader("Bilingual lexicon induction on held-out anchors (target word → English token)")
-st.caption(f"{n_held} anchors held out; each mapper refitted on the other {n_train:,}. A hit is any whole-token English "
-           "translation of the target word in the lexicon, among every whole-word token of the model. CSLS corrects "
-           "for hubs." + (" (computed with the run)" if stored else ""))
+st.caption(f"{held_out.n_test} anchors held out; each mapper refitted on the other {held_out.n_train:,}. A hit is "
+           "any whole-token English translation of the target word in the lexicon, among every whole-word token of the "
+           "model. CSLS corrects for hubs." + (" (computed with the run)" if computed_with_run(run, "holdout_bli", n_test=n_test) else ""))
 show_figure(plots.bli_bars(bli), "alignment_bli")
 st.dataframe(pd.DataFrame({m: {f"{k} P@{p}": v for k, d in bli[m].items() for p, v in d.items()} for m in bli}).T)
 
@@ -48,7 +38,7 @@ if res.get("bli_test"):  # issue 18: the run's separate test dictionary (--bli-t
                                for m, p in bt["precision"].items()}).T)
 
 st.subheader("Cosine between held-out translation pairs in the shared space")
-show_figure(plots.cosine_hist(cosines), "alignment_cos")
+show_figure(plots.cosine_hist(held_out.cosines), "alignment_cos")
 
 
 @st.fragment
@@ -64,40 +54,28 @@ def explorer():
         st.caption("Type a word to list its nearest English tokens and target words in the shared space of the "
                    "chosen mapping.")
         return
-    inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
-    f_s, f_t = spaces.mapped[m]
-    src_words = spaces.tokenizer.convert_ids_to_tokens(list(range(len(f_s))))
-    if lang == "target":
-        row = inputs.vectors.key_to_index.get(word)
-        q = f_t[row] if row is not None else None
-    else:
-        row = spaces.tokenizer.get_vocab().get(word.lower() if spaces.lowercase_source else word)
-        q = f_s[row] if row is not None else None
-    if q is None:
+    found = cached.analysis(run, "shared_neighbours", mapper=m, side=lang, word=word, k=10)
+    if not found.found:
         st.warning(f"{word!r} has no row in the {lang} space")
         return
     a, b = st.columns(2)
     a.write("English neighbours (F_s)")
-    a.dataframe(pd.DataFrame(alignment.neighbours(q, f_s, src_words, k=10), columns=["token", "cosine"]), hide_index=True)
+    a.dataframe(pd.DataFrame(found.source, columns=["token", "cosine"]), hide_index=True)
     b.write("target neighbours (F_t)")
-    b.dataframe(pd.DataFrame(alignment.neighbours(q, f_t, inputs.vectors.index_to_key, k=10), columns=["word", "cosine"]),
-                hide_index=True)
+    b.dataframe(pd.DataFrame(found.target, columns=["word", "cosine"]), hide_index=True)
 
 
 explorer()
 
-drift = stored_drift_cosines(run.path)  # computed with the run; else the mapped spaces are rebuilt here
-if drift is None:
-    inputs, spaces = cached.spaces(run.run_id, run.config(), mappers)
-    drift = alignment.mapper_drifts(spaces, [m for m in mappers if spaces.reinit[m]])
-rr = [m for m in mappers if m in drift]
+drift = cached.analysis(run, "drift")
+rr = [m for m in mappers if m in drift.cosines]
 if rr:
     st.subheader("Drift: how far RR re-initialisation moves the English embeddings")
-    show_figure(plots.cosine_hist(drift, title="Drift: cos(E_s, F_s) per English token",
+    show_figure(plots.cosine_hist(drift.cosines, title="Drift: cos(E_s, F_s) per English token",
                                   x_title="cosine between a token's original and re-initialised embedding",
                                   count_label="English tokens"), "alignment_drift")
     orig = next((res["methods"][k].get("english_macro_f1") for k in ("source", "ls") if k in res["methods"]), None)
-    rows = [{"method": m, **{k: round(v, 3) for k, v in alignment.drift_summary(drift[m]).items() if k in ("mean", "median", "q05")},
+    rows = [{"method": m, **{k: round(v, 3) for k, v in drift.summary[m].items() if k in ("mean", "median", "q05")},
              "English F1 with F_s": res["methods"][m].get("english_macro_f1"), "English F1 with E_s": orig} for m in rr]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.caption("cos(E_s[x], F_s[x]) per English token. English F1 needs an English test set in the run "

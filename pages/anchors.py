@@ -4,8 +4,8 @@ import streamlit as st
 
 from mosecrot_viz.analysis import anchor_search as search_words
 from mosecrot_viz.analysis import plots
-from mosecrot_viz.analysis.anchor_words import default_heatmap_words, relative_heatmap
-from mosecrot_viz.analysis.stored import stored_anchor_bli_hits, stored_anchor_view, stored_heatmap
+from mosecrot_viz.analysis.anchor_words import default_heatmap_words
+from mosecrot_viz.analysis.registry import DEFAULT_ANCHOR_VIEW, DEFAULT_HEATMAP_COLUMNS
 from mosecrot_viz.experiment.config import MAPPED_METHODS
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
@@ -21,46 +21,15 @@ st.caption(f"{res['anchors']['count']:,} anchors from {res['anchors']['lexicon_p
            f"({res['anchors']['unique_english']:,} distinct English words), policy '{res['anchors']['policy']}'.")
 
 
-@st.cache_data(show_spinner="projecting anchors")
-def _projection(run_id: str, method: str, n: int, search: str = "", seed: int = 0):
-    """The sampled anchors (plus every anchor a search finds) and the searched words that are not anchors, in 2-D
-    (the default view as computed with the run, when stored)."""
-    stored = stored_anchor_view(run.path, method, n, search, seed)
-    if stored is not None:
-        return stored
-    inputs, spaces = cached.spaces(run_id, run.config(), ())
-    return search_words.anchor_space_view(spaces, inputs.vectors, inputs.pairs, method, n, search, seed)
-
-
-@st.cache_data(show_spinner="nearest English token of each plotted target word, per mapping")
-def _bli_hits(run_id: str, method: str, n: int, search: str, rows: tuple) -> dict:
-    """mapper -> BLI hit per plotted pair (stored with the run for the default view)."""
-    stored = stored_anchor_bli_hits(run.path, method, n, search)
-    if stored is not None:
-        return stored
-    inputs, spaces = cached.spaces(run_id, run.config(), MAPPERS)
-    return search_words.anchor_bli_hits(spaces, inputs.vectors, inputs.pairs, list(rows), MAPPERS)
-
-
-@st.cache_data(show_spinner="finding the words of misclassified test sentences")
-def _misclassified_counts(run_id: str) -> dict:
-    return search_words.run_misclassified_word_counts(res, run.predictions(), MAPPERS)
-
-
 def _neighbours(side: str, word: str) -> None:
-    inputs, spaces = cached.spaces(run.run_id, run.config(), ())
-    tok = spaces.tokenizer
-    t = search_words.neighbour_tables(word, side, e_s=spaces.e_s,
-                                      source_words=tok.convert_ids_to_tokens(list(range(len(spaces.e_s)))),
-                                      kv=inputs.vectors, pairs=inputs.pairs, source_vocab=tok.get_vocab(),
-                                      lowercase_source=spaces.lowercase_source)
+    t = cached.analysis(run, "neighbours", side=side, word=word)
     st.markdown(f"**Neighbours of {side} word `{word}`** (cosine in each language's own space; gloss = first lexicon "
                 "translation)")
     left, right = st.columns(2)
-    left.caption(f"target space (E_t), around `{t['target_word'] or '—'}`")
-    left.dataframe(pd.DataFrame(t["target"], columns=["word", "cosine", "gloss"]), hide_index=True)
-    right.caption(f"English space (E_s), around `{t['source_word'] or '—'}`")
-    right.dataframe(pd.DataFrame(t["source"], columns=["word", "cosine", "gloss"]), hide_index=True)
+    left.caption(f"target space (E_t), around `{t.target_word or '—'}`")
+    left.dataframe(pd.DataFrame(t.target, columns=["word", "cosine", "gloss"]), hide_index=True)
+    right.caption(f"English space (E_s), around `{t.source_word or '—'}`")
+    right.dataframe(pd.DataFrame(t.source, columns=["word", "cosine", "gloss"]), hide_index=True)
 
 
 @st.fragment
@@ -69,7 +38,7 @@ def anchor_space():
     c = st.columns(3)
     method = c[0].radio("projection", ["pca", "umap"], horizontal=True, key="anchors_proj",
                         help="PCA is instant; UMAP (cosine) shows neighbourhoods better and is cached after the first call")
-    n = c[1].slider("anchors shown", 100, 3000, 800, step=100, key="anchors_n")
+    n = c[1].slider("anchors shown", 100, 3000, DEFAULT_ANCHOR_VIEW["n"], step=100, key="anchors_n")
     mode = c[2].radio("layout", ["overlay", "side-by-side"], horizontal=True, key="anchors_mode")
     c = st.columns([2, 1])
     search = c[0].text_input("find a word (English or target; added to the plot when outside the sample)",
@@ -78,29 +47,32 @@ def anchor_space():
                             help="frequency rank: the target word's row in the vectors file (0 = most frequent); "
                                  "BLI hit: the mapped target word's nearest English token translates it; "
                                  "misclassified: how many test sentences the method got wrong contain the word")
-    sxy, txy, sw, tw, control, rows, extras, highlight, matches = _projection(run.run_id, method, n, search.strip())
-    if search.strip() and not matches:
+    settings = dict(method=method, n=n, search=search.strip(), seed=DEFAULT_ANCHOR_VIEW["seed"])
+    view = cached.analysis(run, "anchor_view", **settings)
+    if search.strip() and not view.matches:
         st.warning(f"{search.strip()!r} is neither a target word with a vector nor a token of the English model")
-    hits = (_bli_hits(run.run_id, method, n, search.strip(), tuple(rows))
+    hits = (cached.analysis(run, "anchor_bli_hits", **settings).hits
             if colour.startswith(search_words.BLI_HIT) else None)
-    counts = _misclassified_counts(run.run_id) if colour.startswith(search_words.MISCLASSIFIED) else None
-    values = search_words.colour_values(colour, rows, [1] * len(rows), bli_hits=hits, misclassified_counts=counts,
-                                        target_words=tw)
-    fig = plots.anchor_space(sxy, txy, sw, tw, mode=mode, extras=extras, highlight=highlight,
+    counts = (cached.analysis(run, "misclassified_words").counts
+              if colour.startswith(search_words.MISCLASSIFIED) else None)
+    values = search_words.colour_values(colour, view.target_rows, [1] * len(view.target_rows), bli_hits=hits,
+                                        misclassified_counts=counts, target_words=view.target_words)
+    fig = plots.anchor_space(view.sxy, view.txy, view.source_words, view.target_words, mode=mode,
+                             extras=view.extras, highlight=view.highlight,
                              color=values[0] if values else None, color_title=values[1] if values else None)
     event = st.plotly_chart(fig, key="anchors_space", on_select="rerun", selection_mode="points")
     st.download_button("figure as HTML", lambda: plots.figure_html(fig), "anchors_space.html", "text/html",
                        key="anchors_space_html", help="a self-contained file that opens without a network")
     st.caption("Each side is projected on its own, centred and scaled to the same size; the target layout is rotated "
                "onto the source layout (Procrustes on the anchor pairs), so lines join translation pairs. "
-               f"Mean line length **{control['pairs']:.2f}**, against **{control['control']:.2f}** when the same "
-               f"points are re-paired at random (ratio {control['ratio']:.2f}; 1.0 means the two spaces agree no "
+               f"Mean line length **{view.control['pairs']:.2f}**, against **{view.control['control']:.2f}** when the "
+               f"same points are re-paired at random (ratio {view.control['ratio']:.2f}; 1.0 means the two spaces agree no "
                "more than chance, 0 means a perfect match). Click a point for its neighbours; open circles are "
                "searched words that are not anchors.")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     picked = next((p for p in (search_words.word_at(fig, pt) for pt in points) if p), None)
-    if picked is None and matches:
-        picked = (matches[0]["side"], matches[0]["word"])
+    if picked is None and view.matches:
+        picked = (view.matches[0]["side"], view.matches[0]["word"])
     if picked:
         _neighbours(*picked)
 anchor_space()
@@ -143,15 +115,12 @@ def heatmap():
     words = st.text_input("target words (comma-separated)", ", ".join(default_heatmap_words(anchors)),
                           key="anchors_words", help="default: the most frequent anchor words that are content words")
     chosen = list(dict.fromkeys(w.strip() for w in words.split(",") if w.strip()))
-    n_cols = st.slider("anchors (columns)", 10, 200, 40, key="anchors_cols")
-    h = stored_heatmap(run.path, chosen, n_cols)  # the default words, as computed with the run
-    if h is None and chosen:
-        inputs, spaces = cached.spaces(run.run_id, run.config(), ())
-        h = relative_heatmap(inputs.vectors, spaces.anchors, chosen, n_cols)
-    if h and h["missing"]:
-        st.warning(f"no vector for: {', '.join(h['missing'])}")
-    if h and h["words"]:
-        show_figure(plots.rr_heatmap(h["matrix"], h["words"], h["anchors"], value_name="cosine"), "anchors_heat")
+    n_cols = st.slider("anchors (columns)", 10, 200, DEFAULT_HEATMAP_COLUMNS, key="anchors_cols")
+    h = cached.analysis(run, "heatmap", words=tuple(chosen), columns=n_cols) if chosen else None
+    if h and h.missing:
+        st.warning(f"no vector for: {', '.join(h.missing)}")
+    if h and h.words:
+        show_figure(plots.rr_heatmap(h.matrix, h.words, h.anchors, value_name="cosine"), "anchors_heat")
 
 
 heatmap()

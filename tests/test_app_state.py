@@ -259,14 +259,8 @@ def test_a_run_from_the_app_stores_what_the_analysis_pages_need(store, tiny_run_
     from mosecrot_viz.analysis import alignment
     from mosecrot_viz.analysis.anchor_search import anchor_bli_hits, anchor_space_view
     from mosecrot_viz.analysis.holdout import holdout_bli
-    from mosecrot_viz.analysis.stored import (
-        analysis_seconds,
-        stored_anchor_bli_hits,
-        stored_anchor_view,
-        stored_bli,
-        stored_drift,
-        stored_drift_cosines,
-    )
+    from mosecrot_viz.analysis.registry import stored_result
+    from mosecrot_viz.analysis.stored import analysis_seconds
     from mosecrot_viz.experiment import pipeline
     from mosecrot_viz.experiment.pipeline import load_inputs, map_spaces
 
@@ -275,24 +269,28 @@ def test_a_run_from_the_app_stores_what_the_analysis_pages_need(store, tiny_run_
     assert _wait(run)["state"] == "complete"  # complete only once the analyses are stored (state "analysing" before)
     assert not (run.path / "analysis-error.txt").exists()
     assert (run.path / "analysis.json").exists() and analysis_seconds(run.path) >= 0
-    precision, cosines, n_test, n_train = stored_bli(run.path, 1000)
+    held_out = stored_result(run.path, "holdout_bli", n_test=1000)
+    precision, n_test, n_train = held_out.precision, held_out.n_test, held_out.n_train
     inputs = load_inputs(cfg)
     spaces = map_spaces(cfg, inputs, ["rr-softmax", "ls"])
     fresh = holdout_bli(cfg, inputs, spaces, ["rr-softmax", "ls"], n_test=1000)
     assert precision == fresh.precision and (n_test, n_train) == (fresh.n_test, fresh.n_train)
-    assert set(stored_drift(run.path)) == {"rr-softmax", "ls"}
+    assert set(stored_result(run.path, "drift").summary) == {"rr-softmax", "ls"}
     ids = np.setdiff1d(np.arange(len(spaces.e_s)), spaces.tokenizer.all_special_ids)
-    drift = stored_drift_cosines(run.path)
+    drift = stored_result(run.path, "drift").cosines
     assert set(drift) == {"rr-softmax"}  # only the re-initialising mapper moves E_s
     np.testing.assert_allclose(drift["rr-softmax"], alignment.drift(spaces.e_s, spaces.mapped["rr-softmax"][0], ids),
                                atol=1e-4)
-    view = stored_anchor_view(run.path, "pca", 800, "")
+    def stored_view(name, method, n, search):
+        return stored_result(run.path, name, method=method, n=n, search=search, seed=0)
+
+    view = stored_view("anchor_view", "pca", 800, "")
     want = anchor_space_view(spaces, inputs.vectors, inputs.pairs, "pca", 800, "", 0)
-    np.testing.assert_allclose(view[0], want[0], atol=1e-5)
-    assert view[3] == want[3] and stored_anchor_view(run.path, "umap", 800, "") is None
-    assert stored_anchor_view(run.path, "pca", 800, "word") is None  # a search is computed, never stored
-    assert stored_anchor_bli_hits(run.path, "pca", 800, "") == anchor_bli_hits(
-        spaces, inputs.vectors, inputs.pairs, want[5], ["rr-softmax", "ls"])
+    np.testing.assert_allclose(view.sxy, want.sxy, atol=1e-5)
+    assert view.target_words == want.target_words and stored_view("anchor_view", "umap", 800, "") is None
+    assert stored_view("anchor_view", "pca", 800, "word") is None  # a search is computed, never stored
+    assert stored_view("anchor_bli_hits", "pca", 800, "").hits == anchor_bli_hits(
+        spaces, inputs.vectors, inputs.pairs, want.target_rows, ["rr-softmax", "ls"])
 
     def no_rebuild(*a, **k):
         raise AssertionError("a page rebuilt the mapped spaces although the run stored its analyses")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mosecrot_viz.analysis.dtypes import AnchorView
 from mosecrot_viz.analysis.projection import (
     joint_anchor_projection,
     l2_normalise,
@@ -219,13 +220,13 @@ def misclassified_word_counts(predictions, test, methods, split_words) -> dict:
     return out
 
 
-def anchor_space_view(spaces, kv, pairs, method: str, n: int, search: str = "", seed: int = 0):
+def anchor_space_view(spaces, kv, pairs, method: str, n: int, search: str = "", seed: int = 0) -> AnchorView:
     """What the Anchors page draws: a seeded sample of `n` anchors (plus every anchor `search` finds) and the
     searched words that are not anchors, in one 2-D frame.
 
     spaces: the run's mapped spaces (tokenizer, E_s, anchors); kv: target KeyedVectors; pairs: the lexicon.
-    Returns (src_xy (m, 2), tgt_xy (m, 2), source words, target words, pair-distance control, target rows,
-    extra points, highlighted points, matches as dicts).
+    Returns an `AnchorView`: positions (m, 2) per side of the m plotted pairs, their words and target rows, the
+    pair-distance control, the extra and highlighted points, and the matches as dicts.
     """
     tok = spaces.tokenizer
     rng = np.random.default_rng(seed)
@@ -255,8 +256,8 @@ def anchor_space_view(spaces, kv, pairs, method: str, n: int, search: str = "", 
                           {"x": float(txy[p, 0]), "y": float(txy[p, 1]), "side": "target", "word": a.target_words[p]}]
         else:
             highlight += [{k: e[k] for k in ("x", "y", "side", "word")} for e in extras if e["word"] in (m.word, m.partner)]
-    return (sxy, txy, list(a.source_words), list(a.target_words), pair_distance_control(sxy, txy),
-            a.target_ids.tolist(), extras, highlight, [m.__dict__ for m in matches])
+    return AnchorView(sxy, txy, list(a.source_words), list(a.target_words), pair_distance_control(sxy, txy),
+                      a.target_ids.tolist(), extras, highlight, [dict(m.__dict__) for m in matches])
 
 
 def run_misclassified_word_counts(results: dict, predictions, methods) -> dict:

@@ -1,86 +1,35 @@
-"""Analyses computed once, right after a run, and stored beside it (`analysis.json` in the run folder).
+"""`analysis.json` beside a run: the results of its analyses (`analysis.registry`), one record per analysis and
+parameters, tied to the run they were computed for.
 
-The Alignment page's held-out BLI refits every mapper and took minutes on first visit; the Why page
-asked for it again, and the first visit to Alignment or Anchors rebuilt the mapped spaces (about 30 s) just to
-draw their default views. A run started from the app computes all of it here, once: held-out BLI at the pages'
-default 1,000 held-out anchors with the translation-pair cosines, the drift of every re-initialising mapper
-(per-token cosines for the histogram, and their summary), the Anchors page's default 2-D view (PCA, 800 anchors,
-seed 0) and its default relative-representation heatmap. The pages read it when present and compute it
-themselves for runs made without it (the CLI's) or for any other setting.
+The file (schema 2):
+
+    {"schema": 2, "config_key": <hash of results.json's config>, "seconds": <the run's analysis stage, s>,
+     "entries": {<analysis name>: {<params as sorted JSON>: {"version": int, "with_run": bool,
+                                                            "params": {...}, "result": {...}}}}}
+
+`with_run` marks what the run computed once it had finished (never evicted); what a page computed later is kept
+too, at most `MAX_KEPT` per analysis (the oldest go first). A file made for another config than results.json's
+(a folder reused by a later run), a corrupt one, or none at all reads as no entries; a file of schema 1 (the
+version before the registry: one private shape per analysis) is read through `_migrate_v1`. This module knows
+the file, not the analyses: which result type an entry holds is the registry's business.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from functools import lru_cache
 from pathlib import Path
-
-import numpy as np
 
 from mosecrot_viz.atomic import write_json
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.io.structured import load_json
 
 FILE = "analysis.json"
-DEFAULT_HELD_OUT = 1000  # the Alignment page's default, and the Why page's
-#: the Anchors page's default view: (projection, anchors shown, sample seed) and heatmap columns
-DEFAULT_ANCHOR_VIEW = ("pca", 800, 0)
-DEFAULT_HEATMAP_COLUMNS = 40
-
-
-def _rounded(values, digits: int = 5) -> list:
-    return np.asarray(values, dtype=float).round(digits).tolist()
-
-
-def anchor_view_record(view) -> dict:
-    """`anchor_search.anchor_space_view`'s tuple as JSON-ready lists (arrays rounded to 5 decimals)."""
-    sxy, txy, sw, tw, control, rows, extras, highlight, matches = view
-    return {"sxy": _rounded(sxy), "txy": _rounded(txy), "source_words": list(sw), "target_words": list(tw),
-            "control": {k: float(v) for k, v in control.items()}, "target_rows": [int(r) for r in rows],
-            "extras": extras, "highlight": highlight, "matches": matches}
-
-
-def precompute(cfg, folder, n_test: int = DEFAULT_HELD_OUT) -> dict:
-    """Compute and store the pages' analyses for the finished run of `cfg` in `folder` (see the module text).
-
-    BLI and drift need a mapping method; the anchor view and the heatmap are stored for every run. The record's
-    `seconds` says how long this took (the Home page quotes it beside the run's own wall time)."""
-    import time
-
-    from mosecrot_viz.analysis import alignment
-    from mosecrot_viz.analysis.anchor_search import anchor_bli_hits, anchor_space_view
-    from mosecrot_viz.analysis.anchor_words import default_heatmap_words, relative_heatmap
-    from mosecrot_viz.analysis.holdout import holdout_bli
-    from mosecrot_viz.core.devices import pick_device
-    from mosecrot_viz.experiment.config import MAPPED_METHODS
-    from mosecrot_viz.experiment.pipeline import load_inputs, map_spaces
-
-    t0 = time.perf_counter()
-    device = pick_device(cfg.device)
-    mappers = [m for m in cfg.methods if m in MAPPED_METHODS]
-    inputs = load_inputs(cfg)
-    spaces = map_spaces(cfg, inputs, mappers, device=device)
-    data: dict = {"config_key": config_key(cfg.to_dict())}
-    if mappers:
-        h = holdout_bli(cfg, inputs, spaces, mappers, n_test=n_test, device=device)
-        drifts = alignment.mapper_drifts(spaces, mappers)
-        data["holdout_bli"] = {str(n_test): {"precision": h.precision, "n_test": h.n_test, "n_train": h.n_train,
-                                             "cosines": {m: _rounded(c) for m, c in h.cosines.items()}}}
-        data["drift"] = {m: alignment.drift_summary(d) for m, d in drifts.items()}
-        data["drift_cosines"] = {m: _rounded(d, 4) for m, d in drifts.items() if spaces.reinit[m]}
-    method, n, seed = DEFAULT_ANCHOR_VIEW
-    view = anchor_space_view(spaces, inputs.vectors, inputs.pairs, method, n, "", seed)
-    data["anchor_view"] = {"settings": list(DEFAULT_ANCHOR_VIEW), **anchor_view_record(view),
-                           "bli_hits": anchor_bli_hits(spaces, inputs.vectors, inputs.pairs, view[5], mappers)}
-    a = spaces.anchors
-    words = default_heatmap_words({"source_words": list(a.source_words), "target_words": list(a.target_words),
-                                   "target_ids": a.target_ids.tolist()})
-    heat = relative_heatmap(inputs.vectors, a, words, DEFAULT_HEATMAP_COLUMNS)
-    data["heatmap"] = {"words": heat["words"], "columns": DEFAULT_HEATMAP_COLUMNS, "anchors": heat["anchors"],
-                       "matrix": None if heat["matrix"] is None else _rounded(heat["matrix"])}
-    data["seconds"] = round(time.perf_counter() - t0, 1)
-    write_json(Path(folder) / FILE, data)
-    return data
+SCHEMA = 2
+MAX_KEPT = 8  # entries per analysis computed after the run (a page's other settings); the run's own are kept
+_WRITE = threading.Lock()  # one read-modify-write of a run's analysis.json at a time in this process
 
 
 def config_key(config: dict) -> str:
@@ -88,16 +37,23 @@ def config_key(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-@lru_cache(maxsize=32)
+def params_key(params: dict) -> str:
+    """The entry key of `params` (tuples and lists alike): sorted, compact JSON."""
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@lru_cache(maxsize=64)
 def _parsed(path: str, _mtime_ns: int, _size: int) -> dict | None:
     try:
-        return load_json(path)
+        data = load_json(path)
     except (OSError, InputError):
         return None
+    return data if isinstance(data, dict) else None
 
 
 def _load(path: Path) -> dict | None:
-    """A JSON file, parsed once per version (a page reads analysis.json several times per rerun)."""
+    """A JSON object file, parsed once per version (a page reads analysis.json several times per rerun); None
+    when absent, unreadable or not an object."""
     try:
         st = path.stat()
     except OSError:
@@ -105,66 +61,112 @@ def _load(path: Path) -> dict | None:
     return _parsed(str(path), st.st_mtime_ns, st.st_size)
 
 
-def _read(folder) -> dict | None:
-    """analysis.json of the run in `folder`, or None when absent or made for another config than results.json's
-    (a folder reused by a later run)."""
+def run_results(folder) -> dict | None:
+    """results.json of the run in `folder` (parsed once per version), or None when absent or unreadable."""
+    return _load(Path(folder) / "results.json")
+
+
+def run_config(folder) -> dict | None:
+    """The config results.json of the run in `folder` records (the one place the registry and this module read
+    a field of results.json), or None when the run has no readable results."""
+    results = run_results(folder)
+    return None if results is None else results.get("config") or {}
+
+
+def run_key(folder) -> str | None:
+    """`config_key` of the run in `folder`, or None when the run has no readable results."""
+    config = run_config(folder)
+    return None if config is None else config_key(config)
+
+
+def _migrate_v1(data: dict) -> dict:
+    """Entries of a schema-1 file (held-out BLI per n_test, drift summary and per-token cosines, the Anchors
+    page's default view with its BLI hits, the default heatmap), all computed with the run."""
+    out: dict = {}
+
+    def put(name, params, result):
+        out.setdefault(name, {})[params_key(params)] = {"version": 1, "with_run": True, "params": params,
+                                                        "result": result}
+
+    for n, rec in (data.get("holdout_bli") or {}).items():
+        put("holdout_bli", {"n_test": int(n)}, rec)
+    if "drift" in data:
+        put("drift", {}, {"summary": data["drift"], "cosines": data.get("drift_cosines") or {}})
+    view = data.get("anchor_view")
+    if view:
+        method, n, seed = view["settings"]
+        params = {"method": method, "n": n, "search": "", "seed": seed}
+        put("anchor_view", params, {k: v for k, v in view.items() if k not in ("settings", "bli_hits")})
+        if "bli_hits" in view:
+            put("anchor_bli_hits", params, {"hits": view["bli_hits"]})
+    heat = data.get("heatmap")
+    if heat and heat.get("matrix") is not None:
+        put("heatmap", {"words": heat["words"], "columns": heat["columns"]},
+            {"words": heat["words"], "missing": [], "anchors": heat["anchors"], "matrix": heat["matrix"]})
+    return out
+
+
+def read(folder) -> dict:
+    """The file of the run in `folder` as {"config_key", "seconds", "entries"} (schema 1 migrated); with no
+    entries when absent, corrupt, or made for another config than results.json's."""
     data = _load(Path(folder) / FILE)
-    results = _load(Path(folder) / "results.json")
-    if not data or not results or data.get("config_key") != config_key(results.get("config") or {}):
-        return None
-    return data
+    key = run_key(folder)
+    empty = {"config_key": key, "seconds": None, "entries": {}}
+    if not data or key is None or data.get("config_key") != key:
+        return empty
+    try:
+        entries = data["entries"] if data.get("schema") == SCHEMA else _migrate_v1(data)
+        if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
+            return empty
+    except (KeyError, TypeError, ValueError):
+        return empty
+    return {"config_key": key, "seconds": data.get("seconds"), "entries": entries}
 
 
-def stored_bli(folder, n_test: int):
-    """(precision, cosines, n_test, n_train) as `holdout_bli` gives them, if stored for `n_test`; else None."""
-    rec = ((_read(folder) or {}).get("holdout_bli") or {}).get(str(n_test))
-    if not rec:
-        return None
-    precision = {m: {kind: {int(k): v for k, v in ks.items()} for kind, ks in d.items()}
-                 for m, d in rec["precision"].items()}
-    cosines = {m: np.asarray(c) for m, c in rec["cosines"].items()}
-    return precision, cosines, rec["n_test"], rec["n_train"]
+def entry(folder, name: str, params: dict) -> dict | None:
+    """The stored entry of analysis `name` with `params` ({"version", "with_run", "params", "result"}), or None."""
+    found = read(folder)["entries"].get(name, {}).get(params_key(params))
+    return found if isinstance(found, dict) else None
 
 
-def stored_drift(folder) -> dict:
-    """method -> drift summary (mean, median, quantiles), as stored; {} when absent."""
-    return (_read(folder) or {}).get("drift") or {}
+def _write(folder: Path, record: dict) -> None:
+    write_json(folder / FILE, {"schema": SCHEMA, **record})
 
 
-def stored_drift_cosines(folder) -> dict | None:
-    """method -> per-token cos(E_s, F_s) (array) for each re-initialising mapper, as stored ({} for a run
-    without one); None when not stored."""
-    rec = (_read(folder) or {}).get("drift_cosines")
-    return None if rec is None else {m: np.asarray(v) for m, v in rec.items()}
+def put(folder, name: str, params: dict, version: int, result: dict) -> bool:
+    """Add what a page computed for the run in `folder` (dropping this analysis's oldest page-computed entries past
+    `MAX_KEPT`). The folder's times are kept: its modification time orders the run list (`store.runs.list_runs`),
+    and reading an old run must not make it the newest. False when the run has no results or the file cannot be
+    written (a read-only store: the result is still returned to the page)."""
+    folder = Path(folder)
+    with _WRITE:
+        record = read(folder)
+        if record["config_key"] is None:
+            return False
+        kept = dict(record["entries"].get(name, {}))
+        key = params_key(params)
+        kept.pop(key, None)
+        later = [k for k, e in kept.items() if not e.get("with_run")]
+        for old in later[: max(0, len(later) - MAX_KEPT + 1)]:
+            del kept[old]
+        kept[key] = {"version": version, "with_run": False, "params": params, "result": result}
+        try:
+            times = os.stat(folder)
+            _write(folder, {**record, "entries": {**record["entries"], name: kept}})
+            os.utime(folder, ns=(times.st_atime_ns, times.st_mtime_ns))
+        except OSError:
+            return False
+    return True
 
 
-def stored_anchor_view(folder, method: str, n: int, search: str, seed: int = 0):
-    """The Anchors page's view as `anchor_space_view` returns it, when stored for exactly these settings and no
-    search; else None."""
-    rec = (_read(folder) or {}).get("anchor_view")
-    if not rec or search or [method, n, seed] != rec.get("settings"):
-        return None
-    return (np.asarray(rec["sxy"]), np.asarray(rec["txy"]), rec["source_words"], rec["target_words"],
-            rec["control"], rec["target_rows"], rec["extras"], rec["highlight"], rec["matches"])
-
-
-def stored_anchor_bli_hits(folder, method: str, n: int, search: str, seed: int = 0) -> dict | None:
-    """mapper -> BLI hit per pair of the stored default anchor view (`anchor_search.anchor_bli_hits`), when the
-    settings are the stored ones; else None."""
-    rec = (_read(folder) or {}).get("anchor_view")
-    if not rec or search or [method, n, seed] != rec.get("settings") or "bli_hits" not in rec:
-        return None
-    return rec["bli_hits"]
-
-
-def stored_heatmap(folder, words: list, n_cols: int) -> dict | None:
-    """`anchor_words.relative_heatmap`'s result when stored for exactly these words and columns; else None."""
-    rec = (_read(folder) or {}).get("heatmap")
-    if not rec or rec["words"] != list(words) or rec["columns"] != n_cols or rec["matrix"] is None:
-        return None
-    return {"words": rec["words"], "missing": [], "anchors": rec["anchors"], "matrix": np.asarray(rec["matrix"])}
+def write_run_entries(folder, entries: dict, seconds: float) -> None:
+    """Store what the run computed once it had finished (`entries`: name -> params key -> entry), replacing the
+    file, with the stage's duration."""
+    folder = Path(folder)
+    with _WRITE:
+        _write(folder, {"config_key": run_key(folder), "seconds": seconds, "entries": entries})
 
 
 def analysis_seconds(folder) -> float | None:
-    """How long the stored analyses took to compute after the run (None when not stored)."""
-    return (_read(folder) or {}).get("seconds")
+    """How long the run's analysis stage took (None when it stored none)."""
+    return read(folder)["seconds"]

@@ -115,9 +115,11 @@ def load_splits(cfg: ExperimentConfig) -> tuple:
     return train, dev, test, target_train, source_test
 
 
-def load_inputs(cfg: ExperimentConfig) -> Inputs:
-    """Read vectors, lexicon and task files named by `cfg` (raising `InputError` on bad input)."""
-    kv = load_vectors(resolve_spec(cfg.vectors, "vectors"), max_vocab=cfg.max_vocab)
+def load_inputs(cfg: ExperimentConfig, vectors=None) -> Inputs:
+    """Read vectors, lexicon and task files named by `cfg` (raising `InputError` on bad input). `vectors`: the
+    KeyedVectors of `cfg.vectors` at `cfg.max_vocab` already read (the app's shared copy, so a process reads a
+    vectors file once); never changed here."""
+    kv = vectors if vectors is not None else load_vectors(resolve_spec(cfg.vectors, "vectors"), max_vocab=cfg.max_vocab)
     pairs = load_pairs(cfg)
     train, dev, test, target_train, source_test = load_splits(cfg)
     sub = None

@@ -373,7 +373,7 @@ def _execute(cfg: ExperimentConfig, path: Path, analyse: bool = False) -> bool:
 def _precompute(cfg: ExperimentConfig, path: Path) -> None:
     """Store what the analysis pages need beside the finished run (`analysis.stored`); a failure here leaves the
     run complete (the pages then compute it themselves) with its traceback in analysis-error.txt."""
-    from mosecrot_viz.analysis.stored import precompute
+    from mosecrot_viz.analysis.registry import precompute
 
     try:
         precompute(cfg, path)

@@ -1,17 +1,21 @@
-"""Cached loaders for the app: models and vectors with st.cache_resource, results with st.cache_data.
+"""Every Streamlit cache of the app: models, vectors, a run's inputs and mapped spaces with st.cache_resource;
+lexicons and analysis results with st.cache_data.
 
-Keys are names and paths, never objects, so every page and session shares one copy. Shared
-arrays are made read-only (`read_only`), so a session that tried to change one in place would get
-an error instead of silently changing what every other session sees; the pipeline loads a fresh
-model for every fine-tune.
+Keys are names, paths and values, never objects or page globals, so every page and session shares one copy. The
+vectors are read once per process (`vectors`): a run's inputs (`inputs`) reuse that copy. Shared arrays are made
+read-only (`read_only`), so a session that tried to change one in place would get an error instead of silently
+changing what every other session sees; the pipeline loads a fresh model for every fine-tune. Pages ask for an
+analysis with `analysis(run, name, **params)` (stored with the run, or computed once: `analysis.registry`).
 """
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
+from mosecrot_viz.analysis import registry
 from mosecrot_viz.defaults import models
 from mosecrot_viz.defaults.registry import resolve_spec
 from mosecrot_viz.experiment.config import ExperimentConfig
@@ -76,11 +80,85 @@ def pairs(spec: str, lang: str | None = None, simplify_chinese: bool | None = No
                                        simplify_chinese=simplify_chinese))
 
 
-@st.cache_resource(show_spinner="rebuilding the mapped spaces for this run (no fine-tuning)")
-def spaces(run_id: str, config: dict, methods: tuple):
-    """Inputs and (F_s, F_t) per mapper for a stored run, recomputed from its config and cached (read-only)."""
-    from mosecrot_viz.experiment.pipeline import load_inputs, map_spaces
+@st.cache_resource(show_spinner="reading the run's lexicon and task files")
+def inputs(config: dict):
+    """A stored run's `Inputs` (vectors, lexicon, task splits), read as the run read them, with the vectors this
+    process already holds (`vectors`); read-only."""
+    from mosecrot_viz.experiment.pipeline import load_inputs
 
     cfg = ExperimentConfig.from_dict(config)
-    inputs = load_inputs(cfg)
-    return read_only((inputs, map_spaces(cfg, inputs, methods=list(methods))))
+    return read_only(load_inputs(cfg, vectors=vectors(cfg.vectors, cfg.max_vocab)))
+
+
+@st.cache_resource(show_spinner="rebuilding the mapped spaces for this run (no fine-tuning)")
+def spaces(run_id: str, config: dict, methods: tuple):
+    """(inputs, Spaces): a stored run's inputs and its anchors and (F_s, F_t) per mapper in `methods`, recomputed
+    from its config (no fine-tuning) and cached per run and methods (read-only)."""
+    from mosecrot_viz.experiment.pipeline import map_spaces
+
+    run_inputs = inputs(config)
+    return run_inputs, read_only(map_spaces(ExperimentConfig.from_dict(config), run_inputs, methods=list(methods)))
+
+
+@st.cache_resource(show_spinner="loading the stitched model (a run that did not keep it fine-tunes it again with "
+                                "its settings: about as long as the run's own fine-tune, minutes on a CPU)")
+def stitched_model(run_path: str, config: dict, method: str, seed: int):
+    """A stored run's stitched model of `method` and `seed` (`experiment.stitched.load_stitched`: the kept weights,
+    or one seeded fine-tune again when the run did not keep them), shared by sessions."""
+    from mosecrot_viz.experiment.stitched import load_stitched
+
+    return load_stitched(run_path, method, seed, inputs=inputs(config))
+
+
+class _AppSources(registry.RunSources):
+    """A run's sources with the app's shared copies: inputs and spaces from the caches above (mapped on the CPU,
+    as the pages always did), other analyses through `analysis` (so one a page drew is not computed again)."""
+
+    def __init__(self, folder: str, config: dict):
+        run_id = Path(folder).name
+        super().__init__(folder, inputs=lambda: inputs(config),
+                         spaces=lambda methods: spaces(run_id, config, tuple(methods))[1], device="cpu")
+        self._folder_name = folder
+
+    def result(self, name: str, **params):
+        return _analysis(self._folder_name, _stamp(self._folder_name), name, _key(params))
+
+
+def _key(params: dict) -> tuple:
+    """`params` as a hashable cache key (lists as tuples), in name order."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+
+
+def _stamp(folder: str) -> int:
+    """results.json's modification time: a folder reused by a later run is another cache key."""
+    try:
+        return (Path(folder) / "results.json").stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _analysis(folder: str, stamp: int, name: str, params: tuple):
+    from mosecrot_viz.store.runs import StoredRun
+
+    config = StoredRun(Path(folder)).config() or {}
+    return registry.analysis_result(folder, name, sources=_AppSources(folder, config), **dict(params))
+
+
+def analysis(run, name: str, **params):
+    """The result of analysis `name` (`analysis.registry.ANALYSES`) with `params` for a stored run: stored with the
+    run, else computed once (saying what it does while it takes a while), stored, and cached per run folder,
+    results version, name and parameters."""
+    folder = str(run.path)
+    with st.spinner(registry.ANALYSES[name].spinner):
+        return _analysis(folder, _stamp(folder), name, _key(params))
+
+
+@st.cache_data(show_spinner="splitting the gap to the multilingual model (paired bootstrap over test sentences)")
+def versus(run_path: str, method: str, mtime: float):
+    """`analysis.ladder.versus_mplm` for a stored run, per run folder, method and results.json's mtime."""
+    from mosecrot_viz.analysis import ladder
+    from mosecrot_viz.store.runs import StoredRun
+
+    run = StoredRun(Path(run_path))
+    return ladder.versus_mplm(run.results(), method, run.predictions())

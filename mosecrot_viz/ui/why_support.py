@@ -1,40 +1,27 @@
 """The Why page's supporting measurements: the older threshold suspects, ordered by the ladder's costs.
 
-Held-out BLI refits the mapper, which takes a while on a large vocabulary, so it runs only on request
-and is cached per run and method.
+Held-out BLI and drift are the run's registered analyses (`analysis.registry`, the Alignment page's same
+results): stored with a run started from the app; for another run held-out BLI refits every mapper, which takes
+a while on a large vocabulary, so the suspects are measured only on request.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from mosecrot_viz.analysis import alignment
 from mosecrot_viz.analysis import ladder as al
-from mosecrot_viz.analysis.holdout import holdout_bli
-from mosecrot_viz.analysis.stored import DEFAULT_HELD_OUT, stored_bli, stored_drift
+from mosecrot_viz.analysis.registry import DEFAULT_HELD_OUT
 from mosecrot_viz.analysis.suspects import rank_suspects, test_unknown_share
-from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.config import SELF_TRAINING_SUFFIX
 from mosecrot_viz.ui import cached
 
 PAGES = {"Anchors": "pages/anchors.py", "Alignment": "pages/alignment.py", "Errors": "pages/errors.py"}
 
 
-@st.cache_data(show_spinner="measuring held-out BLI P@1 and drift (refits the mapper without a share of anchors)")
-def _measures(run_id: str, config: dict, method: str):
-    inputs, spaces = cached.spaces(run_id, config, (method,))
-    cfg = ExperimentConfig.from_dict(config)
-    p1 = holdout_bli(cfg, inputs, spaces, [method], n_test=1000, ks=(1,)).precision[method]["csls"][1]
-    return p1, alignment.drift_summary(alignment.mapper_drifts(spaces, [method])[method])["mean"]
-
-
-def _stored_measures(run, method: str):
-    """(held-out CSLS P@1, mean drift) stored with the run (`analysis.stored`), or None."""
-    bli = stored_bli(run.path, DEFAULT_HELD_OUT)
-    drift = stored_drift(run.path).get(method)
-    if bli is None or method not in bli[0] or not drift or "mean" not in drift:
-        return None
-    return bli[0][method]["csls"][1], drift["mean"]
+def _measures(run, method: str) -> tuple[float, float]:
+    """(held-out CSLS P@1, mean drift) of the mapping behind `method` (`rr-softmax+st` reads through rr-softmax's)."""
+    mapper = method.removesuffix(SELF_TRAINING_SUFFIX)
+    held_out = cached.analysis(run, "holdout_bli", n_test=DEFAULT_HELD_OUT)
+    return held_out.p_at(mapper), cached.analysis(run, "drift").summary[mapper]["mean"]
 
 
 def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
@@ -46,7 +33,7 @@ def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
     if not st.session_state.get(key) and not st.button("measure the supporting suspects", key=f"{key}_btn"):
         return
     st.session_state[key] = True
-    p1, drift_mean = _stored_measures(run, method) or _measures(run.run_id, run.config(), method)
+    p1, drift_mean = _measures(run, method)
     m = res["methods"][method]
     orig, own = lad.rung("english_original"), lad.rung("english_method")
     suspects = rank_suspects(
@@ -65,16 +52,8 @@ def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
             st.page_link(PAGES[s.page], label=f"see it on {s.page}")
 
 
-@st.cache_data(show_spinner="splitting the gap to the multilingual model (paired bootstrap over test sentences)")
-def _versus(run_path: str, method: str, mtime: float):
-    from mosecrot_viz.store.runs import StoredRun
-
-    run = StoredRun(Path(run_path))
-    return al.versus_mplm(run.results(), method, run.predictions())
-
-
 def versus_of(run, res: dict, method: str):
     """`analysis.ladder.versus_mplm` for a stored run, cached per run folder, method and results.json's mtime."""
     if "mplm" not in res.get("methods", {}):
         return None
-    return _versus(str(run.path), method, (run.path / "results.json").stat().st_mtime)
+    return cached.versus(str(run.path), method, (run.path / "results.json").stat().st_mtime)
