@@ -299,6 +299,16 @@ def max_yaml_bytes() -> int:
     return int(env_number("MOSECROT_MAX_YAML_MB", 4, minimum=0.001) * 2**20)
 
 
+def max_json_containers() -> int:
+    """Most lists and mappings a JSON file may hold ($MOSECROT_MAX_JSON_VALUES, default 1,000,000; a run's
+    results.json holds a few thousand).
+
+    Why: the size limit alone admits 64 MB of `[],[],...`: 22 million empty lists, 3-5 GB once parsed and
+    walked. Counted from the bytes (every `[` and `{`, those inside strings included: an overcount) before parsing.
+    """
+    return env_number("MOSECROT_MAX_JSON_VALUES", 1_000_000, integer=True)
+
+
 def max_nesting() -> int:
     """Deepest nesting of lists and mappings in a JSON or YAML file ($MOSECROT_MAX_NESTING, default 100).
 

@@ -23,6 +23,7 @@ from mosecrot_viz.io.limits import (
     check_file_size,
     check_regular_file,
     max_json_bytes,
+    max_json_containers,
     max_nesting,
     max_yaml_bytes,
     max_yaml_nodes,
@@ -56,14 +57,19 @@ def load_json(path: str | os.PathLike, *, kind: str = "JSON"):
     """The parsed content of JSON file `path`, within the size and nesting limits.
 
     Raises `PathError` for a missing or irregular file (a FIFO never blocks here), `LimitError` past
-    $MOSECROT_MAX_JSON_MB or $MOSECROT_MAX_NESTING, `FormatError` for text that is not UTF-8 JSON.
+    $MOSECROT_MAX_JSON_MB, $MOSECROT_MAX_JSON_VALUES or $MOSECROT_MAX_NESTING, `FormatError` for text that is not UTF-8 JSON.
     """
     path = check_regular_file(path, kind)
     size = check_file_size(path, max_json_bytes(), kind, "MOSECROT_MAX_JSON_MB")
     limit = max_nesting()
     with memory_error_as_limit(path, lambda: size, _MEMORY_HINT.format("MOSECROT_MAX_JSON_MB")):
+        data = strip_bom(path.read_bytes())
+        containers, most = data.count(b"[") + data.count(b"{"), max_json_containers()
+        if containers > most:
+            raise LimitError(f"holds {containers:,} lists and mappings, more than {most:,} (a run's results.json "
+                             "holds a few thousand); raise MOSECROT_MAX_JSON_VALUES to read it", path)
         try:
-            obj = json.loads(strip_bom(path.read_bytes()).decode("utf-8"))  # bytes would be sniffed as UTF-16/32
+            obj = json.loads(data.decode("utf-8"))  # bytes would be sniffed as UTF-16/32
         except RecursionError:
             raise _too_deep(path, limit) from None
         except UnicodeDecodeError as exc:

@@ -699,6 +699,11 @@ MEMORY = [
                  id="json-nested-200000-deep"),
     pytest.param("json", _sparse, "results.json", {}, 2, "JSON file is 390 MB, more than the limit 64 MB (set "
                  "MOSECROT_MAX_JSON_MB)", id="json-390-mb-results"),
+    pytest.param("json", _write_case('{"methods": {}, "pad": [' + ",".join(["[]"] * (20 * 2**20 // 3)) + "]}"),
+                 "results.json", {}, 2, "holds 6,990,509 lists and mappings, more than 1,000,000",
+                 id="json-20-mb-of-empty-lists"),  # within the size limit: 2.5 GB once parsed before the count
+    pytest.param("json", _write_case('{"pad": [' + ",".join(["{}"] * (20 * 2**20 // 3)) + "]}"),
+                 "results.json", {}, 2, "more than 1,000,000", id="json-20-mb-of-empty-mappings"),
     pytest.param("lexicon", _lexicon_of_identical_pairs, "same.txt.gz", {}, 0, None, id="lex-10-million-identical-pairs"),
     pytest.param("vectors", _write_case(_word2vec_giant_word(50 * 2**20)), "giant.bin", {}, 2,
                  "word of row 1 is longer than 4,096 bytes", id="vec-word2vec-bin-50-mb-word"),
