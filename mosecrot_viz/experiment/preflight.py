@@ -179,7 +179,9 @@ def _check_model_folder(folder: Path, files: list, flag: str) -> None:
     if not (folder / "config.json").is_file():
         raise SchemaError(f"{flag}: model folder has no config.json", folder)
     _check_weights(folder)
-    missing, total = _layer_gaps(_config(folder), _header_names(files))  # from names alone: no torch, milliseconds
+    config, shapes = _config(folder), _header_shapes(files)
+    _check_embedding_shape(config, shapes, folder, flag)
+    missing, total = _layer_gaps(config, set(shapes))  # from names alone: no torch, milliseconds
     if not missing:
         missing, total = _missing_tensors(folder, files)  # exact, against the architecture (imports transformers)
     if missing:
@@ -198,9 +200,28 @@ def _config(folder: Path) -> dict:
 
 
 def _header_names(files: list) -> set:
-    """Every tensor name in the safetensors files' headers (the 8-byte length, then that many bytes of JSON; no
-    weights read, no torch imported)."""
-    names = set()
+    """Every tensor name in the safetensors files' headers (`_header_shapes`' keys)."""
+    return set(_header_shapes(files))
+
+
+def _check_embedding_shape(config: dict, shapes: dict, folder: Path, flag: str) -> None:
+    """The word embeddings' shape in the weights against config.json's vocab_size x embedding width (an
+    `embedding_size` where the architecture has one, else `hidden_size` / `dim`): a config from another model
+    size would otherwise fail only when the loader copies the weights, after the wait for the machine."""
+    rows, width = config.get("vocab_size"), config.get("embedding_size", config.get("hidden_size", config.get("dim")))
+    found = [(n, s) for n, s in shapes.items() if n.endswith("word_embeddings.weight")]
+    if not (isinstance(rows, int) and isinstance(width, int)) or len(found) != 1:
+        return
+    name, shape = found[0]
+    if list(shape) != [rows, width]:
+        raise SchemaError(f"{flag}: the weights' {name} is {' x '.join(map(str, shape))}, but config.json says "
+                          f"vocab_size {rows} x width {width}: a config.json from another model?", folder)
+
+
+def _header_shapes(files: list) -> dict:
+    """Tensor name -> shape for every tensor in the safetensors files' headers (the 8-byte length, then that many
+    bytes of JSON; no weights read, no torch imported)."""
+    names = {}
     for f in files:
         try:
             with open(f, "rb") as fh:
@@ -208,7 +229,8 @@ def _header_names(files: list) -> set:
                 if not 2 <= n <= SAFETENSORS_HEADER_MAX:
                     raise ValueError(f"header length {n}")
                 header = json.loads(fh.read(n))
-            names.update(k for k in header if k != "__metadata__")
+            names.update((k, v.get("shape") if isinstance(v, dict) else None) for k, v in header.items()
+                         if k != "__metadata__")
         except (OSError, ValueError, AttributeError) as exc:
             raise FormatError(f"not a readable safetensors file ({exc})", f) from None
     return names

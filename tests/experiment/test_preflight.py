@@ -75,3 +75,19 @@ def test_a_model_folder_missing_layer_tensors_is_refused_without_importing_trans
     assert "'torch'" not in out and "'transformers'" not in out and "'gensim'" not in out, out
     with pytest.raises(SchemaError, match="tensors"):  # and in-process, as the CLI calls it
         preflight.check_model(str(broken), "--source-model")
+
+
+def test_a_config_from_another_model_size_is_refused_from_the_header(tiny_bert_dir, tmp_path):
+    """config.json's hidden_size 32 over weights of width 16: refused before the wait, naming both shapes."""
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    for f in Path(tiny_bert_dir).iterdir():
+        if f.is_file():
+            (wrong / f.name).write_bytes(f.read_bytes())
+    config = json.loads((wrong / "config.json").read_text())
+    config["hidden_size"] = config["hidden_size"] * 2
+    (wrong / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SchemaError, match=rf"x {config['hidden_size'] // 2}, but config.json says vocab_size "
+                                          rf"{config['vocab_size']} x width {config['hidden_size']}"):
+        preflight.check_model(str(wrong), "--source-model")
+    preflight.check_model(str(tiny_bert_dir), "--source-model")  # the untouched folder passes
