@@ -28,7 +28,9 @@ from mosecrot_viz.errors import FormatError, InputError
 TINY_ROW = 1e-30
 # Norms outside [1e-15, 1e15] are legal and mapped scale-safely, but unusual enough to say so.
 UNUSUAL_NORM_LOW, UNUSUAL_NORM_HIGH = 1e-15, 1e15
-COLLAPSE_RTOL = 1e-6  # rows whose every column spreads less than this share of the matrix's largest value are one row
+COLLAPSE_RTOL = 1e-4  # rows whose every column spreads less than this share of the matrix's largest value are one
+# row: float32 arithmetic leaves ~1e-7; at 1e-6 a softmax with tau 1e6 (rows agreeing to 6e-7) passed as a real map
+HIGH_TEMPERATURE = 10.0  # an RR tau above this (cosines are in [-1, 1]) flattens the weights: named as a collapse cause
 
 
 class NumericsError(InputError):
@@ -78,12 +80,16 @@ def check_vector_scale(vectors, source, warnings: RunWarnings | None = None) -> 
     `FormatError` naming `source`: in float32 such numbers are subnormal or close to it and most of their digits
     are gone, so any map of them is noise. A minority of such rows, or norms outside [1e-15, 1e15], run with a
     warning: the maps compute norms and similarities scale-safely (`core.numerics`), so the scale itself does not
-    change F_t.
+    change F_t. All-zero rows are recorded as a warning (`zero_vectors`): their words all map to one row.
     """
     m = row_max_abs(vectors)
     nz = m[m > 0]
     if not len(nz):
         return
+    zeros = len(m) - len(nz)
+    if zeros and warnings is not None:
+        warnings.warn("zero_vectors", f"{zeros} of {len(m)} vectors in {source} are all zeros: those words carry no "
+                                      f"meaning, and every mapper gives them one and the same row")
     if float(np.median(nz)) < TINY_ROW:
         lo, hi = norm_range(vectors)
         raise FormatError(f"vectors have norms from {_fmt(lo)} to {_fmt(hi)}: numbers this small are in float32's "
@@ -133,10 +139,12 @@ def check_finite(matrix, what: str, cause: str) -> None:
 
 
 def check_mapped(method: str, f_s, f_t, *, vectors, n_anchors: int, reinit: bool,
-                 warnings: RunWarnings | None = None) -> None:
+                 warnings: RunWarnings | None = None, temperature: float | None = None) -> None:
     """Check one mapper's output: F_s (|V_s|, D, only when the mapper re-initialises E_s) and F_t (|V_t|, D)
     finite and not collapsed. `vectors` is the static vectors' file (named in the message); with one anchor a
-    collapse is what RR does (every word is its one anchor's row) and is recorded as a warning instead."""
+    collapse is what RR does (every word is its one anchor's row) and is recorded as a warning instead.
+    `temperature`: the RR weighting's tau, named as a cause when the rows collapse (a huge tau weighs every anchor
+    alike, so every word gets the anchors' mean)."""
     parts = [("F_t", f_t, f"the target vectors ({vectors})")] + ([("F_s", f_s, "the source model's embeddings")]
                                                                  if reinit else [])
     collapsed = []
@@ -149,9 +157,11 @@ def check_mapped(method: str, f_s, f_t, *, vectors, n_anchors: int, reinit: bool
             collapsed.append(name)
             continue
         lo, hi = norm_range(matrix)
+        tau = (f"a temperature so high (--temperature {temperature:g}) that every anchor gets the same weight, "
+               if temperature is not None and temperature > HIGH_TEMPERATURE else "")
         raise NumericsError(f"{method}: every one of the {len(matrix)} rows of {name} is the same row, so every word "
-                            f"reads alike; likely cause: {origin} all point the same way (mapped norms {_fmt(lo)} to "
-                            f"{_fmt(hi)}), or {n_anchors} anchors are too few")
+                            f"reads alike; likely cause: {tau}{origin} all point the same way (mapped norms "
+                            f"{_fmt(lo)} to {_fmt(hi)}), or {n_anchors} anchors are too few")
     if collapsed:
         warnings.warn("collapsed_map", f"{method}: every row of {' and '.join(collapsed)} is the same row (one "
                                        f"anchor: each word is that anchor's row), so every word reads alike")

@@ -163,7 +163,7 @@ def map_spaces(cfg: ExperimentConfig, inputs: Inputs, methods, device="cpu", on_
             raise NumericsError(f"{exc} (vectors {cfg.vectors}, {len(anchors)} anchors)") from None
         reinit[m] = mapper.reinitialises_source
         check_mapped(m, mapped_source, f_t, vectors=cfg.vectors, n_anchors=len(anchors), reinit=reinit[m],
-                     warnings=warnings)
+                     warnings=warnings, temperature=mapper.get_params().get("temperature"))
         mapped[m] = (stitching.source_matrix(mapped_source, e_s, tok.all_special_ids), f_t)
     return Spaces(tok, e_s, anchors, mapped, reinit, warnings)
 

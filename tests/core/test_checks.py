@@ -56,7 +56,7 @@ def test_vector_scales_warn_only_when_unusual():
 def test_collapse_and_nonfinite_rows_known_answers():
     assert is_collapsed(np.tile([[1.0, 2.0, 3.0]], (5, 1)))
     assert is_collapsed(np.zeros((4, 3)))
-    assert is_collapsed(np.tile([[1.0, 2.0]], (3, 1)) + np.array([[0.0, 1e-9], [0, 0], [0, 0]]))  # below 1e-6
+    assert is_collapsed(np.tile([[1.0, 2.0]], (3, 1)) + np.array([[0.0, 1e-9], [0, 0], [0, 0]]))  # below 1e-4
     assert not is_collapsed(VECTORS) and not is_collapsed(VECTORS[:1])
     bad = VECTORS.copy()
     bad[3, 1], bad[7, 0] = np.nan, np.inf
@@ -126,3 +126,27 @@ def test_a_fine_tune_on_non_finite_embeddings_stops_at_its_first_step_naming_its
                   cfg=TrainConfig(epochs=3, batch_size=4), seed=1, label="rr-softmax",
                   progress=lambda *a: steps.append(a))
     assert steps == []  # refused before a single epoch was reported as trained
+
+
+def test_a_near_collapse_from_a_huge_temperature_is_refused_naming_the_temperature():
+    """The hostile sweep's --temperature 1e6: 26 rows agreeing to 9e-9 on components of about 3e-3 (relative 3e-6)
+    passed the old exact-equality tolerance (1e-6); a real map's rows differ in their leading digits."""
+    from mosecrot_viz.core.mappers import RelativeMapper
+
+    src, tgt = RNG.normal(size=(30, 8)).astype(np.float32), RNG.normal(size=(26, 8)).astype(np.float32)
+    mapper = RelativeMapper(weighting="softmax", temperature=1e6).fit(src[:20], tgt[:20])
+    f_t = mapper.transform_target(tgt)
+    assert is_collapsed(f_t)
+    assert not is_collapsed(RelativeMapper(weighting="softmax", temperature=0.05).fit(src[:20], tgt[:20])
+                            .transform_target(tgt))
+    with pytest.raises(NumericsError, match=r"a temperature so high \(--temperature 1e\+06\) that every anchor"):
+        check_mapped("rr-softmax", mapper.transform_source(src), f_t, vectors="t.vec", n_anchors=20, reinit=True,
+                     temperature=1e6)
+
+
+def test_all_zero_vectors_are_a_recorded_warning():
+    w = RunWarnings()
+    v = VECTORS.copy()
+    v[5:26] = 0
+    check_vector_scale(v, "v.vec", w)
+    assert w.keys() == ["zero_vectors"] and "21 of 50 vectors in v.vec are all zeros" in w.to_json()[0]["message"]
