@@ -348,3 +348,13 @@ def test_a_sweep_checks_every_trials_files_before_any_trial_runs(tmp_path, env, 
                          "1,3", "--out", tmp_path / "sweep2"], env)
     assert rc == 1
     one_line(err, str(vec), "pickle")
+
+
+def test_a_learning_rate_that_blows_up_the_weights_fails_in_training_naming_it(tmp_path, env, tiny_run_args):
+    """The hostile sweep's --lr 1e30: the weights went NaN in the last update, the run trained to the end and failed
+    writing the predictions ('unexpected NonFiniteError'); now the fine-tune's own check names the learning rate."""
+    args = run_args(tiny_run_args, **{"--lr": "1e30", "--methods": "rr-softmax,majority", "--no-ladder": None})
+    rc, _, err, _ = cli(["run", *args, "--no-ladder", "--out", tmp_path / "out"], env)
+    assert rc == 1, err
+    one_line(err, "lr 1e+30")
+    assert "unexpected" not in err and "NonFiniteError" not in err, err

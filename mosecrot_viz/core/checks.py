@@ -176,6 +176,17 @@ def check_loss(loss: float, label: str, epoch: int, lr: float) -> None:
                             f"high for them (lr {lr:g})")
 
 
+def check_logits(logits, label: str, epoch: int, lr: float) -> None:
+    """Raise `NumericsError` when a fine-tuned model's dev logits (n, classes) hold NaN or infinity: the last
+    update can blow the weights up after a finite loss, and the run would otherwise train on and fail only when
+    it writes the predictions' confidences."""
+    bad = nonfinite_rows(np.asarray(logits).reshape(len(logits), -1)) if len(logits) else 0
+    if bad:
+        raise NumericsError(f"{label}: after epoch {epoch} the model's outputs are NaN or infinite for {bad} of "
+                            f"{len(logits)} dev sentences; likely cause: a learning rate too high (lr {lr:g}), or "
+                            f"input embeddings with extreme values (the mapped F_s)")
+
+
 def check_predictions(method: str, seed: int, predictions, n_train_labels: int, warnings: RunWarnings) -> None:
     """Record a warning when `predictions` (n,) hold one label only while training had several."""
     values = set(predictions)

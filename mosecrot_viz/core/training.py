@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from mosecrot_viz.core.checks import check_loss
+from mosecrot_viz.core.checks import check_logits, check_loss
 from mosecrot_viz.core.devices import pick_device  # noqa: F401 (re-exported: the training API)
 from mosecrot_viz.core.metrics import macro_f1
 from mosecrot_viz.errors import ResourceError
@@ -222,7 +222,9 @@ def fine_tune(
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
-        dev_pred = predict_logits(model, dev_ids, pad_id, device, cfg.eval_batch_size).argmax(1)
+        dev_logits = predict_logits(model, dev_ids, pad_id, device, cfg.eval_batch_size)
+        check_logits(dev_logits, label, epoch + 1, cfg.lr)  # weights blown up by the epoch's last update: named now
+        dev_pred = dev_logits.argmax(1)
         dev_f1 = macro_f1(dev_y, dev_pred)  # over the labels dev holds, as every reported macro-F1 (core.metrics)
         gflops = flops / max(seconds, 1e-9) / 1e9
         history.append({"epoch": epoch + 1, "train_loss": total / len(train_ids), "dev_macro_f1": dev_f1,

@@ -150,3 +150,13 @@ def test_all_zero_vectors_are_a_recorded_warning():
     v[5:26] = 0
     check_vector_scale(v, "v.vec", w)
     assert w.keys() == ["zero_vectors"] and "21 of 50 vectors in v.vec are all zeros" in w.to_json()[0]["message"]
+
+
+def test_logits_check_names_the_epoch_and_the_learning_rate():
+    from mosecrot_viz.core.checks import check_logits
+
+    check_logits(np.zeros((4, 3), dtype=np.float32), "rr-softmax seed 1", 1, 1e-4)  # finite: passes
+    bad = np.zeros((4, 3), dtype=np.float32)
+    bad[2, 1] = np.nan
+    with pytest.raises(NumericsError, match=r"rr-softmax seed 1: after epoch 2 .* 1 of 4 dev sentences; .*lr 1e\+30"):
+        check_logits(bad, "rr-softmax seed 1", 2, 1e30)
