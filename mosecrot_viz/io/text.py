@@ -49,10 +49,48 @@ def nfc(text: str) -> str:
     Why: `café` typed with a combining accent (NFD, as macOS file names and some corpora write it) and `café`
     with the precomposed letter are different strings, so a word in one form misses its vector or its
     lexicon pair in the other (the issue's NFD case lost 14 of 84 anchors). ASCII text returns at once.
+
+    Invisible format characters that never carry a word's meaning go too: the soft hyphen (U+00AD), the word joiner
+    (U+2060) and a BOM inside text (U+FEFF); a zero-width space (U+200B) at either end, while one inside becomes a
+    space (it separates words in Thai, Khmer or Burmese text written without spaces); the zero-width joiner and non-joiner
+    (U+200D, U+200C) only next to letters of scripts that never use them (Latin, Greek, Cyrillic, CJK, Hangul),
+    since in Persian, the Indic scripts or emoji they change the word. Copied text carries them invisibly (a
+    trailing U+200B on half a lexicon's lines halved its anchors). A word made only of them is kept as it is.
     """
-    if text.isascii() or unicodedata.is_normalized("NFC", text):
+    if text.isascii():
+        return text
+    if _FORMAT_CHARS.search(text):
+        stripped = _strip_format(text)
+        text = stripped or text
+    if unicodedata.is_normalized("NFC", text):
         return text
     return unicodedata.normalize("NFC", text)
+
+
+_FORMAT_CHARS = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_ALWAYS_INVISIBLE = "\u00ad\u2060\ufeff"
+
+
+def _joiner_free(ch: str) -> bool:
+    """True for a letter of a script that has no use for ZWJ/ZWNJ (below U+0590: Latin, Greek, Cyrillic, Armenian;
+    CJK, kana and Hangul; full-width forms), and for the text's edge (no neighbour)."""
+    if not ch:
+        return True
+    o = ord(ch)
+    return o < 0x0590 or 0x3000 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF
+
+
+def _strip_format(text: str) -> str:
+    text = text.translate({ord(c): None for c in _ALWAYS_INVISIBLE}).strip("\u200b").replace("\u200b", " ")
+    out = []
+    for i, ch in enumerate(text):
+        if ch in "\u200c\u200d":
+            before = out[-1] if out else ""
+            after = next((c for c in text[i + 1:] if c not in "\u200c\u200d"), "")
+            if _joiner_free(before) and _joiner_free(after):
+                continue
+        out.append(ch)
+    return "".join(out)
 
 
 def is_chinese(lang: str | None) -> bool:

@@ -55,6 +55,34 @@ def test_nfc_is_the_one_normalisation():
     assert segment(nfd("un café noir"), "fr") == ["un", "café", "noir"]
 
 
+@pytest.mark.parametrize("raw, expected", [
+    ("xc\u200dat", "xcat"),  # ZWJ inside a Latin word (the hostile sweep's test text: every word unknown)
+    ("ca\u00adt", "cat"),  # soft hyphen
+    ("cat\u200b", "cat"),  # trailing zero-width space (half a lexicon's lines lost their anchor)
+    ("ca\u2060t\ufeff", "cat"),  # word joiner, BOM inside text
+    ("\u0e41\u0e21\u0e27\u200b\u0e2b\u0e21\u0e32", "\u0e41\u0e21\u0e27 \u0e2b\u0e21\u0e32"),  # Thai words
+    ("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"),
+    ("\U0001F469\u200d\U0001F4BB", "\U0001F469\u200d\U0001F4BB"),  # an emoji sequence keeps its ZWJ
+    ("\u200b", "\u200b"),  # a word made only of them is kept
+])
+def test_invisible_format_characters_are_dropped_where_they_never_carry_meaning(raw, expected):
+    assert nfc(raw) == expected and nfc(expected) == expected
+
+
+@given(st.text(alphabet="ab\u00e9\u0301\u0645\u0e41 \u00ad\u200b\u200c\u200d\u2060\ufeff", max_size=12))
+def test_nfc_is_idempotent(text):
+    assert nfc(nfc(text)) == nfc(text)
+
+
+def test_lexicon_and_test_text_with_invisible_characters_find_the_same_words(tmp_path):
+    from mosecrot_viz.io.lexicon import load_lexicon
+
+    (tmp_path / "lex.txt").write_text("cat\tchat\u200b\ndog\tchi\u00aden\n", encoding="utf-8")
+    assert [tuple(p) for p in load_lexicon(tmp_path / "lex.txt")] == [("cat", "chat"), ("dog", "chien")]
+    (tmp_path / "t.tsv").write_text("index_id\tcategory\ttext\n1\tpets\tle ch\u200dat\n", encoding="utf-8")
+    assert load_task(tmp_path / "t.tsv")["text"].tolist() == ["le chat"]
+
+
 @pytest.mark.parametrize("name,make", [
     ("v.vec", lambda w, r: _vec_text(w, r)),
     ("v.txt", lambda w, r: _vec_text(w, r, header=False)),
