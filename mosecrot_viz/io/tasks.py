@@ -34,8 +34,12 @@ _NAME = re.compile(r"[a-z_][a-z0-9_ .\-]{0,39}")  # what a column name looks lik
 
 
 def _column_key(name: str) -> str:
-    """A header cell as it is matched: stripped, lower-cased, spaces and hyphens as underscores (`Index ID` -> index_id)."""
-    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+    """A header cell as it is matched: stripped, quotes around it dropped (a TSV written with every cell quoted),
+    lower-cased, spaces and hyphens as underscores (`"Index ID"` -> index_id)."""
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
+        name = name[1:-1].strip()
+    return re.sub(r"[\s\-]+", "_", name.lower())
 
 
 def _looks_like_header(cells: list[str]) -> bool:
@@ -46,7 +50,7 @@ def _looks_like_header(cells: list[str]) -> bool:
     a header row read as data put a label `class` into the test set and the macro-F1 average.
     """
     keys = [_column_key(c) for c in cells]
-    return (bool(keys) and all(_NAME.fullmatch(c.strip().lower()) for c in cells)
+    return (bool(keys) and all(_NAME.fullmatch(k) for k in keys)
             and any(k in KNOWN_COLUMNS for k in keys))
 
 

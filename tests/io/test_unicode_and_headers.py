@@ -313,3 +313,14 @@ def test_a_damaged_fasttext_model_gives_only_input_error(tmp_path, fasttext_mode
     except InputError:
         return
     assert len(kv) > 0 and all(w == nfc(w) for w in kv.index_to_key)
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_header_with_every_cell_quoted_is_a_header(tmp_path, quote):
+    """The hostile sweep's training file `"index_id"<TAB>"category"<TAB>"text"`: read as data, it trained on a label
+    `"category"` (exit 0)."""
+    q = quote
+    (tmp_path / "t.tsv").write_text(f"{q}index_id{q}\t{q}category{q}\t{q}text{q}\n1\tpets\tle chat\n2\tfood\tdu pain\n",
+                                    encoding="utf-8")
+    df = load_task(tmp_path / "t.tsv")
+    assert df["label"].tolist() == ["pets", "food"] and df["text"].tolist() == ["le chat", "du pain"]
