@@ -51,12 +51,18 @@ class Inputs:
     @property
     def warnings(self) -> list[tuple[str, str]]:
         """What the readers let through but a run should record (results.json's `warnings`): words that are one
-        word once in Unicode NFC (the first row kept), and exact lexicon repeats (each pair used once)."""
+        word once in Unicode NFC (the first row kept), a vectors header whose row count disagrees with the rows, and exact
+        lexicon repeats (each pair used once)."""
         out = []
         dup = int(getattr(self.vectors if self.original_vectors is None else self.original_vectors, "duplicate_words", 0) or 0)
         if dup:
             out.append(("duplicate_words", f"vectors: {dup:,} rows repeat a word listed earlier (after Unicode NFC); "
                                            "the first row of each word is used"))
+        declared = getattr(self.vectors if self.original_vectors is None else self.original_vectors, "header_rows",
+                           None)
+        if declared is not None:
+            out.append(("vector_header_rows", f"vectors: the file's header declares {declared:,} rows, but it holds "
+                                              f"{self.n_listed + dup:,}; every row it holds is used"))
         rep = int(getattr(self.pairs, "duplicates", 0) or 0)
         if rep:
             out.append(("duplicate_pairs", f"lexicon: {rep:,} lines repeat a pair listed earlier; each pair is "

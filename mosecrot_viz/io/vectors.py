@@ -47,7 +47,8 @@ if TYPE_CHECKING:  # gensim (about 1 s to import, scipy with it) loads when a re
     from gensim.models import KeyedVectors
 
 FASTTEXT_MAGIC = 793712314  # first int32 of a fastText .bin model
-PARSE_VERSION = 2  # bump when the text parser's output changes, to invalidate parsed-vector caches (2: NFC words)
+PARSE_VERSION = 3  # bump when the text parser's output changes, to invalidate parsed-vector caches (2: NFC words;
+# 3: invisible format characters dropped, the header's row count kept when it disagrees)
 TEXT_SUFFIXES = {".vec", ".txt", ".tsv"}
 
 
@@ -129,10 +130,12 @@ def _parse_header(parts: list[bytes]) -> tuple[int, int] | None:
 _BATCH_BYTES = 4 * 2**20  # text parsed per vectorised batch: memory holds one batch of text (~4x in copies), never the file
 
 
-def _keyed(words: list[str], matrix: np.ndarray, duplicates: int = 0) -> KeyedVectors:
+def _keyed(words: list[str], matrix: np.ndarray, duplicates: int = 0, header_rows: int | None = None) -> KeyedVectors:
     """A KeyedVectors over `matrix` without copying it (`add_vectors` would stack a second copy).
 
-    `duplicates` (rows dropped because their word came earlier) is kept as `kv.duplicate_words`.
+    `duplicates` (rows dropped because their word came earlier) is kept as `kv.duplicate_words`; `header_rows`
+    (the row count a `rows dim` header declared, when the file held another number of rows) as `kv.header_rows`
+    (None when they agree, or when the file was not read to its end).
     """
     from gensim.models import KeyedVectors
 
@@ -141,7 +144,14 @@ def _keyed(words: list[str], matrix: np.ndarray, duplicates: int = 0) -> KeyedVe
     kv.index_to_key = list(words)
     kv.key_to_index = {w: i for i, w in enumerate(kv.index_to_key)}
     kv.duplicate_words = int(duplicates)
+    kv.header_rows = None if header_rows is None else int(header_rows)
     return kv
+
+
+def _header_disagrees(declared: int | None, rows: int, complete: bool) -> int | None:
+    """The header's declared row count when the whole file was read and held `rows` rows (repeats included)
+    instead; else None."""
+    return declared if declared is not None and complete and declared != rows else None
 
 
 def _numbered_lines(fh, path, consumed: dict | None = None):
@@ -202,6 +212,7 @@ def _load_text_fast(path: Path, max_vocab: int | None, consumed: dict | None = N
     into: np.ndarray | None = None  # (expected rows, dim), filled in file order while rows fit
     estimate = not gz  # no header: estimate the rows from the file size once the first batch is parsed
     dropped = 0
+    declared, complete = None, True  # the header's row count; whether every row of the file was read
 
     def take(batch) -> bool:
         nonlocal dim, into, estimate, dropped
@@ -246,7 +257,7 @@ def _load_text_fast(path: Path, max_vocab: int | None, consumed: dict | None = N
                 if header is not None:
                     if header[1] <= 0:
                         return None  # the careful parser says "header gives dimension 0"
-                    dim = header[1]
+                    dim, declared = header[1], header[0]
                     check_matrix_budget(min(header[0], want), dim, path)
                     into = np.empty((min(header[0], want), dim), dtype=np.float32)  # untouched pages cost nothing
                     estimate = False
@@ -258,6 +269,7 @@ def _load_text_fast(path: Path, max_vocab: int | None, consumed: dict | None = N
                     return None
                 batch, size = [], 0
                 if len(words) >= want:
+                    complete = False
                     break
         if batch and len(words) < want and not take(batch):
             return None
@@ -267,7 +279,8 @@ def _load_text_fast(path: Path, max_vocab: int | None, consumed: dict | None = N
         chunks.insert(0, into[: min(len(words), len(into))])
     matrix = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
     chunks.clear()
-    return _keyed(words, matrix, dropped)
+    complete = complete and len(words) < want
+    return _keyed(words, matrix, dropped, _header_disagrees(declared, len(words) + dropped, complete))
 
 
 def _parse_settings(max_vocab: int | None) -> str:
@@ -331,7 +344,8 @@ def _load_text_cached(path: Path, max_vocab: int | None) -> KeyedVectors:
             matrix = np.load(folder / "vectors.npy", allow_pickle=False)
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
             if isinstance(words, list) and matrix.ndim == 2 and len(words) == len(matrix):
-                return _keyed(words, matrix, int(meta.get("duplicate_words", 0)))  # no second copy of the matrix
+                return _keyed(words, matrix, int(meta.get("duplicate_words", 0)),  # no second copy of the matrix
+                              meta.get("header_rows"))
         except (OSError, ValueError, TypeError, AttributeError):
             pass  # a damaged cache entry is parsed again
     consumed = {"bytes": 0}
@@ -345,7 +359,8 @@ def _load_text_cached(path: Path, max_vocab: int | None) -> KeyedVectors:
         folder.parent.mkdir(parents=True, exist_ok=True)
         with atomic_dir(folder, keep=lambda p: (p / "vectors.npy").exists()) as tmp:  # another process's copy stays
             (tmp / "words.json").write_text(json.dumps(kv.index_to_key, ensure_ascii=False), encoding="utf-8")
-            (tmp / "meta.json").write_text(json.dumps({"duplicate_words": kv.duplicate_words}), encoding="utf-8")
+            (tmp / "meta.json").write_text(json.dumps({"duplicate_words": kv.duplicate_words,
+                                                          "header_rows": kv.header_rows}, allow_nan=False), encoding="utf-8")
             np.save(tmp / "vectors.npy", kv.vectors, allow_pickle=False)
         index = _index_file(path, max_vocab)
         index.parent.mkdir(parents=True, exist_ok=True)
@@ -390,7 +405,7 @@ def _careful_rows(numbered, path, state: dict):
                 raise LimitError(f"header gives {dim} dimensions, more than the limit {max_dimension()} "
                                  "(set MOSECROT_MAX_DIM)", path, 1)
             check_matrix_budget(min(int(parts[0]), state.get("want") or int(parts[0])), dim, path)
-            state["dim"] = dim
+            state["dim"], state["declared"] = dim, int(parts[0])
             continue
         if len(parts) == 1 and not parts[0]:
             continue  # blank line
@@ -425,7 +440,7 @@ def _load_text_careful(path: Path, max_vocab: int | None, consumed: dict | None 
     rows: list[np.ndarray] = []
     seen: set[str] = set()
     state = {"dim": None, "want": max_vocab}
-    dropped = 0
+    dropped, complete = 0, True
     with _open(path, gz) as fh:
         for word, vec in _careful_rows(_numbered_lines(fh, path, consumed), path, state):
             if word in seen:
@@ -437,11 +452,13 @@ def _load_text_careful(path: Path, max_vocab: int | None, consumed: dict | None 
             if len(words) % 65_536 == 0:
                 check_matrix_budget(len(words), state["dim"], path)
             if max_vocab is not None and len(words) >= max_vocab:
+                complete = False
                 break
     if not words:
         raise FormatError("no vectors found (empty file or header only)", path)
     check_matrix_budget(len(words), state["dim"], path)
-    return _keyed(words, np.vstack(rows), dropped)
+    return _keyed(words, np.vstack(rows), dropped,
+                  _header_disagrees(state.get("declared"), len(words) + dropped, complete))
 
 
 def _load_word2vec_bin(path: Path, max_vocab: int | None) -> KeyedVectors:

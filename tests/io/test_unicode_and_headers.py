@@ -324,3 +324,38 @@ def test_a_header_with_every_cell_quoted_is_a_header(tmp_path, quote):
                                     encoding="utf-8")
     df = load_task(tmp_path / "t.tsv")
     assert df["label"].tolist() == ["pets", "food"] and df["text"].tolist() == ["le chat", "du pain"]
+
+
+@pytest.mark.parametrize("declared", [5, 100_000])
+def test_a_vectors_header_that_disagrees_with_its_rows_is_kept_for_a_warning(tmp_path, declared):
+    """The hostile sweep's headers `5 6` and `100000 6` over 26 rows ran without a word; the reader keeps the
+    declared count (the fast and the careful parser, and through the parsed cache) for the run's warning."""
+    from mosecrot_viz.io import vectors
+
+    words = [f"w{i}" for i in range(26)]
+    body = "".join(f"{w} {' '.join(['0.5'] * 6)}\n" for w in words)
+    path = tmp_path / "v.vec"
+    path.write_text(f"{declared} 6\n" + body, encoding="utf-8")
+    for _ in range(2):  # parsed, then from the parsed cache
+        kv = vectors.load_vectors(path)
+        assert len(kv) == 26 and kv.header_rows == declared
+    assert vectors._load_text_careful(path, None).header_rows == declared
+    assert vectors._load_text_careful(path, 3).header_rows is None  # not read to its end: nothing to compare
+    path.write_text("26 6\n" + body, encoding="utf-8")
+    assert vectors.load_vectors(path).header_rows is None and vectors._load_text_careful(path, None).header_rows is None
+    assert vectors.load_vectors(path, max_vocab=3).header_rows is None
+
+
+def test_the_run_records_a_vectors_header_that_disagrees(tmp_path, tiny_run_args):
+    from pathlib import Path
+
+    from mosecrot_viz.experiment.config import ExperimentConfig
+    from mosecrot_viz.experiment.inputs import load_inputs
+
+    text = Path(tiny_run_args["vectors"]).read_text(encoding="utf-8").splitlines()
+    n = int(text[0].split()[0])
+    Path(tiny_run_args["vectors"]).write_text(f"{n + 40} {text[0].split()[1]}\n" + "\n".join(text[1:]) + "\n",
+                                             encoding="utf-8")
+    inputs = load_inputs(ExperimentConfig(**{**tiny_run_args, "methods": ["majority"]}))
+    keys = dict(inputs.warnings)
+    assert f"header declares {n + 40:,} rows, but it holds {n:,}" in keys["vector_header_rows"]
