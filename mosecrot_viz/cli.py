@@ -474,6 +474,14 @@ def _check_bench(args) -> None:
     for name, flag in BENCH_SIZES:
         if getattr(args, name) < 1:
             raise UsageError(f"{flag} must be a whole number >= 1, got {getattr(args, name)}")
+    if args.full_size:
+        from mosecrot_viz.bench import FULL_FORMS
+
+        forms = [f.strip() for f in args.forms.split(",") if f.strip()]
+        bad = [f for f in forms if f not in FULL_FORMS]
+        if bad or not forms:
+            raise UsageError(f"--forms: unknown input form(s) {', '.join(bad) or '(none given)'}; choose from "
+                             f"{','.join(FULL_FORMS)}")
     if args.out:
         out = Path(args.out).expanduser()
         if out.is_dir():

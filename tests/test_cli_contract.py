@@ -157,6 +157,7 @@ def test_every_subcommand_answers_bad_flags_in_one_line(tmp_path, env):
          ("--max-words", "-5")),
         (["export", tmp_path, "--what", "model", "--seed", "-1", "--out", tmp_path / "e"], 2, ("--seed",)),
         (["explain", tmp_path / "nowhere"], 1, ("results.json",)),
+        (["bench", "--full-size", "--forms", "text,xml"], 2, ("--forms", "xml")),  # was exit 1 (hostile sweep c07)
     ]
     for argv, status, needles in cases:
         rc, _, err, _ = cli(argv, env)
@@ -358,3 +359,13 @@ def test_a_learning_rate_that_blows_up_the_weights_fails_in_training_naming_it(t
     assert rc == 1, err
     one_line(err, "lr 1e+30")
     assert "unexpected" not in err and "NonFiniteError" not in err, err
+
+
+def test_a_vectors_corpus_too_small_for_min_count_is_one_line_naming_the_flag(tmp_path, env):
+    """The hostile sweep's `vectors --min-count 1000` printed 'unexpected ValueError: ...'."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("le chat dort\nle chien court\n", encoding="utf-8")
+    rc, _, err, _ = cli(["vectors", "--corpus", corpus, "--min-count", "1000", "--out", tmp_path / "v.bin"], env)
+    assert rc == 1, err
+    one_line(err, "min_count=1000", "--min-count")
+    assert "unexpected" not in err and "ValueError" not in err, err

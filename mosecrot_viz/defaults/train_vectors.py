@@ -30,7 +30,7 @@ from gensim.models.word2vec import LineSentence
 
 from mosecrot_viz.atomic import atomic_path
 from mosecrot_viz.defaults.bible import bible_corpus
-from mosecrot_viz.errors import FormatError
+from mosecrot_viz.errors import FormatError, InputError
 from mosecrot_viz.io.limits import bounded_lines, check_matrix_budget, check_regular_file
 from mosecrot_viz.io.text import segment
 
@@ -58,7 +58,7 @@ def tokenize_for_vectors(text: str, lang: str | None, segmentation: str | None =
 def _nonempty(sentences: Iterable[list[str]]) -> list[list[str]]:
     sentences = [s for s in (list(s) for s in sentences) if s]
     if not sentences:
-        raise ValueError("no tokens to train word vectors on")
+        raise InputError("no tokens to train word vectors on (an empty corpus, or no words by its segmentation)")
     return sentences
 
 
@@ -66,7 +66,8 @@ def _fit(model, sentences) -> None:
     """Build the vocabulary and train; `sentences` is a list or a restartable iterable (several passes)."""
     model.build_vocab(sentences)
     if not model.wv.index_to_key:
-        raise ValueError(f"no word occurs min_count={model.min_count} times; vocabulary is empty")
+        raise InputError(f"no word occurs min_count={model.min_count} times in the corpus, so the vocabulary is "
+                         "empty: lower --min-count, or give a larger corpus")
     model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
 
 
