@@ -374,11 +374,27 @@ def _sweep_command(args) -> int:
     if args.grid:
         if args.param or args.values:
             raise UsageError("give either --grid or --param/--values, not both")
+        ignored = _options_given(args)
+        if ignored:
+            raise UsageError(f"{', '.join(ignored)}: a grid file names every trial's inputs and options; put "
+                             f"{'it' if len(ignored) == 1 else 'them'} in the grid's base (or an axis), or drop --grid")
         return _grid_sweep(args)
     if not (args.param and args.values):
         raise UsageError("sweep needs --grid GRID.yaml, or --param and --values")
     _sweep(_experiment_config(args), args)
     return 0
+
+
+def _options_given(args) -> list[str]:
+    """The run-option flags (besides --out) whose value differs from their default: given on the command line."""
+    given = []
+    for name in (*_flags(args, "experiment"), *_flags(args, "training")):
+        default = schema.default_of(name)
+        default = None if default is dataclasses.MISSING else default
+        value = getattr(args, name)
+        if name != "out" and value != default:
+            given.append(schema.flag_of(name))
+    return given
 
 
 def _flags(args, group: str) -> list[str]:

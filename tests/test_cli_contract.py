@@ -158,6 +158,7 @@ def test_every_subcommand_answers_bad_flags_in_one_line(tmp_path, env):
         (["export", tmp_path, "--what", "model", "--seed", "-1", "--out", tmp_path / "e"], 2, ("--seed",)),
         (["explain", tmp_path / "nowhere"], 1, ("results.json",)),
         (["bench", "--full-size", "--forms", "text,xml"], 2, ("--forms", "xml")),  # was exit 1 (hostile sweep c07)
+        (["sweep", "--grid", "g.yaml", "--vectors", a_file, "--out", tmp_path / "s"], 2, ("--vectors", "grid")),
     ]
     for argv, status, needles in cases:
         rc, _, err, _ = cli(argv, env)
