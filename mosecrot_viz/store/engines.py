@@ -67,7 +67,7 @@ def stored_trial_problem(path: Path, trial: Trial) -> str | None:
         res = read_results(path)
     except InputError as exc:
         return str(exc)
-    stored, wanted = _comparable(res["config"]), _comparable(trial.config.to_dict())
+    stored, wanted = _comparable(res.config), _comparable(trial.config.to_dict())
     if stored != wanted:
         diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
         return f"{path / 'results.json'}: its config differs from the trial's ({', '.join(diff[:5])})"
@@ -116,7 +116,7 @@ def _record(summary: SweepSummary, trial: Trial, path: Path, ok: bool, n_total: 
     if ok and is_complete(path):
         summary.completed.append(trial.trial_id)
     else:
-        summary.failed[trial.trial_id] = StoredRun(path).status().get("message") or "failed"
+        summary.failed[trial.trial_id] = StoredRun(path).status().message or "failed"
     if progress:
         word = "done" if trial.trial_id in summary.completed else "FAILED"
         progress(f"{summary.total}/{n_total} {word}: {trial.label}", summary.total / max(n_total, 1))
