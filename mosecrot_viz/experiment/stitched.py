@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -37,7 +37,7 @@ def read_run(run_dir) -> RunResults:
         data = load_json(path, kind="results")  # bounded; its own errors name the file
     except OSError as exc:
         raise InputError(f"{path}: not a readable results file ({exc})") from None
-    return RunResults.from_json(data, path)
+    return RunResults.from_json(data, path, strict=True)
 
 
 def stitched_methods(results: RunResults | dict) -> list[str]:
@@ -45,7 +45,14 @@ def stitched_methods(results: RunResults | dict) -> list[str]:
     return [m for m in as_results(results).methods if m in MAPPED_METHODS]
 
 
-def check_method(results: RunResults | dict, method: str | None, seed: int | None) -> tuple[str, int]:
+class MethodSeed(NamedTuple):
+    """A stitched method of a run and one of its seeds."""
+
+    method: str
+    seed: int
+
+
+def check_method(results: RunResults | dict, method: str | None, seed: int | None) -> MethodSeed:
     """(method, seed) checked against the run; defaults: its first stitched method and first seed."""
     results = as_results(results)
     have = stitched_methods(results)
@@ -62,7 +69,7 @@ def check_method(results: RunResults | dict, method: str | None, seed: int | Non
     seed = seeds[0] if seed is None else int(seed)
     if seed not in seeds:
         raise ExportError(f"this run has no seed {seed}; its seeds are {', '.join(map(str, seeds))}")
-    return method, seed
+    return MethodSeed(method, seed)
 
 
 def has_stored_model(run_dir, method: str, seed: int) -> bool:

@@ -18,5 +18,5 @@ from mosecrot_viz.records.results import (
 from mosecrot_viz.records.status import ACTIVE_STATES, RunState, RunStatus
 
 __all__ = ["ACTIVE_STATES", "ANALYSES_VERSION", "DROP_REASONS", "LINK_TEXT", "RUNG_TEXT", "SCHEMA_VERSION",
-           "AnchorReport", "DataReport", "LadderRun", "LadderRung", "MethodResult", "RunResults", "RunState",
+           "AnchorReport", "DataReport", "LadderRun", "LadderRung", "MethodResult", "Ranked", "RunResults", "RunState",
            "RunStatus", "StoredAnalyses", "as_results", "drop_key", "drop_text", "rung_text", "split_rung"]

@@ -8,7 +8,7 @@ in the order they always had, with `schema_version` last.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from mosecrot_viz.errors import SchemaError
 from mosecrot_viz.records._base import Record, known, need, number, optional, plain, refuse
@@ -50,6 +50,10 @@ class LadderRung(Record):
         return {"rung": self.name, "macro_f1": self.macro_f1, "macro_f1_std": self.macro_f1_std,
                 "per_seed": list(self.per_seed), "per_class": dict(self.per_class)}
 
+    def __getitem__(self, key: str):
+        """The JSON view (`rung["macro_f1"]`), for callers written against the stored dict (tests, notebooks)."""
+        return self.to_json()[key]
+
     @classmethod
     def from_json(cls, data: Mapping, where: str = "rung") -> "LadderRung":
         need(data, Mapping, where)
@@ -66,7 +70,7 @@ class MethodResult(Record):
     per class ({label: {precision, recall, f1, support}}), the summed confusion (labels x labels, in `labels`
     order), English F1, the best dev F1 per seed, the classification head, and the gap ladder."""
 
-    macro_f1: float
+    macro_f1: float | None = optional()  # None only in a partial record a test builds (a stored run has it)
     macro_f1_std: float | None = optional()
     accuracy: float | None = optional()
     accuracy_std: float | None = optional()
@@ -99,9 +103,11 @@ class MethodResult(Record):
         return next((r for r in self.ladder or () if r.key == key), None)
 
     @classmethod
-    def from_json(cls, data: Mapping, where: str = "method") -> "MethodResult":
+    def from_json(cls, data: Mapping, where: str = "method", strict: bool = True) -> "MethodResult":
+        """From a results.json method entry; `strict` (a stored run's): its macro_f1 must be there."""
         need(data, Mapping, where)
-        if not number(data.get("macro_f1")) or not number(data.get("macro_f1_std", 0.0)):
+        if ((strict or "macro_f1" in data) and not number(data.get("macro_f1"))) \
+                or not number(data.get("macro_f1_std", 0.0)):
             raise SchemaError(f"'{where}' has no numeric macro_f1")
         kw, extra = known(cls, data)
         if "per_seed" in kw:
@@ -206,6 +212,13 @@ class LadderRun(Record):
         return cls(**kw, extra=extra)
 
 
+class Ranked(NamedTuple):
+    """A method of a run, by name, with its results."""
+
+    name: str
+    result: MethodResult
+
+
 @dataclass(frozen=True)
 class RunResults(Record):
     """What results.json holds (see docs/ARCHITECTURE.md, "One run").
@@ -245,10 +258,10 @@ class RunResults(Record):
     def method(self, name: str) -> MethodResult | None:
         return self.methods.get(name)
 
-    def best(self, exclude=()) -> tuple[str, MethodResult] | None:
-        """(name, result) of the method with the highest macro-F1 outside `exclude`, or None."""
-        ranked = [(m, v) for m, v in self.methods.items() if m not in exclude]
-        return max(ranked, key=lambda kv: kv[1].macro_f1) if ranked else None
+    def best(self, exclude=()) -> "Ranked | None":
+        """The method with the highest macro-F1 outside `exclude` (name and result), or None."""
+        ranked = [Ranked(m, v) for m, v in self.methods.items() if m not in exclude]
+        return max(ranked, key=lambda kv: kv.result.macro_f1) if ranked else None
 
     def but(self, **changes) -> "RunResults":
         from dataclasses import replace
@@ -284,18 +297,18 @@ class RunResults(Record):
                     need(data.get(key), Mapping, key)
                 if "seeds" not in data["config"]:
                     raise SchemaError("'config.seeds' is missing")
-            return cls._parse(data)
+            return cls._parse(data, strict)
         except SchemaError as exc:
             raise refuse(source, f"not a results file of schema version {version} this version can read: {exc} "
                                  "(was it edited? run it again)") from None
 
     @classmethod
-    def _parse(cls, data: Mapping) -> "RunResults":
+    def _parse(cls, data: Mapping, strict: bool) -> "RunResults":
         cfg = need(data.get("config", {}), Mapping, "config")
         if "seeds" in cfg and (not isinstance(cfg["seeds"], list)
                                or not all(isinstance(s, int) and not isinstance(s, bool) for s in cfg["seeds"])):
             raise SchemaError("'config.seeds' is not a list of whole numbers")
-        methods = {m: MethodResult.from_json(v, f"methods.{m}")
+        methods = {m: MethodResult.from_json(v, f"methods.{m}", strict)
                    for m, v in need(data.get("methods", {}), Mapping, "methods").items()}
         env = data.get("environment")
         if env is not None:

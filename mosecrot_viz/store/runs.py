@@ -147,7 +147,7 @@ class StoredRun:
         if data is None:
             return None
         try:
-            return RunResults.from_json(data, self.path / "results.json")
+            return RunResults.from_json(data, self.path / "results.json", strict=True)
         except InputError:
             return None
 
@@ -200,9 +200,9 @@ def runs_table(runs: list[StoredRun]) -> pd.DataFrame:
     rows = []
     for r in runs:
         res, st = r.record(), r.status()
-        cfg = dict(res.config) if res else (r.config() or {})
-        row = {"run": r.run_id, "state": st.state.value, "lang": cfg.get("lang"),
-               "methods": ",".join(cfg.get("methods", [])), "seeds": len(cfg.get("seeds", []))}
+        cfg = _config_of(res.config if res else r.config())
+        row = {"run": r.run_id, "state": st.state.value, "lang": cfg.lang if cfg else None,
+               "methods": ",".join(cfg.methods) if cfg else "", "seeds": len(cfg.seeds) if cfg else 0}
         if res:
             name, best = res.best() or ("", None)
             row.update({"anchors": res.anchors.count, "best": name,
@@ -210,6 +210,14 @@ def runs_table(runs: list[StoredRun]) -> pd.DataFrame:
                         "minutes": round((res.wall_seconds or 0) / 60, 1)})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _config_of(stored) -> ExperimentConfig | None:
+    """A stored config dict (results.json's or config.json's) as the config, or None when absent or unreadable."""
+    try:
+        return ExperimentConfig.from_dict(stored) if isinstance(stored, dict) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def new_run_dir(name: str = "run", root: Path | None = None) -> Path:

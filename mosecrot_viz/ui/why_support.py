@@ -15,6 +15,7 @@ from mosecrot_viz.analysis.holdout import holdout_bli
 from mosecrot_viz.analysis.stored import DEFAULT_HELD_OUT, stored_bli, stored_drift
 from mosecrot_viz.analysis.suspects import rank_suspects, test_unknown_share
 from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.records import as_results
 from mosecrot_viz.ui import cached
 
 PAGES = {"Anchors": "pages/anchors.py", "Alignment": "pages/alignment.py", "Errors": "pages/errors.py"}
@@ -37,7 +38,7 @@ def _stored_measures(run, method: str):
     return bli[0][method]["csls"][1], drift["mean"]
 
 
-def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
+def supporting_suspects(run, res, lad: al.Ladder, method: str) -> None:
     """Render the suspects for `method`, each beside the measured cost of the ladder link it is about."""
     st.caption("Proxies with simple documented thresholds (mosecrot_viz/analysis/suspects.py), each placed beside "
                "the link of the ladder it is about and ordered by that link's measured cost: the ladder ranks, "
@@ -47,13 +48,14 @@ def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
         return
     st.session_state[key] = True
     p1, drift_mean = _stored_measures(run, method) or _measures(run.run_id, run.config(), method)
-    m = res["methods"][method]
+    res = as_results(res)
+    m = res.methods[method]
     orig, own = lad.rung("english_original"), lad.rung("english_method")
     suspects = rank_suspects(
-        res, bli_p1=p1, anchor_count=res["anchors"]["count"], lexicon_pairs=res["anchors"]["lexicon_pairs"],
+        res, bli_p1=p1, anchor_count=res.anchors.count, lexicon_pairs=res.anchors.lexicon_pairs,
         test_unknown_rate=test_unknown_share(res)[0], drift_mean=drift_mean,
-        english_f1_rr=own["macro_f1"] if own else m.get("english_macro_f1"),
-        english_f1_orig=orig["macro_f1"] if orig else None, best_baseline="none", gap=None)
+        english_f1_rr=own.macro_f1 if own else m.english_macro_f1,
+        english_f1_orig=orig.macro_f1 if orig else None, best_baseline="none", gap=None)
     for s, step in al.order_suspects(lad, suspects):
         with st.container(border=True):
             a, b = st.columns([3, 1])
@@ -70,11 +72,11 @@ def _versus(run_path: str, method: str, mtime: float):
     from mosecrot_viz.store.runs import StoredRun
 
     run = StoredRun(Path(run_path))
-    return al.versus_mplm(run.results(), method, run.predictions())
+    return al.versus_mplm(run.record(), method, run.predictions())
 
 
-def versus_of(run, res: dict, method: str):
+def versus_of(run, res, method: str):
     """`analysis.ladder.versus_mplm` for a stored run, cached per run folder, method and results.json's mtime."""
-    if "mplm" not in res.get("methods", {}):
+    if "mplm" not in as_results(res).methods:
         return None
     return _versus(str(run.path), method, (run.path / "results.json").stat().st_mtime)
