@@ -22,6 +22,7 @@ from pathlib import Path
 from mosecrot_viz.atomic import json_bytes, write_bytes, write_json
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.records import RunState, RunStatus
 from mosecrot_viz.store.grid import Trial
 from mosecrot_viz.store.runs import StoredRun, execute_run, prepare_run_at
 
@@ -204,8 +205,9 @@ def _run_ray(todo, summary, n_total, progress, *, cpus_per_trial=1) -> None:
     task = ray.remote(num_cpus=cpus_per_trial, num_gpus=1 if gpus else 0, max_retries=0)(run_trial_files)
     pending = {}
     for trial, path in todo:
-        write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "pid": os.getpid(),
-                                           "message": f"waiting for a Ray worker ({'1 GPU' if gpus else f'{cpus_per_trial} CPU'})"})
+        write_json(path / "status.json", RunStatus(
+            RunState.QUEUED, 0.0, f"waiting for a Ray worker ({'1 GPU' if gpus else f'{cpus_per_trial} CPU'})",
+            pid=os.getpid()).to_json())
         pending[task.remote(trial.config.to_dict())] = (trial, path)
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
@@ -215,7 +217,7 @@ def _run_ray(todo, summary, n_total, progress, *, cpus_per_trial=1) -> None:
                 write_trial_files(path, ray.get(ref))
                 ok = True
             except Exception as exc:  # the worker died or Ray failed: record it, go on
-                write_json(path / "status.json", {"state": "failed", "fraction": 0.0,
-                                                   "message": f"Ray task failed: {type(exc).__name__}: {exc}"[:2000]})
+                write_json(path / "status.json", RunStatus(
+                    RunState.FAILED, 0.0, f"Ray task failed: {type(exc).__name__}: {exc}"[:2000]).to_json())
                 ok = False
             _record(summary, trial, path, ok, n_total, progress)

@@ -252,7 +252,7 @@ def _queue(cfg: ExperimentConfig, path: Path) -> Path:
         (path / stale).unlink(missing_ok=True)
     cfg.out = str(path)
     write_json(path / "config.json", cfg.to_dict())
-    _say_queued(path, "queued")
+    _say_queued(path, "queued")  # the message a queued run shows
     return path
 
 

@@ -102,7 +102,7 @@ def run_label(run_id: str, mine: list[str], states: dict | None = None) -> str:
     if run_id is None:
         return "none"
     parts = [run_id]
-    if states and states.get(run_id) not in (None, "complete"):
+    if states and states.get(run_id) not in (None, RunState.COMPLETE):
         parts.append(states[run_id])
     if run_id in mine:
         parts.append("this setup")
