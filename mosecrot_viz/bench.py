@@ -313,7 +313,7 @@ def _two_sessions(args) -> dict:
     runs = [start_run(cfg(seed), name=f"together-{name}", root=root / "together") for seed, name in ((1, "a"), (2, "b"))]
     worker.wait_idle()
     together = time.perf_counter() - t
-    states = [r.status()["state"] for r in runs + list_runs(root / "sequential")]
+    states = [r.status().state.value for r in runs + list_runs(root / "sequential")]
     return {"sequential_s": sequential, "together_s": together, "states": states,
             "methods": list(args["methods"]), "epochs": args["epochs"]}
 

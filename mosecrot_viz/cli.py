@@ -308,17 +308,17 @@ def _run(cfg: ExperimentConfig) -> dict:
     finally:
         bar.close()
         lock.release()
-    res = out.results
-    print(f"anchors: {res['anchors']['count']}  device: {res['device']}  test n={res['data']['test']}")
+    res = out.record
+    print(f"anchors: {res.anchors.count}  device: {res.device}  test n={res.data.test}")
     print(f"{'method':<14}{'macro-F1':>10}{'± std':>8}{'95% CI (test)':>16}{'accuracy':>10}")
-    for name, m in res["methods"].items():
-        lo, hi = m.get("macro_f1_ci95") or (float("nan"), float("nan"))
+    for name, m in res.methods.items():
+        lo, hi = m.macro_f1_ci95 or (float("nan"), float("nan"))
         ci = f"{lo:.3f}-{hi:.3f}"
-        print(f"{name:<14}{m['macro_f1']:>10.3f}{m['macro_f1_std']:>8.3f}{ci:>16}{m['accuracy']:>10.3f}")
-    for w in res.get("warnings") or ():  # legal but degenerate inputs or results (core.checks), also in results.json
+        print(f"{name:<14}{m.macro_f1:>10.3f}{m.macro_f1_std:>8.3f}{ci:>16}{m.accuracy:>10.3f}")
+    for w in res.warnings:  # legal but degenerate inputs or results (core.checks), also in results.json
         print(f"warning ({w['key']}): {w['message']}")
     print(f"wall time: {time.perf_counter() - t0:.1f} s; results in {cfg.out}/results.json")
-    return res
+    return out.results
 
 
 def demo_config(args, inputs: dict | None = None) -> ExperimentConfig:

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from mosecrot_viz.analysis import compare, plots
+from mosecrot_viz.records import RunState
 from mosecrot_viz.store.runs import list_runs, runs_table
 from mosecrot_viz.store.sweeps import FRAME_COLUMNS, grid_summary, sweep_frame, sweep_progress
 from mosecrot_viz.ui.components import show_figure, zero_shot_best
@@ -12,18 +13,19 @@ if not runs:
     st.info("No runs yet: start one on **Run** or **Home**.")
     st.stop()
 table = runs_table(runs)
-best = {r.run_id: zero_shot_best(r.results()) for r in runs if r.results()}  # LR (target labels) is never "best"
+records = {r.run_id: r.record() for r in runs}  # each results.json read once per rerun; None: not finished
+best = {i: zero_shot_best(res) for i, res in records.items() if res}  # LR (target labels) is never "best"
 table["best"] = table["run"].map(lambda r: best[r][0] if best.get(r) else None)
 table["best macro-F1"] = table["run"].map(lambda r: round(best[r][1], 3) if best.get(r) else None)
 table = table.rename(columns={"best": "best zero-shot", "best macro-F1": "best zero-shot macro-F1"})
 st.dataframe(table, hide_index=True)
 st.download_button("runs as CSV", table.to_csv(index=False), "runs.csv", "text/csv", key="compare_runs_csv")
 
-done = [r for r in runs if r.status()["state"] == "complete"]
+done = [r for r in runs if r.status().state is RunState.COMPLETE and records[r.run_id]]
 chosen = st.multiselect("runs to compare", [r.run_id for r in done], [r.run_id for r in done[:2]], key="compare_pick")
 picked = {r.run_id: r for r in done if r.run_id in chosen}
 if picked:
-    long = compare.long_table({i: r.results() for i, r in picked.items()})
+    long = compare.long_table({i: records[i] for i in picked})
     tasks = list(dict.fromkeys(long["task"]))
     if len(tasks) > 1:
         st.warning(f"These runs measured {len(tasks)} different tasks: their macro-F1s are not comparable, so each "
@@ -47,11 +49,11 @@ if picked:
         runs_of = list(dict.fromkeys(long[long["task"] == task]["run"]))
         a = d[0 if len(same) == 1 else 1].selectbox("run A", runs_of, key="compare_diff_a")
         b = d[1 if len(same) == 1 else 2].selectbox("run B", [r for r in runs_of if r != a], key="compare_diff_b")
-        common = sorted(set(picked[a].results()["methods"]) & set(picked[b].results()["methods"]))
+        common = sorted(set(records[a].methods) & set(records[b].methods))
         m = d[2 if len(same) == 1 else 3].selectbox("method", common, key="compare_diff_method")
         if m:
-            diff, lo, hi = compare.paired_difference(picked[a].results(), picked[a].predictions(), m,
-                                                     picked[b].results(), picked[b].predictions(), m)
+            diff, lo, hi = compare.paired_difference(records[a], picked[a].predictions(), m,
+                                                     records[b], picked[b].predictions(), m)
             st.metric(f"{m}: A − B macro-F1", f"{diff:+.3f}", help="paired bootstrap over the shared test sentences")
             st.caption(f"95% interval {lo:+.3f} to {hi:+.3f}: " + ("it contains 0, so the test set does not tell the "
                        "two runs apart." if lo <= 0 <= hi else "it excludes 0: the test set supports the difference."))
@@ -82,9 +84,9 @@ def show_sweep(sid: str) -> None:
                      f"{row['queued']} queued · {row['incomplete']} incomplete, of {row['total']} trials")
     status = {r.run_id: r.status() for r in trials}  # read once per refresh
     for r in trials:
-        if status[r.run_id]["state"] in ("failed", "incomplete"):
-            st.error(f"{r.config()['sweep']['value']}: {status[r.run_id]['message']}")
-    one = sweep_frame([r for r in trials if status[r.run_id]["state"] == "complete"])
+        if status[r.run_id].state.broken:
+            st.error(f"{r.config()['sweep']['value']}: {status[r.run_id].message}")
+    one = sweep_frame([r for r in trials if status[r.run_id].state is RunState.COMPLETE])
     if one.empty:
         st.caption("No trial has finished yet.")
         return

@@ -12,8 +12,8 @@ st.title("Errors")
 run = run_picker("errors")
 if run is None:
     st.stop()
-res, preds = run.results(), run.predictions()
-methods = list(res["methods"])
+res, preds = run.record(), run.predictions()
+methods = list(res.methods)
 
 st.subheader("Per-class F1, every method side by side")
 show_figure(plots.per_class_f1(per_class_table(res)), "errors_perclass")
@@ -43,14 +43,14 @@ if mapped:
                                 "its settings: about as long as the run's own fine-tune, minutes on a CPU)")
 def _stitched(run_path: str, run_id: str, method: str, seed: int):
     """A run's stitched model (stored, or fine-tuned again when the run did not keep it), shared by sessions."""
-    inputs, _ = cached.spaces(run_id, res["config"], ())
+    inputs, _ = cached.spaces(run_id, dict(res.config), ())
     return stitched_models.load_stitched(run_path, method, seed, inputs=inputs)
 
 
 stitched_list = stitched_models.stitched_methods(res)
 if stitched_list:
     st.subheader("Try a sentence")
-    seeds = [int(s) for s in res["config"].get("seeds") or [1]]
+    seeds = [int(s) for s in res.seeds]
     seed = st.selectbox("seed", seeds, key="errors_try_seed") if len(seeds) > 1 else seeds[0]
     kept = all(stitched_models.has_stored_model(run.path, m, seed) for m in stitched_list)
     ready = kept or st.session_state.get("errors_try_rebuild")
@@ -87,7 +87,7 @@ if stitched_list:
 
     st.subheader("Take the stitched model home")
     m_export = st.selectbox("method", stitched_list, key="errors_export_method")
-    if (res["methods"][m_export].get("head") or "cls") != "cls":
+    if res.methods[m_export].head_or_cls != "cls":
         st.info(f"{m_export} used a mean-pooling head, which AutoModelForSequenceClassification cannot express.")
     elif stitched_models.has_stored_model(run.path, m_export, seed) or ready:
         from mosecrot_viz.store.export import export_zip

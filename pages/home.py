@@ -4,6 +4,7 @@ import streamlit as st
 from mosecrot_viz.analysis.stored import analysis_seconds
 from mosecrot_viz.analysis.suspects import test_unknown_share, unknown_text
 from mosecrot_viz.experiment.presets import DEMO
+from mosecrot_viz.records import RunState
 from mosecrot_viz.store.runs import ACTIVE_STATES, cancel_run, latest_complete, latest_run, start_run
 from mosecrot_viz.ui import state
 from mosecrot_viz.ui.components import provenance_table, restrictive_licences, results_table, run_progress
@@ -26,8 +27,9 @@ st.write("Runs the embedded default (is a Bible verse from the Old or the New Te
 last = latest_complete("demo")
 if last is not None:
     extra = analysis_seconds(last.path)
-    st.caption(f"The last demo run on this machine took {last.results()['wall_seconds'] / 60:.1f} minutes "
-               f"({last.results()['device']})" + (f", then {extra:.0f} s to precompute what the analysis pages show."
+    last_res = last.record()
+    st.caption(f"The last demo run on this machine took {last_res.wall_seconds / 60:.1f} minutes "
+               f"({last_res.device})" + (f", then {extra:.0f} s to precompute what the analysis pages show."
                                                    if extra is not None else "."))
 state.setup_id()  # the URL names this setup, so a reload keeps the selected run
 demo = latest_run("demo")  # the newest demo on this machine: after a reload or in a second tab too
@@ -56,7 +58,7 @@ def demo_status():
     if run is None:
         return
     s = run.status()
-    active = s["state"] in ACTIVE_STATES
+    active = s.state in ACTIVE_STATES
     if st.session_state.get("_demo_was_active") and not active:  # it ended: redraw (the button enabled again)
         st.session_state["_demo_was_active"] = False
         st.rerun()
@@ -64,14 +66,14 @@ def demo_status():
     if active:
         if run_progress(run, key="home_cancel"):
             cancel_run(run)
-    elif s["state"] == "cancelled":
-        st.warning(f"The demo run {run.run_id} was cancelled: {s['message']}")
-    elif s["state"] in ("failed", "incomplete"):
-        st.error(f"The run stopped: {s['message']}")
-    elif s["state"] == "complete":
-        res = run.results()
-        st.success(f"Run {run.run_id} finished: {res['anchors']['count']:,} anchors, "
-                   f"{res['data']['test']} test sentences, {unknown_text(*test_unknown_share(res))}.")
+    elif s.state is RunState.CANCELLED:
+        st.warning(f"The demo run {run.run_id} was cancelled: {s.message}")
+    elif s.state.broken:
+        st.error(f"The run stopped: {s.message}")
+    elif s.state is RunState.COMPLETE:
+        res = run.record()
+        st.success(f"Run {run.run_id} finished: {res.anchors.count:,} anchors, "
+                   f"{res.data.test} test sentences, {unknown_text(*test_unknown_share(res))}.")
         st.dataframe(results_table(res), hide_index=True)
         st.markdown("**Tour**")
         for page, title, what in TOUR:

@@ -14,6 +14,7 @@ from mosecrot_viz.experiment.config import ALL_METHODS, ExperimentConfig
 from mosecrot_viz.experiment.options import app_message
 from mosecrot_viz.experiment.provenance import auto_device_line
 from mosecrot_viz.paths import model_cache_dir
+from mosecrot_viz.records import RunState
 from mosecrot_viz.store.runs import cancel_run, list_runs, start_run, start_sweep
 from mosecrot_viz.store.sweeps import SWEEPABLE, parse_values, sweep_configs
 from mosecrot_viz.ui import state
@@ -84,7 +85,7 @@ if st.button("Start run", type="primary", key="run_start", disabled=not setup or
              help=f"this setup's run {busy[0].run_id} is still going: wait for it or cancel it" if busy else None):
     busy = state.busy_runs()  # again at the click: another tab may have started one since this page was drawn
     if busy:
-        st.warning(f"Not started: this setup's run {busy[0].run_id} is still {busy[0].status()['state']}.")
+        st.warning(f"Not started: this setup's run {busy[0].run_id} is still {busy[0].status().state.value}.")
     else:
         try:
             run = start_run(_config(), name=setup["label"].split()[0])
@@ -115,7 +116,7 @@ def shown_run_picker(runs: dict) -> str | None:
         st.session_state["_run_shown_seen"] = shown
     if st.session_state[key] not in ids:
         st.session_state[key] = None
-    states = {r: runs[r].status()["state"] for r in ids}
+    states = {r: runs[r].status().state.value for r in ids}
     st.selectbox("run shown below", ids, key=key, placeholder="this setup has not started a run yet: choose one",
                  format_func=lambda r: run_label(r, mine, states), on_change=_shown_changed)
     return st.session_state[key]
@@ -150,15 +151,15 @@ def live_status(shown_id: str | None, drawn_busy: bool):
     for r in runs:
         if r.run_id == shown_id:
             s = r.status()
-            if s["state"] in ("failed", "incomplete"):
-                st.error(f"Run {r.run_id} stopped: {s['message']}")
-            elif s["state"] == "cancelled":
-                st.warning(f"Run {r.run_id} was cancelled: {s['message']}")
-            elif s["state"] == "complete":
-                res = r.results()
+            if s.state.broken:
+                st.error(f"Run {r.run_id} stopped: {s.message}")
+            elif s.state is RunState.CANCELLED:
+                st.warning(f"Run {r.run_id} was cancelled: {s.message}")
+            elif s.state is RunState.COMPLETE:
+                res = r.record()
                 st.subheader(f"Results of {r.run_id}")
-                st.write(f"{res['anchors']['count']:,} anchors · device {res['device']} · "
-                         f"{res['wall_seconds'] / 60:.1f} min")
+                st.write(f"{res.anchors.count:,} anchors · device {res.device} · "
+                         f"{res.wall_seconds / 60:.1f} min")
                 for w in run_warnings(res):  # the run's checks: legal but degenerate inputs or results
                     st.warning(f"{w['message']} (`{w['key']}`)")
                 table = results_table(res)
@@ -174,8 +175,8 @@ def live_status(shown_id: str | None, drawn_busy: bool):
                                "rate (`python -m mosecrot_viz bench`). Speed is empty for a fine-tune this run "
                                "reused from the model cache: its times belong to the run that trained it.")
                 environment_expander(res)
-            elif s["state"] in ("queued", "running", "analysing"):
-                st.info(f"Run {r.run_id} is {s['state']}: its results show here when it ends (progress above).")
+            elif s.state.active:
+                st.info(f"Run {r.run_id} is {s.state.value}: its results show here when it ends (progress above).")
 
 
 live_status(shown_id, bool(busy))

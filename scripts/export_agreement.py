@@ -29,14 +29,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def held_out_verses(results: dict, n: int, seed: int) -> list[str]:
+def held_out_verses(results, n: int, seed: int) -> list[str]:
     """`n` verses of the run's language that none of its task files holds (by text), in a seeded random order."""
     from mosecrot_viz.defaults.bible import _CHAR_LANGS, _long_enough, _verses
     from mosecrot_viz.defaults.registry import _bible_db
     from mosecrot_viz.io.tasks import load_task
     from mosecrot_viz.io.text import base_language
 
-    cfg = results["config"]
+    cfg = results.config  # the run's record (experiment.stitched.read_run)
     lang = base_language(cfg.get("lang"))
     used = set()
     for key in ("train", "dev", "test", "source_test", "target_train"):
@@ -112,7 +112,7 @@ def main(argv=None) -> None:
     if args.projector_sizes:
         return projector_sizes(args.run_dir, args.method, [int(x) for x in args.projector_sizes.split(",") if x])
     results = read_run(args.run_dir)
-    cfg = ExperimentConfig.from_dict(results["config"])
+    cfg = ExperimentConfig.from_dict(results.config)
     inputs = load_inputs(cfg)
     sm = load_stitched(args.run_dir, args.method, args.seed, results=results, inputs=inputs)
     texts = held_out_verses(results, args.n, args.sample_seed)

@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from mosecrot_viz.records import MethodResult, RunResults, as_results  # noqa: E402 (stdlib only: no torch)
+
 SIB_METHODS = ["rr-softmax", "ls", "source", "mplm"]
 SEEDS = [1, 2, 3]
 CPU_RESULTS = ROOT / "docs" / "results" / "zh" / "results.json"
@@ -231,8 +233,9 @@ def step_cuda_tests(c: Check, limit: float):
         "all skipped: " + tail.splitlines()[-1] if passed == 0 and n["skipped"] else "")
 
 
-def _results(folder: Path) -> dict:
-    return json.loads((folder / "results.json").read_text())
+def _results(folder: Path) -> RunResults:
+    path = folder / "results.json"
+    return RunResults.from_json(json.loads(path.read_text()), path)
 
 
 def step_demo(c: Check, limit: float):
@@ -250,10 +253,10 @@ def step_demo(c: Check, limit: float):
     res = _results(out)
     c.fig("demo.wall_s", sec, "s", f"`python -m mosecrot_viz {argv[0]} --device {c.args.device}` wall time, "
           "process start to exit" + (" (tiny inputs)" if c.args.tiny else ""))
-    for m, r in res["methods"].items():
-        c.fig(f"demo.macro_f1.{m}", r["macro_f1"], "", f"demo test macro-F1 of {m} (seed 1)")
-    c.raw["demo"] = {"device": res["device"], "wall_seconds": res["wall_seconds"], "anchors": res["anchors"]["count"]}
-    return "ok", f"device in results.json: {res['device']}"
+    for m, r in res.methods.items():
+        c.fig(f"demo.macro_f1.{m}", r.macro_f1, "", f"demo test macro-F1 of {m} (seed 1)")
+    c.raw["demo"] = {"device": res.device, "wall_seconds": res.wall_seconds, "anchors": res.anchors.count}
+    return "ok", f"device in results.json: {res.device}"
 
 
 def _child_step(c: Check, name: str, limit: float):
@@ -320,16 +323,16 @@ def step_sib(c: Check, limit: float):
     if status != "ok":
         return status, note
     res = _results(out)
-    c.fig("sib200.wall_s", sec, "s", f"SIB-200 en->zh run on {res['device']}: {', '.join(SIB_METHODS)}, seeds "
+    c.fig("sib200.wall_s", sec, "s", f"SIB-200 en->zh run on {res.device}: {', '.join(SIB_METHODS)}, seeds "
           f"{','.join(map(str, SEEDS))}, {epochs} epochs" + (" (tiny inputs)" if c.args.tiny else ""))
     for m in SIB_METHODS:
-        r = res["methods"][m]
-        c.fig(f"sib200.macro_f1.{m}", r["macro_f1"], "", f"{m}: mean test macro-F1 over the seeds on {res['device']}")
-        c.fig(f"sib200.macro_f1_std.{m}", r["macro_f1_std"], "", f"{m}: its std over the seeds")
-    c.raw["sib200"] = {"device": res["device"], "anchors": res["anchors"]["count"], "wall_seconds": res["wall_seconds"],
-                       "per_seed": {m: _per_seed(res["methods"][m]) for m in SIB_METHODS},
-                       "config": res["config"]}
-    return "ok", f"device in results.json: {res['device']}"
+        r = res.methods[m]
+        c.fig(f"sib200.macro_f1.{m}", r.macro_f1, "", f"{m}: mean test macro-F1 over the seeds on {res.device}")
+        c.fig(f"sib200.macro_f1_std.{m}", r.macro_f1_std, "", f"{m}: its std over the seeds")
+    c.raw["sib200"] = {"device": res.device, "anchors": res.anchors.count, "wall_seconds": res.wall_seconds,
+                       "per_seed": {m: _per_seed(res.methods[m]) for m in SIB_METHODS},
+                       "config": dict(res.config)}
+    return "ok", f"device in results.json: {res.device}"
 
 
 def t95(df: int) -> float:
@@ -337,9 +340,9 @@ def t95(df: int) -> float:
     return T95[max([k for k in T95 if k <= max(df, 1)])]
 
 
-def _per_seed(method: dict) -> list[float]:
-    """Per-seed macro-F1 of a results.json method entry (a number per seed, or a metrics dict per seed)."""
-    return [float(s["macro_f1"] if isinstance(s, dict) else s) for s in method["per_seed"]]
+def _per_seed(method: MethodResult) -> list[float]:
+    """Per-seed macro-F1 of a method's results (older records' metrics dicts per seed are migrated on reading)."""
+    return [float(s) for s in method.per_seed or ()]
 
 
 def _sample_std(xs: list[float]) -> float:
@@ -365,7 +368,7 @@ def setting_mismatches(run_cfg: dict, ref_cfg: dict, tag: dict | None = None) ->
     return out
 
 
-def agreement(run: dict, ref: dict, methods, *, label_ref: str) -> dict:
+def agreement(run, ref, methods, *, label_ref: str) -> dict:
     """Each method's mean macro-F1 on the device against the CPU reference, within seed noise.
 
     Rule: agree when |mean_device - mean_cpu| <= max(NOISE_FLOOR, t * sqrt(s_cpu^2/n_cpu + s_dev^2/n_dev)),
@@ -379,21 +382,22 @@ def agreement(run: dict, ref: dict, methods, *, label_ref: str) -> dict:
     code as now: the classification head drawn from the seed), else `METHOD`; rows whose settings
     differ from this run are not compared.
     """
-    run_cfg = run["config"]
+    run, ref = as_results(run), as_results(ref)  # results.json dicts or records
+    run_cfg = run.config
     rows = {}
     for m in methods:
-        cand = [r for r in (f"{m}+seededhead", m) if r in ref["methods"]]
+        cand = [r for r in (f"{m}+seededhead", m) if r in ref.methods]
         if not cand:
             rows[m] = {"compared": False, "why": f"no {m} row in {label_ref}"}
             continue
         row = cand[0]
-        tag = ref.get("tags", {}).get(row.split("+")[1]) if "+" in row else None
-        diff = setting_mismatches(run_cfg, ref["config"], tag)
+        tag = (ref.tags or {}).get(row.split("+")[1]) if "+" in row else None
+        diff = setting_mismatches(run_cfg, ref.config, tag)
         if diff:
             rows[m] = {"compared": False, "row": row, "why": "settings differ: " + "; ".join(diff)}
             continue
-        cpu = _per_seed(ref["methods"][row])
-        dev = _per_seed(run["methods"][m])
+        cpu = _per_seed(ref.methods[row])
+        dev = _per_seed(run.methods[m])
         delta = statistics.fmean(dev) - statistics.fmean(cpu)
         se = math.sqrt(_sample_std(cpu) ** 2 / len(cpu) + _sample_std(dev) ** 2 / len(dev))
         tol = max(NOISE_FLOOR, t95(len(cpu) + len(dev) - 2) * se)

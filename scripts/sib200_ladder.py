@@ -31,6 +31,7 @@ from mosecrot_viz.core.ladder import REFERENCES, RUNGS  # noqa: E402
 from mosecrot_viz.defaults.registry import cache_dir  # noqa: E402
 from mosecrot_viz.experiment.config import ExperimentConfig  # noqa: E402
 from mosecrot_viz.experiment.pipeline import run_experiment  # noqa: E402
+from mosecrot_viz.records import MethodResult, RunResults  # noqa: E402
 
 LADDERED = ["rr-standard", "rr-softmax", "rr-sparsemax", "ls"]
 METHODS = LADDERED + ["source", "mplm", "majority"]
@@ -58,19 +59,19 @@ def run_language(lang: str, args) -> dict:
             print(f"  [{lang}] {frac:5.0%} {msg}", flush=True)
 
     t0 = time.perf_counter()
-    res = run_experiment(cfg, progress=progress).results
+    res = run_experiment(cfg, progress=progress).record
     return ladder_record(res, args.seeds, args.epochs, round(time.perf_counter() - t0, 1))
 
 
-def ladder_record(res: dict, seeds, epochs, wall_seconds: float) -> dict:
+def ladder_record(res: RunResults, seeds, epochs, wall_seconds: float) -> dict:
     """What ladder.json keeps of one language's results.json (the ladder numbers and their reference lines)."""
     keep = ("ladder", "ladder_reference", "macro_f1", "macro_f1_std", "per_seed", "english_macro_f1")
     return {
-        "commit": _git_commit(), "seeds": seeds, "epochs": epochs, "device": res["device"],
-        "wall_seconds": wall_seconds, "ladder_seconds": res["ladder"]["seconds"],
-        "anchors": res["anchors"]["count"], "test_unknown_word_rate": res["data"]["test_unknown_word_rate"],
-        "test_size": res["data"]["test"],
-        "methods": {m: {k: v for k, v in res["methods"][m].items() if k in keep} for m in METHODS},
+        "commit": _git_commit(), "seeds": seeds, "epochs": epochs, "device": res.device,
+        "wall_seconds": wall_seconds, "ladder_seconds": res.ladder.seconds,
+        "anchors": res.anchors.count, "test_unknown_word_rate": res.data.test_unknown_word_rate,
+        "test_size": res.data.test,
+        "methods": {m: {k: v for k, v in res.methods[m].to_json().items() if k in keep} for m in METHODS},
     }
 
 
@@ -93,19 +94,19 @@ def render(store: dict) -> str:
              "telescope: they sum to `english_original` − `stitched`.", ""]
     for lang, entry in store.items():
         n = len(entry["seeds"])
-        meth = entry["methods"]
+        fake = RunResults(methods={m: MethodResult.from_json(v, f"{lang}.{m}") for m, v in entry["methods"].items()})
+        meth = fake.methods
         lines += [f"### en → {lang} (seeds {','.join(map(str, entry['seeds']))}; {entry['anchors']:,} anchors; "
                   f"test unknown-word rate {100 * entry['test_unknown_word_rate']:.1f} %; n = {entry['test_size']}; "
                   f"commit {entry['commit']})", ""]
         head = ["method"] + list(RUNGS) + [f"({r})" for r in REFERENCES]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        fake = {"methods": meth}
         for m in LADDERED:
             lad = ladder_of(fake, m)
             if lad is None:
                 continue
-            cells = [m] + [_pm(r["macro_f1"], r["macro_f1_std"], n) for r in lad.rungs]
-            cells += [_pm(lad.reference[r]["macro_f1"], lad.reference[r]["macro_f1_std"], n) for r in REFERENCES]
+            cells = [m] + [_pm(r.macro_f1, r.macro_f1_std, n) for r in lad.rungs]
+            cells += [_pm(lad.reference[r].macro_f1, lad.reference[r].macro_f1_std, n) for r in REFERENCES]
             lines.append("| " + " | ".join(cells) + " |")
         lines += ["", "| method | " + " | ".join(f"cost: {STEP_NAMES[r]}" for r in RUNGS[1:]) + " |",
                   "|" + "---|" * len(RUNGS)]
@@ -114,7 +115,7 @@ def render(store: dict) -> str:
             if lad is not None:
                 lines.append("| " + " | ".join([m] + [_pm(s.cost, s.cost_std, n) for s in steps(lad)]) + " |")
         lines += [""] + [f"- {reading(lad)}" for lad in (ladder_of(fake, m) for m in LADDERED) if lad is not None]
-        base = ", ".join(f"`{b}` {_pm(meth[b]['macro_f1'], meth[b]['macro_f1_std'], n)}"
+        base = ", ".join(f"`{b}` {_pm(meth[b].macro_f1, meth[b].macro_f1_std, n)}"
                          for b in ("mplm", "source", "majority") if b in meth)
         share = entry["ladder_seconds"] / entry["wall_seconds"]
         note = f" Note: {entry['note']}" if entry.get("note") else ""  # a hand-written remark kept in ladder.json
@@ -151,16 +152,17 @@ def main() -> None:
     store = json.loads(STORE.read_text()) if STORE.exists() else {}
     if args.from_results:
         for lang in args.langs.split(","):
-            res = json.loads((args.from_results / lang / "results.json").read_text())
-            if "ladder" not in res:
+            path = args.from_results / lang / "results.json"
+            res = RunResults.from_json(json.loads(path.read_text()), path)  # an older run migrated
+            if res.ladder is None:
                 sys.exit(f"{args.from_results / lang / 'results.json'} holds no gap ladder (made with --no-ladder, or "
                          "before runs measured it): run scripts/sib200_results.py again, or this script without "
                          "--from-results")
-            cfg = res["config"]
-            store[lang] = ladder_record(res, cfg["seeds"], cfg["epochs"], res["wall_seconds"])
-            commit = ((res.get("environment") or {}).get("git") or {}).get("commit")
+            git = (res.environment or {}).get("git") or {}
+            store[lang] = ladder_record(res, list(res.seeds), res.config["epochs"], res.wall_seconds)
+            commit = git.get("commit")
             if commit:  # the commit that produced these results, not today's HEAD
-                store[lang]["commit"] = commit[:7] + ("+dirty" if res["environment"]["git"].get("dirty") else "")
+                store[lang]["commit"] = commit[:7] + ("+dirty" if git.get("dirty") else "")
             store[lang]["from"] = str(args.from_results / lang / "results.json")
         STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False) + "\n")
     elif not args.render_only:

@@ -29,6 +29,7 @@ from mosecrot_viz.defaults.registry import RESOURCES, shared_data_dir  # noqa: E
 from mosecrot_viz.experiment.config import ALL_METHODS, ExperimentConfig  # noqa: E402
 from mosecrot_viz.experiment.pipeline import run_experiment  # noqa: E402
 from mosecrot_viz.paths import model_cache_dir  # noqa: E402
+from mosecrot_viz.records import MethodResult, RunResults  # noqa: E402
 
 SHARED = shared_data_dir()  # $MOSECROT_SHARED_DATA, else ../shared/data
 LANGS = {  # code: (SIB-200 folder, vectors, lexicon)
@@ -97,17 +98,19 @@ def run_language(lang: str, args) -> dict:
         raise SystemExit(f"--merge needs an earlier full run: {stored} is missing")
     cfg.out = str(args.work / lang / "merge-tmp")  # scratch (git-ignored): its results are merged below
     new = run_experiment(cfg, progress=progress)
-    old = json.loads(stored.read_text())
+    old, rec = RunResults.from_json(json.loads(stored.read_text()), stored), new.record
     tag = f"+{args.tag}" if args.tag else ""
-    old["methods"].update({m + tag: v for m, v in new.results["methods"].items()})
-    old["histories"].update({h + tag: v for h, v in new.results["histories"].items()})
+    tags = dict(old.tags or {})
     if tag:
-        old.setdefault("tags", {})[args.tag] = {**_settings(args), "anchors": new.results["anchors"],
-                                                "data": new.results["data"], "seeds": cfg.seeds}
+        tags[args.tag] = {**_settings(args), "anchors": rec.anchors.to_json(), "data": rec.data.to_json(),
+                          "seeds": cfg.seeds}
         new.predictions["method"] = new.predictions["method"] + tag
-    old["config"]["methods"] = list(dict.fromkeys(old["config"]["methods"] + [m + tag for m in cfg.methods]))
-    old.setdefault("merged_runs", []).append({"methods": cfg.methods, "wall_seconds": new.results["wall_seconds"]})
-    stored.write_text(json.dumps(old, indent=2, ensure_ascii=False))
+    config = dict(old.config, methods=list(dict.fromkeys(old.config["methods"] + [m + tag for m in cfg.methods])))
+    old = old.but(methods={**old.methods, **{m + tag: v for m, v in rec.methods.items()}},
+                  histories={**old.histories, **{h + tag: v for h, v in rec.histories.items()}},
+                  tags=tags or None, config=config,
+                  merged_runs=[*(old.merged_runs or []), {"methods": cfg.methods, "wall_seconds": rec.wall_seconds}])
+    stored.write_text(json.dumps(old.to_json(), indent=2, ensure_ascii=False))
     preds = args.work / lang / "predictions.csv"
     with open(preds, "a", encoding="utf-8") as fh:
         new.predictions.to_csv(fh, header=False, index=False)
@@ -134,13 +137,13 @@ def _lexicon_name(spec) -> str:
     return f"MUSE `{Path(spec).name}` (CC BY-NC 4.0)"
 
 
-def render(results: dict[str, dict], args) -> str:
+def render(results: dict[str, RunResults], args) -> str:
     langs = [l for l in LANGS if l in results]
-    methods = [m for m in ALL_METHODS if any(m in results[l]["methods"] for l in langs)]
-    methods += sorted({m for l in langs for m in results[l]["methods"] if "+" in m})
+    methods = [m for m in ALL_METHODS if any(m in results[l].methods for l in langs)]
+    methods += sorted({m for l in langs for m in results[l].methods if "+" in m})
     lines = ["# Results: SIB-200, English → zh / fr / de / es", "",
              f"Produced by `scripts/sib200_results.py` on {date.today()} ({platform.machine()}, "
-             f"device {results[langs[0]]['device']}). Reproduce with:", "",
+             f"device {results[langs[0]].device}). Reproduce with:", "",
              "```", "make setup && .venv/bin/python scripts/sib200_results.py --out docs/RESULTS.md "
              f"--seeds {','.join(map(str, args.seeds))} --epochs {args.epochs}" + _cache_flag(results, langs),
              ".venv/bin/python scripts/sib200_ladder.py --from-results docs/results   # the ladder section, same runs",
@@ -158,19 +161,19 @@ def render(results: dict[str, dict], args) -> str:
     for m in [m for m in methods if m in PAPER_TABLE]:
         cells, vals = [], []
         for l in langs:
-            r = results[l]["methods"].get(m)
+            r = results[l].methods.get(m)
             if r is None:
                 cells.append("–")
                 continue
-            vals.append(r["macro_f1"])
-            zero_shot = {k: v["macro_f1"] for k, v in results[l]["methods"].items() if k not in ("lr",)}
-            best = m != "lr" and r["macro_f1"] == max(zero_shot.values())
-            cell = f"{100 * r['macro_f1']:.1f} ± {100 * r['macro_f1_std']:.1f}" + _ci(r)
+            vals.append(r.macro_f1)
+            zero_shot = {k: v.macro_f1 for k, v in results[l].methods.items() if k not in ("lr",)}
+            best = m != "lr" and r.macro_f1 == max(zero_shot.values())
+            cell = f"{100 * r.macro_f1:.1f} ± {100 * r.macro_f1_std:.1f}" + _ci(r)
             cells.append(f"**{cell}**" if best else cell)
         mean = f"{100 * sum(vals) / len(vals):.1f}" if vals else "–"
         lines.append(f"| {m} | " + " | ".join(cells) + f" | {mean} |")
     lines += _per_language(results, langs)
-    tags = {t: v for l in langs for t, v in results[l].get("tags", {}).items()}
+    tags = {t: v for l in langs for t, v in (results[l].tags or {}).items()}
     tag_note = {t: ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("anchors", "data", "seeds") and v is not None)
                 for t, d in tags.items()}
     lines += ["", "What each method is:", ""] + [
@@ -180,23 +183,23 @@ def render(results: dict[str, dict], args) -> str:
     lines += ["", "## English in-language macro-F1 of the fine-tuned models (SIB-200 English test)", "",
               "| model | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
     for m in methods:
-        vals = [results[l]["methods"].get(m, {}).get("english_macro_f1") for l in langs]
+        vals = [getattr(results[l].methods.get(m), "english_macro_f1", None) for l in langs]
         if any(v is not None for v in vals):
             lines.append(f"| {m} | " + " | ".join(f"{100 * v:.1f}" if v is not None else "–" for v in vals) + " |")
     lines += ["", "## The paper's suspects, measured", "",
               "| lang | anchors / lexicon pairs | test words without a vector | English F1: RR (best) vs original "
               "embeddings | best paper RR vs LS | best paper RR vs mplm |", "|---|---|---|---|---|---|"]
     for l in langs:
-        r, ms = results[l], results[l]["methods"]
-        rr = max((m for m in PAPER_RR if m in ms), key=lambda m: ms[m]["macro_f1"], default=None)
+        r, ms = results[l], results[l].methods
+        rr = max((m for m in PAPER_RR if m in ms), key=lambda m: ms[m].macro_f1, default=None)
         if rr is None:
             continue
-        en_rr, en_orig = ms[rr].get("english_macro_f1"), ms.get("source", ms.get("ls", {})).get("english_macro_f1")
+        en_rr, en_orig = ms[rr].english_macro_f1, getattr(ms.get("source", ms.get("ls")), "english_macro_f1", None)
         en = f"{100 * en_rr:.1f} vs {100 * en_orig:.1f}" if en_rr is not None and en_orig is not None else "–"
-        vs = lambda b: f"{100 * (ms[rr]['macro_f1'] - ms[b]['macro_f1']):+.1f}" if b in ms else "–"  # noqa: E731
-        lines.append(f"| {l} | {r['anchors']['count']:,} / {r['anchors']['lexicon_pairs']:,} "
-                     f"({100 * r['anchors']['count'] / r['anchors']['lexicon_pairs']:.0f}%) | "
-                     f"{100 * r['data']['test_unknown_word_rate']:.0f}% | {en} | {vs('ls')} | {vs('mplm')} |")
+        vs = lambda b: f"{100 * (ms[rr].macro_f1 - ms[b].macro_f1):+.1f}" if b in ms else "–"  # noqa: E731
+        lines.append(f"| {l} | {r.anchors.count:,} / {r.anchors.lexicon_pairs:,} "
+                     f"({100 * r.anchors.count / r.anchors.lexicon_pairs:.0f}%) | "
+                     f"{100 * r.data.test_unknown_word_rate:.0f}% | {en} | {vs('ls')} | {vs('mplm')} |")
     lines += ["", "Anchor share and unknown-word rate measure the anchor and coverage suspects; the English F1 of the "
               "fine-tuned RR model against the same model with its original embeddings measures the cost of "
               "re-initialising the embedding space (the paper's third hypothesis). The app's Alignment page adds "
@@ -207,10 +210,10 @@ def render(results: dict[str, dict], args) -> str:
         r = results[l]
         vec = RESOURCES["vectors:" + l]
         lines.append(
-            f"| {l} | {vec.description} | {r['data']['target_vocab']:,} × {r['data']['target_dim']} | "
-            f"{_lexicon_name(r['config']['lexicon'] if not str(LANGS[l][2]).startswith('default') else LANGS[l][2])} | "
-            f"{r['anchors']['lexicon_pairs']:,} | {r['anchors']['count']:,} | "
-            f"{100 * r['data']['test_unknown_word_rate']:.0f}% | {r['wall_seconds'] / 60:.1f} min |")
+            f"| {l} | {vec.description} | {r.data.target_vocab:,} × {r.data.target_dim} | "
+            f"{_lexicon_name(r.config['lexicon'] if not str(LANGS[l][2]).startswith('default') else LANGS[l][2])} | "
+            f"{r.anchors.lexicon_pairs:,} | {r.anchors.count:,} | "
+            f"{100 * r.data.test_unknown_word_rate:.0f}% | {r.wall_seconds / 60:.1f} min |")
     variants = [m for m in methods if (METHOD_NOTES[m.split("+")[0]].startswith("beyond") or "+" in m)
                 and m not in PAPER_REF]
     if variants:
@@ -236,12 +239,12 @@ VARIANTS_EVER_SCORED = 37
 
 def _cache_flag(results, langs) -> str:
     """` --model-cache DIR` as the stored runs used it (a fresh folder: no fine-tune from an older procedure)."""
-    cache = results[langs[0]]["config"].get("model_cache")
+    cache = results[langs[0]].config.get("model_cache")
     return f" --model-cache {cache}" if cache else ""
 
 
-def _ci(r: dict) -> str:
-    ci = r.get("macro_f1_ci95")
+def _ci(r: MethodResult) -> str:
+    ci = r.macro_f1_ci95
     return f" ({100 * ci[0]:.1f}–{100 * ci[1]:.1f})" if ci else ""
 
 
@@ -257,7 +260,7 @@ def _paired(results, lang, a, b) -> str:
     from mosecrot_viz.core.metrics import bootstrap_macro_f1_diff
 
     preds = _PREDS.get(lang)
-    if preds is None or a not in results[lang]["methods"] or b not in results[lang]["methods"]:
+    if preds is None or a not in results[lang].methods or b not in results[lang].methods:
         return "–"
     per, gold = {}, None
     for m in (a, b):
@@ -266,7 +269,7 @@ def _paired(results, lang, a, b) -> str:
             return "–"
         per[m] = [g.sort_values("id")["pred"].tolist() for _, g in sel.groupby("seed")]
         gold = sel[sel["seed"] == sel["seed"].iloc[0]].sort_values("id")["gold"].tolist()
-    d, lo, hi = bootstrap_macro_f1_diff(gold, per[a], per[b], results[lang]["labels"])
+    d, lo, hi = bootstrap_macro_f1_diff(gold, per[a], per[b], list(results[lang].labels))
     mark = "" if lo <= 0 <= hi else " *"
     return f"{100 * d:+.1f} ({100 * lo:+.1f} to {100 * hi:+.1f}){mark}"
 
@@ -275,8 +278,8 @@ _PREDS: dict = {}
 
 
 def _best_paper(results, lang) -> str | None:
-    ms = results[lang]["methods"]
-    return max((m for m in PAPER_REF if m in ms), key=lambda m: ms[m]["macro_f1"], default=None)
+    ms = results[lang].methods
+    return max((m for m in PAPER_REF if m in ms), key=lambda m: ms[m].macro_f1, default=None)
 
 
 def _per_language(results, langs) -> list[str]:
@@ -291,8 +294,8 @@ def _per_language(results, langs) -> list[str]:
         rr = _best_paper(results, lang)
         if rr is None:
             continue
-        r = results[lang]["methods"][rr]
-        lines.append(f"| {lang} | {rr} {100 * r['macro_f1']:.1f}{_ci(r)} | {_paired(results, lang, rr, 'ls')} | "
+        r = results[lang].methods[rr]
+        lines.append(f"| {lang} | {rr} {100 * r.macro_f1:.1f}{_ci(r)} | {_paired(results, lang, rr, 'ls')} | "
                      f"{_paired(results, lang, rr, 'source')} | {_paired(results, lang, rr, 'mplm')} |")
     return lines
 
@@ -321,7 +324,7 @@ def _variants(results, langs, variants) -> list[str]:
 def _why_ls(results, langs) -> list[str]:
     """Why LS keeps pace with RR here: controlled comparisons inside the same run (paired by test example)."""
     need = ("rr-softmax", "rr-softmax-keep", "ls", "source")
-    langs = [lang for lang in langs if all(m in results[lang]["methods"] for m in need)]
+    langs = [lang for lang in langs if all(m in results[lang].methods for m in need)]
     if not langs:
         return []
     lines = ["", "## Why LS keeps pace with RR here: one controlled comparison per suspect", "",
@@ -333,8 +336,8 @@ def _why_ls(results, langs) -> list[str]:
              "| lang | LS − best paper RR | re-initialisation: rr-softmax − rr-softmax-keep | English F1: rr-softmax "
              "(F_s) vs E_s | the mapping with E_s kept: rr-softmax-keep − LS |", "|---|---|---|---|---|"]
     for lang in langs:
-        ms = results[lang]["methods"]
-        en_rr, en_es = ms["rr-softmax"].get("english_macro_f1"), ms["source"].get("english_macro_f1")
+        ms = results[lang].methods
+        en_rr, en_es = ms["rr-softmax"].english_macro_f1, ms["source"].english_macro_f1
         en = f"{100 * en_rr:.1f} vs {100 * en_es:.1f}" if en_rr is not None and en_es is not None else "–"
         lines.append(f"| {lang} | {_paired(results, lang, 'ls', _best_paper(results, lang))} | "
                      f"{_paired(results, lang, 'rr-softmax', 'rr-softmax-keep')} | {en} | "
@@ -347,7 +350,7 @@ def _why_ls(results, langs) -> list[str]:
               ("rr-softmax", "ls")] + [(f"{m}+agree50", m, "lexicon noise: only the half of the anchors whose R_s/R_t "
                                         "rows agree best (`--anchor-agreement 0.5`) against all") for m in
                                        ("rr-softmax-keep", "ls")]
-    tagged = [t for t in tagged if all(t[0] in results[lang]["methods"] for lang in langs)]
+    tagged = [t for t in tagged if all(t[0] in results[lang].methods for lang in langs)]
     if tagged:
         lines += ["", "Two more suspects, each one setting changed in a tagged re-run of the same inputs (`--merge`, "
                   "same seeds; the reproduce block at the top lists the commands):", "",
@@ -368,11 +371,11 @@ def _why_ls(results, langs) -> list[str]:
 
 def _merge_commands(results, langs, args) -> list[str]:
     """The --merge commands that add the tagged rows (the full run already covers every untagged method)."""
-    methods = {m for lang in langs for m in results[lang]["methods"]}
+    methods = {m for lang in langs for m in results[lang].methods}
     base = f".venv/bin/python scripts/sib200_results.py --merge --seeds {','.join(map(str, args.seeds))} " \
            f"--epochs {args.epochs}" + _cache_flag(results, langs)
     out = []
-    tags = {t: d for lang in langs for t, d in results[lang].get("tags", {}).items()}
+    tags = {t: d for lang in langs for t, d in (results[lang].tags or {}).items()}
     flags = {"anchor_policy": "--anchor-policy {}", "anchor_agreement_share": "--anchor-agreement {}",
              "extend_vocab_from_lexicon": "--extend-vocab", "unk_policy": "--unk-policy {}",
              "freeze_embeddings": "--no-freeze"}
@@ -386,7 +389,7 @@ def _merge_commands(results, langs, args) -> list[str]:
 
 def _seed_means(results, langs, method):
     """Per seed, the macro-F1 averaged over `langs` (None when a language lacks the method)."""
-    rows = [results[lang]["methods"].get(method, {}).get("per_seed") for lang in langs]
+    rows = [getattr(results[lang].methods.get(method), "per_seed", None) for lang in langs]
     if any(r is None for r in rows) or len({len(r) for r in rows}) != 1:
         return None
     return [sum(r[i] for r in rows) / len(rows) for i in range(len(rows[0]))]
@@ -438,15 +441,15 @@ def _acceptance(results, langs, variants, tags) -> list[str]:
 def _suspects(results, langs) -> list[str]:
     """One paragraph per suspect of the paper, with the numbers read from the stored results."""
     def mean(m):
-        vals = [results[lang]["methods"][m]["macro_f1"] for lang in langs if m in results[lang]["methods"]]
+        vals = [results[lang].methods[m].macro_f1 for lang in langs if m in results[lang].methods]
         return 100 * sum(vals) / len(vals) if len(vals) == len(langs) else None
 
     def per_lang(m):
-        return ", ".join(f"{lang} {100 * results[lang]['methods'][m]['macro_f1']:.1f}" for lang in langs
-                         if m in results[lang]["methods"])
+        return ", ".join(f"{lang} {100 * results[lang].methods[m].macro_f1:.1f}" for lang in langs
+                         if m in results[lang].methods)
 
     def english(m):
-        vals = [results[lang]["methods"][m].get("english_macro_f1") for lang in langs if m in results[lang]["methods"]]
+        vals = [results[lang].methods[m].english_macro_f1 for lang in langs if m in results[lang].methods]
         vals = [v for v in vals if v is not None]
         return f"{100 * sum(vals) / len(vals):.1f}" if vals else "–"
 
@@ -473,7 +476,7 @@ def _suspects(results, langs) -> list[str]:
                    f"VecMap style) to {sl:.1f}" if sl is not None else "")
                 + f". Over every mapper, the best anchor-cleaning setting gains at most {_best_cleaning_gain(mean):+.1f} "
                 "points on the mapper with the lexicon's own anchors." + _anchor_count_sentence(), ""]
-    unknown = ", ".join(f"{lang} {100 * results[lang]['data']['test_unknown_word_rate']:.0f}%" for lang in langs)
+    unknown = ", ".join(f"{lang} {100 * results[lang].data.test_unknown_word_rate:.0f}%" for lang in langs)
     copy, rr_best = mean("lexcopy-procrustes"), max((mean(m) for m in PAPER_REF if mean(m) is not None), default=None)
     if copy is not None and base is not None:
         out += [f"**Translation quality and coverage.** The mapping of target vectors is the weak link where the "
@@ -502,7 +505,7 @@ def _suspects(results, langs) -> list[str]:
     fro, unf = mean("rr-softmax"), mean("rr-softmax+unfrozen")
     if fro is not None and unf is not None:
         ls_f, ls_u = mean("ls"), mean("ls+unfrozen")
-        seeds = results[langs[0]].get("tags", {}).get("unfrozen", {}).get("seeds")
+        seeds = (results[langs[0]].tags or {}).get("unfrozen", {}).get("seeds")
         out += [f"**Re-initialised embedding space.** Fine-tuning the RR model with trainable input embeddings "
                 f"(`freeze_embeddings=False`) gives rr-softmax {unf:.1f} against {fro:.1f} frozen"
                 + (f" (LS: {ls_u:.1f} against {ls_f:.1f})" if ls_f is not None and ls_u is not None else "")
@@ -595,7 +598,7 @@ def main() -> None:
             run_language(lang, args)
             print(f"{lang}: done in {time.perf_counter() - t:.0f} s", flush=True)
         if path.exists():
-            results[lang] = json.loads(path.read_text())
+            results[lang] = RunResults.from_json(json.loads(path.read_text()), path)  # an older run migrated
     _PREDS.update({lang: _preds(args.work, lang) for lang in results})
     text = render(results, args)
     old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""

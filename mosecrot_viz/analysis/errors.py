@@ -1,6 +1,6 @@
 """Where the target-language predictions go wrong: per class, per example, and against word coverage.
 
-Everything here reads what a run already wrote (the results.json dict and the predictions frame
+Everything here reads what a run already wrote (its `RunResults` record, or the results.json dict, and the predictions frame
 with columns method, seed, id, gold, pred, unknown_rate), so a page can render it for a fresh run
 or for a results folder loaded from disk.
 """
@@ -9,18 +9,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mosecrot_viz.records import as_results
+
 PER_CLASS_COLUMNS = ["method", "label", "f1", "precision", "recall", "support"]
 COVERAGE_COLUMNS = ["bin", "lo", "hi", "n", "errors", "error_rate"]
 
 
-def per_class_table(results: dict) -> pd.DataFrame:
-    """Long frame (method, label, f1, precision, recall, support) from `results["methods"][m]["per_class"]`.
+def per_class_table(results) -> pd.DataFrame:
+    """Long frame (method, label, f1, precision, recall, support) from each method's `per_class` scores.
 
     One row per method and label, so a page can pivot it or draw grouped bars and see which classes
     a method loses (per-class scores are already averaged over seeds by the pipeline).
     """
     rows = [{"method": m, "label": lab, **{key: scores.get(key) for key in PER_CLASS_COLUMNS[2:]}}
-            for m, agg in results.get("methods", {}).items() for lab, scores in agg.get("per_class", {}).items()]
+            for m, agg in as_results(results).methods.items() for lab, scores in (agg.per_class or {}).items()]
     return pd.DataFrame(rows, columns=PER_CLASS_COLUMNS)
 
 
@@ -31,11 +33,11 @@ def _select(predictions: pd.DataFrame, method: str, seed=None) -> pd.DataFrame:
     return sel
 
 
-def run_test_set(results: dict) -> pd.DataFrame:
+def run_test_set(results) -> pd.DataFrame:
     """The run's target test set (id, label, text), read from the path its config names."""
     from mosecrot_viz.io.tasks import load_task
 
-    return load_task(results["config"]["test"])
+    return load_task(as_results(results).config["test"])
 
 
 def misclassified(predictions: pd.DataFrame, test: pd.DataFrame, method: str, seed=None) -> pd.DataFrame:

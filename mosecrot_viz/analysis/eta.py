@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from mosecrot_viz.records import RunResults
+
 EPOCH_RE = re.compile(r"seed (\d+), (.+?): epoch (\d+)/(\d+)")
 REUSED_RE = re.compile(r"seed (\d+), (.+?): reused cached fine-tune")
 SHARED_LABEL = "source-embeddings"
@@ -105,11 +107,11 @@ def _rates(folders: tuple, n_train: int) -> tuple:
     out: dict[str, float] = {}
     for folder, _ in folders:
         try:
-            res = json.loads((Path(folder) / "results.json").read_text())
-        except (OSError, json.JSONDecodeError):
+            res = RunResults.from_json(json.loads((Path(folder) / "results.json").read_text()), folder)
+        except (OSError, ValueError):  # unreadable JSON, or a record this version refuses (SchemaError)
             continue
-        cfg, their_n = res.get("config") or {}, (res.get("data") or {}).get("train")
-        for label, hists in (res.get("histories") or {}).items():
+        cfg, their_n = res.config, res.data.train
+        for label, hists in res.histories.items():
             model = cfg.get("multilingual_model") if label == "mplm" else cfg.get("source_model")
             for h in hists:
                 eps = [e for e in h.get("epochs") or [] if e.get("examples_per_s")] if not h.get("reused_from_cache") else []

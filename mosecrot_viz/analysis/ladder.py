@@ -12,14 +12,10 @@ import numpy as np
 import pandas as pd
 
 from mosecrot_viz.core.ladder import RUNGS, rung_base
+from mosecrot_viz.records import LINK_TEXT, RUNG_TEXT, LadderRung, RunResults, as_results, rung_text, split_rung
 
-# what the step *into* each rung changes (the cost is the previous rung minus this one)
-STEP_NAMES = {
-    "english_method": "re-initialised embeddings",
-    "oracle_translation": "word-by-word transfer",
-    "oracle_vector_vocab": "vector coverage",
-    "stitched": "the mapping",
-}
+# what the step *into* each rung changes (the cost is the previous rung minus this one): `records.keys` holds the text
+STEP_NAMES = LINK_TEXT
 STEP_HINTS = {
     "english_method": "fine-tuning on F_s instead of the PLM's own E_s (English sentences both times)",
     "oracle_translation": "reading target sentences word by word, with every translatable word given exactly its "
@@ -29,25 +25,14 @@ STEP_HINTS = {
 }
 REFERENCE_METHODS = ("mplm", "source", "majority")
 # every rung, reference and baseline in words: the chart, the table, the glossary and `explain` use these
-RUNG_LABELS = {
-    "english_original": "English model, English sentences",
-    "english_method": "re-initialised model, English sentences",
-    "oracle_translation": "exact translations, target sentences",
-    "oracle_vector_vocab": "exact translations where a vector exists",
-    "stitched": "stitched (mapped rows)",
-    "dictionary": "dictionary only, no vectors",
-    "mplm": "multilingual model",
-    "source": "English model reading target text",
-    "majority": "majority class",
-}
+RUNG_LABELS = RUNG_TEXT
 CHANGE_NOTE = ("Changes are this rung's macro-F1 minus the rung before it: negative is a loss, positive a gain "
                "(one convention on the chart, in the table, the reading and `explain`).")
 
 
 def rung_label(name: str) -> str:
     """A stored rung name in words (`'english_original (dev)'` -> `'English model, English sentences (dev)'`)."""
-    base = rung_base(name)
-    return RUNG_LABELS.get(base, base) + (name[len(base):] if name != base else "")
+    return rung_text(*split_rung(name))
 
 
 @dataclass(frozen=True)
@@ -66,36 +51,39 @@ class Ladder:
     """One method's ladder as stored: rungs in order, the dictionary reference, and baseline lines."""
 
     method: str
-    rungs: tuple[dict, ...]
-    reference: dict
+    rungs: tuple[LadderRung, ...]
+    reference: dict  # name -> LadderRung (the `dictionary` reference)
     baselines: dict  # name -> macro-F1 mean, for mplm/source/majority where the run has them
     seeds: int
 
     @property
     def names(self) -> list[str]:
-        return [r["rung"] for r in self.rungs]
+        """The rungs' stored names (`english_original (dev)` when read on the dev split)."""
+        return [r.name for r in self.rungs]
 
-    def rung(self, base: str) -> dict | None:
-        return next((r for r in self.rungs if rung_base(r["rung"]) == base), None)
+    def rung(self, base: str) -> LadderRung | None:
+        return next((r for r in self.rungs if r.key == base), None)
 
     @property
     def english_on_dev(self) -> bool:
-        return any(r["rung"] != rung_base(r["rung"]) for r in self.rungs)
+        return any(r.on_dev for r in self.rungs)
 
 
-def ladder_of(results: dict, method: str) -> Ladder | None:
+def ladder_of(results: RunResults | dict, method: str) -> Ladder | None:
     """The stored ladder of `method`, or None when the run did not measure one."""
-    m = results.get("methods", {}).get(method) or {}
-    if not m.get("ladder"):
+    res = as_results(results)
+    m = res.methods.get(method)
+    if m is None or not m.ladder:
         return None
-    base = {b: results["methods"][b]["macro_f1"] for b in REFERENCE_METHODS if b in results.get("methods", {})}
-    return Ladder(method, tuple(m["ladder"]), m.get("ladder_reference", {}), base, len(m["ladder"][-1]["per_seed"]))
+    base = {b: res.methods[b].macro_f1 for b in REFERENCE_METHODS if b in res.methods}
+    return Ladder(method, m.ladder, dict(m.ladder_reference or {}), base, len(m.ladder[-1].per_seed))
 
 
-def laddered_methods(results: dict) -> list[str]:
+def laddered_methods(results: RunResults | dict) -> list[str]:
     """Methods with a stored ladder, best stitched macro-F1 first."""
-    names = [m for m, v in results.get("methods", {}).items() if v.get("ladder")]
-    return sorted(names, key=lambda m: -results["methods"][m]["macro_f1"])
+    res = as_results(results)
+    names = [m for m, v in res.methods.items() if v.ladder]
+    return sorted(names, key=lambda m: -res.methods[m].macro_f1)
 
 
 def steps(ladder: Ladder) -> list[Step]:
@@ -105,9 +93,8 @@ def steps(ladder: Ladder) -> list[Step]:
     """
     out = []
     for prev, cur in zip(ladder.rungs, ladder.rungs[1:]):
-        d = np.array(prev["per_seed"]) - np.array(cur["per_seed"])
-        base = rung_base(cur["rung"])
-        out.append(Step(cur["rung"], STEP_NAMES.get(base, base), float(d.mean()),
+        d = np.array(prev.per_seed) - np.array(cur.per_seed)
+        out.append(Step(cur.name, STEP_NAMES.get(cur.key, cur.key), float(d.mean()),
                         float(d.std(ddof=1)) if len(d) > 1 else 0.0, tuple(float(x) for x in d)))
     return out
 
@@ -120,13 +107,13 @@ def reading(ladder: Ladder) -> str:
         return f"{ladder.method}: only one rung was measured ({rung_label(ladder.names[0])})."
     top = max(st, key=lambda s: s.cost)
     i = [s.rung for s in st].index(top.rung)
-    before = ladder.rungs[i]["macro_f1"]
+    before = ladder.rungs[i].macro_f1
     if top.cost <= 0:
         return (f"{ladder.method}: no link loses macro-F1 on average; the stitched model reaches "
-                f"{ladder.rungs[-1]['macro_f1']:.3f}.")
+                f"{ladder.rungs[-1].macro_f1:.3f}.")
     noise = f" (± {top.cost_std:.3f} over {ladder.seeds} seeds)" if ladder.seeds > 1 else " (one seed: no spread)"
     text = (f"{ladder.method}: the largest loss is {top.name}, {-top.cost:+.3f} macro-F1{noise}: "
-            f"without it the model would reach {before:.3f} instead of {ladder.rungs[i + 1]['macro_f1']:.3f}.")
+            f"without it the model would reach {before:.3f} instead of {ladder.rungs[i + 1].macro_f1:.3f}.")
     if ladder.seeds > 1 and top.cost <= top.cost_std:
         text += " It is no larger than its seed spread: read it as noise."
     gains = [s for s in st if s.cost < -0.0005]  # a gain that rounds to 0.000 is no gain
@@ -137,7 +124,7 @@ def reading(ladder: Ladder) -> str:
         within = " (within its seed spread)" if ladder.seeds > 1 and -g.cost <= g.cost_std else ""
         text += f" {g.name.capitalize()} gains {-g.cost:+.3f}{within}: {why}."
     if "mplm" in ladder.baselines:
-        gap = ladder.rungs[-1]["macro_f1"] - ladder.baselines["mplm"]
+        gap = ladder.rungs[-1].macro_f1 - ladder.baselines["mplm"]
         text += f" The multilingual model scores {ladder.baselines['mplm']:.3f} (stitched {gap:+.3f} against it)."
     return text
 
@@ -148,14 +135,14 @@ def ladder_table(ladder: Ladder) -> pd.DataFrame:
     costs = {s.rung: s for s in steps(ladder)}
     rows = []
     for r in ladder.rungs:
-        s = costs.get(r["rung"])
-        rows.append({"rung": rung_label(r["rung"]), "macro_f1": r["macro_f1"],
-                     "std": r["macro_f1_std"] if ladder.seeds > 1 else None,
+        s = costs.get(r.name)
+        rows.append({"rung": rung_label(r.name), "macro_f1": r.macro_f1,
+                     "std": r.macro_f1_std if ladder.seeds > 1 else None,
                      "change": -s.cost if s else None, "change_std": s.cost_std if s and ladder.seeds > 1 else None,
-                     "link": s.name if s else "ceiling", "key": r["rung"]})
+                     "link": s.name if s else "ceiling", "key": r.name})
     for name, r in ladder.reference.items():
-        rows.append({"rung": f"({rung_label(name)})", "macro_f1": r["macro_f1"],
-                     "std": r["macro_f1_std"] if ladder.seeds > 1 else None, "change": None, "change_std": None,
+        rows.append({"rung": f"({rung_label(name)})", "macro_f1": r.macro_f1,
+                     "std": r.macro_f1_std if ladder.seeds > 1 else None, "change": None, "change_std": None,
                      "link": "reference", "key": name})
     for name, f1 in ladder.baselines.items():
         rows.append({"rung": f"({rung_label(name)}: {name})", "macro_f1": f1, "std": None, "change": None,
@@ -169,7 +156,7 @@ MAPPING_CHANGE = "change at the mapping"
 def per_class_steps(ladder: Ladder) -> pd.DataFrame:
     """Class x rung F1 (mean over seeds; rungs in words), with the mapping's change per class last (stitched minus
     exact translations where a vector exists; negative: the mapping breaks that class), most broken first."""
-    df = pd.DataFrame({r["rung"]: r["per_class"] for r in ladder.rungs})
+    df = pd.DataFrame({r.name: dict(r.per_class) for r in ladder.rungs})
     if "oracle_vector_vocab" in df and "stitched" in df:
         df[MAPPING_CHANGE] = df["stitched"] - df["oracle_vector_vocab"]
         df = df.sort_values(MAPPING_CHANGE, ascending=True)
@@ -206,7 +193,7 @@ def casualties(ladder_predictions: pd.DataFrame | None, method: str, texts: dict
     return out
 
 
-def explain_rows(results: dict) -> list[dict]:
+def explain_rows(results: RunResults | dict) -> list[dict]:
     """Every laddered method's rungs as flat rows (for `python -m mosecrot_viz explain`)."""
     rows = []
     for m in laddered_methods(results):
@@ -222,13 +209,13 @@ def missing_rungs(ladder: Ladder) -> list[str]:
     return [r for r in RUNGS if r not in have]
 
 
-# which link of the chain each older threshold suspect measures (analysis.suspects names)
+# which link of the chain each older threshold suspect measures (by the suspect's machine key, analysis.suspects)
 SUSPECT_LINK = {
-    "In-language drop": "english_method",
-    "Embedding drift": "english_method",
-    "Unknown target words": "oracle_vector_vocab",
-    "Anchor coverage": "stitched",
-    "Alignment (BLI P@1)": "stitched",
+    "in_language_drop": "english_method",
+    "drift_mean": "english_method",
+    "test_unknown_rate": "oracle_vector_vocab",
+    "anchor_share": "stitched",
+    "bli_p1": "stitched",
 }
 
 
@@ -237,11 +224,11 @@ def order_suspects(ladder: Ladder, suspects) -> list[tuple[object, Step | None]]
     is about (largest first), not by their own thresholds; the overall gap suspect is left out (the waterfall
     shows the gap)."""
     by_link = {rung_base(s.rung): s for s in steps(ladder)}
-    pairs = [(s, by_link.get(SUSPECT_LINK[s.name])) for s in suspects if s.name in SUSPECT_LINK]
+    pairs = [(s, by_link.get(SUSPECT_LINK[s.key])) for s in suspects if s.key in SUSPECT_LINK]
     return sorted(pairs, key=lambda p: -(p[1].cost if p[1] is not None else float("-inf")))
 
 
-def test_texts(results: dict) -> dict[str, str]:
+def test_texts(results: RunResults | dict) -> dict[str, str]:
     """id -> sentence of the run's target test file ({} when it can no longer be read)."""
     from mosecrot_viz.analysis.errors import run_test_set
     from mosecrot_viz.errors import InputError
@@ -295,21 +282,23 @@ def _target_preds(predictions: pd.DataFrame, method: str, ids: list[str]) -> lis
     return [g.set_index("id").loc[ids, "pred"].astype(str).tolist() for _, g in d.groupby("seed", sort=True)]
 
 
-def versus_mplm(results: dict, method: str, predictions: pd.DataFrame | None, *, n_boot: int = 1000) -> Versus | None:
+def versus_mplm(results: RunResults | dict, method: str, predictions: pd.DataFrame | None, *,
+                n_boot: int = 1000) -> Versus | None:
     """The two chains and the gap's parts for stitched `method` against `mplm`; None when the run has no mplm."""
     from mosecrot_viz.core.ladder import gap_parts_bootstrap
 
-    ms = results.get("methods", {})
+    results = as_results(results)
+    ms = results.methods
     if "mplm" not in ms or method not in ms:
         return None
     lad = ladder_of(results, method)
     first = lad.rung("english_original") if lad else None
-    s_en = first["macro_f1"] if first else None
-    eng = (results.get("ladder") or {}).get("english_predictions") or {}
+    s_en = first.macro_f1 if first else None
+    eng = (results.ladder.english_predictions if results.ladder else None) or {}
     by_model = eng.get("by_model") or {}
-    split = eng.get("split") or ("test" if ms["mplm"].get("english_macro_f1") is not None else "")
-    m_en = ms["mplm"].get("english_macro_f1")
-    s_t, m_t = ms[method]["macro_f1"], ms["mplm"]["macro_f1"]
+    split = eng.get("split") or ("test" if ms["mplm"].english_macro_f1 is not None else "")
+    m_en = ms["mplm"].english_macro_f1
+    s_t, m_t = ms[method].macro_f1, ms["mplm"].macro_f1
     parts = {"gap": (s_t - m_t, None, None)}
     if s_en is not None and m_en is not None:
         parts["classifier"] = (s_en - m_en, None, None)
@@ -322,13 +311,13 @@ def versus_mplm(results: dict, method: str, predictions: pd.DataFrame | None, *,
         en_ids = eng["ids"]
         paired = en_ids == tgt_ids or sorted(en_ids) == sorted(tgt_ids)
         order = en_ids if paired else tgt_ids  # paired: the target sentences in the English order
-        labels = results.get("labels") or sorted(set(eng["gold"]) | set(gold_of.values()))
+        labels = list(results.labels) or sorted(set(eng["gold"]) | set(gold_of.values()))
         raw = gap_parts_bootstrap(labels, eng["gold"], by_model[SHARED_LABEL], by_model["mplm"],
                                   [gold_of[i] for i in order], _target_preds(predictions, method, order),
                                   _target_preds(predictions, "mplm", order), paired=paired, n_boot=n_boot)
         parts = {k: tuple(float(x) for x in v) for k, v in raw.items()}
         m_en = float(np.mean([_f1(eng["gold"], p, labels) for p in by_model["mplm"]]))
-    return Versus(method, split, s_en, s_t, m_en, m_t, parts, paired, len(ms[method].get("per_seed", ())) or 1, n_boot)
+    return Versus(method, split, s_en, s_t, m_en, m_t, parts, paired, ms[method].seeds or 1, n_boot)
 
 
 def _f1(gold, pred, labels) -> float:

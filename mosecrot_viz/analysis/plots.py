@@ -15,6 +15,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from mosecrot_viz.experiment.config import ALL_METHODS, FINE_TUNED_RR
+from mosecrot_viz.records import AnchorReport, as_results
 
 RR_COLOR = "#1f77b4"
 BASELINE_COLOR = "#9e9e9e"
@@ -69,24 +70,25 @@ def _scatter(n: int):
 # --------------------------------------------------------------------------------------------- results
 
 
-def results_bar(results: dict) -> go.Figure:
+def results_bar(results) -> go.Figure:
     """Macro-F1 per method (best first) with ±std error bars; RR methods and baselines in two colours.
 
     Two traces, "relative representations" then "baselines", share one x axis ordered by macro-F1.
     """
-    methods = results.get("methods") or {}
+    methods = as_results(results).methods
     title = "Zero-shot macro-F1 on the target test set"
     if not methods:
         return _empty(title, "no methods in these results")
-    order = sorted(methods, key=lambda m: (-methods[m]["macro_f1"], m))
+    order = sorted(methods, key=lambda m: (-methods[m].macro_f1, m))
     fig = go.Figure()
     for name, group, color in (("relative representations", True, RR_COLOR), ("baselines", False, BASELINE_COLOR)):
         ms = [m for m in order if is_rr(m) == group]
-        f1 = [methods[m]["macro_f1"] for m in ms]
-        std = [methods[m].get("macro_f1_std", 0.0) or 0.0 for m in ms]
-        hover = [f"{m}<br>macro-F1 {methods[m]['macro_f1']:.3f} ± {s:.3f}<br>accuracy "
-                 f"{methods[m].get('accuracy', float('nan')):.3f}<br>seeds {len(methods[m].get('per_seed', [])) or 1}"
-                 for m, s in zip(ms, std)]
+        f1 = [methods[m].macro_f1 for m in ms]
+        std = [methods[m].macro_f1_std or 0.0 for m in ms]
+        acc = [methods[m].accuracy for m in ms]
+        hover = [f"{m}<br>macro-F1 {methods[m].macro_f1:.3f} ± {s:.3f}<br>accuracy "
+                 f"{a if a is not None else float('nan'):.3f}<br>seeds {methods[m].seeds or 1}"
+                 for m, s, a in zip(ms, std, acc)]
         fig.add_trace(go.Bar(x=ms, y=f1, name=name, marker_color=color, error_y={"type": "data", "array": std},
                              hovertext=hover, hoverinfo="text"))
     fig.update_layout(title=title, barmode="overlay", xaxis_title="method", yaxis_title="macro-F1",
@@ -94,11 +96,12 @@ def results_bar(results: dict) -> go.Figure:
     return fig
 
 
-def per_class_frame(results: dict, methods: Sequence[str] | None = None) -> pd.DataFrame:
-    """Long frame (method, label, precision, recall, f1, support) from a results dict, for `per_class_f1`."""
+def per_class_frame(results, methods: Sequence[str] | None = None) -> pd.DataFrame:
+    """Long frame (method, label, precision, recall, f1, support) from a run's results, for `per_class_f1`."""
+    res = as_results(results)
     rows = []
-    for m in methods or list(results.get("methods", {})):
-        for label, scores in results["methods"][m]["per_class"].items():
+    for m in methods or list(res.methods):
+        for label, scores in res.methods[m].per_class.items():
             rows.append({"method": m, "label": label, **scores})
     return pd.DataFrame(rows, columns=["method", "label", "precision", "recall", "f1", "support"])
 
@@ -122,7 +125,7 @@ def per_class_f1(per_class_df: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def confusion_matrices(results: dict, methods: Sequence[str], *, normalize: bool = False) -> go.Figure:
+def confusion_matrices(results, methods: Sequence[str], *, normalize: bool = False) -> go.Figure:
     """Side-by-side confusion heatmaps (rows = gold, columns = predicted), counts written in each cell.
 
     With `normalize`, colours show each gold row's share (recall per cell) while the text keeps counts.
@@ -132,15 +135,16 @@ def confusion_matrices(results: dict, methods: Sequence[str], *, normalize: bool
     methods = list(methods)
     if not methods:
         return _empty(title, "choose at least one method")
-    unknown = [m for m in methods if m not in results.get("methods", {})]
+    res = as_results(results)
+    unknown = [m for m in methods if m not in res.methods]
     if unknown:
-        raise ValueError(f"methods {unknown} not in results; have {list(results.get('methods', {}))}")
+        raise ValueError(f"methods {unknown} not in results; have {list(res.methods)}")
     fig = make_subplots(rows=1, cols=len(methods), subplot_titles=methods, shared_yaxes=True,
                         horizontal_spacing=0.04 if len(methods) > 1 else 0.0)
     for i, m in enumerate(methods, start=1):
-        entry = results["methods"][m]
-        labels = [str(x) for x in (entry.get("labels") or results.get("labels"))]
-        counts = np.asarray(entry["confusion"], dtype=float)
+        entry = res.methods[m]
+        labels = [str(x) for x in (entry.labels or res.labels)]
+        counts = np.asarray(entry.confusion, dtype=float)
         z = counts
         if normalize:
             rows = counts.sum(axis=1, keepdims=True)
@@ -163,14 +167,16 @@ def confusion_matrices(results: dict, methods: Sequence[str], *, normalize: bool
 # --------------------------------------------------------------------------------------------- anchors
 
 
-def anchor_drops(anchors_summary: dict) -> go.Figure:
-    """Horizontal bars: anchors kept, then lexicon pairs dropped by reason (largest first).
+def anchor_drops(anchors_summary) -> go.Figure:
+    """Horizontal bars: anchors kept, then lexicon pairs dropped by reason (largest first, reasons in words).
 
+    anchors_summary: the run's `AnchorReport` (or `AnchorSet.summary()`'s dict).
     Two traces: "kept" (one bar) and "dropped" (one bar per reason, possibly none).
     """
-    kept = int(anchors_summary.get("count", 0))
-    dropped = dict(anchors_summary.get("dropped") or {})
-    total = anchors_summary.get("lexicon_pairs") or (kept + sum(dropped.values()))
+    report = anchors_summary if isinstance(anchors_summary, AnchorReport) else AnchorReport.of(anchors_summary)
+    kept = int(report.count)
+    dropped = report.dropped_text()
+    total = report.lexicon_pairs or (kept + sum(dropped.values()))
     reasons = sorted(dropped, key=lambda r: (-dropped[r], r))
 
     def share(n):
@@ -478,7 +484,7 @@ def ladder_waterfall(ladder_table: pd.DataFrame, method: str, *, baselines: Mapp
     Each bar is the signed change (negative: a loss), as the table and the reading print it.
     """
     _need_columns(ladder_table, ["rung", "macro_f1", "change", "link"], "ladder table")
-    rungs = ladder_table[~ladder_table["rung"].str.startswith("(")].reset_index(drop=True)
+    rungs = ladder_table[~ladder_table["link"].isin(("reference", "baseline"))].reset_index(drop=True)
     if rungs.empty:
         return _empty(f"Gap ladder: {method}", "this run measured no ladder")
     x, y, measure, text = [], [], [], []

@@ -4,12 +4,15 @@ followed by its fine-tunes' own notes (a GPU out-of-memory retry, a rebuilt cach
 `warnings` and give only the fine-tunes' notes."""
 from __future__ import annotations
 
+from mosecrot_viz.records import as_results
 
-def run_warnings(results: dict) -> list[dict]:
+
+def run_warnings(results) -> list[dict]:
     """[{"key", "message"}] in the order recorded; each fine-tune note keyed `fine_tune`, each shown once."""
+    res = as_results(results)
     out = [{"key": str(w.get("key", "")), "message": str(w.get("message", ""))}
-           for w in results.get("warnings") or () if isinstance(w, dict)]
-    for hists in (results.get("histories") or {}).values():
+           for w in res.warnings if isinstance(w, dict)]
+    for hists in res.histories.values():
         for h in hists or ():
             for note in (h or {}).get("warnings") or ():
                 entry = {"key": "fine_tune", "message": str(note)}

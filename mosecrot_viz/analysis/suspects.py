@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
+
+from mosecrot_viz.records import as_results
 
 PAGES = ("Anchors", "Alignment", "Errors")
 
@@ -41,6 +44,7 @@ class Suspect:
     severity: float
     explanation: str
     page: str
+    key: str = ""  # machine key (a `THRESHOLDS` key): what `analysis.ladder.SUSPECT_LINK` maps to a ladder link
 
 
 def severity(value: float, ok: float, high: float) -> float:
@@ -52,8 +56,8 @@ def _missing(x) -> bool:
     return x is None or math.isnan(float(x))
 
 
-def _largest_drop(results: dict) -> str:
-    dropped = (results.get("anchors") or {}).get("dropped") or {}
+def _largest_drop(results) -> str:
+    dropped = as_results(results).anchors.dropped_text()
     if not dropped:
         return ""
     reason, count = max(dropped.items(), key=lambda kv: kv[1])
@@ -63,15 +67,22 @@ def _largest_drop(results: dict) -> str:
 UNKNOWN_LABEL = "test words without a vector"
 
 
-def test_unknown_share(results: dict) -> tuple[float | None, str]:
+class UnknownShare(NamedTuple):
+    """The test set's unknown-word figure (None: not measured) and the words that say what it counts."""
+
+    value: float | None
+    label: str
+
+
+def test_unknown_share(results) -> UnknownShare:
     """(figure, label) for the test set's unknown words: the share of all test words without a vector
     (`data.test_unknown_word_share`, the figure Setup shows), or, for a run made before it was stored, the mean
     per-sentence share, labelled as such. Shown with one decimal everywhere (`unknown_text`)."""
-    data = results.get("data") or {}
-    if data.get("test_unknown_word_share") is not None or "test_unknown_word_rate" not in data:
-        share = data.get("test_unknown_word_share")
-        return (None if share is None else float(share)), UNKNOWN_LABEL
-    return float(data["test_unknown_word_rate"]), "mean share of a test sentence's words without a vector"
+    data = as_results(results).data
+    if data.test_unknown_word_share is not None or data.test_unknown_word_rate is None:
+        share = data.test_unknown_word_share
+        return UnknownShare(None if share is None else float(share), UNKNOWN_LABEL)
+    return UnknownShare(float(data.test_unknown_word_rate), "mean share of a test sentence's words without a vector")
 
 
 def unknown_text(value: float | None, label: str = UNKNOWN_LABEL) -> str:
@@ -81,12 +92,12 @@ def unknown_text(value: float | None, label: str = UNKNOWN_LABEL) -> str:
     return f"{value:.1%} of {label}" if label == UNKNOWN_LABEL else f"{value:.1%} ({label})"
 
 
-def rank_suspects(results: dict, *, bli_p1: float | None, anchor_count: int, lexicon_pairs: int,
+def rank_suspects(results, *, bli_p1: float | None, anchor_count: int, lexicon_pairs: int,
                   test_unknown_rate: float | None, drift_mean: float | None, english_f1_rr: float | None,
                   english_f1_orig: float | None, best_baseline: str, gap: float | None) -> list[Suspect]:
     """Suspects for weak zero-shot transfer, most severe first (ties keep the order listed in the module doc).
 
-    results : the run's results.json dict (only its anchor drop counts are quoted).
+    results : the run's `RunResults` (or its results.json dict; only its anchor drop counts are quoted).
     gap : best baseline macro-F1 minus the RR method's macro-F1 (positive: RR trails `best_baseline`).
     english_f1_orig / english_f1_rr : English test macro-F1 fine-tuned with E_s and with F_s.
     Arguments that are None or NaN produce no suspect.
@@ -94,7 +105,7 @@ def rank_suspects(results: dict, *, bli_p1: float | None, anchor_count: int, lex
     out = []
 
     def add(key, name, value, display, explanation, page):
-        out.append(Suspect(name, float(value), display, severity(value, *THRESHOLDS[key]), explanation, page))
+        out.append(Suspect(name, float(value), display, severity(value, *THRESHOLDS[key]), explanation, page, key))
 
     if not _missing(anchor_count) and not _missing(lexicon_pairs) and lexicon_pairs > 0:
         share = anchor_count / lexicon_pairs

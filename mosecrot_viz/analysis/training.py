@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mosecrot_viz.records import as_results
+
 COLUMNS = ["fine-tune", "seed", "train seconds", "examples/s", "MFU", "epochs trained", "best epoch",
            "best English dev F1", "stopped early", "reused from the model cache"]  # speed first: visible unscrolled
 
 
-def fine_tune_table(results: dict) -> pd.DataFrame:
+def fine_tune_table(results) -> pd.DataFrame:
     """One row per (fine-tune label, seed), in the run's seed order. Speed columns are empty for a fine-tune
     this run reused from the model cache (its times are another run's); MFU is achieved matmul FLOP/s over the
     rate measured by the process that trained it."""
-    seeds = (results.get("config") or {}).get("seeds") or []
+    res = as_results(results)
+    seeds = list(res.config.get("seeds") or [])
     rows = []
-    for label, hists in (results.get("histories") or {}).items():
+    for label, hists in res.histories.items():
         for i, h in enumerate(hists):
             epochs = h.get("epochs") or []
             reused = bool(h.get("reused_from_cache"))

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from mosecrot_viz.core.anchors import AnchorSet, source_key
+from mosecrot_viz.records.keys import DROP_REASONS
 
 
 def _unit(x) -> torch.Tensor:
@@ -43,7 +44,7 @@ def keep_agreeing(anchors: AnchorSet, scores: np.ndarray, share: float) -> Ancho
     keep = np.sort(np.argsort(-scores, kind="stable")[:n])
     out = anchors.subset(keep)
     dropped = dict(out.dropped)
-    dropped["low cross-lingual agreement of relative representations (filter)"] = len(anchors) - n
+    dropped[DROP_REASONS["low_agreement"]] = len(anchors) - n
     return AnchorSet(out.source_words, out.source_ids, out.target_words, out.target_ids, out.lexicon_pairs, dropped,
                      out.policy, out.rechosen)
 

@@ -13,16 +13,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mosecrot_viz.errors import InputError, OverlapError
+from mosecrot_viz.records.keys import DROP_REASONS
 
 POLICIES = ("first", "one-to-one", "aligned", "self-learned")  # the last two start from first (see the pipeline)
 
-DROP_NOT_SOURCE = "English side not a whole PLM token"
-DROP_NOT_TARGET = "target side has no static vector"
-DROP_EXTRA = "extra translation of a target word already anchored"
-DROP_REUSED_EN = "English word already anchored (one-to-one policy)"
-DROP_DUPLICATE = "duplicate pair"
-DROP_STOPWORD = "English side is a stop word (filter)"
-DROP_SUBSET = "not in the random anchor subset (filter)"
+# drop reasons as results.json and the Anchors page word them (`records.keys.DROP_REASONS`: key -> text, one table)
+DROP_NOT_SOURCE = DROP_REASONS["not_source_token"]
+DROP_NOT_TARGET = DROP_REASONS["no_target_vector"]
+DROP_EXTRA = DROP_REASONS["extra_translation"]
+DROP_REUSED_EN = DROP_REASONS["reused_english"]
+DROP_DUPLICATE = DROP_REASONS["duplicate"]
+DROP_STOPWORD = DROP_REASONS["stop_word"]
+DROP_SUBSET = DROP_REASONS["not_in_subset"]
 
 
 def fold_accents(word: str) -> str:

@@ -1,6 +1,6 @@
 """What produced a run: package versions, git commit, device and the sha256 of every input file.
 
-`run_environment(cfg, device)` is stored as `results.json["environment"]`, so a stored run can say which code,
+`run_environment(cfg, device)` is stored as results.json's `environment`, so a stored run can say which code,
 libraries, hardware and exact files it came from. `default:` specs and model aliases are resolved to the cached
 files they stand for and those are hashed; a hub id that is not a local folder is recorded as the id.
 """
@@ -72,14 +72,16 @@ def input_hashes(cfg) -> dict:
     return out
 
 
-def verify_inputs(results: dict) -> list[str]:
-    """One line per input file that differs from what `results["environment"]["inputs"]` recorded (sha256, or gone),
+def verify_inputs(results) -> list[str]:
+    """One line per input file that differs from what the run's `environment.inputs` recorded (sha256, or gone),
     model folders' files included; empty when all match or the run recorded no hashes.
 
     Why: `export` rebuilds from the input paths and `explain` reads a run beside them; a file changed since gives a
     silently different export, or figures that no longer describe the files beside them.
     """
-    inputs = ((results or {}).get("environment") or {}).get("inputs") or {}
+    from mosecrot_viz.records import as_results
+
+    inputs = (as_results(results or {}).environment or {}).get("inputs") or {}
     problems = []
     for field, rec in inputs.items():
         if not isinstance(rec, dict):
@@ -184,6 +186,6 @@ def _cpu_name() -> str:
 
 
 def run_environment(cfg, device) -> dict:
-    """Everything `results.json["environment"]` records about what produced a run."""
+    """Everything results.json's `environment` records about what produced a run."""
     return {"packages": package_versions(), "git": git_commit(), "device": device_record(device),
             "inputs": input_hashes(cfg)}

@@ -1,67 +1,24 @@
-"""A run's results: the typed record behind results.json, and the one commit that writes a run folder.
+"""A run's output, and the one commit that writes a run folder.
 
-`RunResults` names every field results.json holds (`to_json` / `from_json`); the run builds one, and the app, the
-CLI and the analyses read the JSON it writes. `write_results` commits a run folder's files at once.
+The typed record behind results.json is `records.RunResults` (re-exported here): the run builds one, and the app,
+the CLI and the analyses read results.json back through it. `write_results` commits a run folder's files at once.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from mosecrot_viz.atomic import commit_files, json_bytes
 from mosecrot_viz.core.anchors import AnchorSet
-
-
-@dataclass
-class RunResults:
-    """What results.json holds (see docs/ARCHITECTURE.md, "One run").
-
-    config: the run's `ExperimentConfig.to_dict()`; labels: class names in id order; data: split sizes, vocabulary
-    and unknown-word rates; anchors: `AnchorSet.summary()`; methods: method -> aggregated metrics (macro-F1 mean,
-    std over seeds, 95% bootstrap interval, per class, confusion, English F1, head, ladder); histories: fine-tune
-    label -> per-seed training history; environment: versions, commit, device, input hashes; warnings: what the
-    run's checks found legal but degenerate (one anchor, a test set without some labels, constant predictions, ...),
-    each {"key", "message"}.
-    """
-
-    config: dict
-    device: str
-    labels: list
-    data: dict
-    anchors: dict
-    methods: dict
-    histories: dict
-    wall_seconds: float
-    environment: dict
-    bli_test: dict | None = None  # with a BLI test dictionary
-    stored_models: dict | None = None  # "method/seed" -> file, with keep_models
-    ladder: dict | None = None  # the gap ladder's own timing and data
-    tags: dict | None = None  # scripts/sib200_results.py --merge --tag: the settings of each tagged group of rows
-    merged_runs: list | None = None  # scripts/sib200_results.py --merge: the runs merged into this record
-    # legal but degenerate inputs and results, [{"key", "message"}] (core.checks.RunWarnings); [] in older records
-    warnings: list = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        """The results.json dict (optional fields only when set)."""
-        return {k: v for k, v in asdict(self).items() if v is not None or k not in _OPTIONAL}
-
-    @classmethod
-    def from_json(cls, data: dict) -> "RunResults":
-        """Back from a results.json dict; unknown keys (a newer writer's) are refused by name."""
-        extra = set(data) - set(cls.__dataclass_fields__)
-        if extra:
-            raise ValueError(f"results.json holds fields this version does not know: {sorted(extra)}")
-        return cls(**data)
-
-
-_OPTIONAL = ("bli_test", "stored_models", "ladder", "tags", "merged_runs")
+from mosecrot_viz.records import RunResults
 
 
 @dataclass
 class RunOutput:
-    """What a run produced: the results.json dict, per-example predictions, the anchors and F matrices."""
+    """What a run produced: the results.json dict (`RunResults.to_json()`; `record` gives it typed), per-example
+    predictions, the anchors and F matrices."""
 
     results: dict
     predictions: pd.DataFrame
@@ -70,6 +27,11 @@ class RunOutput:
     ladder_predictions: pd.DataFrame | None = None  # every target rung's predictions (core.ladder)
     ladder_examples: dict | None = None  # method -> example sentences with occlusion (first seed)
     models: dict = field(default_factory=dict)  # (method, seed) -> the stitched model's state dict (keep_models)
+
+    @property
+    def record(self) -> RunResults:
+        """The results as the typed record (read back from `results`)."""
+        return RunResults.from_json(self.results)
 
 
 def model_file_name(method: str, seed: int) -> str:

@@ -28,9 +28,10 @@ from mosecrot_viz.defaults import models
 from mosecrot_viz.experiment.config import MAPPED_METHODS, SELF_TRAINING_SUFFIX, ExperimentConfig
 from mosecrot_viz.experiment.inputs import Inputs, encode_english, encode_hf, load_inputs, load_pairs, shift_summary
 from mosecrot_viz.experiment.provenance import run_environment
-from mosecrot_viz.experiment.results import RunOutput, RunResults, model_file_name, write_results
+from mosecrot_viz.experiment.results import RunOutput, model_file_name, write_results
 from mosecrot_viz.experiment.spaces import Spaces, configured_mapper, map_spaces, word_tokenizer
 from mosecrot_viz.io.heads import head_of
+from mosecrot_viz.records import AnchorReport, DataReport, LadderRun, MethodResult, RunResults
 
 ProgressFn = Callable[[str, float], None]  # (message, fraction done in [0, 1])
 FINE_TUNING = "mapped; fine-tuning"  # the progress message that starts the fine-tunes (store.runs measures the pace)
@@ -331,14 +332,16 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
 
     meter = run.meter
     results = RunResults(
-        config=cfg.to_dict(), device=str(device), labels=run.labels, data=run.data_summary(),
-        anchors=spaces.anchors.summary(), methods=run.method_results(), histories=run.histories,
-        wall_seconds=round(time.perf_counter() - t0, 2), warnings=run.warnings.to_json(),
+        config=cfg.to_dict(), device=str(device), labels=tuple(run.labels), data=DataReport.from_json(run.data_summary()),
+        anchors=AnchorReport.of(spaces.anchors.summary()),
+        methods={m: MethodResult.from_json(v, f"methods.{m}") for m, v in run.method_results().items()},
+        histories=run.histories, wall_seconds=round(time.perf_counter() - t0, 2), warnings=tuple(run.warnings.to_json()),
         environment=run_environment(cfg, device),  # versions, git commit, device, sha256 of every input
         bli_test=bli_test or None,
         stored_models={f"{m}/{seed}": model_file_name(m, seed) for m, seed in run.kept} or None,
-        ladder=({"seconds": round(meter.seconds, 2), "english_data": "test" if inputs.source_test is not None
-                 else "dev", "examples_seed": cfg.seeds[0], "english_predictions": meter.english_record()} if meter else None),
+        ladder=(LadderRun(seconds=round(meter.seconds, 2), english_data="test" if inputs.source_test is not None
+                          else "dev", examples_seed=cfg.seeds[0], english_predictions=meter.english_record())
+                if meter else None),
     )
     out = RunOutput(results.to_json(), pd.concat(run.preds, ignore_index=True), spaces.anchors, spaces.mapped,
                     meter.predictions() if meter else None, meter.examples if meter else None, run.kept)

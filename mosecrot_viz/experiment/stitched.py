@@ -13,37 +13,48 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 from mosecrot_viz.errors import InputError, PathError
 from mosecrot_viz.experiment.config import MAPPED_METHODS, ExperimentConfig
 from mosecrot_viz.io.structured import load_json
+from mosecrot_viz.records import RunResults, as_results
 
 
 class ExportError(InputError):
     """A run, method or seed that cannot give a stitched model (one line for the CLI and the app)."""
 
 
-def read_run(run_dir) -> dict:
-    """The results.json of a finished run folder (PathError when there is none)."""
+def read_run(run_dir) -> RunResults:
+    """The results.json of a finished run folder as its record (PathError when there is none; a malformed or
+    newer-version file is one line naming it)."""
     path = Path(run_dir) / "results.json"
     if not path.is_file():
         raise PathError(f"{path}: no results.json here (is {run_dir} a finished run folder?)")
     try:
-        return load_json(path, kind="results")  # bounded; its own errors name the file
+        data = load_json(path, kind="results")  # bounded; its own errors name the file
     except OSError as exc:
         raise InputError(f"{path}: not a readable results file ({exc})") from None
+    return RunResults.from_json(data, path, strict=True)
 
 
-def stitched_methods(results: dict) -> list[str]:
+def stitched_methods(results: RunResults | dict) -> list[str]:
     """The run's methods that have a stitched model (mapped methods), in run order."""
-    return [m for m in results.get("methods", {}) if m in MAPPED_METHODS]
+    return [m for m in as_results(results).methods if m in MAPPED_METHODS]
 
 
-def check_method(results: dict, method: str | None, seed: int | None) -> tuple[str, int]:
+class MethodSeed(NamedTuple):
+    """A stitched method of a run and one of its seeds."""
+
+    method: str
+    seed: int
+
+
+def check_method(results: RunResults | dict, method: str | None, seed: int | None) -> MethodSeed:
     """(method, seed) checked against the run; defaults: its first stitched method and first seed."""
+    results = as_results(results)
     have = stitched_methods(results)
     if method is None:
         if not have:
@@ -54,11 +65,11 @@ def check_method(results: dict, method: str | None, seed: int | None) -> tuple[s
                           f"({', '.join(MAPPED_METHODS)})")
     if method not in have:
         raise ExportError(f"this run has no method {method!r}; it ran {', '.join(have) or 'no mapped method'}")
-    seeds = [int(s) for s in results["config"].get("seeds") or [1]]
+    seeds = [int(s) for s in results.seeds]
     seed = seeds[0] if seed is None else int(seed)
     if seed not in seeds:
         raise ExportError(f"this run has no seed {seed}; its seeds are {', '.join(map(str, seeds))}")
-    return method, seed
+    return MethodSeed(method, seed)
 
 
 def has_stored_model(run_dir, method: str, seed: int) -> bool:
@@ -68,7 +79,7 @@ def has_stored_model(run_dir, method: str, seed: int) -> bool:
     return (Path(run_dir) / model_file_name(method, seed)).is_file()
 
 
-def stitched_state(run_dir, results: dict, method: str, seed: int, *, inputs=None, progress=None):
+def stitched_state(run_dir, results: RunResults, method: str, seed: int, *, inputs=None, progress=None):
     """(state dict, "stored" or "re-created"): the run's stored weights, or one seeded fine-tune again."""
     from mosecrot_viz.experiment.pipeline import model_file_name, run_experiment
 
@@ -77,7 +88,7 @@ def stitched_state(run_dir, results: dict, method: str, seed: int, *, inputs=Non
         from safetensors.torch import load_file
 
         return load_file(str(path)), "stored"
-    cfg = ExperimentConfig.from_dict(results["config"], methods=[method], seeds=[seed], out=None, ladder=False,
+    cfg = ExperimentConfig.from_dict(results.config, methods=[method], seeds=[seed], out=None, ladder=False,
                                      keep_models=True, sweep=None)
     out = run_experiment(cfg, progress=progress, inputs=inputs)
     return out.models[(method, seed)], "re-created"
@@ -105,7 +116,7 @@ class StitchedModel:
                               next(self.model.parameters()).device)
 
 
-def load_stitched(run_dir, method: str | None = None, seed: int | None = None, *, results: dict | None = None,
+def load_stitched(run_dir, method: str | None = None, seed: int | None = None, *, results: RunResults | None = None,
                   inputs=None, progress: Callable | None = None) -> StitchedModel:
     """The stitched model of `method` and `seed` of a stored run (first stitched method and seed by default)."""
     import torch
@@ -115,14 +126,14 @@ def load_stitched(run_dir, method: str | None = None, seed: int | None = None, *
     from mosecrot_viz.defaults import models
     from mosecrot_viz.experiment.pipeline import load_inputs, word_tokenizer
 
-    results = results or read_run(run_dir)
+    results = as_results(results) if results is not None else read_run(run_dir)
     method, seed = check_method(results, method, seed)
-    cfg = ExperimentConfig.from_dict(results["config"])
+    cfg = ExperimentConfig.from_dict(results.config)
     inputs = inputs if inputs is not None else load_inputs(cfg)
     state, origin = stitched_state(run_dir, results, method, seed, inputs=inputs, progress=progress)
     tok = models.load_tokenizer(cfg.source_model)
     wtok, _ = word_tokenizer(cfg, inputs, tok)
-    labels = list(results["labels"])
+    labels = list(results.labels)
     model = models.load_classifier(cfg.source_model, len(labels))
     emb = model.get_input_embeddings().weight
     key = next(k for k, p in model.named_parameters() if p is emb)
@@ -139,7 +150,7 @@ def load_stitched(run_dir, method: str | None = None, seed: int | None = None, *
                                          prefer_anchors=cfg.anchor_policy == "aligned")
     reader = gap_ladder.LadderReader(wtok, table, gap_ladder.SourceIds.of(tok), n_model_rows=0,
                                      n_static=len(inputs.vectors.index_to_key), anchor_words=anchors.target_words)
-    head = (results["methods"][method].get("head") or "cls")
+    head = results.methods[method].head_or_cls
     return StitchedModel(method, seed, model, wtok, reader, labels, cfg, tok, origin, head)
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from mosecrot_viz.atomic import json_bytes, write_bytes, write_json
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.records import RunState, RunStatus
 from mosecrot_viz.store.grid import Trial
 from mosecrot_viz.store.runs import StoredRun, execute_run, prepare_run_at
 
@@ -67,7 +68,7 @@ def stored_trial_problem(path: Path, trial: Trial) -> str | None:
         res = read_results(path)
     except InputError as exc:
         return str(exc)
-    stored, wanted = _comparable(res["config"]), _comparable(trial.config.to_dict())
+    stored, wanted = _comparable(res.config), _comparable(trial.config.to_dict())
     if stored != wanted:
         diff = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
         return f"{path / 'results.json'}: its config differs from the trial's ({', '.join(diff[:5])})"
@@ -116,7 +117,7 @@ def _record(summary: SweepSummary, trial: Trial, path: Path, ok: bool, n_total: 
     if ok and is_complete(path):
         summary.completed.append(trial.trial_id)
     else:
-        summary.failed[trial.trial_id] = StoredRun(path).status().get("message") or "failed"
+        summary.failed[trial.trial_id] = StoredRun(path).status().message or "failed"
     if progress:
         word = "done" if trial.trial_id in summary.completed else "FAILED"
         progress(f"{summary.total}/{n_total} {word}: {trial.label}", summary.total / max(n_total, 1))
@@ -204,8 +205,9 @@ def _run_ray(todo, summary, n_total, progress, *, cpus_per_trial=1) -> None:
     task = ray.remote(num_cpus=cpus_per_trial, num_gpus=1 if gpus else 0, max_retries=0)(run_trial_files)
     pending = {}
     for trial, path in todo:
-        write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "pid": os.getpid(),
-                                           "message": f"waiting for a Ray worker ({'1 GPU' if gpus else f'{cpus_per_trial} CPU'})"})
+        write_json(path / "status.json", RunStatus(
+            RunState.QUEUED, 0.0, f"waiting for a Ray worker ({'1 GPU' if gpus else f'{cpus_per_trial} CPU'})",
+            pid=os.getpid()).to_json())
         pending[task.remote(trial.config.to_dict())] = (trial, path)
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
@@ -215,7 +217,7 @@ def _run_ray(todo, summary, n_total, progress, *, cpus_per_trial=1) -> None:
                 write_trial_files(path, ray.get(ref))
                 ok = True
             except Exception as exc:  # the worker died or Ray failed: record it, go on
-                write_json(path / "status.json", {"state": "failed", "fraction": 0.0,
-                                                   "message": f"Ray task failed: {type(exc).__name__}: {exc}"[:2000]})
+                write_json(path / "status.json", RunStatus(
+                    RunState.FAILED, 0.0, f"Ray task failed: {type(exc).__name__}: {exc}"[:2000]).to_json())
                 ok = False
             _record(summary, trial, path, ok, n_total, progress)

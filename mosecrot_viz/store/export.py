@@ -35,6 +35,7 @@ import numpy as np
 
 from mosecrot_viz.atomic import json_text
 from mosecrot_viz.experiment.stitched import ExportError, check_method, load_stitched, read_run
+from mosecrot_viz.records import as_results
 
 WHATS = ("projector", "vectors", "model")
 METADATA_HEADER = ("word", "language", "anchor", "translation")
@@ -77,7 +78,7 @@ def _clean(text) -> str:
     return " ".join(s.replace("\t", " ").replace("\r", " ").replace("\n", " ").split()) or "<empty>"
 
 
-def mapped_space(run_dir, method: str | None = None, *, results: dict | None = None, inputs=None, spaces=None,
+def mapped_space(run_dir, method: str | None = None, *, results=None, inputs=None, spaces=None,
                  max_words: int | None = None) -> MappedSpace:
     """F_s and F_t of `method` (the run's first stitched method by default) with one metadata row per vector row.
 
@@ -91,9 +92,9 @@ def mapped_space(run_dir, method: str | None = None, *, results: dict | None = N
     from mosecrot_viz.experiment.pipeline import load_inputs, map_spaces
 
     max_words = check_max_words(max_words)
-    results = results or read_run(run_dir)
+    results = as_results(results) if results is not None else read_run(run_dir)
     method, _ = check_method(results, method, None)
-    cfg = ExperimentConfig.from_dict(results["config"])
+    cfg = ExperimentConfig.from_dict(results.config)
     inputs = inputs if inputs is not None else load_inputs(cfg)
     if spaces is None or method not in spaces.mapped:
         spaces = map_spaces(cfg, inputs, [method])
@@ -326,22 +327,21 @@ def jieba_log_probs(words) -> dict:
 def export_model(run_dir, out, method: str | None = None, seed: int | None = None, *, progress=None,
                  inputs=None) -> ModelExport:
     """Write the stitched model of `method`/`seed` as a Hugging Face folder `out` (see the module doc)."""
+    from mosecrot_viz.experiment.config import ExperimentConfig
     from mosecrot_viz.experiment.pipeline import load_inputs
     from mosecrot_viz.io.text import resolve_rule
 
     results = read_run(run_dir)
     method, seed = check_method(results, method, seed)
-    cfg = results["config"]
-    if (results["methods"][method].get("head") or "cls") != "cls":
+    cfg = ExperimentConfig.from_dict(results.config)
+    if results.methods[method].head_or_cls != "cls":
         raise ExportError(f"{method} was fine-tuned with a mean-pooling head (mosecrot_viz.io.heads), which "
                           "AutoModelForSequenceClassification cannot express; export --what projector or vectors "
                           "instead, or run with a model that keeps its own [CLS] head")
-    if cfg.get("unk_policy", "unk") != "unk":
-        raise ExportError(f"this run's unknown-word policy {cfg['unk_policy']!r} cannot be written as a word-level "
+    if cfg.unk_policy != "unk":
+        raise ExportError(f"this run's unknown-word policy {cfg.unk_policy!r} cannot be written as a word-level "
                           "tokenizer (only 'unk')")
-    from mosecrot_viz.experiment.config import ExperimentConfig
-
-    inputs = inputs if inputs is not None else load_inputs(ExperimentConfig.from_dict(cfg))
+    inputs = inputs if inputs is not None else load_inputs(cfg)
     sm = load_stitched(run_dir, method, seed, results=results, inputs=inputs, progress=progress)
     rule = resolve_rule(sm.config.segmentation, sm.config.lang)
     scores = jieba_log_probs(sm.wtok.words) if rule == "jieba" else None
@@ -382,14 +382,17 @@ def export_model(run_dir, out, method: str | None = None, seed: int | None = Non
     return ModelExport(out, method, seed, sm.origin, notes)
 
 
-def _card(results: dict, method: str, seed: int, rule: str, notes: list) -> str:
-    cfg = results["config"]
-    m = results["methods"][method]
+def _card(results, method: str, seed: int, rule: str, notes: list) -> str:
+    """The exported folder's README: what was stitched from what, the run's score, and how to load it."""
+    from mosecrot_viz.experiment.config import ExperimentConfig
+
+    cfg = ExperimentConfig.from_dict(results.config)
+    m = results.methods[method]
     lines = [f"# Stitched model: {method}, seed {seed}", "",
-             f"MoSECroT stitching (arXiv 2401.04821) of `{cfg['source_model']}` with target vectors `{cfg['vectors']}` "
-             f"and lexicon `{cfg['lexicon']}` (language {cfg.get('lang') or 'not given'}), exported by mosecrot_viz.",
-             "", f"Run macro-F1 on its target test set: {m['macro_f1']:.4f} (mean over seeds {cfg['seeds']}).",
-             f"Labels: {', '.join(results['labels'])}. Segmentation rule: {rule}.", "", "```python",
+             f"MoSECroT stitching (arXiv 2401.04821) of `{cfg.source_model}` with target vectors `{cfg.vectors}` "
+             f"and lexicon `{cfg.lexicon}` (language {cfg.lang or 'not given'}), exported by mosecrot_viz.",
+             "", f"Run macro-F1 on its target test set: {m.macro_f1:.4f} (mean over seeds {list(results.seeds)}).",
+             f"Labels: {', '.join(results.labels)}. Segmentation rule: {rule}.", "", "```python",
              "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
              "model = AutoModelForSequenceClassification.from_pretrained(FOLDER)",
              "tok = AutoTokenizer.from_pretrained(FOLDER)",

@@ -23,13 +23,15 @@ from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.experiment.preflight import check_run
 from mosecrot_viz.io.structured import load_json
+from mosecrot_viz.records import ACTIVE_STATES as _ACTIVE
+from mosecrot_viz.records import RunResults, RunState, RunStatus
 from mosecrot_viz.store import worker
 from mosecrot_viz.store.worker import SlotWaitCancelled, compute_slot
 
 RUNS_ENV = "MOSECROT_RUNS"
 CANCEL_FILE = "cancel.requested"  # its presence asks the run's thread to stop at its next progress report
-ANALYSING = "analysing"  # results written; the run's process is computing the pages' analyses (analysis.stored)
-ACTIVE_STATES = ("queued", "running", ANALYSING)
+ANALYSING = RunState.ANALYSING  # results written; the run's process computes the pages' analyses (analysis.stored)
+ACTIVE_STATES = _ACTIVE  # queued, running, analysing
 
 
 class RunCancelled(Exception):
@@ -64,10 +66,11 @@ def _read_json(path: Path):
         return None
 
 
-def read_results(run_dir) -> dict:
-    """A finished run folder's results.json, checked for the shape every reader relies on (a `config` with its
-    seeds, `methods` of numeric figures, an `environment` of records): a missing, unreadable or tampered file is one
-    `InputError` naming it, never an AttributeError further on."""
+def read_results(run_dir) -> RunResults:
+    """A finished run folder's results.json as the typed record (`records.RunResults`), checked for the shape every
+    reader relies on (a `config` with its seeds, `methods` of numeric figures, an `environment` of records): a
+    missing, unreadable, tampered or newer-version file is one `InputError` naming it, never an AttributeError
+    further on. A folder written by an older version is migrated (`RunResults.from_json`)."""
     from mosecrot_viz.errors import PathError
 
     path = Path(run_dir) / "results.json"
@@ -77,34 +80,7 @@ def read_results(run_dir) -> dict:
         results = load_json(path, kind="results")  # bounded in size and depth (io.structured)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InputError(f"{path}: not a readable results file ({type(exc).__name__}: {exc})") from None
-    problem = results_problem(results)
-    if problem:
-        raise InputError(f"{path}: not a results file this version can read: {problem} (was it edited? run it again)")
-    return results
-
-
-def results_problem(results) -> str | None:
-    """What makes `results` unlike a results.json a run writes (the first thing found), or None."""
-    def number(x):
-        return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-    if not isinstance(results, dict):
-        return f"the top level is {type(results).__name__}, not an object"
-    for key, kind, required in (("config", dict, True), ("methods", dict, True), ("anchors", dict, False),
-                                ("labels", list, False)):
-        if (required or key in results) and not isinstance(results.get(key), kind):
-            return f"'{key}' is missing or not {'an object' if kind is dict else 'a list'}"
-    cfg = results["config"]
-    if not isinstance(cfg.get("seeds"), list) or not all(isinstance(s, int) for s in cfg["seeds"]):
-        return "'config.seeds' is not a list of whole numbers"
-    for m, v in results["methods"].items():
-        if not isinstance(v, dict) or not number(v.get("macro_f1")) or not number(v.get("macro_f1_std", 0.0)):
-            return f"'methods.{m}' has no numeric macro_f1"
-    env = results.get("environment")
-    if env is not None and (not isinstance(env, dict) or not isinstance(env.get("inputs", {}), dict)
-                            or not all(isinstance(r, dict) for r in env.get("inputs", {}).values())):
-        return "'environment.inputs' is not an object of file records"
-    return None
+    return RunResults.from_json(results, path, strict=True)
 
 
 @contextmanager
@@ -130,8 +106,9 @@ class StoredRun:
     def run_id(self) -> str:
         return self.path.name
 
-    def status(self) -> dict:
-        """{'state': queued|running|analysing|complete|failed|cancelled|incomplete, 'fraction', 'message', ...}.
+    def status(self) -> RunStatus:
+        """The run's `RunStatus`: state (`RunState`: queued|running|analysing|complete|failed|cancelled|incomplete),
+        fraction, message, ...
 
         Complete when results.json exists (it is written last), unless the run's own process is still computing the
         pages' analyses (`analysing`, results already readable). A queued or running run whose
@@ -139,31 +116,46 @@ class StoredRun:
         carries `elapsed` and `eta_seconds` (from its measured pace) once it has made progress, and
         `cancelling: True` between a cancel request and its next progress report.
         """
-        st = _read_json(self.path / "status.json") or {"state": "unknown", "fraction": 0.0, "message": ""}
+        st = RunStatus.from_json(_read_json(self.path / "status.json"))
         if (self.path / "results.json").exists():
-            if st.get("state") in ("running", ANALYSING) and _alive(st.get("pid")):
+            if st.state in (RunState.RUNNING, RunState.ANALYSING) and _alive(st.pid):
                 # results are there; the run's process is still at work (computing the pages' analyses, or between
                 # committing the results and saying so)
-                return dict(st, state=ANALYSING, fraction=1.0)
-            return {"state": "complete", "fraction": 1.0, "message": "done"}
-        if st.get("state") in ("queued", "running") and not _alive(st.get("pid")):
-            return dict(st, state="incomplete",
-                        message=f"stopped before finishing (its process {st.get('pid')} is gone); last: {st.get('message')}")
-        if st.get("state") in ("queued", "running") and (self.path / CANCEL_FILE).exists():
-            st = dict(st, cancelling=True)
+                return st.but(state=RunState.ANALYSING, fraction=1.0)
+            return RunStatus(RunState.COMPLETE, 1.0, "done")
+        if st.state in (RunState.QUEUED, RunState.RUNNING) and not _alive(st.pid):
+            return st.but(state=RunState.INCOMPLETE,
+                          message=f"stopped before finishing (its process {st.pid} is gone); last: {st.message}")
+        if st.state in (RunState.QUEUED, RunState.RUNNING) and (self.path / CANCEL_FILE).exists():
+            st = st.but(cancelling=True)
         return st
 
     @property
     def active(self) -> bool:
         """Queued, running, or computing the pages' analyses after its results."""
-        return self.status()["state"] in ACTIVE_STATES
+        return self.status().state.active
 
     def results(self) -> dict | None:
+        """results.json as the file holds it (bounded; None when absent or unreadable): for tools that look at the
+        file itself. Readers of a run's figures use `record()`."""
         return _read_json(self.path / "results.json")
 
+    def record(self) -> RunResults | None:
+        """results.json as the typed record (an older version's migrated); None when absent, unreadable, tampered
+        or of a newer version (a listing skips such a run; `read_results` says why)."""
+        data = self.results()
+        if data is None:
+            return None
+        try:
+            return RunResults.from_json(data, self.path / "results.json", strict=True)
+        except InputError:
+            return None
+
     def config(self) -> dict | None:
-        res = self.results()
-        return res["config"] if res else _read_json(self.path / "config.json")
+        """The run's config as `ExperimentConfig.to_dict()` wrote it: from results.json once finished, else
+        config.json."""
+        res = self.record()
+        return dict(res.config) if res else _read_json(self.path / "config.json")
 
     def predictions(self) -> pd.DataFrame | None:
         p = self.path / "predictions.csv"
@@ -198,7 +190,7 @@ def latest_run(name: str, root: Path | None = None) -> StoredRun | None:
 def latest_complete(name: str, root: Path | None = None) -> StoredRun | None:
     """The newest complete run whose folder was named `name` by `new_run_dir` (e.g. the last demo), or None."""
     for r in list_runs(root):
-        if f"-{name}-" in r.run_id and r.status()["state"] == "complete":
+        if f"-{name}-" in r.run_id and r.status().state is RunState.COMPLETE:
             return r
     return None
 
@@ -207,16 +199,25 @@ def runs_table(runs: list[StoredRun]) -> pd.DataFrame:
     """One row per run: id, state, language, methods, anchors, best method and its macro-F1."""
     rows = []
     for r in runs:
-        res, st = r.results(), r.status()
-        cfg = r.config() or {}
-        row = {"run": r.run_id, "state": st.get("state"), "lang": cfg.get("lang"),
-               "methods": ",".join(cfg.get("methods", [])), "seeds": len(cfg.get("seeds", []))}
+        res, st = r.record(), r.status()
+        cfg = _config_of(res.config if res else r.config())
+        row = {"run": r.run_id, "state": st.state.value, "lang": cfg.lang if cfg else None,
+               "methods": ",".join(cfg.methods) if cfg else "", "seeds": len(cfg.seeds) if cfg else 0}
         if res:
-            best = max(res["methods"].items(), key=lambda kv: kv[1]["macro_f1"])
-            row.update({"anchors": res["anchors"]["count"], "best": best[0], "best macro-F1": round(best[1]["macro_f1"], 3),
-                        "minutes": round(res.get("wall_seconds", 0) / 60, 1)})
+            name, best = res.best() or ("", None)
+            row.update({"anchors": res.anchors.count, "best": name,
+                        "best macro-F1": round(best.macro_f1, 3) if best else None,
+                        "minutes": round((res.wall_seconds or 0) / 60, 1)})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _config_of(stored) -> ExperimentConfig | None:
+    """A stored config dict (results.json's or config.json's) as the config, or None when absent or unreadable."""
+    try:
+        return ExperimentConfig.from_dict(stored) if isinstance(stored, dict) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def new_run_dir(name: str = "run", root: Path | None = None) -> Path:
@@ -251,7 +252,7 @@ def _queue(cfg: ExperimentConfig, path: Path) -> Path:
         (path / stale).unlink(missing_ok=True)
     cfg.out = str(path)
     write_json(path / "config.json", cfg.to_dict())
-    _say_queued(path, "queued")
+    _say_queued(path, "queued")  # the message a queued run shows
     return path
 
 
@@ -279,17 +280,21 @@ def execute_run(cfg: ExperimentConfig, path: Path, *, analyse: bool = False) -> 
                 _mark_cancelled(path, 0.0, "cancelled while it waited for another run on this machine")
                 return False
             except Exception as exc:  # e.g. a read-only cache folder: the run fails with the reason, never stays queued
-                write_json(path / "status.json", {"state": "failed", "fraction": 0.0, "message": (
+                _say(path, RunStatus(RunState.FAILED, 0.0, (
                     f"could not take the machine's compute slot ({type(exc).__name__}: {exc}); make the cache folder "
-                    "writable (MOSECROT_CACHE) or set MOSECROT_SHARE_CORES=1 to run without it")})
+                    "writable (MOSECROT_CACHE) or set MOSECROT_SHARE_CORES=1 to run without it")))
                 return False
             return _execute(cfg, path, analyse)
 
 
 def _say_queued(path: Path, message: str) -> None:
     """A queued run's status while it waits, with the pid that owns it (so it reads as alive)."""
-    write_json(path / "status.json", {"state": "queued", "fraction": 0.0, "message": message, "started": time.time(),
-                                       "pid": os.getpid()})
+    _say(path, RunStatus(RunState.QUEUED, 0.0, message, started=time.time(), pid=os.getpid()))
+
+
+def _say(path: Path, status: RunStatus) -> None:
+    """Write the run's status.json (atomically: a page polling it reads the old one or this one)."""
+    write_json(path / "status.json", status.to_json())
 
 
 def eta_seconds(spent: float, done: float, left: float) -> float | None:
@@ -307,18 +312,17 @@ def cancel_run(run: "StoredRun | Path") -> bool:
     latest after the current fine-tuning epoch) and marks it cancelled; other runs are untouched. False when the
     run had already ended."""
     path = Path(getattr(run, "path", run))
-    state = StoredRun(path).status()["state"]
-    if state not in ("queued", "running"):  # ended, or only analysing its results
+    state = StoredRun(path).status().state
+    if state not in (RunState.QUEUED, RunState.RUNNING):  # ended, or only analysing its results
         return False
     write_bytes(path / CANCEL_FILE, f"{time.time()}\n".encode())
-    if state == "queued":  # still waiting its turn: said at once (execute_run checks the file before any work)
+    if state is RunState.QUEUED:  # still waiting its turn: said at once (execute_run checks the file before any work)
         _mark_cancelled(path, 0.0, "cancelled while queued")
     return True
 
 
 def _mark_cancelled(path: Path, fraction: float, message: str) -> None:
-    write_json(path / "status.json", {"state": "cancelled", "fraction": fraction, "message": message,
-                                       "ended": time.time()})
+    _say(path, RunStatus(RunState.CANCELLED, fraction, message, ended=time.time()))
 
 
 def _execute(cfg: ExperimentConfig, path: Path, analyse: bool = False) -> bool:
@@ -339,33 +343,29 @@ def _execute(cfg: ExperimentConfig, path: Path, analyse: bool = False) -> bool:
             last.update(fraction=fraction, message=message, written=now)
             eta = (eta_seconds(now - tuning["t"], fraction - tuning["fraction"], 1.0 - fraction) if tuning
                    else None)
-            write_json(path / "status.json", {"state": "running", "fraction": fraction, "message": message,
-                                               "pid": os.getpid(), "started": started,
-                                               "elapsed": round(now - started, 1),
-                                               "eta_seconds": round(eta, 1) if eta is not None else None})
+            _say(path, RunStatus(RunState.RUNNING, fraction, message, pid=os.getpid(), started=started,
+                                 elapsed=round(now - started, 1), eta_seconds=round(eta, 1) if eta is not None else None))
 
     try:
         run_experiment(cfg, progress=progress)
     except RunCancelled as exc:
         _mark_cancelled(path, last["fraction"], str(exc))
     except InputError as exc:
-        write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"], "message": str(exc)})
+        _say(path, RunStatus(RunState.FAILED, last["fraction"], str(exc)))
     except Exception as exc:  # shown in the app; the traceback is kept beside it
         write_bytes(path / "error.txt", traceback.format_exc().encode("utf-8"))
-        write_json(path / "status.json", {"state": "failed", "fraction": last["fraction"],
-                                           "message": f"{type(exc).__name__}: {exc}"})
+        _say(path, RunStatus(RunState.FAILED, last["fraction"], f"{type(exc).__name__}: {exc}"))
     else:
         if analyse:
             try:
-                write_json(path / "status.json", {"state": ANALYSING, "fraction": 1.0, "pid": os.getpid(),
-                                                   "started": started, "elapsed": round(time.time() - started, 1),
-                                                   "eta_seconds": None, "message": "computing what the analysis pages "
-                                                   "read (held-out BLI, drift, the anchor view)"})
+                _say(path, RunStatus(RunState.ANALYSING, 1.0, "computing what the analysis pages read (held-out BLI, "
+                                     "drift, the anchor view)", pid=os.getpid(), started=started,
+                                     elapsed=round(time.time() - started, 1)))
                 _precompute(cfg, path)
             finally:  # whatever happened above, the run does not stay 'analysing'
-                write_json(path / "status.json", {"state": "complete", "fraction": 1.0, "message": "done"})
+                _say(path, RunStatus(RunState.COMPLETE, 1.0, "done"))
         else:
-            write_json(path / "status.json", {"state": "complete", "fraction": 1.0, "message": "done"})
+            _say(path, RunStatus(RunState.COMPLETE, 1.0, "done"))
         return True
     return False
 

@@ -14,6 +14,7 @@ import pandas as pd
 from mosecrot_viz.core.metrics import seed_std
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.records import RunState
 
 SWEEPABLE = ("top_k", "n_anchors", "temperature", "drop_stopword_anchors")
 
@@ -57,13 +58,13 @@ def sweep_frame(runs) -> pd.DataFrame:
     A grid's trials add one column per axis (e.g. language, seed) so they can be grouped."""
     rows = []
     for r in runs:
-        res = r.results()
-        sweep = (res or {}).get("config", {}).get("sweep")
+        res = r.record()
+        sweep = res.config.get("sweep") if res else None
         if not sweep:
             continue
-        for m, v in res["methods"].items():
+        for m, v in res.methods.items():
             row = {"sweep": sweep["id"], "param": sweep["param"], "value": sweep["value"], "method": m,
-                   "macro_f1": v["macro_f1"], "macro_f1_std": v["macro_f1_std"], "anchors": res["anchors"]["count"]}
+                   "macro_f1": v.macro_f1, "macro_f1_std": v.macro_f1_std, "anchors": res.anchors.count}
             rows.append({**{k: v for k, v in (sweep.get("axes") or {}).items() if k not in row}, **row})
     return pd.DataFrame(rows)
 
@@ -80,10 +81,10 @@ def sweep_progress(runs) -> pd.DataFrame:
                                             "total": 0, "complete": 0, "failed": 0, "running": 0, "queued": 0,
                                             "incomplete": 0})
         row["total"] += 1
-        state = r.status().get("state")
-        state = "running" if state == "analysing" else state
-        if state in row:
-            row[state] += 1
+        state = r.status().state
+        state = RunState.RUNNING if state is RunState.ANALYSING else state
+        if state.value in row:
+            row[state.value] += 1
     return pd.DataFrame(list(rows.values()))
 
 
@@ -98,7 +99,7 @@ def run_sweep(configs, root=None, progress=None) -> pd.DataFrame:
             progress(f"trial {i + 1}/{len(configs)}: {cfg.sweep['param']}={cfg.sweep['value']}", i / len(configs))
         if not execute_run(cfg, path):
             raise InputError(f"trial {cfg.sweep['param']}={cfg.sweep['value']} failed: "
-                             f"{StoredRun(path).status()['message']}")
+                             f"{StoredRun(path).status().message}")
         runs.append(StoredRun(path))
     return sweep_frame(runs)
 

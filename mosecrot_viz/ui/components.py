@@ -1,11 +1,14 @@
 """Render helpers used by several pages (no math here: everything comes from the package)."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pandas as pd
 import streamlit as st
 
 from mosecrot_viz.analysis.compare import NOT_ZERO_SHOT
 from mosecrot_viz.defaults import registry as resources
+from mosecrot_viz.records import RunState, as_results
 
 
 def provenance_table() -> pd.DataFrame:
@@ -30,10 +33,17 @@ def seed_spread_columns(df: pd.DataFrame, n_seeds: int, columns) -> pd.DataFrame
     return df.assign(**{c: ONE_SEED for c in columns if c in df}) if n_seeds <= 1 else df
 
 
-def zero_shot_best(results: dict) -> tuple[str, float] | None:
+class Best(NamedTuple):
+    """A run's best zero-shot method and its macro-F1."""
+
+    method: str
+    macro_f1: float
+
+
+def zero_shot_best(results) -> Best | None:
     """The best zero-shot method of a run and its macro-F1 (LR, trained on target labels, is never 'best')."""
-    ranked = [(m, v["macro_f1"]) for m, v in results.get("methods", {}).items() if m not in NOT_ZERO_SHOT]
-    return max(ranked, key=lambda kv: kv[1]) if ranked else None
+    best = as_results(results).best(exclude=NOT_ZERO_SHOT)
+    return Best(best.name, best.result.macro_f1) if best else None
 
 
 def restrictive_licences() -> list[str]:
@@ -42,19 +52,19 @@ def restrictive_licences() -> list[str]:
             for r in resources.describe() if "restrictive:" in (r.get("rights") or "")]
 
 
-def results_table(results: dict) -> pd.DataFrame:
+def results_table(results) -> pd.DataFrame:
     """Macro-F1 ± std over seeds, its 95% bootstrap interval over test examples, and the head, per method: the
     zero-shot methods ranked by macro-F1, then the methods trained on target labels (LR), marked as such."""
     def ci(v):
-        lo_hi = v.get("macro_f1_ci95")
+        lo_hi = v.macro_f1_ci95
         return f"{lo_hi[0]:.3f}–{lo_hi[1]:.3f}" if lo_hi else None
 
     rows = [{"method": m, "zero-shot": "no: " + NOT_ZERO_SHOT[m] if m in NOT_ZERO_SHOT else "yes",
-             "macro-F1": v["macro_f1"], "± std": seed_std(v.get("macro_f1_std"), len(v.get("per_seed", ()))),
+             "macro-F1": v.macro_f1, "± std": seed_std(v.macro_f1_std, v.seeds),
              "95% CI (test)": ci(v),
-             "accuracy": v["accuracy"], "English F1": v.get("english_macro_f1"), "head": v.get("head"),
-             "seconds": v.get("wall_seconds")}
-            for m, v in results["methods"].items()]
+             "accuracy": v.accuracy, "English F1": v.english_macro_f1, "head": v.head,
+             "seconds": v.wall_seconds}
+            for m, v in as_results(results).methods.items()]
     df = pd.DataFrame(rows)
     df["_trained_on_target"] = df["method"].isin(list(NOT_ZERO_SHOT))
     return df.sort_values(["_trained_on_target", "macro-F1"], ascending=[True, False]).drop(columns="_trained_on_target")
@@ -73,9 +83,9 @@ def environment_rows(env: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["input", "spec", "path", "bytes", "sha256"])
 
 
-def environment_expander(results: dict) -> None:
+def environment_expander(results) -> None:
     """What produced a run (results.json's `environment`): versions, commit, device, input hashes."""
-    env = results.get("environment")
+    env = as_results(results).environment
     if not env:
         return
     with st.expander("Environment: package versions, git commit, device, input file hashes"):
@@ -92,7 +102,7 @@ def run_label(run_id: str, mine: list[str], states: dict | None = None) -> str:
     if run_id is None:
         return "none"
     parts = [run_id]
-    if states and states.get(run_id) not in (None, "complete"):
+    if states and states.get(run_id) not in (None, RunState.COMPLETE):
         parts.append(states[run_id])
     if run_id in mine:
         parts.append("this setup")
@@ -114,7 +124,7 @@ def run_picker(key: str):
     from mosecrot_viz.store.runs import StoredRun, list_runs, runs_root
     from mosecrot_viz.ui import state
 
-    runs = [r for r in list_runs() if r.status()["state"] == "complete"]
+    runs = [r for r in list_runs() if r.status().state is RunState.COMPLETE]
     if not runs:
         st.info("No finished run yet: start one on the **Run** page (or the demo on **Home**).")
         return None
@@ -129,7 +139,7 @@ def run_picker(key: str):
         own = [i for i in ids if i in mine]
         pick = own[0] if own else ids[0]
         if wanted and (runs_root() / wanted).is_dir():
-            note = (f"Run {wanted} is {StoredRun(runs_root() / wanted).status()['state']}: showing {pick} until it "
+            note = (f"Run {wanted} is {StoredRun(runs_root() / wanted).status().state.value}: showing {pick} until it "
                     "is complete.")
         elif not own:
             note = f"This setup has no finished run of its own: showing the newest finished run on this machine, {pick}."
@@ -155,8 +165,8 @@ def _n_train(path: str, mtime: float) -> int:
     return len(load_task(path))
 
 
-def eta_text(run, s: dict) -> str:
-    """'about N left (fine-tuning F, analysis A)' from the per-stage cost model (`analysis.eta`), or why there is
+def eta_text(run, s) -> str:
+    """s: the run's `RunStatus`. 'about N left (fine-tuning F, analysis A)' from the per-stage cost model (`analysis.eta`), or why there is
     no estimate yet."""
     import time
     from pathlib import Path
@@ -167,21 +177,22 @@ def eta_text(run, s: dict) -> str:
 
     cfg = run.config() or {}
     seen = _OBSERVED.setdefault(run.run_id, eta.Observed())
-    if s.get("elapsed") is not None:
-        seen.add(s["elapsed"], s.get("message", ""))
+    if s.elapsed is not None:
+        seen.add(s.elapsed, s.message)
     try:
         n_train = _n_train(cfg["train"], Path(cfg["train"]).stat().st_mtime)
     except (KeyError, OSError, ValueError):
         return " · no time estimate (the training file cannot be read)"
-    est = eta.estimate(cfg, s.get("message", ""), seen, n_train=n_train, runs_root=runs_root(),
-                       rate_gflops=lambda: matmul_gflops("cpu"), in_analysis=s.get("state") == "analysing")
-    since = time.time() - (s.get("started", 0) + s.get("elapsed", 0)) if s.get("elapsed") is not None else 0.0
+    analysing = s.state is RunState.ANALYSING
+    est = eta.estimate(cfg, s.message, seen, n_train=n_train, runs_root=runs_root(),
+                       rate_gflops=lambda: matmul_gflops("cpu"), in_analysis=analysing)
+    since = time.time() - ((s.started or 0) + s.elapsed) if s.elapsed is not None else 0.0
     if est.tuning is None:
         return " · estimating time left"
     tuning = max(0.0, est.tuning - max(0.0, since))
     if est.analysis is None:
         return f" · about {_minutes(tuning)} left to the results, then the analysis stage (no earlier run to time it)"
-    total = tuning + est.analysis - (max(0.0, since) if s.get("state") == "analysing" else 0.0)
+    total = tuning + est.analysis - (max(0.0, since) if analysing else 0.0)
     return f" · about {_minutes(max(0.0, total))} left ({_minutes(tuning)} to the results, {_minutes(est.analysis)} analysis)"
 
 
@@ -189,15 +200,15 @@ def run_progress(run, key: str) -> bool:
     """A queued or running run: its bar (every fine-tune counted), stage, elapsed time, time left from a per-stage
     cost model (`eta_text`), and a Cancel button. Returns True when Cancel was clicked."""
     s = run.status()
-    text = s.get("message", "")
-    if s.get("state") in ("running", "analysing") and s.get("elapsed") is not None:
-        text += f" · {_minutes(s['elapsed'])} so far" + eta_text(run, s)
-    if s.get("cancelling"):
+    text = s.message
+    if s.state in (RunState.RUNNING, RunState.ANALYSING) and s.elapsed is not None:
+        text += f" · {_minutes(s.elapsed)} so far" + eta_text(run, s)
+    if s.cancelling:
         text = "cancelling after the current step · " + text
-    st.progress(float(s.get("fraction", 0)), text=text)
-    if s.get("state") == "analysing":  # results are in; only the pages' precomputed analyses are left
+    st.progress(float(s.fraction), text=text)
+    if s.state is RunState.ANALYSING:  # results are in; only the pages' precomputed analyses are left
         return False
-    return st.button("Cancel", key=key, disabled=bool(s.get("cancelling")),
+    return st.button("Cancel", key=key, disabled=bool(s.cancelling),
                      help="stops the run at its next progress report (at the latest after the current epoch); "
                           "it is marked cancelled and every other run is kept")
 

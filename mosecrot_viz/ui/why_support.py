@@ -12,6 +12,7 @@ from mosecrot_viz.analysis import ladder as al
 from mosecrot_viz.analysis.registry import DEFAULT_HELD_OUT
 from mosecrot_viz.analysis.suspects import rank_suspects, test_unknown_share
 from mosecrot_viz.experiment.config import SELF_TRAINING_SUFFIX
+from mosecrot_viz.records import as_results
 from mosecrot_viz.ui import cached
 
 PAGES = {"Anchors": "pages/anchors.py", "Alignment": "pages/alignment.py", "Errors": "pages/errors.py"}
@@ -24,7 +25,7 @@ def _measures(run, method: str) -> tuple[float, float]:
     return held_out.p_at(mapper), cached.analysis(run, "drift").summary[mapper]["mean"]
 
 
-def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
+def supporting_suspects(run, res, lad: al.Ladder, method: str) -> None:
     """Render the suspects for `method`, each beside the measured cost of the ladder link it is about."""
     st.caption("Proxies with simple documented thresholds (mosecrot_viz/analysis/suspects.py), each placed beside "
                "the link of the ladder it is about and ordered by that link's measured cost: the ladder ranks, "
@@ -34,13 +35,14 @@ def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
         return
     st.session_state[key] = True
     p1, drift_mean = _measures(run, method)
-    m = res["methods"][method]
+    res = as_results(res)
+    m = res.methods[method]
     orig, own = lad.rung("english_original"), lad.rung("english_method")
     suspects = rank_suspects(
-        res, bli_p1=p1, anchor_count=res["anchors"]["count"], lexicon_pairs=res["anchors"]["lexicon_pairs"],
+        res, bli_p1=p1, anchor_count=res.anchors.count, lexicon_pairs=res.anchors.lexicon_pairs,
         test_unknown_rate=test_unknown_share(res)[0], drift_mean=drift_mean,
-        english_f1_rr=own["macro_f1"] if own else m.get("english_macro_f1"),
-        english_f1_orig=orig["macro_f1"] if orig else None, best_baseline="none", gap=None)
+        english_f1_rr=own.macro_f1 if own else m.english_macro_f1,
+        english_f1_orig=orig.macro_f1 if orig else None, best_baseline="none", gap=None)
     for s, step in al.order_suspects(lad, suspects):
         with st.container(border=True):
             a, b = st.columns([3, 1])
@@ -52,8 +54,8 @@ def supporting_suspects(run, res: dict, lad: al.Ladder, method: str) -> None:
             st.page_link(PAGES[s.page], label=f"see it on {s.page}")
 
 
-def versus_of(run, res: dict, method: str):
+def versus_of(run, res, method: str):
     """`analysis.ladder.versus_mplm` for a stored run, cached per run folder, method and results.json's mtime."""
-    if "mplm" not in res.get("methods", {}):
+    if "mplm" not in as_results(res).methods:
         return None
     return cached.versus(str(run.path), method, (run.path / "results.json").stat().st_mtime)

@@ -3,8 +3,9 @@ function, goes to the same layer or one below it, and the package's modules impo
 
     pages, cli, bench, app  ->  ui  ->  analysis, store  ->  experiment  ->  core, defaults  ->  io  ->  base
 
-base is `errors`, `atomic`, `paths` and the package root (its version). Pages, besides, never import `core`,
-`io`, `defaults` or the CLI: they render what `analysis`, `store` and `ui` give them.
+base is `errors`, `atomic`, `paths`, `records` (a run folder's typed records) and the package root (its version).
+Pages, besides, never import `core`, `io`, `defaults` or the CLI: they render what `analysis`, `store` and `ui`
+give them.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PKG = "mosecrot_viz"
 LAYERS = {  # top-level part of a module name -> layer (higher imports lower)
-    "errors": 0, "atomic": 0, "paths": 0, "": 0,
+    "errors": 0, "atomic": 0, "paths": 0, "records": 0, "": 0,
     "io": 1, "core": 2, "defaults": 2, "experiment": 3, "analysis": 4, "store": 4, "ui": 5,
     "cli": 6, "bench": 6, "__main__": 7, "pages": 6, "app": 7,
 }

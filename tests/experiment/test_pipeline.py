@@ -203,6 +203,7 @@ def test_results_json_is_the_typed_record_and_back(tmp_path, tiny_run_args):
     run_experiment(cfg)
     stored = json.loads((tmp_path / "out" / "results.json").read_text())
     typed = RunResults.from_json(stored)
-    assert typed.to_json() == stored and typed.labels == stored["labels"] and typed.ladder == stored["ladder"]
+    assert typed.to_json() == stored and list(typed.labels) == stored["labels"]
+    assert typed.ladder.to_json() == stored["ladder"] and stored["schema_version"] == typed.schema_version
     with pytest.raises(ValueError, match="surprise"):
         RunResults.from_json({**stored, "surprise": 1})
