@@ -12,8 +12,8 @@ st.title("Alignment")
 run = run_picker("alignment")
 if run is None:
     st.stop()
-res = run.results()
-mappers = tuple(m for m in res["methods"] if m in MAPPED_METHODS)
+res = run.record()
+mappers = tuple(m for m in res.methods if m in MAPPED_METHODS)
 if not mappers:
     st.info(f"This run has no mapping method ({', '.join(MAPPED_METHODS)}): nothing to align.")
     st.stop()
@@ -28,8 +28,8 @@ st.caption(f"{held_out.n_test} anchors held out; each mapper refitted on the oth
 show_figure(plots.bli_bars(bli), "alignment_bli")
 st.dataframe(pd.DataFrame({m: {f"{k} P@{p}": v for k, d in bli[m].items() for p, v in d.items()} for m in bli}).T)
 
-if res.get("bli_test"):  # issue 18: the run's separate test dictionary (--bli-test-lexicon)
-    bt = res["bli_test"]
+if res.bli_test:  # issue 18: the run's separate test dictionary (--bli-test-lexicon)
+    bt = res.bli_test
     st.subheader("BLI on the test dictionary")
     st.caption(f"{bt['queries']:,} target words of `{bt['lexicon']}`; each mapper refitted on {bt['anchors_used']:,} "
                f"anchors ({bt['anchors_excluded']:,} left out because their target word is tested), so no test pair "
@@ -74,9 +74,9 @@ if rr:
     show_figure(plots.cosine_hist(drift.cosines, title="Drift: cos(E_s, F_s) per English token",
                                   x_title="cosine between a token's original and re-initialised embedding",
                                   count_label="English tokens"), "alignment_drift")
-    orig = next((res["methods"][k].get("english_macro_f1") for k in ("source", "ls") if k in res["methods"]), None)
+    orig = next((res.methods[k].english_macro_f1 for k in ("source", "ls") if k in res.methods), None)
     rows = [{"method": m, **{k: round(v, 3) for k, v in drift.summary[m].items() if k in ("mean", "median", "q05")},
-             "English F1 with F_s": res["methods"][m].get("english_macro_f1"), "English F1 with E_s": orig} for m in rr]
+             "English F1 with F_s": res.methods[m].english_macro_f1, "English F1 with E_s": orig} for m in rr]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     st.caption("cos(E_s[x], F_s[x]) per English token. English F1 needs an English test set in the run "
                "(the demo and SIB-200 runs have one).")

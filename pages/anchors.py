@@ -14,11 +14,11 @@ st.title("Anchors")
 run = run_picker("anchors")
 if run is None:
     st.stop()
-res, anchors = run.results(), run.anchors()
-MAPPERS = tuple(m for m in res["methods"] if m in MAPPED_METHODS)
-show_figure(plots.anchor_drops(res["anchors"]), "anchors_drops")
-st.caption(f"{res['anchors']['count']:,} anchors from {res['anchors']['lexicon_pairs']:,} lexicon pairs "
-           f"({res['anchors']['unique_english']:,} distinct English words), policy '{res['anchors']['policy']}'.")
+res, anchors = run.record(), run.anchors()
+MAPPERS = tuple(m for m in res.methods if m in MAPPED_METHODS)
+show_figure(plots.anchor_drops(res.anchors), "anchors_drops")
+st.caption(f"{res.anchors.count:,} anchors from {res.anchors.lexicon_pairs or 0:,} lexicon pairs "
+           f"({res.anchors.unique_english or 0:,} distinct English words), policy '{res.anchors.policy}'.")
 
 
 def _neighbours(side: str, word: str) -> None:
@@ -84,7 +84,7 @@ def export_spaces():
     from mosecrot_viz.experiment.config import MAPPED_METHODS
     from mosecrot_viz.store.export import export_zip
 
-    methods = [m for m in res["methods"] if m in MAPPED_METHODS]
+    methods = [m for m in res.methods if m in MAPPED_METHODS]
     if not methods:
         return
     st.subheader("Export the mapped spaces")

@@ -39,14 +39,6 @@ if mapped:
 # ---- issue 18: try a sentence with every stitched model, and take a model home ----
 
 
-@st.cache_resource(show_spinner="loading the stitched model (a run that did not keep it fine-tunes it again with "
-                                "its settings: about as long as the run's own fine-tune, minutes on a CPU)")
-def _stitched(run_path: str, run_id: str, method: str, seed: int):
-    """A run's stitched model (stored, or fine-tuned again when the run did not keep it), shared by sessions."""
-    inputs, _ = cached.spaces(run_id, dict(res.config), ())
-    return stitched_models.load_stitched(run_path, method, seed, inputs=inputs)
-
-
 stitched_list = stitched_models.stitched_methods(res)
 if stitched_list:
     st.subheader("Try a sentence")
@@ -64,7 +56,7 @@ if stitched_list:
         text = st.text_area("a target-language sentence", key="errors_sentence",
                             help="read by each stitched model as the run read its test set (same segmentation)")
         if text.strip():
-            models = [_stitched(str(run.path), run.run_id, m, seed) for m in stitched_list]
+            models = [cached.stitched_model(str(run.path), dict(res.config), m, seed) for m in stitched_list]
             rows = stitched_models.compare_sentence(models, text)
             status = rows[0]["status"] if rows else []
             if status and sum(x == "no vector" for x in status) > len(status) / 2:  # e.g. an English sentence
