@@ -162,3 +162,51 @@ def versus(run_path: str, method: str, mtime: float):
 
     run = StoredRun(Path(run_path))
     return ladder.versus_mplm(run.results(), method, run.predictions())
+
+
+def content_digest(path: str) -> str | None:
+    """sha256 of a regular file within the task-size limit, else None (then `load_task` itself says what is wrong:
+    missing, a folder, a FIFO, too large; nothing here blocks on a FIFO or reads a runaway file whole)."""
+    import os
+    import stat
+
+    from mosecrot_viz.io.limits import max_task_bytes
+    from mosecrot_viz.paths import sha256_file
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size > max_task_bytes():
+        return None
+    return sha256_file(path)
+
+
+@st.cache_data(show_spinner="reading task data", max_entries=16)
+def task(path: str, digest: str | None):
+    """A task file, read once per content (`digest`: its sha256), so reruns stay cheap and a file rewritten in
+    place within the same second and size (which a (size, mtime) key would miss) is read again."""
+    from mosecrot_viz.io.tasks import load_task
+
+    return load_task(path)
+
+
+def task_file(path: str):
+    """`task` keyed by the file's content; a file that is not a bounded regular file is read uncached, so its
+    loader says what is wrong with it."""
+    from mosecrot_viz.io.tasks import load_task
+
+    digest = content_digest(path)
+    return task(path, digest) if digest is not None else load_task(path)
+
+
+@st.cache_data(show_spinner="counting anchors as the run will", max_entries=32)
+def anchor_summary(config: dict) -> dict:
+    """results.json's `anchors` for a run of `config`, from the pipeline's own anchor selection (Setup's preview
+    is the run's count)."""
+    from mosecrot_viz.experiment.pipeline import anchor_inputs, count_anchors
+
+    cfg = ExperimentConfig.from_dict(config)
+    kv = vectors(cfg.vectors, cfg.max_vocab)
+    return count_anchors(cfg, anchor_inputs(kv, pairs(cfg.lexicon, cfg.lang, cfg.simplify_chinese)),
+                         tokenizer(cfg.source_model))

@@ -158,18 +158,10 @@ def _minutes(seconds: float) -> str:
 _OBSERVED: dict = {}  # run id -> analysis.eta.Observed: the epoch reports this app process has seen (every session)
 
 
-@st.cache_data(show_spinner=False)
-def _n_train(path: str, mtime: float) -> int:
-    from mosecrot_viz.io.tasks import load_task
-
-    return len(load_task(path))
-
-
 def eta_text(run, s) -> str:
     """s: the run's `RunStatus`. 'about N left (fine-tuning F, analysis A)' from the per-stage cost model (`analysis.eta`), or why there is
     no estimate yet."""
     import time
-    from pathlib import Path
 
     from mosecrot_viz.analysis import eta
     from mosecrot_viz.core.flops import matmul_gflops
@@ -180,7 +172,9 @@ def eta_text(run, s) -> str:
     if s.elapsed is not None:
         seen.add(s.elapsed, s.message)
     try:
-        n_train = _n_train(cfg["train"], Path(cfg["train"]).stat().st_mtime)
+        from mosecrot_viz.ui import cached
+
+        n_train = len(cached.task_file(cfg["train"]))  # keyed by the file's content
     except (KeyError, OSError, ValueError):
         return " · no time estimate (the training file cannot be read)"
     analysing = s.state is RunState.ANALYSING
