@@ -130,6 +130,11 @@ def load_stitched(run_dir, method: str | None = None, seed: int | None = None, *
     method, seed = check_method(results, method, seed)
     cfg = ExperimentConfig.from_dict(results.config)
     inputs = inputs if inputs is not None else load_inputs(cfg)
+    trained = sorted(inputs.train["label"].unique())  # the class order every fine-tune of the run used
+    if list(results.labels) != trained:
+        raise ExportError(f"results.json lists the labels {', '.join(map(str, results.labels))}, but the run trained "
+                          f"on {', '.join(map(str, trained))} in that order: the record was changed (its model's "
+                          "labels would be wrong)")
     state, origin = stitched_state(run_dir, results, method, seed, inputs=inputs, progress=progress)
     tok = models.load_tokenizer(cfg.source_model)
     wtok, _ = word_tokenizer(cfg, inputs, tok)

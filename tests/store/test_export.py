@@ -279,3 +279,20 @@ def test_a_cased_vocabulary_exports_aliases_that_read_the_runs_rows(tmp_path, ti
     assert any("title- and upper-case forms of its lower-case words" in n for n in done.notes), done.notes
     assert not any("test sentences get other ids" in n for n in done.notes), done.notes
     assert _hf_predictions(tmp_path / "hf", list(test["text"])) == _run_predictions(run, "rr-softmax", 1)
+
+
+def test_an_export_refuses_a_record_whose_labels_were_reordered(tiny_export_run, tmp_path):
+    """The hostile sweep's reordered `labels`: the export re-fine-tuned in the run's order but wrote id2label from
+    the tampered list, and its model mislabelled every sentence (exit 0)."""
+    import json
+
+    from mosecrot_viz.experiment.stitched import ExportError
+    from mosecrot_viz.store.export import export_model
+
+    path = tiny_export_run / "results.json"
+    rec = json.loads(path.read_text())
+    rec["labels"] = list(reversed(rec["labels"]))
+    path.write_text(json.dumps(rec))
+    with pytest.raises(ExportError, match="the record was changed"):
+        export_model(tiny_export_run, tmp_path / "hf", "ls", 1)
+    assert not (tmp_path / "hf").exists()
