@@ -68,6 +68,15 @@ def number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def check_score(x, where: str) -> None:
+    """A macro-F1 (or its spread) read back from a record is a finite number in [0, 1]: NaN, infinity, -3 or 7.5 is
+    a `SchemaError` naming the field (such a figure was printed as it was, its next link's change as -0.000)."""
+    import math
+
+    if not number(x) or not math.isfinite(x) or not 0.0 <= x <= 1.0:
+        raise SchemaError(f"'{where}' is {x!r}, not a score between 0 and 1")
+
+
 def refuse(source, message: str) -> SchemaError:
     """One line naming the file (or folder) a record came from, then what is wrong with it."""
     return SchemaError(f"{source}: {message}" if source else message)

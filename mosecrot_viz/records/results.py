@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
 from mosecrot_viz.errors import SchemaError
-from mosecrot_viz.records._base import Record, known, need, number, optional, plain, refuse
+from mosecrot_viz.records._base import Record, check_score, known, need, number, optional, plain, refuse
 from mosecrot_viz.records.keys import DEV_SUFFIX, drop_key, drop_text, split_rung
 
 SCHEMA_VERSION = 2  # 1: every results.json before this module (no `schema_version` field)
@@ -24,6 +24,7 @@ def _floats(values, where: str) -> tuple[float, ...]:
         v = v.get("macro_f1") if isinstance(v, Mapping) else v
         if not number(v):
             raise SchemaError(f"'{where}' holds {type(v).__name__}, not a number")
+        check_score(v, where)
         out.append(v)
     return tuple(out)
 
@@ -60,6 +61,8 @@ class LadderRung(Record):
         key, on_dev = split_rung(need(data.get("rung"), str, f"{where}.rung"))
         if not number(data.get("macro_f1")):
             raise SchemaError(f"'{where}' has no numeric macro_f1")
+        check_score(data["macro_f1"], f"{where}.macro_f1")
+        check_score(data.get("macro_f1_std", 0.0), f"{where}.macro_f1_std")
         return cls(key, data["macro_f1"], data.get("macro_f1_std", 0.0), _floats(data.get("per_seed", []), where),
                    dict(data.get("per_class") or {}), on_dev)
 
@@ -109,6 +112,9 @@ class MethodResult(Record):
         if ((strict or "macro_f1" in data) and not number(data.get("macro_f1"))) \
                 or not number(data.get("macro_f1_std", 0.0)):
             raise SchemaError(f"'{where}' has no numeric macro_f1")
+        for key in ("macro_f1", "macro_f1_std", "english_macro_f1"):
+            if data.get(key) is not None:
+                check_score(data[key], f"{where}.{key}")
         kw, extra = known(cls, data)
         if "per_seed" in kw:
             kw["per_seed"] = _floats(kw["per_seed"], f"{where}.per_seed")

@@ -119,3 +119,22 @@ def test_the_stored_analyses_envelope_names_its_config_and_refuses_a_newer_versi
         with pytest.raises(SchemaError) as err:
             StoredAnalyses.from_json(bad, where)
         assert str(where) in str(err.value) and says in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("literal, field", [
+    ("NaN", "methods.ls.macro_f1"), ("1e400", "methods.ls.macro_f1"), ("-3", "methods.ls.macro_f1"),
+    ("7.5", "methods.ls.macro_f1"), ("Infinity", "methods.ls.macro_f1_std"),
+    ("-0.2", "methods.ls.per_seed"),
+])
+def test_an_impossible_score_is_refused_naming_the_field(tmp_path, literal, field):
+    """The hostile sweep's tampered records: a NaN or 1e400 macro-F1 printed as nan/inf, -3 and 7.5 as they were."""
+    good = {"macro_f1": "0.5", "macro_f1_std": "0.1", "per_seed": "[0.5]"}
+    key = field.rsplit(".", 1)[1]
+    value = f"[{literal}]" if key == "per_seed" else literal
+    method = ", ".join(f'"{k}": {value if k == key else v}' for k, v in good.items())
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text('{"config": {"seeds": [1]}, "methods": {"ls": {' + method + "}}}")
+    with pytest.raises(SchemaError) as err:
+        read_results(run)
+    assert "\n" not in str(err.value) and field in str(err.value) and "not a score between 0 and 1" in str(err.value)
