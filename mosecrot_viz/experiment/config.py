@@ -70,6 +70,22 @@ class ExperimentConfig(RunOptions):
         """A config from a stored or UI dict, ignoring keys that are not fields (e.g. a display label)."""
         return cls(**{k: v for k, v in {**data, **overrides}.items() if k in cls.__dataclass_fields__})
 
+    @classmethod
+    def from_record(cls, data, source, **overrides) -> "ExperimentConfig":
+        """The config a stored run recorded (`RunResults.config`), its options checked (types, bounds, choices:
+        `check_options`) before anything is built from it: a results.json edited to `top_k: -7` is one line naming
+        the file, not an IndexError deep in the export. The device is not checked (a run made on a GPU is read on
+        a machine without one)."""
+        from mosecrot_viz.errors import SchemaError
+
+        try:
+            cfg = cls.from_dict(dict(data), **overrides)
+            check_options(cfg)
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(f"its recorded config does not check out ({exc}): was results.json edited?",
+                              source) from None
+        return cfg
+
     def to_dict(self) -> dict:
         """Plain dict for results.json."""
         return asdict(self)

@@ -88,8 +88,8 @@ def stitched_state(run_dir, results: RunResults, method: str, seed: int, *, inpu
         from safetensors.torch import load_file
 
         return load_file(str(path)), "stored"
-    cfg = ExperimentConfig.from_dict(results.config, methods=[method], seeds=[seed], out=None, ladder=False,
-                                     keep_models=True, sweep=None)
+    cfg = ExperimentConfig.from_record(results.config, Path(run_dir) / "results.json", methods=[method],
+                                       seeds=[seed], out=None, ladder=False, keep_models=True, sweep=None)
     out = run_experiment(cfg, progress=progress, inputs=inputs)
     return out.models[(method, seed)], "re-created"
 
@@ -128,7 +128,7 @@ def load_stitched(run_dir, method: str | None = None, seed: int | None = None, *
 
     results = as_results(results) if results is not None else read_run(run_dir)
     method, seed = check_method(results, method, seed)
-    cfg = ExperimentConfig.from_dict(results.config)
+    cfg = ExperimentConfig.from_record(results.config, Path(run_dir) / "results.json")
     inputs = inputs if inputs is not None else load_inputs(cfg)
     trained = sorted(inputs.train["label"].unique())  # the class order every fine-tune of the run used
     if list(results.labels) != trained:

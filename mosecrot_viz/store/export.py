@@ -94,7 +94,7 @@ def mapped_space(run_dir, method: str | None = None, *, results=None, inputs=Non
     max_words = check_max_words(max_words)
     results = as_results(results) if results is not None else read_run(run_dir)
     method, _ = check_method(results, method, None)
-    cfg = ExperimentConfig.from_dict(results.config)
+    cfg = ExperimentConfig.from_record(results.config, Path(run_dir) / "results.json")
     inputs = inputs if inputs is not None else load_inputs(cfg)
     if spaces is None or method not in spaces.mapped:
         spaces = map_spaces(cfg, inputs, [method])
@@ -333,7 +333,7 @@ def export_model(run_dir, out, method: str | None = None, seed: int | None = Non
 
     results = read_run(run_dir)
     method, seed = check_method(results, method, seed)
-    cfg = ExperimentConfig.from_dict(results.config)
+    cfg = ExperimentConfig.from_record(results.config, Path(run_dir) / "results.json")
     if results.methods[method].head_or_cls != "cls":
         raise ExportError(f"{method} was fine-tuned with a mean-pooling head (mosecrot_viz.io.heads), which "
                           "AutoModelForSequenceClassification cannot express; export --what projector or vectors "

@@ -170,3 +170,17 @@ def test_a_grid_axis_value_is_checked_by_the_same_path(tmp_path):
     grid.write_text(f"base:\n{base}\naxes:\n  epochs: [1, 0]\n  seed: [1]\n")
     with pytest.raises(InputError, match=r"axis 'epochs': field 'epochs': --epochs must be a whole number >= 1, got 0"):
         load_grid(grid)
+
+
+def test_a_recorded_config_is_checked_before_anything_is_built_from_it(tiny_run_args, tmp_path):
+    """The hostile sweep's results.json edited to `top_k: -7`: export failed late with an IndexError; a stored
+    config now answers one line naming the file and the option, and a GPU run's device is not checked here."""
+    from mosecrot_viz.errors import SchemaError
+    from mosecrot_viz.experiment.config import ExperimentConfig
+
+    good = ExperimentConfig(**tiny_run_args, methods=["ls"], device="cuda").to_dict()
+    assert ExperimentConfig.from_record(good, tmp_path / "results.json").top_k == good["top_k"]
+    for field, value, needle in [("top_k", -7, "--top-k"), ("epochs", 0, "--epochs"), ("seeds", [-1], "--seeds")]:
+        with pytest.raises(SchemaError) as err:
+            ExperimentConfig.from_record({**good, field: value}, tmp_path / "results.json")
+        assert str(err.value).startswith(str(tmp_path / "results.json")) and needle in str(err.value), str(err.value)
