@@ -370,3 +370,21 @@ def test_a_vectors_corpus_too_small_for_min_count_is_one_line_naming_the_flag(tm
     assert rc == 1, err
     one_line(err, "min_count=1000", "--min-count")
     assert "unexpected" not in err and "ValueError" not in err, err
+
+
+def test_explain_on_unreadable_records_names_no_exception_class(tmp_path, env):
+    """The hostile sweep's messages embedded '(LimitError: ...)', '(FormatError: ...)' and '(KeyError: -1)'."""
+    cases = {"big": None, "binary": b"\x00\xff\xfe garbage", "deep": b"[" * 500 + b"]" * 500}
+    for name, content in cases.items():
+        run = tmp_path / name
+        run.mkdir()
+        if content is None:
+            with open(run / "results.json", "wb") as fh:
+                fh.truncate(2 * 2**20)  # 2 MB of zero bytes, over a 1 MB limit
+        else:
+            (run / "results.json").write_bytes(content)
+        rc, _, err, _ = cli(["explain", run], dict(env, MOSECROT_MAX_JSON_MB="1"))
+        assert rc == 1, err
+        line = one_line(err, str(run / "results.json"))
+        assert not any(f"{kind}:" in line for kind in ("LimitError", "FormatError", "KeyError", "ValueError")), line
+        assert line.count(str(run / "results.json")) == 1, line

@@ -78,8 +78,10 @@ def read_results(run_dir) -> RunResults:
         raise PathError(f"{path}: no results.json here (is {run_dir} a finished run folder?)")
     try:
         results = load_json(path, kind="results")  # bounded in size and depth (io.structured)
+    except InputError:
+        raise  # the reader's own line names the file and what is wrong (too large, not JSON, too deep)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InputError(f"{path}: not a readable results file ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"{path}: not a readable results file ({getattr(exc, 'strerror', None) or exc})") from None
     return RunResults.from_json(results, path, strict=True)
 
 
@@ -92,8 +94,9 @@ def tampered(path):
     except InputError:
         raise
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
-        raise InputError(f"{path}: a field is missing or of the wrong type ({type(exc).__name__}: {exc}); was the "
-                         "file edited? run it again") from None
+        what = f"no field {exc.args[0]!r}" if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise InputError(f"{path}: a field is missing or of the wrong type ({what}); was the file edited? run it "
+                         "again") from None
 
 
 @dataclass(frozen=True)
