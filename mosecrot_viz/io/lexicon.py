@@ -15,6 +15,7 @@ from mosecrot_viz.io.limits import (
     LimitedGzip,
     bounded_line_blocks,
     check_regular_file,
+    max_lexicon_bytes,
     max_pairs,
     memory_error_as_limit,
     refuse_unsafe,
@@ -62,15 +63,15 @@ def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) ->
     a pair repeated (after that) is kept once, and `result.duplicates` says how many repeats were dropped.
 
     Raises `FormatError` with the line for a line that is not exactly two fields, for non-UTF-8
-    bytes, and for a file with no pairs; `LimitError` for an over-long line, a gzip bomb or more
-    distinct pairs than $MOSECROT_MAX_PAIRS; `UnsafeFormatError` for a pickle.
+    bytes, and for a file with no pairs; `LimitError` for an over-long line, a gzip bomb, more
+    distinct pairs than $MOSECROT_MAX_PAIRS or more of their text than $MOSECROT_MAX_LEXICON_MB; `UnsafeFormatError` for a pickle.
     """
     path = check_regular_file(path, "lexicon")
     pairs = Lexicon()
     pairs.path = str(path)
     seen: set[tuple[str, str]] = set()
     recent: dict[bytes, tuple[str, str]] = {}
-    limit = max_pairs()
+    limit, text_limit, held = max_pairs(), max_lexicon_bytes(), 0
     with (LimitedGzip(path) if path.name.endswith(".gz") else open(path, "rb")) as fh, \
             memory_error_as_limit(path, lambda: len(pairs) * 200, "set MOSECROT_MAX_PAIRS lower to refuse such "
                                   "lexicons early, or give a shorter lexicon"):
@@ -97,6 +98,10 @@ def load_lexicon(path: str | os.PathLike, *, lowercase_english: bool = False) ->
                 if len(pairs) >= limit:
                     raise LimitError(f"holds more than {limit:,} distinct pairs: is it a lexicon? "
                                      "(limit: set MOSECROT_MAX_PAIRS)", path, start + lines.index(raw))
+                held += len(raw)
+                if held > text_limit:
+                    raise LimitError(f"its distinct pairs hold more than {text_limit // 2**20:,} MB of text: is it a "
+                                     "lexicon? (limit: set MOSECROT_MAX_LEXICON_MB)", path, start + lines.index(raw))
                 seen.add(pair)
                 pairs.append(pair)
                 pairs.duplicates += count - 1

@@ -277,6 +277,16 @@ def max_word_bytes() -> int:
     return env_number("MOSECROT_MAX_WORD_BYTES", 4096, integer=True)
 
 
+def max_lexicon_bytes() -> int:
+    """Most text a lexicon's distinct pairs may hold ($MOSECROT_MAX_LEXICON_MB, default 256 MB; MUSE's lists hold
+    about 2 MB).
+
+    Why: the pair limit assumes word-sized pairs; a million distinct pairs of 1 KB each is a 1 GB file held whole
+    (2 GB with Python's overhead). Counted as distinct pairs are kept, so exact repeats cost nothing.
+    """
+    return int(env_number("MOSECROT_MAX_LEXICON_MB", 256, minimum=0.001) * 2**20)
+
+
 def max_pairs() -> int:
     """Most distinct pairs a lexicon may hold ($MOSECROT_MAX_PAIRS, default 2,000,000; MUSE's lists hold ~100k).
 
@@ -357,6 +367,7 @@ def describe_limits() -> dict:
     return {"decompressed MB": max_decompressed_bytes() // 2**20, "line KB": max_line_bytes() // 2**10,
             "vectors per file": max_vectors(), "vector dimension": max_dimension(), "labels per task": max_labels(),
             "task file MB": max_task_bytes() // 2**20, "vector matrix MB": max_matrix_bytes() // 2**20,
-            "word bytes": max_word_bytes(), "lexicon pairs": max_pairs(), "JSON MB": max_json_bytes() // 2**20,
+            "word bytes": max_word_bytes(), "lexicon pairs": max_pairs(), "lexicon MB": max_lexicon_bytes() // 2**20,
+            "JSON MB": max_json_bytes() // 2**20,
             "YAML MB": max_yaml_bytes() // 2**20, "nesting levels": max_nesting(),
             "YAML values (aliases expanded)": max_yaml_nodes()}
