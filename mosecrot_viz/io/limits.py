@@ -305,8 +305,9 @@ def max_json_bytes() -> int:
 
 
 def max_yaml_bytes() -> int:
-    """Largest YAML file read ($MOSECROT_MAX_YAML_MB, default 4 MB; a grid file is a few hundred bytes)."""
-    return int(env_number("MOSECROT_MAX_YAML_MB", 4, minimum=0.001) * 2**20)
+    """Largest YAML file read ($MOSECROT_MAX_YAML_MB, default 1 MB; a grid file is a few hundred bytes, and the pure
+    Python parser that can watch its nesting takes about 10 s per MB: a 3.4 MB grid took 31 s to refuse)."""
+    return int(env_number("MOSECROT_MAX_YAML_MB", 1, minimum=0.001) * 2**20)
 
 
 def max_json_containers() -> int:

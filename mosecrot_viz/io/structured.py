@@ -116,6 +116,7 @@ def _expanded_size(root, path, limit: int) -> int:
 
     size: dict[int, int] = {}
     on_path: set[int] = set()
+    aliased = False  # a node reached twice: an alias used
     stack = [(root, False)]
     while stack:
         node, done = stack.pop()
@@ -130,11 +131,14 @@ def _expanded_size(root, path, limit: int) -> int:
                 children = []
             total = 1 + sum(size[id(c)] for c in children)
             if total > limit:
-                raise LimitError(f"stands for more than {limit:,} values once its aliases (*name) are expanded: an "
-                                 "alias bomb? (limit: set MOSECROT_MAX_YAML_NODES)", path)
+                what = ("once its aliases (*name) are expanded: an alias bomb?" if aliased else
+                        "(no aliases): far more than any grid of at most 10,000 trials needs")
+                raise LimitError(f"stands for more than {limit:,} values {what} (limit: set MOSECROT_MAX_YAML_NODES)",
+                                 path)
             size[key] = total
             continue
         if key in size:
+            aliased = True
             continue
         if key in on_path:
             raise FormatError("an alias (*name) refers to the value that contains it: it never ends when expanded",

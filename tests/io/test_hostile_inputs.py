@@ -691,6 +691,8 @@ def _write_case(content):
 # issue 24's memory cases, each under the same ceiling and deadline: (kind, make, name, env, exit status, message)
 MEMORY = [
     pytest.param("grid", _write_case(_alias_bomb()), "bomb.yaml", {}, 2, "an alias bomb?", id="grid-yaml-alias-bomb"),
+    pytest.param("grid", _write_case("name: g\nbase: {}\naxes:\n  top_k: [" + ",".join(["1"] * 120_000) + "]\n"),
+                 "long-axis.yaml", {}, 2, "(no aliases): far more than any grid", id="grid-one-axis-of-120000-values"),
     pytest.param("grid", _write_case(_nested(50_000, "yaml")), "deep.yaml", {}, 2, "nested more than 100 levels",
                  id="grid-yaml-nested-50000-deep"),
     pytest.param("grid", _write_case(_big_grid()), "big.yaml", {}, 2, "= 10,000,000,000 trials; the limit is 10,000",
