@@ -362,7 +362,7 @@ def _last_line(stderr: str) -> str:
 
 
 def _run_child(task: str, args: dict) -> dict:
-    cmd = [sys.executable, "-m", "mosecrot_viz.bench", "--child", task, json.dumps(args)]
+    cmd = [sys.executable, "-m", "mosecrot_viz.bench", "--child", task, json.dumps(args, allow_nan=False)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise RuntimeError(f"benchmark step {task} failed: {_last_line(res.stderr)}")
@@ -880,4 +880,4 @@ def full_size_report(r: dict) -> str:
 
 
 if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[1] == "--child":
-    print(json.dumps(_child(sys.argv[2], json.loads(sys.argv[3]))))
+    print(json.dumps(_child(sys.argv[2], json.loads(sys.argv[3])), allow_nan=False))

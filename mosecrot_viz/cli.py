@@ -256,7 +256,7 @@ def _progress_bar():
         bar.update(int(fraction * 1000) - bar.n)
         if log:
             with open(log, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps([time.time(), message]) + "\n")
+                fh.write(json.dumps([time.time(), message], allow_nan=False) + "\n")
 
     return bar, update
 
@@ -348,7 +348,7 @@ def _resources(args) -> None:
     for row in rows:
         row["path"] = str(resources.cache_path_if_built(row["key"]) or "(not built yet)")
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows, indent=2, allow_nan=False))
         return
     print(f"cache: {resources.cache_dir()}  (set MOSECROT_CACHE to move it)")
     for row in rows:
@@ -531,8 +531,10 @@ def _bench(args) -> None:
     table = report(res, command.strip())
     print(table)
     if args.out:
+        from mosecrot_viz.atomic import json_text
+
         write_bytes(Path(args.out), ("# Performance\n\n" + table + f"\n\nTraining data: `{train.name}` from "
-                                     f"`{train.parent.name}`.\n\nRaw figures:\n\n```json\n{json.dumps(res, indent=2)}"
+                                     f"`{train.parent.name}`.\n\nRaw figures:\n\n```json\n{json_text(res)}"
                                      "\n```\n").encode("utf-8"))
 
 

@@ -458,7 +458,7 @@ def child(args) -> None:
                  data=f"{train.parent.name}/{train.name}")
     else:
         raise SystemExit(f"unknown step {args.step}")
-    Path(args.result).write_text(json.dumps(r, indent=1))
+    Path(args.result).write_text(json.dumps(r, indent=1, allow_nan=False))
 
 
 # ---- machine facts and the report ---------------------------------------------------------------
@@ -576,7 +576,8 @@ def render(c: Check) -> str:
         lines.append(f"| {s['step']} | {s['status']} | {s['seconds']:.1f} | {note} |")
     if c.raw.get("sib200_command"):
         lines += ["", f"The SIB-200 run: `{c.raw['sib200_command']}`."]
-    lines += ["", "## Raw figures", "", "```json", json.dumps({"machine": m, **c.raw}, indent=1, default=str), "```", ""]
+    raw = json.dumps({"machine": m, **c.raw}, indent=1, default=str, allow_nan=False)
+    lines += ["", "## Raw figures", "", "```json", raw, "```", ""]
     return "\n".join(lines)
 
 

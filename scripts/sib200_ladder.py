@@ -164,13 +164,13 @@ def main() -> None:
             if commit:  # the commit that produced these results, not today's HEAD
                 store[lang]["commit"] = commit[:7] + ("+dirty" if git.get("dirty") else "")
             store[lang]["from"] = str(args.from_results / lang / "results.json")
-        STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False) + "\n")
+        STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
     elif not args.render_only:
         for lang in args.langs.split(","):
             print(f"[{lang}] running {','.join(METHODS)} over seeds {args.seeds}", flush=True)
             store[lang] = run_language(lang, args)
             STORE.parent.mkdir(parents=True, exist_ok=True)
-            STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False) + "\n")
+            STORE.write_text(json.dumps(store, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
             write_section(render(store), args.out)
             print(f"[{lang}] done in {store[lang]['wall_seconds']:.0f} s; ladder {store[lang]['ladder_seconds']:.0f} s",
                   flush=True)

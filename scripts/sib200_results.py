@@ -110,7 +110,7 @@ def run_language(lang: str, args) -> dict:
                   histories={**old.histories, **{h + tag: v for h, v in rec.histories.items()}},
                   tags=tags or None, config=config,
                   merged_runs=[*(old.merged_runs or []), {"methods": cfg.methods, "wall_seconds": rec.wall_seconds}])
-    stored.write_text(json.dumps(old.to_json(), indent=2, ensure_ascii=False))
+    stored.write_text(json.dumps(old.to_json(), indent=2, ensure_ascii=False, allow_nan=False))
     preds = args.work / lang / "predictions.csv"
     with open(preds, "a", encoding="utf-8") as fh:
         new.predictions.to_csv(fh, header=False, index=False)

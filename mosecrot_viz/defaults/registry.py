@@ -204,7 +204,8 @@ def _bible_task_path(root: Path, lang: str) -> Path:
     from mosecrot_viz.defaults.bible import BIBLE_TRANSLATIONS
 
     key = json.dumps({"labels": BIBLE_LABELS, "sizes": BIBLE_SIZES, "seed": 0,
-                      "translations": sorted((k, v[0]) for k, v in BIBLE_TRANSLATIONS.items())}, sort_keys=True)
+                      "translations": sorted((k, v[0]) for k, v in BIBLE_TRANSLATIONS.items())}, sort_keys=True,
+                     allow_nan=False)
     return root / "tasks" / f"bible-{lang}-{BIBLE_LABELS}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
@@ -218,7 +219,7 @@ def _bible_vectors_path(root: Path, lang: str, kind: str = "fasttext") -> Path:
         return root / "vectors" / f"{lang}.bible-{code}-word2vec.bin"
     from mosecrot_viz.defaults.train_vectors import FASTTEXT_SETTINGS, SKIPGRAM
 
-    key = json.dumps({"settings": FASTTEXT_SETTINGS, "skipgram": SKIPGRAM, "seed": 0}, sort_keys=True)
+    key = json.dumps({"settings": FASTTEXT_SETTINGS, "skipgram": SKIPGRAM, "seed": 0}, sort_keys=True, allow_nan=False)
     return root / "vectors" / f"{lang}.bible-{code}-fasttext-{hashlib.sha256(key.encode()).hexdigest()[:8]}.bin"
 
 

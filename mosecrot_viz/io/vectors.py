@@ -358,14 +358,16 @@ def _load_text_cached(path: Path, max_vocab: int | None) -> KeyedVectors:
         folder = _cache_root() / _content_key(sha, n, max_vocab)
         folder.parent.mkdir(parents=True, exist_ok=True)
         with atomic_dir(folder, keep=lambda p: (p / "vectors.npy").exists()) as tmp:  # another process's copy stays
-            (tmp / "words.json").write_text(json.dumps(kv.index_to_key, ensure_ascii=False), encoding="utf-8")
+            (tmp / "words.json").write_text(json.dumps(kv.index_to_key, ensure_ascii=False, allow_nan=False),
+                                            encoding="utf-8")
             (tmp / "meta.json").write_text(json.dumps({"duplicate_words": kv.duplicate_words,
                                                           "header_rows": kv.header_rows}, allow_nan=False), encoding="utf-8")
             np.save(tmp / "vectors.npy", kv.vectors, allow_pickle=False)
         index = _index_file(path, max_vocab)
         index.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(index) as tmp:
-            Path(tmp).write_text(json.dumps({"bytes": n, "whole": whole, "sha256": sha}), encoding="utf-8")
+            Path(tmp).write_text(json.dumps({"bytes": n, "whole": whole, "sha256": sha}, allow_nan=False),
+                                 encoding="utf-8")
     except OSError:
         pass  # a cache we cannot write is only slower, never wrong
     return kv

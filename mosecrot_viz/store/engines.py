@@ -55,7 +55,7 @@ def is_complete(path: Path) -> bool:
 
 def _comparable(cfg: dict) -> dict:
     """A config as JSON stores it, without where it was written."""
-    return {k: v for k, v in json.loads(json.dumps(cfg)).items() if k != "out"}
+    return {k: v for k, v in json.loads(json.dumps(cfg, allow_nan=False)).items() if k != "out"}
 
 
 def stored_trial_problem(path: Path, trial: Trial) -> str | None:

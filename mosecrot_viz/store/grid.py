@@ -77,7 +77,8 @@ class Grid:
     @property
     def grid_id(self) -> str:
         """Stable across re-runs of the same grid (the Compare page groups trials by it)."""
-        blob = json.dumps({"name": self.name, "base": self.base, "axes": self.axes}, sort_keys=True, default=str)
+        blob = json.dumps({"name": self.name, "base": self.base, "axes": self.axes}, sort_keys=True, default=str,
+                          allow_nan=False)
         return hashlib.sha256(blob.encode()).hexdigest()[:8]
 
 
@@ -195,7 +196,7 @@ def check_trial_count(axes: dict, source: str) -> int:
 def trial_id(cfg: ExperimentConfig) -> str:
     """A hash of everything that shapes a trial's result (not where it is written)."""
     d = {k: v for k, v in cfg.to_dict().items() if k not in RUN_ONLY_FIELDS}
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str, allow_nan=False).encode()).hexdigest()[:12]
 
 
 def _apply(fields: dict, axis: str, value, folder: Path) -> str:
