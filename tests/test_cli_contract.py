@@ -89,11 +89,26 @@ def test_bad_inputs_are_refused_within_seconds_while_another_run_holds_the_slot(
     target_train = tmp_path / "target_train.tsv"
     target_train.write_text("index_id\tcategory\ttext\n1\tanimals\txcat xdog\n2\tgeography\txroad xcar\n")
     broken = _model_without_tensors(Path(tiny_run_args["source_model"]), tmp_path / "broken_model")
+    good_rows = Path(tiny_run_args["vectors"]).read_text(encoding="utf-8").splitlines()[1:]
+    dim = len(good_rows[0].split()) - 1
+    padding = [f"pad{i} " + " ".join(["0.25"] * dim) for i in range(12_000)]  # past the 256 KB the sniff reads
+    ragged = tmp_path / "ragged_end.vec"
+    ragged.write_text("\n".join(good_rows + padding + ["last 0.5"]) + "\n", encoding="utf-8")
+    zeros = tmp_path / "zeros.vec"
+    zeros.write_text("\n".join(r.split()[0] + " " + " ".join(["0"] * dim) for r in good_rows) + "\n",
+                     encoding="utf-8")
+    no_overlap = tmp_path / "no_overlap.txt"
+    no_overlap.write_text("cat\tzzkatze\ndog\tzzhund\n", encoding="utf-8")
     cases = [
         (run_args(tiny_run_args, **{"--vectors": fifo}), ("--vectors", str(fifo), "FIFO")),
         (run_args(tiny_run_args, **{"--target-train": target_train, "--methods": "lr,majority"}),
          ("--target-train", str(target_train), "geography")),
         (run_args(tiny_run_args, **{"--source-model": broken}), ("--source-model", str(broken), "tensors")),
+        # issue 24's other cases, found by the hostile sweep: rows past the sniffed bytes, and the anchors
+        (run_args(tiny_run_args, **{"--vectors": ragged}), (str(ragged), f"{len(good_rows) + 12_001}:",
+                                                             "1 numbers, expected")),
+        (run_args(tiny_run_args, **{"--vectors": zeros}), (str(zeros), "all zeros")),
+        (run_args(tiny_run_args, **{"--lexicon": no_overlap}), ("lexicon", str(no_overlap))),
     ]
     overhead = _import_seconds(slot_env)
     holder = subprocess.Popen([sys.executable, "-c", HOLD, "600"], stdout=subprocess.PIPE, text=True, env=slot_env,

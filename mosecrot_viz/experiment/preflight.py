@@ -11,6 +11,11 @@ tensors a layer's gap shows from the names alone, in milliseconds and without to
 architecture built on torch's meta device: no weights loaded), and the output folder's name with its staging sibling's
 (`check_out_name`). `default:` resources not built yet are skipped (the registry builds and checks them).
 
+The CLI then parses a text vectors file whole and checks the lexicon against it (`check_contents`): a bad row far
+into the file, all-zero or subnormal vectors, or a lexicon sharing no word with the vectors is refused before the
+wait too,
+and the parse is kept in the parsed-vector cache, so the run's own load after the wait is fast.
+
 A check that passed is remembered for the same file (path, inode, size, mtime, ctime), so a sweep's trials
 that share their files are checked once.
 """
@@ -335,8 +340,8 @@ def check_inputs(cfg: ExperimentConfig) -> None:
     """Every input the config names: file kinds, formats, task headers and the labels of every split, models."""
     from mosecrot_viz.experiment.inputs import load_splits
 
-    check_file(cfg.vectors, "vectors", "--vectors")
-    check_file(cfg.lexicon, "lexicon", "--lexicon")
+    vectors = check_file(cfg.vectors, "vectors", "--vectors")
+    lexicon = check_file(cfg.lexicon, "lexicon", "--lexicon")
     if cfg.bli_test_lexicon:
         check_file(cfg.bli_test_lexicon, "lexicon", "--bli-test-lexicon")
     tasks = [("train", "--train"), ("dev", "--dev"), ("test", "--test"), ("target_train", "--target-train"),
@@ -344,9 +349,45 @@ def check_inputs(cfg: ExperimentConfig) -> None:
     paths = [(check_file(getattr(cfg, f), "task", flag)) for f, flag in tasks]
     key = ("splits",) + tuple(_identity(p) if p else None for p in paths)
     _once(key, lambda: load_splits(cfg))  # headers, rows and every split's labels against the English training set
+    if vectors is not None and lexicon is not None and _text_vectors(vectors):  # before the models: their exact
+        # check imports transformers (seconds), and a bad vectors file should not wait for that either
+        key = ("contents", cfg.max_vocab, cfg.lang, cfg.simplify_chinese) + _identity(vectors) + _identity(lexicon)
+        _once(key, lambda: check_contents(cfg, vectors))
     check_model(cfg.source_model, "--source-model")
     if "mplm" in cfg.methods:
         check_model(cfg.multilingual_model, "--multilingual-model")
+
+
+def _text_vectors(path: Path) -> bool:
+    """A text vectors file (.vec/.txt, gzipped or not): its parse is kept in the content-keyed parsed cache."""
+    from mosecrot_viz.io.vectors import TEXT_SUFFIXES, _strip_gz
+
+    return _strip_gz(path)[0] in TEXT_SUFFIXES
+
+
+def check_contents(cfg: ExperimentConfig, vectors: Path) -> None:
+    """Every row of a text vectors file and the lexicon's overlap with it, before the wait: the file is parsed once
+    (its rows checked: ragged, not numbers, NaN, all zero, subnormal), which fills the content-keyed parsed cache,
+    so the run's own load after the wait reads that cache instead of parsing again; then a lexicon none of whose
+    target words has a vector (another language's lexicon, another script) is refused. The matrix is dropped
+    before the wait. Binary models (fastText, word2vec) are not read here: without a parsed cache, a 7 GB model
+    would be read twice. What needs the model's vocabulary (the English side's whole-token rule) is checked when
+    the run counts its anchors, after the wait."""
+    from mosecrot_viz.core.checks import check_vector_scale
+    from mosecrot_viz.errors import OverlapError
+    from mosecrot_viz.experiment.inputs import load_pairs
+    from mosecrot_viz.io.vectors import load_vectors
+
+    kv = load_vectors(vectors, max_vocab=cfg.max_vocab)
+    check_vector_scale(kv.vectors, cfg.vectors)  # subnormal vectors are refused (a warning otherwise: the run's)
+    pairs, words = load_pairs(cfg), kv.key_to_index
+    if pairs and not any(t in words for _, t in pairs):
+        folded = {w.casefold() for w in words}
+        if not any(t.casefold() in folded for _, t in pairs):
+            raise OverlapError(f"--lexicon {cfg.lexicon}: none of its {len(pairs):,} target words has a vector in "
+                               f"{cfg.vectors} ({len(words):,} words, e.g. {', '.join(list(words)[:3])}; the "
+                               f"lexicon's, e.g. {', '.join(t for _, t in pairs[:3])}): another language or script?")
+    del kv
 
 
 def check_run(cfg: ExperimentConfig) -> ExperimentConfig:
