@@ -48,7 +48,7 @@ def test_config_refuses_an_unknown_unk_policy():
     from mosecrot_viz.experiment.config import ExperimentConfig
 
     cfg = ExperimentConfig(vectors="v", lexicon="l", train="t", test="t", methods=["ls"], unk_policy="guess")
-    with pytest.raises(InputError, match="unk policy"):
+    with pytest.raises(InputError, match="--unk-policy must be one of"):
         cfg.validate()
     ExperimentConfig(vectors="v", lexicon="l", train="t", test="t", methods=["ls"], unk_policy="subwords").validate()
 
