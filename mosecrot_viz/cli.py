@@ -287,7 +287,7 @@ def _prepare_outputs(cfg: ExperimentConfig):
     _check_options(cfg)
     lock = out_lock(cfg.out)  # another run holding --out is a failure of this run, not a usage error
     try:
-        check_inputs(cfg)  # bad input data: a failed run (exit 1), one line naming the file
+        check_inputs(cfg, contents=True)  # bad input data: a failed run (exit 1), one line naming the file
     except BaseException:
         lock.release()
         raise

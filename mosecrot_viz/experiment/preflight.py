@@ -11,7 +11,7 @@ tensors a layer's gap shows from the names alone, in milliseconds and without to
 architecture built on torch's meta device: no weights loaded), and the output folder's name with its staging sibling's
 (`check_out_name`). `default:` resources not built yet are skipped (the registry builds and checks them).
 
-The CLI then parses a text vectors file whole and checks the lexicon against it (`check_contents`): a bad row far
+The CLI's `run` then parses a text vectors file whole and checks the lexicon against it (`check_contents`): a bad row far
 into the file, all-zero or subnormal vectors, or a lexicon sharing no word with the vectors is refused before the
 wait too,
 and the parse is kept in the parsed-vector cache, so the run's own load after the wait is fast.
@@ -336,8 +336,11 @@ def check_out_name(folder, flag: str = "--out") -> None:
                         f"and staging, more than {path_max}): choose a shorter folder", p)
 
 
-def check_inputs(cfg: ExperimentConfig) -> None:
-    """Every input the config names: file kinds, formats, task headers and the labels of every split, models."""
+def check_inputs(cfg: ExperimentConfig, contents: bool = False) -> None:
+    """Every input the config names: file kinds, formats, task headers and the labels of every split, models;
+    with `contents` (the CLI's `run`), a text vectors file parsed whole and the lexicon's overlap with it
+    (`check_contents`). A sweep's trials and the app's runs leave those to the run itself: a trial whose vectors
+    fail is recorded as failed and the sweep goes on, and the app has read its vectors on Setup already."""
     from mosecrot_viz.experiment.inputs import load_splits
 
     vectors = check_file(cfg.vectors, "vectors", "--vectors")
@@ -349,8 +352,8 @@ def check_inputs(cfg: ExperimentConfig) -> None:
     paths = [(check_file(getattr(cfg, f), "task", flag)) for f, flag in tasks]
     key = ("splits",) + tuple(_identity(p) if p else None for p in paths)
     _once(key, lambda: load_splits(cfg))  # headers, rows and every split's labels against the English training set
-    if vectors is not None and lexicon is not None and _text_vectors(vectors):  # before the models: their exact
-        # check imports transformers (seconds), and a bad vectors file should not wait for that either
+    if contents and vectors is not None and lexicon is not None and _text_vectors(vectors):  # before the models:
+        # their exact check imports transformers (seconds), and a bad vectors file should not wait for that either
         key = ("contents", cfg.max_vocab, cfg.lang, cfg.simplify_chinese) + _identity(vectors) + _identity(lexicon)
         _once(key, lambda: check_contents(cfg, vectors))
     check_model(cfg.source_model, "--source-model")
