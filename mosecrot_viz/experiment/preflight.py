@@ -188,7 +188,7 @@ def _check_model_folder(folder: Path, files: list, flag: str) -> None:
     _check_embedding_shape(config, shapes, folder, flag)
     missing, total = _layer_gaps(config, set(shapes))  # from names alone: no torch, milliseconds
     if not missing:
-        missing, total = _missing_tensors(folder, files)  # exact, against the architecture (imports transformers)
+        missing, total = _missing_tensors(folder, set(shapes))  # exact, against the architecture (transformers)
     if missing:
         raise SchemaError(f"{flag}: the weights lack {len(missing)} of the encoder's {total} tensors (e.g. "
                           f"{missing[0]}): incomplete or for another architecture", folder)
@@ -267,23 +267,15 @@ def _layer_gaps(config: dict, names: set) -> tuple[list, int]:
     return missing, layers * len(parts) + 1
 
 
-def _missing_tensors(folder: Path, files: list) -> tuple[list, int]:
-    """(encoder weights the safetensors files lack, how many the encoder has): names from the safetensors
-    headers (no weights read) against the parameters of the architecture built from config.json on torch's meta
-    device (no memory). The pooler may be absent (converted checkpoints such as the embedded e5 ship none), as
-    the loader allows; a prefix (`bert.`) and the old LayerNorm names (gamma, beta) are read as the loader reads
-    them."""
+def _missing_tensors(folder: Path, have: set) -> tuple[list, int]:
+    """(encoder weights the safetensors files lack, how many the encoder has): `have`, the names in the files'
+    headers (`_header_shapes`, no weights read), against the parameters of the architecture built from config.json
+    on torch's meta device (no memory). The pooler may be absent (converted checkpoints such as the embedded e5
+    ship none), as the loader allows; a prefix (`bert.`) and the old LayerNorm names (gamma, beta) are read as the
+    loader reads them."""
     import torch
-    from safetensors import SafetensorError, safe_open
     from transformers import AutoConfig, AutoModel
 
-    have = set()
-    for f in files:
-        try:
-            with safe_open(str(f), framework="pt") as fh:
-                have.update(fh.keys())
-        except (OSError, SafetensorError) as exc:
-            raise FormatError(f"not a readable safetensors file ({exc})", f) from None
     try:
         config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
         with torch.device("meta"):
