@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=_prog(), description=__doc__, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    parser.subcommands = sub.choices  # name -> its parser (`_options_given` reads the sweep's)
 
     def add(name, **kw):
         return sub.add_parser(name, formatter_class=_Formatter, **kw)
@@ -385,16 +386,19 @@ def _sweep_command(args) -> int:
     return 0
 
 
+_UNSET = object()  # a parser-level default no flag's value can equal: what `_options_given` tells given flags by
+
+
 def _options_given(args) -> list[str]:
-    """The run-option flags (besides --out) whose value differs from their default: given on the command line."""
-    given = []
-    for name in (*_flags(args, "experiment"), *_flags(args, "training")):
-        default = schema.default_of(name)
-        default = None if default is dataclasses.MISSING else default
-        value = getattr(args, name)
-        if name != "out" and value != default:
-            given.append(schema.flag_of(name))
-    return given
+    """The run-option flags (besides --out) given on the command line, even with their default's value (`--epochs
+    5`): the command line is parsed again with every run option's default replaced by a sentinel (argparse's
+    parser-level defaults override the arguments' own), so a flag is given exactly when its value is not the
+    sentinel."""
+    names = [n for n in (*_flags(args, "experiment"), *_flags(args, "training")) if n != "out"]
+    parser = build_parser()
+    parser.subcommands[args.command].set_defaults(**{n: _UNSET for n in names})
+    again = parser.parse_args(args.argv)
+    return [schema.flag_of(n) for n in names if getattr(again, n) is not _UNSET]
 
 
 def _flags(args, group: str) -> list[str]:
@@ -690,6 +694,7 @@ def main(argv=None) -> int:
     """CLI entry (also the `mosecrot-viz` console script, whose wrapper exits with this status); returns the exit
     status: 0 done, 1 the run failed, 2 a usage error (argparse's own exit with 2 as SystemExit), 130 interrupted."""
     args = build_parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)  # `_options_given` parses them again
     debug = getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
     try:
         if args.command == "resources":

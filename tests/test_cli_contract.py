@@ -99,6 +99,9 @@ def test_bad_inputs_are_refused_within_seconds_while_another_run_holds_the_slot(
                      encoding="utf-8")
     no_overlap = tmp_path / "no_overlap.txt"
     no_overlap.write_text("cat\tzzkatze\ndog\tzzhund\n", encoding="utf-8")
+    one_row = " ".join(good_rows[0].split()[1:])
+    identical = tmp_path / "identical.vec"  # every word the same vector: its map would collapse after the wait
+    identical.write_text("\n".join(r.split()[0] + " " + one_row for r in good_rows) + "\n", encoding="utf-8")
     cases = [
         (run_args(tiny_run_args, **{"--vectors": fifo}), ("--vectors", str(fifo), "FIFO")),
         (run_args(tiny_run_args, **{"--target-train": target_train, "--methods": "lr,majority"}),
@@ -109,6 +112,8 @@ def test_bad_inputs_are_refused_within_seconds_while_another_run_holds_the_slot(
                                                              "1 numbers, expected")),
         (run_args(tiny_run_args, **{"--vectors": zeros}), (str(zeros), "all zeros")),
         (run_args(tiny_run_args, **{"--lexicon": no_overlap}), ("lexicon", str(no_overlap))),
+        (run_args(tiny_run_args, **{"--vectors": identical}), (str(identical), "one and the same vector")),
+        (run_args(tiny_run_args, **{"--bli-test-lexicon": no_overlap}), ("--bli-test-lexicon", str(no_overlap))),
     ]
     overhead = _import_seconds(slot_env)
     holder = subprocess.Popen([sys.executable, "-c", HOLD, "600"], stdout=subprocess.PIPE, text=True, env=slot_env,
@@ -174,6 +179,14 @@ def test_every_subcommand_answers_bad_flags_in_one_line(tmp_path, env):
         (["explain", tmp_path / "nowhere"], 1, ("results.json",)),
         (["bench", "--full-size", "--forms", "text,xml"], 2, ("--forms", "xml")),  # was exit 1 (hostile sweep c07)
         (["sweep", "--grid", "g.yaml", "--vectors", a_file, "--out", tmp_path / "s"], 2, ("--vectors", "grid")),
+        # a flag given with its default's value is given all the same (it was let through, then ignored)
+        (["sweep", "--grid", "g.yaml", "--epochs", "5", "--out", tmp_path / "s"], 2, ("--epochs", "grid")),
+        (["sweep", "--grid", "g.yaml", "--epoch", "5", "--out", tmp_path / "s"], 2, ("--epochs", "grid")),  # abbrev.
+        # an unknown embedded default is a bad option value (exit 2), not a failed run (it was exit 1)
+        (["run", "--vectors", "default:qq", "--lexicon", "default:zh", "--train", a_file, "--test", a_file,
+          "--out", tmp_path / "r"], 2, ("--vectors", "default:qq", "default:zh")),
+        (["run", "--vectors", "default:zh", "--lexicon", "default:qq", "--train", a_file, "--test", a_file,
+          "--out", tmp_path / "r"], 2, ("--lexicon", "default:qq", "default:fr")),
     ]
     for argv, status, needles in cases:
         rc, _, err, _ = cli(argv, env)

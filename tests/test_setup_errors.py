@@ -48,3 +48,13 @@ def test_no_overlap_names_the_lexicon_and_the_vectors(tmp_path, tiny_bert_dir):
     [error] = [e.value for e in at.error]
     assert error.startswith(f"Cannot use these inputs: lexicon {lex} against vectors {vec} and the vocabulary of "
                             f"model {tiny_bert_dir}: no lexicon pair"), error
+
+
+def test_vectors_that_are_all_one_vector_are_refused_on_setup_before_any_run(tmp_path):
+    vec, lex, task = _files(tmp_path, v_vec="chat 1 2 3\nchien 1 2 3\nmaison 1 2 3\n", l_txt="cat\tchat\n",
+                            t_tsv="text\tlabel\nhello\ta\nbye\tb\n")
+    at = _setup_page(vectors=vec, lexicon=lex, train=task, test=task).run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any(e.startswith(f"{vec}: all 3 vectors are one and the same vector") for e in errors), errors
+    assert not any(str(lex) in e or str(task) in e for e in errors)  # the good files are not blamed

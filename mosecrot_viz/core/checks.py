@@ -1,7 +1,8 @@
 """Numbers are checked, not trusted: each stage of a run checks what it produced.
 
-- `check_vector_scale`: static vectors whose typical row lies in float32's subnormal range are refused (their
-  digits are already lost); extreme but representable scales run (the maps are scale-safe) with a warning.
+- `check_vector_scale`: static vectors whose typical row lies in float32's subnormal range, or whose rows are all
+  one vector, are refused (their digits, or their words' differences, are already lost); extreme but representable
+  scales run (the maps are scale-safe) with a warning.
 - `check_mapped`: every mapper's F_s and F_t finite and not collapsed (all rows one row); with a single anchor a
   collapse is what the method does, so it is a warning there, an error otherwise.
 - `check_loss`: a fine-tune's training loss finite at every step.
@@ -80,7 +81,8 @@ def check_vector_scale(vectors, source, warnings: RunWarnings | None = None) -> 
     `FormatError` naming `source`: in float32 such numbers are subnormal or close to it and most of their digits
     are gone, so any map of them is noise. A minority of such rows, or norms outside [1e-15, 1e15], run with a
     warning: the maps compute norms and similarities scale-safely (`core.numerics`), so the scale itself does not
-    change F_t. All-zero rows are recorded as a warning (`zero_vectors`): their words all map to one row.
+    change F_t. All-zero rows are recorded as a warning (`zero_vectors`): their words all map to one row. A file
+    whose every row is one and the same vector (`is_collapsed`) is refused: no mapper can tell its words apart.
     """
     m = row_max_abs(vectors)
     nz = m[m > 0]
@@ -96,6 +98,10 @@ def check_vector_scale(vectors, source, warnings: RunWarnings | None = None) -> 
                           f"subnormal range (below 1.2e-38) or close to it, where they keep only a few significant "
                           f"digits, so no map of them can be trusted; multiply every vector by one constant (e.g. "
                           f"1e30: the maps do not depend on the vectors' scale)", source)
+    if len(m) > 1 and is_collapsed(vectors):
+        raise FormatError(f"all {len(m):,} vectors are one and the same vector (every column agrees to "
+                          f"{COLLAPSE_RTOL:g} of the largest value): no word can be told from another, so every "
+                          f"mapper would give every word one row; is this the file you meant?", source)
     if warnings is None:
         return
     tiny = int((nz < TINY_ROW).sum())

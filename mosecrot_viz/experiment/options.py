@@ -268,9 +268,11 @@ def check_value(name: str, value):
     if opt.check == "file":
         if not value or not str(value).strip():
             raise refuse(name, "is empty: give a file")
-        return value
+        return _check_default_spec(name, value)
     if value is None and optional(name):
         return value
+    if name in DEFAULT_KINDS:
+        _check_default_spec(name, value)
     if opt.check == "folder" and not str(value).strip():
         raise refuse(name, "is empty: give a folder")
     if opt.check == "count":
@@ -288,6 +290,23 @@ def check_value(name: str, value):
         raise refuse(name, f"must be one of {esc(opt.choices)}", value)
     if opt.check == "seeds":
         return _check_seeds(name, value)
+    return value
+
+
+#: the options that take `default:NAME` (an embedded resource), and the resource kind each names
+DEFAULT_KINDS = {"vectors": "vectors", "lexicon": "lexicon", "bli_test_lexicon": "lexicon"}
+
+
+def _check_default_spec(name: str, value):
+    """A `default:NAME` value must name a known embedded resource of the option's kind (a bad option value, not a
+    failed run); any other value is a path, checked by `experiment.preflight`. Returns `value`."""
+    kind = DEFAULT_KINDS.get(name)
+    if kind and isinstance(value, str) and value.startswith("default:"):
+        from mosecrot_viz.defaults.registry import RESOURCES
+
+        if f"{kind}:{value.split(':', 1)[1]}" not in RESOURCES:
+            known = sorted("default:" + k.split(":", 1)[1] for k in RESOURCES if k.startswith(kind + ":"))
+            raise refuse(name, f"names no embedded default; known: {', '.join(known)}", value)
     return value
 
 

@@ -12,9 +12,8 @@ architecture built on torch's meta device: no weights loaded), and the output fo
 (`check_out_name`). `default:` resources not built yet are skipped (the registry builds and checks them).
 
 The CLI's `run` then parses a text vectors file whole and checks the lexicon against it (`check_contents`): a bad row far
-into the file, all-zero or subnormal vectors, or a lexicon sharing no word with the vectors is refused before the
-wait too,
-and the parse is kept in the parsed-vector cache, so the run's own load after the wait is fast.
+into the file, all-zero, subnormal or all-identical vectors, or a lexicon (or BLI test dictionary) sharing no word
+with the vectors is refused before the wait too, and the parse is kept in the parsed-vector cache, so the run's own load after the wait is fast.
 
 A check that passed is remembered for the same file (path, inode, size, mtime, ctime), so a sweep's trials
 that share their files are checked once.
@@ -204,11 +203,6 @@ def _config(folder: Path) -> dict:
     return config
 
 
-def _header_names(files: list) -> set:
-    """Every tensor name in the safetensors files' headers (`_header_shapes`' keys)."""
-    return set(_header_shapes(files))
-
-
 def _check_embedding_shape(config: dict, shapes: dict, folder: Path, flag: str) -> None:
     """The word embeddings' shape in the weights against config.json's vocab_size x embedding width (an
     `embedding_size` where the architecture has one, else `hidden_size` / `dim`): a config from another model
@@ -362,9 +356,9 @@ def _text_vectors(path: Path) -> bool:
 
 def check_contents(cfg: ExperimentConfig, vectors: Path) -> None:
     """Every row of a text vectors file and the lexicon's overlap with it, before the wait: the file is parsed once
-    (its rows checked: ragged, not numbers, NaN, all zero, subnormal), which fills the content-keyed parsed cache,
-    so the run's own load after the wait reads that cache instead of parsing again; then a lexicon none of whose
-    target words has a vector (another language's lexicon, another script) is refused. The matrix is dropped
+    (its rows checked: ragged, not numbers, NaN, all zero, subnormal, all one vector), which fills the content-keyed parsed cache,
+    so the run's own load after the wait reads that cache instead of parsing again; then a lexicon (and a BLI test
+    dictionary) none of whose target words has a vector (another language's lexicon, another script) is refused. The matrix is dropped
     before the wait. Binary models (fastText, word2vec) are not read here: without a parsed cache, a 7 GB model
     would be read twice. What needs the model's vocabulary (the English side's whole-token rule) is checked when
     the run counts its anchors, after the wait."""
@@ -375,13 +369,18 @@ def check_contents(cfg: ExperimentConfig, vectors: Path) -> None:
 
     kv = load_vectors(vectors, max_vocab=cfg.max_vocab)
     check_vector_scale(kv.vectors, cfg.vectors)  # subnormal vectors are refused (a warning otherwise: the run's)
-    pairs, words = load_pairs(cfg), kv.key_to_index
-    if pairs and not any(t in words for _, t in pairs):
-        folded = {w.casefold() for w in words}
-        if not any(t.casefold() in folded for _, t in pairs):
-            raise OverlapError(f"--lexicon {cfg.lexicon}: none of its {len(pairs):,} target words has a vector in "
-                               f"{cfg.vectors} ({len(words):,} words, e.g. {', '.join(list(words)[:3])}; the "
-                               f"lexicon's, e.g. {', '.join(t for _, t in pairs[:3])}): another language or script?")
+    words = kv.key_to_index
+    lexicons = [("--lexicon", cfg.lexicon)] + ([("--bli-test-lexicon", cfg.bli_test_lexicon)]
+                                               if cfg.bli_test_lexicon else [])
+    for flag, spec in lexicons:
+        pairs = load_pairs(cfg, spec)
+        if pairs and not any(t in words for _, t in pairs):
+            folded = {w.casefold() for w in words}
+            if not any(t.casefold() in folded for _, t in pairs):
+                raise OverlapError(f"{flag} {spec}: none of its {len(pairs):,} target words has a vector in "
+                                   f"{cfg.vectors} ({len(words):,} words, e.g. {', '.join(list(words)[:3])}; the "
+                                   f"lexicon's, e.g. {', '.join(t for _, t in pairs[:3])}): another language or "
+                                   f"script?")
     del kv
 
 

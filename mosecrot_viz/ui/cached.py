@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 
 from mosecrot_viz.analysis import registry
+from mosecrot_viz.core.checks import check_vector_scale
 from mosecrot_viz.defaults import models
 from mosecrot_viz.defaults.registry import resolve_spec
 from mosecrot_viz.experiment.config import ExperimentConfig
@@ -55,8 +56,12 @@ def read_only(obj):
 
 @st.cache_resource(show_spinner="loading vectors")
 def vectors(spec: str, max_vocab: int | None = None):
-    """Static vectors by path or `default:LANG` (shared by every session, so read-only)."""
-    return read_only(load_vectors(resolve_spec(spec, "vectors"), max_vocab=max_vocab))
+    """Static vectors by path or `default:LANG` (shared by every session, so read-only), with the run's own refusals
+    of their numbers (`core.checks.check_vector_scale`: subnormal, or every row one vector), so Setup refuses such a
+    file before Start instead of the run after its wait."""
+    kv = load_vectors(resolve_spec(spec, "vectors"), max_vocab=max_vocab)
+    check_vector_scale(kv.vectors, spec)
+    return read_only(kv)
 
 
 @st.cache_resource(show_spinner="loading tokenizer")

@@ -39,6 +39,19 @@ def test_subnormal_vectors_are_refused_naming_the_file():
     assert isinstance(exc.value, InputError)
 
 
+def test_vectors_that_are_all_one_vector_are_refused_naming_the_file():
+    same = np.tile(VECTORS[:1], (50, 1))
+    with pytest.raises(FormatError, match=r"^u\.vec: all 50 vectors are one and the same vector"):
+        check_vector_scale(same, "u.vec")
+    with pytest.raises(FormatError, match="one and the same"):
+        check_vector_scale(same * np.float32(1e20), "u.vec", RunWarnings())  # whatever the scale
+    check_vector_scale(VECTORS[:1], "u.vec")  # a single vector is not a collapse
+    nearly = same.copy()
+    nearly[7] += 1.0  # one word differs: legal (and silent)
+    check_vector_scale(nearly, "u.vec", w := RunWarnings())
+    assert len(w) == 0
+
+
 def test_vector_scales_warn_only_when_unusual():
     w = RunWarnings()
     check_vector_scale(VECTORS, "v.vec", w)

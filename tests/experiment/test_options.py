@@ -102,10 +102,14 @@ def test_the_schema_imports_no_torch():
     ("seeds", [], "--seeds: give at least one seed", '"seeds": give at least one seed'),
     ("methods", ["lr"], "give --target-train", 'give "target-language training data"'),
     ("device", "gpu", "--device must be one of", '"device" must be one of'),
+    ("vectors", "default:qq", "--vectors names no embedded default; known: default:de",
+     '"vectors" names no embedded default'),
+    ("bli_test_lexicon", "default:qq", "--bli-test-lexicon names no embedded default; known: default:es",
+     '"BLI test dictionary" names no embedded default'),
 ])
 def test_a_refusal_names_the_flag_on_the_cli_and_the_label_in_the_app(field, value, cli, app):
     with pytest.raises(OptionError) as err:
-        ExperimentConfig(**FILES, **{field: value}).validate()
+        ExperimentConfig(**{**FILES, field: value}).validate()
     assert cli in str(err.value) and app in app_message(err.value)
     assert "--" not in app_message(err.value)
     assert app_message(InputError("plain")) == "plain"  # anything else is shown as it is

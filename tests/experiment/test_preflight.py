@@ -44,15 +44,15 @@ def test_other_architectures_are_left_to_the_exact_check():
     assert preflight._layer_gaps({"model_type": "t5", "num_layers": 2}, names) == ([], 0)
 
 
-def test_header_names_read_without_torch_and_a_bad_header_is_a_format_error(tmp_path):
+def test_header_shapes_read_without_torch_and_a_bad_header_is_a_format_error(tmp_path):
     good = tmp_path / "model.safetensors"
     header = json.dumps({"__metadata__": {"a": "b"}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})
     good.write_bytes(len(header).to_bytes(8, "little") + header.encode() + b"\0" * 4)
-    assert preflight._header_names([good]) == {"w"}
+    assert preflight._header_shapes([good]) == {"w": [1]}
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes((10**12).to_bytes(8, "little") + b"{}")
     with pytest.raises(FormatError, match="not a readable safetensors"):
-        preflight._header_names([bad])
+        preflight._header_shapes([bad])
 
 
 def test_a_model_folder_missing_layer_tensors_is_refused_without_importing_transformers(tiny_bert_dir, tmp_path):
