@@ -12,8 +12,18 @@ the seconds its own model takes, taken from, in order of preference:
 3. an estimate: matmul FLOPs per training example (`core.flops.step_flops` on the model's config) at this
    machine's measured matmul rate (`core.flops.matmul_gflops`) and an assumed 50% utilisation, scaled like 2.
 
+After its epochs each fine-tune has a tail of forward passes: the English test, each method's target test and,
+with the ladder on, its rungs (3 readings of the test set) and, for the first seed, the occlusion of
+`OCCLUSION_SENTENCES` sentences (2 readings, one variant per word). The tail costs those forward passes at the
+model's own forward cost (its epoch cost over 3 x training + 1 x dev examples: a training step is about three
+forward passes), times the ratio of measured to predicted tails of this run's finished fine-tunes (1 before the
+first has finished): on the demo the tails are a third of the run, so leaving them out said "29 s" with minutes
+to go.
+
 The stage after the results (the analysis pages' precomputation) costs what it took on the newest earlier run
-with the same vectors, when there is one.
+with the same vectors; without one, `ANALYSIS_PER_MAPPING` times this run's own mapping stage (the analyses
+re-map held-out anchors and search every target word: the same kind of work).
+`scripts/eta_accuracy.py` measures the estimate against the real time left on the demo.
 """
 from __future__ import annotations
 
@@ -26,6 +36,11 @@ from pathlib import Path
 from mosecrot_viz.records import RunResults
 
 EPOCH_RE = re.compile(r"seed (\d+), (.+?): epoch (\d+)/(\d+)")
+MAPPING_RE = re.compile(r"^\d+ anchors; mapping embeddings$")  # experiment.run's on_anchors step: the mapping begins
+MAPPED_MESSAGE = "mapped; fine-tuning"  # experiment.run.FINE_TUNING: the mapping is over (a test ties the two)
+OCCLUSION_SENTENCES, OCCLUSION_WORDS = 16, 30  # core.ladder.LadderMeter's n_examples; words per sentence, assumed
+LADDER_READINGS = 3  # the target rungs the ladder reads the test set with (oracle x2, dictionary)
+ANALYSIS_PER_MAPPING = 1.5  # analysis stage / mapping stage, measured on the demo (scripts/eta_accuracy.py)
 REUSED_RE = re.compile(r"seed (\d+), (.+?): reused cached fine-tune")
 SHARED_LABEL = "source-embeddings"
 ASSUMED_MFU = 0.5
@@ -60,16 +75,69 @@ def tune_plan(config: dict) -> list[Tune]:
     return plan
 
 
+@dataclass(frozen=True)
+class RunSizes:
+    """The example counts the cost model reads: English train and dev, target test, English test (0: none)."""
+
+    n_train: int
+    n_dev: int = 0
+    n_test: int = 0
+    n_source_test: int = 0
+
+    @classmethod
+    def of(cls, config: dict, rows) -> "RunSizes":
+        """From a run's config; `rows(path)` counts a task file's examples (the app passes its cached reader). Without
+        --dev the run splits 10% of the training file off (`experiment.inputs`)."""
+        n = rows(config["train"])
+        dev = rows(config["dev"]) if config.get("dev") else None
+        train = n if dev is not None else n - max(1, n // 10)
+        test = rows(config["test"]) if config.get("test") else 0
+        source_test = rows(config["source_test"]) if config.get("source_test") else 0
+        return cls(train, dev if dev is not None else n - train, test, source_test)
+
+
 @dataclass
 class Observed:
-    """What one run's progress reports have shown so far: (elapsed, seed, label, epoch) of each epoch report."""
+    """What one run's progress reports have shown so far: (elapsed, seed, label, epoch) of each epoch report, and
+    (elapsed, message) of each change of message (`stages`)."""
 
     reports: list = field(default_factory=list)
+    stages: list = field(default_factory=list)
+    last_tune: tuple = ()  # (elapsed, message) of the newest report naming a fine-tune (an epoch, or reused)
 
     def add(self, elapsed: float, message: str) -> None:
+        if not self.stages or self.stages[-1][1] != message:
+            self.stages.append((float(elapsed), message or ""))
+        if EPOCH_RE.search(message or "") or REUSED_RE.search(message or ""):
+            if not self.last_tune or self.last_tune[1] != message:
+                self.last_tune = (float(elapsed), message)
         m = EPOCH_RE.search(message or "")
         if m and not any(r[1:] == (int(m[1]), m[2], int(m[3])) for r in self.reports):
             self.reports.append((float(elapsed), int(m[1]), m[2], int(m[3])))
+
+    def mapping_seconds(self) -> float | None:
+        """Seconds from the mapping's start to the fine-tuning's, when both were seen."""
+        start = next((t for t, msg in self.stages if MAPPING_RE.match(msg)), None)
+        end = next((t for t, msg in self.stages if msg == MAPPED_MESSAGE), None)
+        return end - start if start is not None and end is not None and end >= start else None
+
+    def tails(self, plan: list[Tune], epoch_cost: dict) -> dict[int, float]:
+        """Per finished fine-tune (its index in `plan`), the seconds from its last epoch report to the next
+        fine-tune's first epoch report less that epoch's cost (`epoch_cost`: per model): its evaluation, its
+        ladder and the next model's loading."""
+        index = {(t.seed, t.label): i for i, t in enumerate(plan)}
+        last, first = {}, {}
+        for elapsed, seed, label, epoch in self.reports:
+            i = index.get((seed, label))
+            if i is not None:
+                last[i] = elapsed
+                first.setdefault(i, elapsed)
+        out = {}
+        for i, t_last in last.items():
+            nxt = first.get(i + 1)
+            if nxt is not None and plan[i + 1].model in epoch_cost:
+                out[i] = max(0.0, nxt - t_last - epoch_cost[plan[i + 1].model])
+        return out
 
     def epoch_seconds(self, plan: list[Tune]) -> dict[str, list[float]]:
         """Per model, the seconds between consecutive epoch reports of one fine-tune (each a whole epoch with its
@@ -129,7 +197,7 @@ def _flops_per_example(model: str) -> float | None:
 
         from mosecrot_viz.defaults.models import resolve_model
 
-        c = AutoConfig.from_pretrained(resolve_model(model))
+        c = AutoConfig.from_pretrained(resolve_model(model), local_files_only=True)  # an estimate never waits on a hub
     except Exception:  # an estimate only: without a readable config there is none
         return None
     h, layers = int(getattr(c, "hidden_size", 0) or 0), int(getattr(c, "num_hidden_layers", 0) or 0)
@@ -165,6 +233,31 @@ def analysis_prior(runs_root: Path, config: dict) -> float | None:
     return None
 
 
+def tail_forwards(config: dict, plan: list[Tune], i: int, sizes: RunSizes) -> int:
+    """Forward passes (examples read) after fine-tune `plan[i]`'s epochs: the English test (or, for the ladder,
+    dev), and per method read on this model its target test, with the ladder on (mapped methods) its rungs and,
+    for the first seed, the occlusion sentences (`experiment.run`'s order)."""
+    from mosecrot_viz.core.mappers import MAPPERS, make_mapper
+
+    t, methods = plan[i], list(config.get("methods") or [])
+    ladder = config.get("ladder", True) is not False
+    mapped = [m for m in methods if m in MAPPERS]
+    if t.label == "mplm":
+        reads, on_model = [], ["mplm"]
+    elif t.label == SHARED_LABEL:
+        reads = [m for m in mapped if not make_mapper(m).reinitialises_source]
+        on_model = reads + (["source"] if "source" in methods else [])
+    else:
+        reads = on_model = [t.label]
+    n = sizes.n_source_test or (sizes.n_dev if ladder and mapped and t.label != "mplm" else 0)
+    n += sizes.n_test * len(on_model)
+    if ladder:
+        first_seed = int((config.get("seeds") or [1])[0]) == t.seed
+        occlusion = 2 * min(OCCLUSION_SENTENCES, sizes.n_test) * (OCCLUSION_WORDS + 1) if first_seed else 0
+        n += len(reads) * (LADDER_READINGS * sizes.n_test + occlusion)
+    return n
+
+
 @dataclass(frozen=True)
 class Estimate:
     """Seconds left: fine-tuning (and evaluation) and the analysis stage (None: no earlier run to take it from);
@@ -176,9 +269,14 @@ class Estimate:
 
 
 def estimate(config: dict, message: str, observed: Observed, *, n_train: int, runs_root: Path,
-             rate_gflops=None, in_analysis: bool = False) -> Estimate:
-    """Seconds left for the run whose last progress report was `message` (see the module docstring)."""
+             rate_gflops=None, in_analysis: bool = False, sizes: RunSizes | None = None) -> Estimate:
+    """Seconds left for the run whose last progress report was `message` (see the module docstring). `sizes`:
+    the run's example counts (without them the fine-tunes' tails are not counted: `n_train` only)."""
+    sizes = sizes or RunSizes(n_train)
+    n_train = sizes.n_train
     analysis = analysis_prior(runs_root, config)
+    if analysis is None and observed.mapping_seconds() is not None:
+        analysis = ANALYSIS_PER_MAPPING * observed.mapping_seconds()
     if in_analysis:
         return Estimate(0.0, analysis, {})
     plan = tune_plan(config)
@@ -202,7 +300,54 @@ def estimate(config: dict, message: str, observed: Observed, *, n_train: int, ru
     if any(t.model not in cost for t in plan):
         return Estimate(None, analysis, sources)
     pos = position(plan, message)
+    if pos is None and observed.last_tune:  # a tail's message (the ladder, an evaluation): the newest fine-tune's
+        pos = position(plan, observed.last_tune[1])
     start, done = pos if pos else (0, 0)
     left = max(0, epochs - done) * cost[plan[start].model] if pos else 0.0
     left += sum(epochs * cost[t.model] for t in plan[start + (1 if pos else 0):])
-    return Estimate(left, analysis, sources)
+    # each fine-tune's tail at its model's forward cost, scaled by what this run's finished tails took
+    forward = {m: c / (3 * n_train + sizes.n_dev) for m, c in cost.items()}
+    predicted = [forward[plan[i].model] * tail_forwards(config, plan, i, sizes) for i in range(len(plan))]
+    seen = observed.tails(plan, cost)
+    ratio = sum(seen.values()) / sum(predicted[i] for i in seen) if seen and sum(predicted[i] for i in seen) else 1.0
+    in_tail = pos is not None and done >= epochs  # past this fine-tune's last epoch: its tail is under way
+    left += ratio * sum(predicted[i] for i in range(start if pos else 0, len(plan)) if i not in seen)
+    if in_tail and start not in seen and observed.stages and observed.last_tune:
+        spent = max(0.0, observed.stages[-1][0] - observed.last_tune[0])  # to the newest report
+        left -= min(spent, ratio * predicted[start])  # the part of the tail already spent
+    return Estimate(max(0.0, left), analysis, sources)
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    """What the Run page says of a running run: seconds to the results (`tuning`, None before there is an estimate)
+    and of the analysis stage (`analysis`, None without an earlier run to time it), and their sum (`total`, None
+    when either is unknown), each counted down from the run's last progress report to `now`."""
+
+    tuning: float | None
+    analysis: float | None
+
+    @property
+    def total(self) -> float | None:
+        return None if self.tuning is None or self.analysis is None else self.tuning + self.analysis
+
+
+def time_left(config: dict, status, observed: Observed, *, sizes: RunSizes, runs_root: Path, now: float,
+              rate_gflops=None) -> TimeLeft:
+    """Seconds left of a run whose `RunStatus` is `status`, at wall-clock time `now` (`time.time()`): `estimate`
+    from its last progress report, less the seconds since that report (the app reads status.json every 2 s and a
+    report comes once per epoch). In the analysis stage the fine-tuning is over and the analysis's prior is
+    counted down from the stage's start. `observed` is updated with the status's report first."""
+    from mosecrot_viz.records import RunState
+
+    if status.elapsed is not None:
+        observed.add(status.elapsed, status.message)
+    analysing = status.state is RunState.ANALYSING
+    est = estimate(config, status.message, observed, n_train=sizes.n_train, runs_root=runs_root,
+                   rate_gflops=rate_gflops, in_analysis=analysing, sizes=sizes)
+    since = max(0.0, now - ((status.started or 0) + status.elapsed)) if status.elapsed is not None else 0.0
+    if est.tuning is None:
+        return TimeLeft(None, est.analysis)
+    tuning = max(0.0, est.tuning - since)
+    analysis = None if est.analysis is None else max(0.0, est.analysis - (since if analysing else 0.0))
+    return TimeLeft(tuning, analysis)

@@ -153,14 +153,17 @@ def computed_with_run(run, name: str, **params) -> bool:
     return bool(entry and entry.get("with_run"))
 
 
-def precompute(cfg, folder) -> dict:
+def precompute(cfg, folder, *, inputs=None, spaces=None) -> dict:
     """Compute and store the defaults of every analysis that applies to the finished run in `folder` (`cfg`: its
-    config, as the run used it), mapping the spaces once for all of them. Returns the entries stored; the file's
-    `seconds` says how long this took (the Home page quotes it beside the run's own wall time)."""
+    config, as the run used it), mapping the spaces once for all of them. `inputs` and `spaces`: the run's own
+    `Inputs` and `Spaces` (`RunOutput.inputs`/`.spaces`), when the run has just made them in this process: then
+    nothing is read or mapped again (on the demo that was two thirds of this stage). Returns the entries stored;
+    the file's `seconds` says how long this took (the Home page quotes it beside the run's own wall time)."""
     import time
 
     t0 = time.perf_counter()
-    sources = RunSources(folder)
+    sources = RunSources(folder, inputs=(lambda: inputs) if inputs is not None else None,
+                         spaces=(lambda methods: spaces) if spaces is not None else None)
     sources.config = cfg  # the config the run used (results.json holds the same, as a dict)
     entries: dict = {}
     for analysis in ANALYSES.values():

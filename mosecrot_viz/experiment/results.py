@@ -27,6 +27,10 @@ class RunOutput:
     ladder_predictions: pd.DataFrame | None = None  # every target rung's predictions (core.ladder)
     ladder_examples: dict | None = None  # method -> example sentences with occlusion (first seed)
     models: dict = field(default_factory=dict)  # (method, seed) -> the stitched model's state dict (keep_models)
+    # in memory only, never written: what the run read and mapped, so the analysis stage right after the run
+    # (`analysis.registry.precompute`) reads and maps nothing again
+    inputs: object = None  # experiment.inputs.Inputs
+    spaces: object = None  # experiment.spaces.Spaces
 
     @property
     def record(self) -> RunResults:

@@ -344,7 +344,7 @@ def run_experiment(cfg: ExperimentConfig, progress: ProgressFn | None = None, in
                 if meter else None),
     )
     out = RunOutput(results.to_json(), pd.concat(run.preds, ignore_index=True), spaces.anchors, spaces.mapped,
-                    meter.predictions() if meter else None, meter.examples if meter else None, run.kept)
+                    meter.predictions() if meter else None, meter.examples if meter else None, run.kept, inputs=inputs, spaces=spaces)
     if cfg.out:
         write_results(out, cfg.out)
     prog.say("done")

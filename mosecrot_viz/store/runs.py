@@ -350,7 +350,7 @@ def _execute(cfg: ExperimentConfig, path: Path, analyse: bool = False) -> bool:
                                  elapsed=round(now - started, 1), eta_seconds=round(eta, 1) if eta is not None else None))
 
     try:
-        run_experiment(cfg, progress=progress)
+        out = run_experiment(cfg, progress=progress)
     except RunCancelled as exc:
         _mark_cancelled(path, last["fraction"], str(exc))
     except InputError as exc:
@@ -364,7 +364,7 @@ def _execute(cfg: ExperimentConfig, path: Path, analyse: bool = False) -> bool:
                 _say(path, RunStatus(RunState.ANALYSING, 1.0, "computing what the analysis pages read (held-out BLI, "
                                      "drift, the anchor view)", pid=os.getpid(), started=started,
                                      elapsed=round(time.time() - started, 1)))
-                _precompute(cfg, path)
+                _precompute(cfg, path, out)
             finally:  # whatever happened above, the run does not stay 'analysing'
                 _say(path, RunStatus(RunState.COMPLETE, 1.0, "done"))
         else:
@@ -373,13 +373,14 @@ def _execute(cfg: ExperimentConfig, path: Path, analyse: bool = False) -> bool:
     return False
 
 
-def _precompute(cfg: ExperimentConfig, path: Path) -> None:
-    """Store what the analysis pages need beside the finished run (`analysis.stored`); a failure here leaves the
-    run complete (the pages then compute it themselves) with its traceback in analysis-error.txt."""
+def _precompute(cfg: ExperimentConfig, path: Path, out) -> None:
+    """Store what the analysis pages need beside the finished run (`analysis.stored`), from the run's own inputs
+    and mapped spaces (`out`: its `RunOutput`); a failure here leaves the run complete (the pages then compute it
+    themselves) with its traceback in analysis-error.txt."""
     from mosecrot_viz.analysis.registry import precompute
 
     try:
-        precompute(cfg, path)
+        precompute(cfg, path, inputs=out.inputs, spaces=out.spaces)
     except Exception:  # optional: the pages fall back to computing it
         write_bytes(path / "analysis-error.txt", traceback.format_exc().encode("utf-8"))
 

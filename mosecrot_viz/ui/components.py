@@ -159,8 +159,8 @@ _OBSERVED: dict = {}  # run id -> analysis.eta.Observed: the epoch reports this 
 
 
 def eta_text(run, s) -> str:
-    """s: the run's `RunStatus`. 'about N left (fine-tuning F, analysis A)' from the per-stage cost model (`analysis.eta`), or why there is
-    no estimate yet."""
+    """s: the run's `RunStatus`. 'about N left (F to the results, A analysis)' from the per-stage cost model
+    (`analysis.eta.time_left`), or why there is no estimate yet."""
     import time
 
     from mosecrot_viz.analysis import eta
@@ -168,26 +168,20 @@ def eta_text(run, s) -> str:
     from mosecrot_viz.store.runs import runs_root
 
     cfg = run.config() or {}
-    seen = _OBSERVED.setdefault(run.run_id, eta.Observed())
-    if s.elapsed is not None:
-        seen.add(s.elapsed, s.message)
     try:
         from mosecrot_viz.ui import cached
 
-        n_train = len(cached.task_file(cfg["train"]))  # keyed by the file's content
+        sizes = eta.RunSizes.of(cfg, lambda path: len(cached.task_file(path)))  # keyed by the files' content
     except (KeyError, OSError, ValueError):
-        return " · no time estimate (the training file cannot be read)"
-    analysing = s.state is RunState.ANALYSING
-    est = eta.estimate(cfg, s.message, seen, n_train=n_train, runs_root=runs_root(),
-                       rate_gflops=lambda: matmul_gflops("cpu"), in_analysis=analysing)
-    since = time.time() - ((s.started or 0) + s.elapsed) if s.elapsed is not None else 0.0
-    if est.tuning is None:
+        return " · no time estimate (a task file cannot be read)"
+    left = eta.time_left(cfg, s, _OBSERVED.setdefault(run.run_id, eta.Observed()), sizes=sizes,
+                         runs_root=runs_root(), now=time.time(), rate_gflops=lambda: matmul_gflops("cpu"))
+    if left.tuning is None:
         return " · estimating time left"
-    tuning = max(0.0, est.tuning - max(0.0, since))
-    if est.analysis is None:
-        return f" · about {_minutes(tuning)} left to the results, then the analysis stage (no earlier run to time it)"
-    total = tuning + est.analysis - (max(0.0, since) if analysing else 0.0)
-    return f" · about {_minutes(max(0.0, total))} left ({_minutes(tuning)} to the results, {_minutes(est.analysis)} analysis)"
+    if left.analysis is None:
+        return f" · about {_minutes(left.tuning)} left to the results, then the analysis stage (no earlier run to time it)"
+    return (f" · about {_minutes(left.total)} left ({_minutes(left.tuning)} to the results, {_minutes(left.analysis)} "
+            "analysis)")
 
 
 def run_progress(run, key: str) -> bool:

@@ -55,3 +55,77 @@ def test_without_any_measurement_the_flops_estimate_needs_a_model_config(tmp_pat
     assert est.tuning > 0 and set(est.sources.values()) == {"FLOPs estimate"} and est.analysis is None
     unknown = eta.estimate(CFG, "loading", eta.Observed(), n_train=100, runs_root=tmp_path / "none", rate_gflops=10.0)
     assert unknown.tuning is None  # no config, no history: no made-up figure
+
+
+SIZES = eta.RunSizes(n_train=100, n_dev=20, n_test=50, n_source_test=40)
+
+
+def _tune(seen, start, label, seed=1, epochs=3, each=2.0):
+    for e in range(1, epochs + 1):
+        seen.add(start + e * each, f"seed {seed}, {label}: epoch {e}/{epochs}, dev F1 0.5")
+    return start + epochs * each
+
+
+def test_the_stage_messages_are_the_pipelines():
+    from mosecrot_viz.experiment.run import FINE_TUNING
+
+    assert eta.MAPPED_MESSAGE == FINE_TUNING
+    assert eta.MAPPING_RE.match("17644 anchors; mapping embeddings")  # experiment.run's on_anchors step
+
+
+def test_each_fine_tunes_tail_of_forward_passes_is_counted(tmp_path):
+    cfg = dict(CFG, seeds=[1])
+    plan = eta.tune_plan(cfg)
+    # rr-softmax: English test 40 + its target test 50 + ladder 3 x 50 + occlusion 2 x 16 x 31 (first seed)
+    assert eta.tail_forwards(cfg, plan, 0, SIZES) == 40 + 50 + 150 + 992
+    # the shared tune: ls and source read on it, ls with its ladder
+    assert eta.tail_forwards(cfg, plan, 1, SIZES) == 40 + 2 * 50 + 150 + 992
+    assert eta.tail_forwards(cfg, plan, 2, SIZES) == 40 + 50  # mplm: no ladder
+    assert eta.tail_forwards(dict(cfg, ladder=False), plan, 0, SIZES) == 40 + 50
+    seen = eta.Observed()
+    _tune(seen, 0.0, "rr-softmax")  # 2 s an epoch of 100 + 20 dev examples: 2 / 320 s a forward pass
+    forward = 2.0 / 320
+    _history_run(tmp_path, "old", {"mplm": 50.0})  # big: 2 s an epoch as well, from an earlier run
+    est = eta.estimate(cfg, "seed 1, rr-softmax: epoch 3/3, dev F1 0.5", seen, n_train=100, runs_root=tmp_path,
+                       sizes=SIZES)
+    tails = forward * (1232 + 1282) + (100 / 50.0) / 320 * 90  # rr's and the shared tune's tails, mplm's
+    assert est.tuning == pytest.approx(3 * 2.0 + 3 * 2.0 + tails)
+
+
+def test_a_measured_tail_scales_the_predicted_ones_and_a_tail_message_keeps_the_position(tmp_path):
+    cfg = dict(CFG, seeds=[1], methods=["rr-softmax", "ls"])
+    plan = eta.tune_plan(cfg)
+    seen = eta.Observed()
+    end = _tune(seen, 0.0, "rr-softmax")
+    seen.add(end + 1.0, "seed 1, rr-softmax: measuring the gap ladder")
+    est = eta.estimate(cfg, "seed 1, rr-softmax: measuring the gap ladder", seen, n_train=100, runs_root=tmp_path,
+                       sizes=SIZES)
+    forward = 2.0 / 320
+    first = forward * eta.tail_forwards(cfg, plan, 0, SIZES)
+    second = forward * eta.tail_forwards(cfg, plan, 1, SIZES)
+    # not back at the first fine-tune: its tail less the second spent in it, then the shared tune
+    assert est.tuning == pytest.approx(first - 1.0 + 3 * 2.0 + second)
+    took = 10.0  # the rr tail measured: 10 s from its last epoch to the next tune's first, less that epoch
+    _tune(seen, end + took, "source-embeddings", epochs=1)
+    assert seen.tails(plan, {"small": 2.0}) == {0: pytest.approx(took)}
+    est = eta.estimate(cfg, "seed 1, source-embeddings: epoch 1/3, dev F1 0.5", seen, n_train=100,
+                       runs_root=tmp_path, sizes=SIZES)
+    assert est.tuning == pytest.approx(2 * 2.0 + took / first * second)
+
+
+def test_without_an_earlier_run_the_analysis_stage_is_priced_from_this_runs_mapping(tmp_path):
+    seen = eta.Observed()
+    seen.add(5.0, "120 anchors; mapping embeddings")
+    assert eta.estimate(CFG, "120 anchors; mapping embeddings", seen, n_train=100, runs_root=tmp_path).analysis is None
+    seen.add(25.0, "mapped; fine-tuning")
+    est = eta.estimate(CFG, "mapped; fine-tuning", seen, n_train=100, runs_root=tmp_path)
+    assert est.analysis == pytest.approx(eta.ANALYSIS_PER_MAPPING * 20.0)
+    _history_run(tmp_path, "old", {"rr-softmax": 72.0}, analysis=40.0)  # an earlier run's own figure wins
+    assert eta.estimate(CFG, "mapped; fine-tuning", seen, n_train=100, runs_root=tmp_path).analysis == 40.0
+
+
+def test_run_sizes_follow_the_runs_own_dev_split():
+    rows = {"tr.tsv": 500, "dev.tsv": 100, "te.tsv": 300, "en.tsv": 300}.__getitem__
+    assert eta.RunSizes.of({"train": "tr.tsv", "dev": "dev.tsv", "test": "te.tsv", "source_test": "en.tsv"},
+                           rows) == eta.RunSizes(500, 100, 300, 300)
+    assert eta.RunSizes.of({"train": "tr.tsv", "test": "te.tsv"}, rows) == eta.RunSizes(450, 50, 300, 0)

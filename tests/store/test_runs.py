@@ -107,3 +107,39 @@ def test_a_run_analysing_its_results_is_active_until_its_process_is_gone(tmp_pat
     assert cancel_run(run) is False  # its results are in: nothing left to cancel
     (path / "status.json").write_text(json.dumps({"state": "analysing", "fraction": 1.0, "pid": 2 ** 22 + 12345}))
     assert run.status()["state"] == "complete" and not run.active  # the process died: the results stand
+
+
+def test_an_app_runs_analysis_stage_reads_and_maps_nothing_again_and_stores_what_a_fresh_read_computes(
+        tmp_path, tiny_run_args, monkeypatch):
+    import json
+
+    from mosecrot_viz.analysis import registry
+    from mosecrot_viz.experiment import pipeline
+    from mosecrot_viz.experiment import run as run_module
+    from mosecrot_viz.store.runs import execute_run, prepare_run
+
+    calls = {"load_inputs": 0, "map_spaces": 0}
+
+    def counted(name, fn):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+        return wrapper
+
+    originals = {"load_inputs": pipeline.load_inputs, "map_spaces": pipeline.map_spaces}
+    for module in (pipeline, run_module):  # the run reads them from experiment.run, the analyses from pipeline
+        for name, fn in originals.items():
+            monkeypatch.setattr(module, name, counted(name, fn))
+    cfg = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "ls", "majority"], epochs=1, top_k=5)
+    path = prepare_run(cfg, "tiny", root=tmp_path)
+    assert execute_run(cfg, path, analyse=True)
+    assert calls == {"load_inputs": 1, "map_spaces": 1}  # the run's own: the analysis stage reused them
+    entries = json.loads((path / "analysis.json").read_text())
+    assert "holdout_bli" in json.dumps(entries) and registry.computed_with_run(path, "holdout_bli",
+                                                                               n_test=registry.DEFAULT_HELD_OUT)
+    reused = registry.stored_result(path, "holdout_bli", n_test=registry.DEFAULT_HELD_OUT)
+    (path / "analysis.json").unlink()
+    registry.precompute(cfg, path)  # read and mapped afresh, as a page would
+    assert calls == {"load_inputs": 2, "map_spaces": 2}
+    fresh = registry.stored_result(path, "holdout_bli", n_test=registry.DEFAULT_HELD_OUT)
+    assert fresh.to_json() == reused.to_json()
