@@ -31,7 +31,7 @@ _KNOWN = {m: _PALETTE[i] for i, m in enumerate(ALL_METHODS)}
 # a categorical colour's classes (value 0, 1, ...): a miss is red, a hit green, further classes the qualitative palette
 CATEGORY_COLORS = (DROPPED_COLOR, KEPT_COLOR, *qualitative.Safe)
 # with a colour bar at the right, the legend goes below the plot so neither covers the other
-LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.15, "xanchor": "left", "x": 0}
+LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0}
 # Above this many points, scatter traces use WebGL.
 WEBGL_THRESHOLD = 2000
 
