@@ -57,8 +57,9 @@ def partner(word: str, side: str, anchors, pairs, source_vocab: dict, target_voc
 
     side: "target" (a target word, as the vectors spell it) or "source" (an English token as `source_key` gives it).
     The partner is the run's own anchor pair when the word is an anchor (the first anchor naming it: `anchor_policy`
-    kept that translation), else the first lexicon translation the other side has (a PLM token for a target word,
-    a vector for an English word), else the first lexicon translation, else None. Returns (partner, anchor index or
+    kept that translation), else the first lexicon translation the other side has (a whole-word PLM token for a
+    target word, a vector for an English word: the one `core.anchors.extract_anchors` would have kept, e.g. for a
+    word the anchor filter left out), else the first lexicon translation, else None. Returns (partner, anchor index or
     None). The plot's pair line, the search's partner point and the neighbour table all use this one definition, so
     a word with several lexicon translations is never centred on one and drawn with another.
     """
@@ -67,7 +68,11 @@ def partner(word: str, side: str, anchors, pairs, source_vocab: dict, target_voc
         if i is not None:
             return anchors.source_words[i], i
         english = [en for en, t in pairs if t == word]
-        return _first_present(english, lambda en: source_key(en, source_vocab, lowercase_source) in source_vocab), None
+        def usable(en):  # as `core.anchors.extract_anchors` takes an English side: a whole-word PLM token
+            key = source_key(en, source_vocab, lowercase_source)
+            return key in source_vocab and not key.startswith("##")
+
+        return _first_present(english, usable), None
     sid = source_vocab.get(word)
     i = (next((i for i, s in enumerate(anchors.source_ids) if int(s) == sid), None)
          if anchors is not None and sid is not None else None)
