@@ -68,6 +68,7 @@ def partner(word: str, side: str, anchors, pairs, source_vocab: dict, target_voc
         if i is not None:
             return anchors.source_words[i], i
         english = [en for en, t in pairs if t == word]
+
         def usable(en):  # as `core.anchors.extract_anchors` takes an English side: a whole-word PLM token
             key = source_key(en, source_vocab, lowercase_source)
             return key in source_vocab and not key.startswith("##")
