@@ -3,11 +3,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from mosecrot_viz.ui import state
+from mosecrot_viz.ui import fonts, state
 
 ASSETS = Path(__file__).resolve().parent / "assets"  # drawn by scripts/make_assets.py
 st.set_page_config(page_title="mosecrot_viz", page_icon=str(ASSETS / "icon.svg"), layout="wide")
 st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "icon.svg"))
+fonts.use_cjk_font()  # Chinese renders with the shipped Noto Sans SC where the browser has no CJK font
 nav = st.navigation([
     st.Page("pages/home.py", title="Home", default=True),
     st.Page("pages/setup.py", title="Setup"),

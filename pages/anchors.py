@@ -59,7 +59,8 @@ def anchor_space():
                                         misclassified_counts=counts, target_words=view.target_words)
     fig = plots.anchor_space(view.sxy, view.txy, view.source_words, view.target_words, mode=mode,
                              extras=view.extras, highlight=view.highlight,
-                             color=values[0] if values else None, color_title=values[1] if values else None)
+                             color=values.values if values else None, color_title=values.title if values else None,
+                             color_categories=values.categories if values else None)
     event = st.plotly_chart(fig, key="anchors_space", on_select="rerun", selection_mode="points")
     st.download_button("figure as HTML", lambda: plots.figure_html(fig), "anchors_space.html", "text/html",
                        key="anchors_space_html", help="a self-contained file that opens without a network")

@@ -35,6 +35,9 @@ def test_home_renders_defaults_and_demo_button(tmp_path, monkeypatch):
     table = at.dataframe[0].value
     assert {"model:minilm", "vectors:zh", "lexicon:zh"} <= set(table["key"])
     assert "licence" in table.columns
+    font = table[table["key"] == "font:noto-sans-sc"].iloc[0]  # the shipped CJK font, with its licence and origin
+    assert font["licence"] == "OFL-1.1" and "@fontsource/noto-sans-sc==5.3.0" in font["package"]
+    assert font["cached"] == "shipped" and "npm package" in font["provenance"]
     assert any(b.label == "Run the demo" for b in at.button)
 
 

@@ -79,6 +79,31 @@ def test_neighbour_tables_gloss_both_spaces():
                                                                    "gloss": "xdog"}
 
 
+def test_neighbour_table_centres_on_the_partner_the_plot_draws():
+    """A word with two lexicon translations: the anchor rule kept the second, so the plot's pair line, the search's
+    partner and the neighbour table all use that one, not the lexicon's first (issue 26)."""
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(vector_size=2)
+    kv.add_vectors(["xchat", "xa", "xb", "xlone"], np.array([[1, 0], [0.9, 0.1], [0, 1], [0.5, 0.5]], dtype=np.float32))
+    vocab = {"cat": 0, "puss": 1, "car": 2, "dog": 3}
+    e_s = np.array([[1, 0], [0, 1], [0.7, 0.7], [0.2, 0.9]], dtype=np.float32)
+    pairs = [("cat", "xchat"), ("puss", "xchat"), ("car", "xa"), ("car", "xb"), ("zzz", "xlone"), ("dog", "xlone")]
+    from mosecrot_viz.core.anchors import AnchorSet
+
+    anchors = AnchorSet(("puss", "car"), np.array([1, 2]), ("xchat", "xb"), np.array([0, 2]), 6)  # the kept pairs
+    kw = dict(e_s=e_s, source_words=list(vocab), kv=kv, pairs=pairs, source_vocab=vocab, k=2, anchors=anchors)
+    t = anchor_search.neighbour_tables("xchat", "target", **kw)
+    m = anchor_search.find_word("xchat", anchors, vocab, kv.key_to_index, pairs)
+    assert t["source_word"] == m[0].partner == anchors.source_words[m[0].anchor] == "puss"  # not the lexicon's "cat"
+    t = anchor_search.neighbour_tables("car", "source", **kw)
+    m = anchor_search.find_word("car", anchors, vocab, kv.key_to_index, pairs)
+    assert t["target_word"] == m[0].partner == "xb"  # not the lexicon's first, "xa"
+    # not an anchor: the first translation the other side has ("zzz" is no PLM token), in both code paths
+    assert anchor_search.neighbour_tables("xlone", "target", **kw)["source_word"] == "dog"
+    assert anchor_search.find_word("xlone", anchors, vocab, kv.key_to_index, pairs)[0].partner == "dog"
+
+
 def _app():
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
 
@@ -174,14 +199,14 @@ def test_colour_by_bli_hit_and_by_misclassified_sentences():
 
     opts = anchor_search.colour_options(["rr-softmax"], ["rr-softmax"])
     assert opts[:2] == ["side", "frequency rank"] and len(opts) == 4
-    v, title = anchor_search.colour_values(opts[2], [5, 9], [1, 1], bli_hits={"rr-softmax": [True, False]})
-    assert v.tolist() == [1.0, 0.0] and "rr-softmax" in title
+    v, title, classes = anchor_search.colour_values(opts[2], [5, 9], [1, 1], bli_hits={"rr-softmax": [True, False]})
+    assert v.tolist() == [1.0, 0.0] and "rr-softmax" in title and classes == anchor_search.BLI_CLASSES
     preds = pd.DataFrame({"method": ["m"] * 3, "seed": [1, 1, 1], "id": ["a", "b", "c"],
                           "gold": ["x", "y", "x"], "pred": ["y", "y", "y"], "unknown_rate": [0, 0, 0]})
     test = pd.DataFrame({"id": ["a", "b", "c"], "text": ["cat dog dog", "cat", "Dog sun"], "label": ["x", "y", "x"]})
     counts = anchor_search.misclassified_word_counts(preds, test, ["m"], str.split)
     # a and c were wrong; a word counts once per sentence, and `Dog` also as `dog` (the tokenizer's fallback)
     assert counts == {"m": {"cat": 1, "dog": 2, "Dog": 1, "sun": 1}}
-    v, _ = anchor_search.colour_values(f"{anchor_search.MISCLASSIFIED}: m", [0, 1, 2], [1, 1, 1],
+    v, _, _ = anchor_search.colour_values(f"{anchor_search.MISCLASSIFIED}: m", [0, 1, 2], [1, 1, 1],
                                        misclassified_counts=counts, target_words=["dog", "bird", "cat"])
     assert v.tolist() == [2.0, 0.0, 1.0]

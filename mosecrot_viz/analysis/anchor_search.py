@@ -9,6 +9,7 @@ on the other side when that has a row too (a lexicon pair the anchor rule left o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -44,23 +45,62 @@ def gloss_maps(pairs, *, lowercase_source: bool = True) -> tuple[dict, dict]:
     return en_to_t, t_to_en
 
 
+def _first_present(words, vocab_has) -> str | None:
+    """The first of `words` that `vocab_has` accepts, else the first of `words`, else None."""
+    words = list(words)
+    return next((w for w in words if vocab_has(w)), words[0] if words else None)
+
+
+def partner(word: str, side: str, anchors, pairs, source_vocab: dict, target_vocab, *,
+            lowercase_source: bool = True) -> tuple[str | None, int | None]:
+    """The one translation partner the Anchors page shows for `word`, and the anchor position it comes from.
+
+    side: "target" (a target word, as the vectors spell it) or "source" (an English token as `source_key` gives it).
+    The partner is the run's own anchor pair when the word is an anchor (the first anchor naming it: `anchor_policy`
+    kept that translation), else the first lexicon translation the other side has (a whole-word PLM token for a
+    target word, a vector for an English word: the one `core.anchors.extract_anchors` would have kept, e.g. for a
+    word the anchor filter left out), else the first lexicon translation, else None. Returns (partner, anchor index or
+    None). The plot's pair line, the search's partner point and the neighbour table all use this one definition, so
+    a word with several lexicon translations is never centred on one and drawn with another.
+    """
+    if side == "target":
+        i = next((i for i, w in enumerate(anchors.target_words) if w == word), None) if anchors is not None else None
+        if i is not None:
+            return anchors.source_words[i], i
+        english = [en for en, t in pairs if t == word]
+
+        def usable(en):  # as `core.anchors.extract_anchors` takes an English side: a whole-word PLM token
+            key = source_key(en, source_vocab, lowercase_source)
+            return key in source_vocab and not key.startswith("##")
+
+        return _first_present(english, usable), None
+    sid = source_vocab.get(word)
+    i = (next((i for i, s in enumerate(anchors.source_ids) if int(s) == sid), None)
+         if anchors is not None and sid is not None else None)
+    if i is not None:
+        return anchors.target_words[i], i
+    targets = [t for en, t in pairs if (en.lower() if lowercase_source else en) == word
+               or source_key(en, source_vocab, lowercase_source) == word]
+    return _first_present(targets, lambda t: t in target_vocab), None
+
+
 def find_word(query: str, anchors, source_vocab: dict, target_vocab: dict, pairs, *, lowercase_source: bool = True,
               max_matches: int = 5) -> list[Match]:
-    """Every match of `query` (exact, target side first), at most `max_matches` per side."""
+    """Every match of `query` (exact, target side first), at most `max_matches` per side. A target word's match is
+    its first anchor or, for a word that is not an anchor, one match with its `partner`; an English token matches
+    every anchor that uses it (up to `max_matches`), else once with its `partner`."""
     q = (query or "").strip()
     if not q:
         return []
     out = []
-    en_to_t, t_to_en = gloss_maps(pairs, lowercase_source=lowercase_source)
-    tgt_anchor = {w: i for i, w in reversed(list(enumerate(anchors.target_words)))}
-    if q in tgt_anchor:
-        i = tgt_anchor[q]
-        out.append(Match("target", q, anchors.source_words[i], i, int(anchors.source_ids[i]), int(anchors.target_ids[i])))
-    elif q in target_vocab:
-        partner = t_to_en.get(q)
-        key = source_key(partner, source_vocab, lowercase_source) if partner else None
-        sid = source_vocab.get(key) if key else None
-        out.append(Match("target", q, partner, None, int(sid) if sid is not None else None, int(target_vocab[q])))
+    if q in target_vocab or q in anchors.target_words:
+        en, i = partner(q, "target", anchors, pairs, source_vocab, target_vocab, lowercase_source=lowercase_source)
+        if i is not None:
+            out.append(Match("target", q, en, i, int(anchors.source_ids[i]), int(anchors.target_ids[i])))
+        else:
+            key = source_key(en, source_vocab, lowercase_source) if en else None
+            sid = source_vocab.get(key) if key else None
+            out.append(Match("target", q, en, None, int(sid) if sid is not None else None, int(target_vocab[q])))
     key = source_key(q, source_vocab, lowercase_source)
     sid = source_vocab.get(key)
     if sid is not None:
@@ -68,9 +108,9 @@ def find_word(query: str, anchors, source_vocab: dict, target_vocab: dict, pairs
         if hits:
             out += [Match("source", key, anchors.target_words[i], i, int(sid), int(anchors.target_ids[i])) for i in hits]
         else:
-            partner = en_to_t.get(key)
-            row = target_vocab.get(partner) if partner else None
-            out.append(Match("source", key, partner, None, int(sid), int(row) if row is not None else None))
+            t, _ = partner(key, "source", anchors, pairs, source_vocab, target_vocab, lowercase_source=lowercase_source)
+            row = target_vocab.get(t) if t else None
+            out.append(Match("source", key, t, None, int(sid), int(row) if row is not None else None))
     return out
 
 
@@ -128,22 +168,23 @@ def _cos_neighbours(vec, matrix, words, k: int, skip: str | None, gloss: dict) -
 
 
 def neighbour_tables(word: str, side: str, *, e_s, source_words, kv, pairs, source_vocab, lowercase_source=True,
-                     k: int = 10) -> dict:
+                     k: int = 10, anchors=None) -> dict:
     """Neighbours of a word in both original spaces, glossed from the lexicon.
 
-    For a target word: its neighbours among the target vectors (E_t), and the neighbours of its English
-    translation among the PLM's input embeddings (E_s). For an English token the other way round.
+    For a target word: its neighbours among the target vectors (E_t), and the neighbours of its English partner
+    among the PLM's input embeddings (E_s, shape (vocab, d)). For an English token the other way round. The partner
+    is `partner`'s (the run's anchor pair `anchors` where the word is an anchor), the one the plot draws.
     Returns {"target": [rows], "source": [rows], "target_word": ..., "source_word": ...}; a side without a
-    row (no translation, no vector) has no rows.
+    row (no translation, no vector) has no rows. Glosses stay the first lexicon translation of each neighbour.
     """
     en_to_t, t_to_en = gloss_maps(pairs, lowercase_source=lowercase_source)
     if side == "target":
         tw = word
-        en = t_to_en.get(word)
+        en, _ = partner(word, "target", anchors, pairs, source_vocab, kv.key_to_index, lowercase_source=lowercase_source)
         sw = source_key(en, source_vocab, lowercase_source) if en else None
     else:
         sw = source_key(word, source_vocab, lowercase_source)
-        tw = en_to_t.get(sw)
+        tw, _ = partner(sw, "source", anchors, pairs, source_vocab, kv.key_to_index, lowercase_source=lowercase_source)
     out = {"target_word": tw, "source_word": sw, "target": [], "source": []}
     if tw is not None and tw in kv.key_to_index:
         out["target"] = _cos_neighbours(kv.vectors[kv.key_to_index[tw]], kv.vectors, kv.index_to_key, k, tw, t_to_en)
@@ -163,27 +204,43 @@ def colour_options(mappers, methods) -> list[str]:
             + [f"{MISCLASSIFIED}: {m}" for m in methods])
 
 
+class Colouring(NamedTuple):
+    """What to colour the plotted pairs by: `values` (m,) one per pair, the colour bar's `title`, and `categories`:
+    None for a quantity (a continuous scale), else the class names, `categories[i]` naming value i (a flat colour
+    per class; `plots.anchor_space(color_categories=...)`)."""
+
+    values: np.ndarray
+    title: str
+    categories: tuple[str, ...] | None = None
+
+
+BLI_CLASSES = ("BLI miss", "BLI hit")  # value 0, value 1
+ANCHOR_CLASSES = ("searched, not an anchor", "anchor")
+
+
 def colour_values(by: str, target_rows, is_anchor, *, bli_hits: dict | None = None,
-                  misclassified_counts: dict | None = None, target_words=()) -> tuple[np.ndarray, str] | None:
-    """Per plotted pair, the value to colour by, and its legend title; None for "side".
+                  misclassified_counts: dict | None = None, target_words=()) -> Colouring | None:
+    """Per plotted pair, the value to colour by, its legend title and whether it is categorical; None for "side".
 
     "frequency rank": the target word's row in the vectors file (most frequent first); "anchor": 1 for anchors,
-    0 for searched words that are not; "BLI hit ...: M": 1 when the pair's mapped target word (F_t under mapper M)
-    has an English translation as its nearest whole-word token, else 0 (`bli_hits[M]`, one bool per pair);
-    "misclassified ...: M": how many test sentences method M got wrong contain the target word
-    (`misclassified_counts[M]`: word -> count, see `misclassified_word_counts`).
+    0 for searched words that are not (categorical); "BLI hit ...: M": 1 when the pair's mapped target word (F_t
+    under mapper M) has an English translation as its nearest whole-word token, else 0 (`bli_hits[M]`, one bool
+    per pair; categorical: a hit or a miss, never a point on a 0..1 scale); "misclassified ...: M": how many test
+    sentences method M got wrong contain the target word (`misclassified_counts[M]`: word -> count, see
+    `misclassified_word_counts`).
     """
     if by == "frequency rank":
-        return np.asarray(target_rows, dtype=float), "frequency rank"
+        return Colouring(np.asarray(target_rows, dtype=float), "frequency rank")
     if by == "anchor":
-        return np.asarray(is_anchor, dtype=float), "anchor (1) or not (0)"
+        return Colouring(np.asarray(is_anchor, dtype=float), "anchor or not", ANCHOR_CLASSES)
     if by.startswith(BLI_HIT + ": "):
         m = by.split(": ", 1)[1]
-        return np.asarray((bli_hits or {})[m], dtype=float), f"BLI hit (1) or miss (0), {m}"
+        return Colouring(np.asarray((bli_hits or {})[m], dtype=float), f"BLI, {m}", BLI_CLASSES)
     if by.startswith(MISCLASSIFIED + ": "):
         m = by.split(": ", 1)[1]
         counts = (misclassified_counts or {}).get(m, {})
-        return np.asarray([counts.get(w, 0) for w in target_words], dtype=float), f"misclassified sentences, {m}"
+        return Colouring(np.asarray([counts.get(w, 0) for w in target_words], dtype=float),
+                         f"misclassified sentences, {m}")
     return None
 
 

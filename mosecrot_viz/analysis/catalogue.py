@@ -90,7 +90,7 @@ def _neighbours(src, side: str, word: str) -> Neighbours:
     tok = spaces.tokenizer
     t = neighbour_tables(word, side, e_s=spaces.e_s, source_words=tok.convert_ids_to_tokens(list(range(len(spaces.e_s)))),
                          kv=inputs.vectors, pairs=inputs.pairs, source_vocab=tok.get_vocab(),
-                         lowercase_source=spaces.lowercase_source)
+                         lowercase_source=spaces.lowercase_source, anchors=spaces.anchors)
     return Neighbours(t["target_word"], t["source_word"], t["target"], t["source"])
 
 

@@ -28,6 +28,10 @@ LEVEL_COLOR = "#4c78a8"  # a level (the ceiling, the result), never a method's o
 # one distinct colour for every method the app knows (the 10-colour Plotly palette made ls and majority share one)
 _PALETTE = list(dict.fromkeys(qualitative.Plotly + qualitative.D3 + qualitative.Dark24))
 _KNOWN = {m: _PALETTE[i] for i, m in enumerate(ALL_METHODS)}
+# a categorical colour's classes (value 0, 1, ...): a miss is red, a hit green, further classes the qualitative palette
+CATEGORY_COLORS = (DROPPED_COLOR, KEPT_COLOR, *qualitative.Safe)
+# with a colour bar at the right, the legend goes below the plot so neither covers the other
+LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0}
 # Above this many points, scatter traces use WebGL.
 WEBGL_THRESHOLD = 2000
 
@@ -208,8 +212,26 @@ def pair_line_indices(n: int, max_lines: int) -> np.ndarray:
 HIGHLIGHT_TRACE = "search"  # the trace anchor_space draws for searched (highlighted) words
 
 
+def categorical_marker(values, categories: Sequence[str]) -> dict:
+    """Marker colours for class indices `values` (n,) in 0..len(categories)-1: one flat colour per class and a colour
+    bar with one labelled step per class (`categories[i]` names value i), not a continuous scale."""
+    k = len(categories)
+    if k < 1 or k > len(CATEGORY_COLORS):
+        raise ValueError(f"1 to {len(CATEGORY_COLORS)} categories, got {k}")
+    v = np.asarray(values, dtype=float)
+    if v.size and (np.any(v < 0) or np.any(v > k - 1) or np.any(v != np.round(v))):
+        raise ValueError(f"categorical colour values must be integers 0..{k - 1}")
+    scale = []
+    for i in range(k):  # a step function over [0, 1]: class i owns [i/k, (i+1)/k]
+        scale += [[i / k, CATEGORY_COLORS[i]], [(i + 1) / k, CATEGORY_COLORS[i]]]
+    return {"color": v.tolist(), "colorscale": scale, "cmin": -0.5, "cmax": k - 0.5,
+            "colorbar": {"tickvals": list(range(k)), "ticktext": list(categories), "lenmode": "pixels",
+                         "len": 40 * k + 40}}
+
+
 def anchor_space(src_xy, tgt_xy, src_words: Sequence[str], tgt_words: Sequence[str], mode: str = "overlay",
-                 max_lines: int = 300, *, color=None, color_title: str | None = None, extras: Sequence[dict] = (),
+                 max_lines: int = 300, *, color=None, color_title: str | None = None,
+                 color_categories: Sequence[str] | None = None, extras: Sequence[dict] = (),
                  highlight: Sequence[dict] = ()) -> go.Figure:
     """Source and target anchors in 2-D (from `analysis.projection.joint_anchor_projection`).
 
@@ -219,7 +241,10 @@ def anchor_space(src_xy, tgt_xy, src_words: Sequence[str], tgt_words: Sequence[s
     Hover shows each word and its translation.
 
     color: one value per pair (e.g. the target word's frequency rank), drawn on both sides with a colour bar titled
-    `color_title`, instead of one colour per side. extras: searched words that are not anchors, dicts with x, y,
+    `color_title`, instead of one colour per side; the legend then goes below the plot (`LEGEND_BELOW`) so the
+    colour bar never covers it. color_categories: when given, `color` holds class indices and each class gets one
+    flat colour and a labelled step of the colour bar (`categorical_marker`; e.g. a BLI miss (0) or hit (1)), not
+    the continuous Viridis scale. extras: searched words that are not anchors, dicts with x, y,
     side ("source"/"target"), word, partner; one trace per side, after the anchors. highlight: dicts with x, y, side,
     word: drawn last as the trace named `HIGHLIGHT_TRACE` (large stars, labelled).
     """
@@ -237,11 +262,15 @@ def anchor_space(src_xy, tgt_xy, src_words: Sequence[str], tgt_words: Sequence[s
     n = src.shape[0]
     src_words, tgt_words = [str(w) for w in src_words], [str(w) for w in tgt_words]
     scatter = _scatter(n)
+    coloured = (categorical_marker(color, color_categories) if color_categories is not None
+                else {"color": list(np.asarray(color, dtype=float)), "colorscale": "Viridis", "colorbar": {}}
+                if color is not None else None)
+
     def marker(side_color, symbol="circle", bar=False):
-        if color is None:
+        if coloured is None:
             return {"color": side_color, "size": 6}
-        return {"color": list(np.asarray(color, dtype=float)), "colorscale": "Viridis", "size": 7, "symbol": symbol,
-                "showscale": bar, "colorbar": {"title": {"text": color_title or ""}}}
+        bar_spec = {**coloured["colorbar"], "title": {"text": color_title or ""}}
+        return {**coloured, "size": 7, "symbol": symbol, "showscale": bar, "colorbar": bar_spec}
 
     src_trace = scatter(x=src[:, 0], y=src[:, 1], mode="markers", name="source (English)",
                         marker=marker(SOURCE_COLOR, bar=True), text=src_words,
@@ -283,7 +312,7 @@ def anchor_space(src_xy, tgt_xy, src_words: Sequence[str], tgt_words: Sequence[s
         for c in (1, 2):
             fig.update_xaxes(title_text="component 1", row=1, col=c)
             fig.update_yaxes(title_text="component 2", row=1, col=c)
-        fig.update_layout(title=title)
+        fig.update_layout(title=title, **({"legend": LEGEND_BELOW} if coloured else {}))
         return fig
     idx = pair_line_indices(n, max_lines)
     lx, ly = [], []
@@ -297,7 +326,8 @@ def anchor_space(src_xy, tgt_xy, src_words: Sequence[str], tgt_words: Sequence[s
     fig.add_trace(tgt_trace)
     for _, trace in added:
         fig.add_trace(trace)
-    fig.update_layout(title=title, xaxis_title="component 1", yaxis_title="component 2")
+    fig.update_layout(title=title, xaxis_title="component 1", yaxis_title="component 2",
+                      **({"legend": LEGEND_BELOW} if coloured else {}))
     return fig
 
 
@@ -413,10 +443,30 @@ def _ordered(df: pd.DataFrame, col: str) -> pd.DataFrame:
     return df
 
 
+def coverage_tick_labels(df: pd.DataFrame) -> tuple[list, list[str]]:
+    """(the bins in plotting order, one x tick label per bin: the bin and its example count, "0.2 (n=31)").
+
+    Every method is scored on the same test set, so a bin has one count; should methods ever disagree (a method
+    with missing predictions), the label gives the range, "(n=28-31)". df: error_vs_coverage's frame."""
+    bins, ns = [], {}
+    for _, grp in df.groupby("method", sort=False):
+        grp = _ordered(grp, "bin")
+        for b, n in zip(grp["bin"], grp["n"]):
+            key = str(b) if isinstance(b, pd.Interval) else b
+            if key not in ns:
+                bins.append(key)
+            ns.setdefault(key, set()).add(int(n))
+    if all(isinstance(b, (int, float, np.number)) for b in bins):
+        bins = sorted(bins)
+    labels = [f"{b} (n={min(ns[b])})" if len(ns[b]) == 1 else f"{b} (n={min(ns[b])}-{max(ns[b])})" for b in bins]
+    return bins, labels
+
+
 def error_vs_coverage(df: pd.DataFrame, *,
                       x_title: str = "share of the example's words without a static vector") -> go.Figure:
-    """Error rate per bin of the unknown-word share, one lines+markers trace per method; each marker is
-    labelled with its bin's example count (n), which the hover repeats."""
+    """Error rate per bin of the unknown-word share, one lines+markers trace per method. A bin's example count (n)
+    is the same for every method, so it is written once, in the bin's x tick label (`coverage_tick_labels`), not
+    beside every marker (where several methods' labels covered each other); the hover repeats it."""
     title = "Error rate against the share of words without a vector"
     _need_columns(df, ["method", "bin", "error_rate", "n"], "error_vs_coverage")
     if df.empty:
@@ -425,13 +475,14 @@ def error_vs_coverage(df: pd.DataFrame, *,
     for m, grp in df.groupby("method", sort=False):
         grp = _ordered(grp, "bin")
         x = [str(b) if isinstance(b, pd.Interval) else b for b in grp["bin"]]
-        fig.add_trace(go.Scatter(x=x, y=grp["error_rate"].tolist(), mode="lines+markers+text", name=str(m),
-                                 text=[f"n={n}" for n in grp["n"]], textposition="top center",
+        fig.add_trace(go.Scatter(x=x, y=grp["error_rate"].tolist(), mode="lines+markers", name=str(m),
                                  marker_color=method_color(str(m)), customdata=grp["n"].tolist(),
                                  hovertemplate=f"{m}<br>%{{x}}<br>error rate %{{y:.3f}}<br>n = %{{customdata}}"
                                                "<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="error rate", yaxis_range=[0, 1],
-                      legend_title="method")
+    bins, labels = coverage_tick_labels(df)
+    fig.update_layout(title=title, xaxis_title=f"{x_title} (n = test examples in the bin)", yaxis_title="error rate",
+                      yaxis_range=[0, 1], legend_title="method",
+                      xaxis={"tickmode": "array", "tickvals": bins, "ticktext": labels})
     return fig
 
 

@@ -8,15 +8,18 @@ import streamlit as st
 
 from mosecrot_viz.analysis.compare import NOT_ZERO_SHOT
 from mosecrot_viz.defaults import registry as resources
+from mosecrot_viz.defaults import shipped
 from mosecrot_viz.records import RunState, as_results
 
 
 def provenance_table() -> pd.DataFrame:
-    """The embedded defaults with package, licence and provenance, as the README lists them."""
+    """The embedded defaults with package, licence and provenance, as the README lists them, then the files the app
+    ships in assets/ from a registry (the CJK web font; `defaults.shipped`), "cached" reading "shipped"."""
     rows = resources.describe()
     for r in rows:
         built = resources.cache_path_if_built(r["key"])
         r["cached"] = "yes" if built else "no"
+    rows += [{**r, "cached": "shipped"} for r in shipped.describe()]
     return pd.DataFrame(rows)[["key", "description", "package", "licence", "rights", "provenance", "note", "cached"]]
 
 

@@ -204,7 +204,7 @@ def test_error_vs_coverage_one_line_per_method():
     fig = plots.error_vs_coverage(df)
     assert [t.name for t in fig.data] == ["rr-softmax", "ls"]
     assert list(fig.data[0].x) == [0.5, 0.7, 0.9] and list(fig.data[0].y) == [0.5, 0.3, 0.1]  # sorted by bin
-    assert list(fig.data[1].customdata) == [10, 20, 30] and fig.data[1].mode == "lines+markers+text"
+    assert list(fig.data[1].customdata) == [10, 20, 30] and fig.data[1].mode == "lines+markers"
     assert fig.layout.yaxis.title.text == "error rate" and _title(fig)
     with pytest.raises(ValueError, match="n"):
         plots.error_vs_coverage(df.drop(columns="n"))
@@ -249,11 +249,52 @@ def test_cosine_hist_says_what_it_shows_and_counts_each_series():
     assert fig.data[0].name == "rr-softmax (n=3, mean 0.500)"
 
 
-def test_error_vs_coverage_labels_each_bin_with_its_count():
-    df = pd.DataFrame({"method": ["ls", "ls"], "bin": ["0-10%", "10-20%"], "error_rate": [0.2, 0.4], "n": [7, 3]})
+def test_error_vs_coverage_writes_each_bins_count_once_in_its_tick_label():
+    """Several methods share a bin's n (one test set): it is in the x tick label, not a text label per marker
+    (those covered each other, issue 26); the hover keeps it."""
+    df = pd.DataFrame({"method": ["ls", "ls", "rr-softmax", "rr-softmax"], "bin": ["0-10%", "10-20%"] * 2,
+                       "error_rate": [0.2, 0.4, 0.21, 0.41], "n": [7, 3, 7, 3]})
     fig = plots.error_vs_coverage(df)
-    assert list(fig.data[0].text) == ["n=7", "n=3"]
+    assert all(t.text is None and "text" not in t.mode for t in fig.data)  # no per-marker labels to overlap
+    assert list(fig.layout.xaxis.tickvals) == ["0-10%", "10-20%"]
+    assert list(fig.layout.xaxis.ticktext) == ["0-10% (n=7)", "10-20% (n=3)"]
+    assert all("n = %{customdata}" in t.hovertemplate for t in fig.data) and list(fig.data[1].customdata) == [7, 3]
     assert "without a" in fig.layout.xaxis.title.text and "without a vector" in fig.layout.title.text
+    numeric = pd.DataFrame({"method": ["ls", "ls", "lr"], "bin": [0.4, 0.2, 0.2], "error_rate": [0.1, 0.2, 0.3],
+                            "n": [5, 9, 8]})
+    assert plots.coverage_tick_labels(numeric) == ([0.2, 0.4], ["0.2 (n=8-9)", "0.4 (n=5)"])  # counts that differ
+
+
+def test_anchor_space_colour_bar_and_legend_do_not_overlap():
+    """With a colour bar (at the right, x = 1.02) the legend goes below the plot, in both layouts (issue 26)."""
+    xy = np.random.default_rng(0).normal(size=(6, 2))
+    words = list("abcdef")
+    for mode in ("overlay", "side-by-side"):
+        fig = plots.anchor_space(xy, xy, words, words, mode=mode, color=np.arange(6), color_title="frequency rank")
+        bar = next(t.marker for t in fig.data if t.marker.showscale)
+        assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0 and fig.layout.legend.yanchor == "top"
+        assert bar.colorbar.y is None or bar.colorbar.y >= 0  # the bar stays beside the plot, above y = 0
+    plain = plots.anchor_space(xy, xy, words, words)
+    assert plain.layout.legend.orientation is None  # no colour bar: the legend keeps its place at the right
+
+
+def test_anchor_space_draws_a_categorical_colour_as_labelled_classes():
+    """A BLI hit (0/1) gets two flat colours and a two-step colour bar labelled miss / hit, not Viridis 0..1."""
+    from mosecrot_viz.analysis import anchor_search
+
+    xy = np.random.default_rng(0).normal(size=(4, 2))
+    c = anchor_search.colour_values(f"{anchor_search.BLI_HIT}: ls", [0, 1, 2, 3], [1] * 4,
+                                    bli_hits={"ls": [True, False, True, True]})
+    assert c.categories == ("BLI miss", "BLI hit") and c.values.tolist() == [1, 0, 1, 1]
+    fig = plots.anchor_space(xy, xy, list("abcd"), list("wxyz"), color=c.values, color_title=c.title,
+                             color_categories=c.categories)
+    src = fig.data[1].marker
+    assert list(src.colorbar.tickvals) == [0, 1] and list(src.colorbar.ticktext) == ["BLI miss", "BLI hit"]
+    assert {col for _, col in src.colorscale} == {plots.DROPPED_COLOR, plots.KEPT_COLOR}  # two colours, no ramp
+    assert (src.cmin, src.cmax) == (-0.5, 1.5) and src.colorbar.title.text == "BLI, ls"
+    assert anchor_search.colour_values("frequency rank", [3, 1], [1, 1]).categories is None  # a quantity stays continuous
+    with pytest.raises(ValueError, match="integers"):
+        plots.categorical_marker([0, 0.5], ("a", "b"))
 
 
 def test_exported_html_embeds_plotly_and_needs_no_network():

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mosecrot_viz.defaults import registry as resources
+from mosecrot_viz.defaults import shipped
 from mosecrot_viz.defaults.bible import BIBLE_TRANSLATIONS
 from mosecrot_viz.errors import ResourceError
 
@@ -26,7 +27,7 @@ def _readme_defaults_table() -> dict[str, list[str]]:
 
 
 def test_every_default_has_a_licence_and_the_readme_table_matches_describe():
-    described = {r["key"]: r for r in resources.describe()}
+    described = {r["key"]: r for r in resources.describe() + shipped.describe()}  # + the font in assets/
     readme = _readme_defaults_table()
     assert set(readme) == set(described)  # one README row per default, no more
     for key, row in described.items():
