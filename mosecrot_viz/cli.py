@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--engine", default="local", choices=["local", "ray"], help="with --grid: where trials run")
     sweep.add_argument("--address", help="with --engine ray: an existing cluster (e.g. ray://head:10001 or auto)")
     sweep.add_argument("--cpus-per-trial", type=float, default=1, help="with --engine ray: CPUs each trial reserves")
-    sweep.add_argument("--param", choices=["top_k", "n_anchors", "temperature", "drop_stopword_anchors"],
+    sweep.add_argument("--param", choices=list(schema.SWEEPABLE),
                        help="the one parameter to vary (without --grid)")
     sweep.add_argument("--values", help="comma-separated, e.g. 1,10,50,100,all")
 

@@ -1,7 +1,7 @@
 """Compare: past runs side by side (task, inputs, intervals), a paired difference between two runs of one task, sweeps."""
 import streamlit as st
 
-from mosecrot_viz.analysis import compare, plots
+from mosecrot_viz.analysis import compare, plots, script_shift
 from mosecrot_viz.records import RunState
 from mosecrot_viz.store.runs import list_runs, runs_table
 from mosecrot_viz.store.sweeps import FRAME_COLUMNS, grid_summary, sweep_frame, sweep_progress
@@ -91,6 +91,10 @@ def show_sweep(sid: str) -> None:
         st.caption("No trial has finished yet.")
         return
     axes = [c for c in one.columns if c not in FRAME_COLUMNS and c != "seed"]
+    if script_shift.is_share_sweep(one, axes):  # the unseen-script simulation: where stitching catches up
+        show_figure(script_shift.crossover_figure(one), f"compare_shift_fig_{sid}")
+        st.dataframe(script_shift.crossover_table(one), hide_index=True)
+        st.caption(script_shift.SIMULATION_NOTE)
     if axes:  # a grid: pick the axis to draw against; seeds are averaged
         x = st.selectbox("x axis", axes, key=f"compare_grid_x_{sid}")
         summary = grid_summary(one, x)

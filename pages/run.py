@@ -8,6 +8,7 @@ disabled while any run of this setup is going, and no other page's picker change
 import streamlit as st
 
 from mosecrot_viz.analysis.run_warnings import run_warnings
+from mosecrot_viz.analysis.script_shift import SIMULATION_NOTE
 from mosecrot_viz.analysis.training import fine_tune_table
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ALL_METHODS, ExperimentConfig
@@ -66,11 +67,15 @@ with st.expander("Beyond the paper's setting: words without a static vector"):
     bc = st.columns(2)
     bc[0].checkbox(state.widget_label("run_lexvocab"), **state.kw("run", "run_lexvocab"))
     bc[1].checkbox(state.widget_label("run_subwords"), **state.kw("run", "run_subwords"))
+with st.expander("A simulation: the target language in a script the multilingual model never saw"):
+    _number(st, "run_shift")
+    st.caption(SIMULATION_NOTE + " Sweep it below (parameter script_shift) and Compare draws both curves.")
 with st.expander("Sweep one parameter (every trial is stored; Compare draws the curve)"):
     sc = st.columns(2)
     param = sc[0].selectbox("parameter", list(SWEEPABLE), **state.kw("run", "run_sweep_param"))
     values = sc[1].text_input("values", {"top_k": "1,10,50,100,all", "n_anchors": "500,3000,all",
-                                         "temperature": "0.01,0.05,0.1,0.5", "drop_stopword_anchors": "false,true"}[param],
+                                         "temperature": "0.01,0.05,0.1,0.5", "drop_stopword_anchors": "false,true",
+                                         "script_shift": "0,0.25,0.5,0.75,1"}[param],
                               key=f"run_sweep_values_{param}")
     sweep_clicked = st.button("Start sweep", key="run_sweep_start", disabled=not setup)
 record = state.save("run", [*state.RUN_DEFAULTS, "run_methods"])

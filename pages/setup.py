@@ -9,6 +9,7 @@ count is the run's own (`experiment.spaces.count_anchors`, with Run's anchor opt
 
 import streamlit as st
 
+from mosecrot_viz.analysis.script_shift import SIMULATION_NOTE
 from mosecrot_viz.errors import InputError, OverlapError
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.ui import cached, state
@@ -170,6 +171,10 @@ else:
     st.caption("Dropped lexicon pairs by reason: " + ", ".join(f"{k}: {v:,}" for k, v in anchors["dropped"].items())
                + (f". Anchor options from Run: {readable_options(opts)}." if opts else "."))
     st.success(f"Inputs ready: {setup['label']}. Go to **Run**.")
+    shift = state.simulated_shift(record.get("run"))
+    if shift:  # set on Run: these inputs will be read with part of the target alphabet renamed
+        st.info(f"Run simulates an unseen script on these inputs: {shift:.0%} of the target alphabet renamed. "
+                + SIMULATION_NOTE)
 
 with st.expander("Provenance and licences of the embedded defaults"):
     st.dataframe(provenance_table(), hide_index=True)

@@ -1,4 +1,5 @@
 """Every page renders without a browser (AppTest), from a real stored run on tiny data."""
+import json
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,27 @@ def test_try_a_sentence_warns_when_the_sentence_is_not_in_the_target_language(st
     assert any("have no target-language vector" in w.value for w in at.warning)
     at.text_area(key="errors_sentence").set_value("xthe xdog xsat").run()  # the target language: no warning
     assert not any("have no target-language vector" in w.value for w in at.warning)
+
+
+def test_a_script_shift_sweep_is_labelled_a_simulation_and_compare_draws_where_the_curves_cross(
+        tmp_path, monkeypatch, tiny_run_args):
+    from mosecrot_viz.analysis import script_shift
+    from mosecrot_viz.store.sweeps import parse_values, run_sweep, sweep_configs
+
+    monkeypatch.setenv("MOSECROT_RUNS", str(tmp_path / "runs"))
+    base = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "source", "majority"], epochs=1)
+    assert parse_values("script_shift", "0,1") == [0.0, 1.0]
+    run_sweep(sweep_configs(base, "script_shift", [0.0, 1.0]), root=tmp_path / "runs")
+    at = _app()
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    crossing = next(d.value for d in at.dataframe if "catches up at share" in d.value.columns)
+    assert set(crossing["method"]) == {"rr-softmax", "majority"} and set(crossing["against"]) == {"source"}
+    assert any(c.value == script_shift.SIMULATION_NOTE for c in at.caption)
+    titles = [json.loads(p.proto.spec)["layout"]["title"]["text"] for p in at.get("plotly_chart")]
+    assert any(t.startswith("Unseen-script simulation") for t in titles), titles
+    at.switch_page("pages/run.py").run()
+    assert any(c.value.startswith(script_shift.SIMULATION_NOTE) for c in at.caption)  # where it is set
+    at.number_input(key="run_shift").set_value(0.5).run()
+    assert not at.exception, [e.value for e in at.exception]

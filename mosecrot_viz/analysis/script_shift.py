@@ -5,7 +5,8 @@ per trial and seed: rows of one share and method are averaged), as `store.sweeps
 `script_shift` axis (the share then is the column `script_shift`; a one-parameter sweep calls it `value`).
 `crossover` finds the share where a method first reaches a reference (`mplm` by default), by linear interpolation
 between the two swept shares around the change of sign; `crossover_figure` draws both curves and marks the crossing.
-Pure: no files, no Streamlit (Compare would call `crossover_figure` with the frame it already reads).
+`is_share_sweep` tells Compare when a sweep is one over the share; `crossover_table` is the table it shows.
+Pure: no files, no Streamlit (Compare calls these with the frame it already reads).
 """
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ import plotly.graph_objects as go
 from mosecrot_viz.analysis.plots import method_color
 
 READERS = ("mplm", "source")  # the methods that read the target text with a PLM's own tokenizer
+SIMULATION_NOTE = (
+    "A simulation, not a real language: the swept share of the target alphabet is renamed, one to one, into a block "
+    "of code points neither tokenizer knows, in the vectors' words, the lexicon and the target text alike. The "
+    "multilingual model (mplm) and the English model reading target text (source) then meet what looks like an "
+    "unseen script, as they would for a language they were never trained on; static-vector stitching looks words up "
+    "by their vectors and does not notice (its predictions are the same at every share). Where the curves cross is "
+    "where stitching would start to pay for a language in a script the multilingual model never saw.")
 
 
 def share_column(frame: pd.DataFrame) -> str:
@@ -95,3 +103,24 @@ def crossover_figure(frame: pd.DataFrame, methods=None, references=READERS) -> g
                       xaxis_title="share of the target alphabet renamed into unseen scripts",
                       yaxis_title="macro-F1 (target test)", yaxis={"range": [0, 1]})
     return fig
+
+
+def is_share_sweep(frame: pd.DataFrame, axes=()) -> bool:
+    """Whether a sweep's frame (`store.sweeps.sweep_frame`) is over the script-shift share: a one-parameter sweep
+    of `script_shift`, or a grid whose only axis (besides seeds, `axes`) is `script_shift`."""
+    if list(axes) == ["script_shift"]:
+        return True
+    return not axes and "param" in frame.columns and set(frame["param"]) == {"script_shift"}
+
+
+def crossover_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """`crossover_rows` as the table Compare shows: per static method and reader, the share where it catches up
+    ("not on the swept shares" when it never does) and both macro-F1s at the smallest and largest share."""
+    rows = crossover_rows(frame)
+    out = pd.DataFrame([{
+        "method": r["method"], "against": r["reference"],
+        "catches up at share": "not on the swept shares" if r["crossover"] is None else f"{r['crossover']:.2f}",
+        f"F1 at {r['first_share']:g}": round(r["f1_first"], 3), f"{r['reference']} at {r['first_share']:g}":
+        round(r["reference_first"], 3), f"F1 at {r['last_share']:g}": round(r["f1_last"], 3),
+        f"{r['reference']} at {r['last_share']:g}": round(r["reference_last"], 3)} for r in rows])
+    return out

@@ -169,8 +169,13 @@ class RunOptions:
                                         "into scripts neither tokenizer knows, in the vectors' words, the lexicon and "
                                         "the target text (after segmentation), so mplm and source meet an unseen "
                                         "script and static vectors do not notice (default: off)",
-                                        label="script shift", check="share", metavar="SHARE")  # core.script_shift
+                                        label="unseen-script simulation: share renamed (0 = off)", check="share",
+                                        metavar="SHARE", zero_is_none="app", widget_max=1.0,
+                                        widget_step=0.25)  # core.script_shift
 
+
+#: the options `sweep --param` (and the Run page's sweep) can vary one at a time (`store.sweeps.parse_values`)
+SWEEPABLE = ("top_k", "n_anchors", "temperature", "drop_stopword_anchors", "script_shift")
 
 #: field name -> its Option, in field order
 OPTIONS: dict[str, Option] = {f.name: f.metadata["option"] for f in fields(RunOptions)}

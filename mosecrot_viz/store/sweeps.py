@@ -1,8 +1,9 @@
 """Sweeps: one parameter over several values, every trial a run in the store (the paper's Tables 3-4).
 
-`top_k` (all = 0), `n_anchors` (random subsets), `temperature`, and `drop_stopword_anchors` are
-sweepable. English-only fine-tunes are shared through the model cache, so a top-k sweep trains
-the LS/source model once.
+`top_k` (all = 0), `n_anchors` (random subsets), `temperature`, `drop_stopword_anchors` and `script_shift` (the
+unseen-script simulation's share: Compare draws where the static-vector methods cross mplm) are sweepable
+(`experiment.options.SWEEPABLE`). English-only fine-tunes are shared through the model cache, so a top-k sweep
+trains the LS/source model once.
 """
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ import pandas as pd
 from mosecrot_viz.core.metrics import seed_std
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ExperimentConfig
+from mosecrot_viz.experiment.options import SWEEPABLE  # noqa: F401 (re-exported for the Run page)
 from mosecrot_viz.records import RunState
-
-SWEEPABLE = ("top_k", "n_anchors", "temperature", "drop_stopword_anchors")
 
 
 def parse_values(param: str, text: str) -> list:
-    """'1,10,50,all' -> [1, 10, 50, None] for top_k / n_anchors; floats for temperature; bools for stop words."""
+    """'1,10,50,all' -> [1, 10, 50, None] for top_k / n_anchors; floats for temperature and script_shift; bools for
+    stop words. Each value's bounds are checked with its trial's config (`sweep_configs`)."""
     if param not in SWEEPABLE:
         raise InputError(f"cannot sweep {param!r}; choose from {SWEEPABLE}")
     out = []
@@ -28,7 +29,7 @@ def parse_values(param: str, text: str) -> list:
         try:
             if param in ("top_k", "n_anchors"):
                 out.append(None if raw.lower() in ("all", "0") else int(raw))
-            elif param == "temperature":
+            elif param in ("temperature", "script_shift"):
                 out.append(float(raw))
             else:
                 out.append(raw.lower() in ("1", "true", "yes", "on"))

@@ -212,7 +212,7 @@ RUN_WIDGETS = {"run_seeds": "seeds", "run_topk": "top_k", "run_tau": "temperatur
                "run_patience": "patience", "run_device": "device", "run_freeze": "freeze_embeddings",
                "run_policy": "anchor_policy", "run_agree": "anchor_agreement_share", "run_nanchors": "n_anchors",
                "run_stop": "drop_stopword_anchors", "run_lexvocab": "extend_vocab_from_lexicon",
-               "run_subwords": "unk_policy"}
+               "run_subwords": "unk_policy", "run_shift": "script_shift"}
 ANCHOR_WIDGETS = ("run_policy", "run_agree", "run_nanchors", "run_stop", "run_lexvocab", "run_subwords")
 
 
@@ -275,6 +275,11 @@ def default_methods(setup: dict | None) -> list[str]:
 
 RUN_DEFAULTS = {**{key: widget_value(name, options.default_of(name)) for key, name in RUN_WIDGETS.items()},
                 "run_sweep_param": "top_k"}
+
+
+def simulated_shift(values: dict) -> float | None:
+    """The unseen-script share Run's widgets (`values`, as stored) set, or None when the simulation is off."""
+    return option_value("script_shift", {**RUN_DEFAULTS, **(values or {})}["run_shift"])
 
 
 def config_overrides(values: dict, *, with_training: bool = True) -> dict:
