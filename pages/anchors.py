@@ -9,6 +9,9 @@ from mosecrot_viz.analysis.registry import DEFAULT_ANCHOR_VIEW, DEFAULT_HEATMAP_
 from mosecrot_viz.experiment.config import MAPPED_METHODS
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
+from mosecrot_viz.ui.entry import require_app
+
+require_app()  # a page's own URL on a fresh server runs through app.py's navigation (ui.entry)
 
 st.title("Anchors")
 run = run_picker("anchors")

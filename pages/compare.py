@@ -6,6 +6,9 @@ from mosecrot_viz.records import RunState
 from mosecrot_viz.store.runs import list_runs, runs_table
 from mosecrot_viz.store.sweeps import FRAME_COLUMNS, grid_summary, sweep_frame, sweep_progress
 from mosecrot_viz.ui.components import show_figure, zero_shot_best
+from mosecrot_viz.ui.entry import require_app
+
+require_app()  # a page's own URL on a fresh server runs through app.py's navigation (ui.entry)
 
 st.title("Compare")
 runs = list_runs()

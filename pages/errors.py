@@ -7,6 +7,9 @@ from mosecrot_viz.analysis.errors import error_by_coverage, misclassified, per_c
 from mosecrot_viz.experiment import stitched as stitched_models
 from mosecrot_viz.ui import cached
 from mosecrot_viz.ui.components import run_picker, show_figure
+from mosecrot_viz.ui.entry import require_app
+
+require_app()  # a page's own URL on a fresh server runs through app.py's navigation (ui.entry)
 
 st.title("Errors")
 run = run_picker("errors")

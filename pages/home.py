@@ -8,6 +8,7 @@ from mosecrot_viz.records import RunState
 from mosecrot_viz.store.runs import ACTIVE_STATES, cancel_run, latest_complete, latest_run, start_run
 from mosecrot_viz.ui import state
 from mosecrot_viz.ui.components import provenance_table, restrictive_licences, results_table, run_progress
+from mosecrot_viz.ui.entry import require_app
 from mosecrot_viz.ui.inputs import demo_inputs
 
 st.title("mosecrot_viz")
@@ -17,6 +18,8 @@ st.markdown(
     "fine-tune on English, swap in the target embeddings, and test zero-shot. The paper's answer is a negative "
     "result; this app shows *why*."
 )
+
+require_app()  # a page's own URL on a fresh server runs through app.py's navigation (ui.entry)
 
 st.subheader("Teaching mode")
 st.write("Runs the embedded default (is a Bible verse from the Old or the New Testament? Fine-tuned on English, tested "

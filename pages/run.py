@@ -20,6 +20,9 @@ from mosecrot_viz.store.runs import cancel_run, list_runs, start_run, start_swee
 from mosecrot_viz.store.sweeps import SWEEPABLE, parse_values, sweep_configs
 from mosecrot_viz.ui import state
 from mosecrot_viz.ui.components import environment_expander, results_table, run_label, run_progress
+from mosecrot_viz.ui.entry import require_app
+
+require_app()  # a page's own URL on a fresh server runs through app.py's navigation (ui.entry)
 
 INPUT_FIELDS = ("vectors", "lexicon", "train", "dev", "test", "target_train", "source_test")
 

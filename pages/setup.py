@@ -14,6 +14,7 @@ from mosecrot_viz.errors import InputError, OverlapError
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.ui import cached, state
 from mosecrot_viz.ui.components import provenance_table
+from mosecrot_viz.ui.entry import require_app
 from mosecrot_viz.ui.inputs import (
     ALLOWED_VECTOR_SUFFIXES,
     MAX_UPLOAD_MB,
@@ -38,6 +39,8 @@ from mosecrot_viz.ui.setup_support import (
     resolve_rule,
     test_coverage,
 )
+
+require_app()  # a page's own URL on a fresh server runs through app.py's navigation (ui.entry)
 
 
 def _uploader_changed(kind: str) -> None:

@@ -4,7 +4,10 @@ import streamlit as st
 from mosecrot_viz.analysis import ladder as al
 from mosecrot_viz.analysis import plots
 from mosecrot_viz.ui.components import run_picker, seed_spread_columns, show_figure
+from mosecrot_viz.ui.entry import require_app
 from mosecrot_viz.ui.why_support import supporting_suspects, versus_of
+
+require_app()  # a page's own URL on a fresh server runs through app.py's navigation (ui.entry)
 
 run = run_picker("why")
 if run is None:
