@@ -63,6 +63,7 @@ def test_compare_draws_a_script_shift_sweeps_crossover_in_the_browser(tmp_path, 
             page.goto(url + "/compare")
             page.wait_for_selector("text=Unseen-script simulation", timeout=90_000)  # the figure's title (SVG)
             page.wait_for_selector(f"text={SIMULATION_NOTE[:60]}", timeout=30_000)
+            page.locator("text=Unseen-script simulation").first.scroll_into_view_if_needed()
             page.wait_for_timeout(1500)
             shots = Path(os.environ.get("MOSECROT_SCREENSHOTS", tmp_path))
             shots.mkdir(parents=True, exist_ok=True)
