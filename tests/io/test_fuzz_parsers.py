@@ -68,3 +68,24 @@ def test_task_parser_never_crashes(tmp_path, data, name):
         return
     assert list(df.columns) == ["id", "label", "text"] and len(df) > 0
     assert (df["label"] != "").all() and (df["text"] != "").all()
+
+
+@FUZZ
+@given(rows=st.lists(st.lists(st.floats(-1e3, 1e3, width=32), min_size=2, max_size=2), min_size=2, max_size=8),
+       gaps=st.lists(st.integers(0, 3000), min_size=8, max_size=8))
+def test_blank_lines_between_rows_change_nothing_and_a_flood_of_them_is_refused(tmp_path, rows, gaps, monkeypatch):
+    """Blank lines anywhere give the rows without them, in batches whatever their count (a blank line costs its
+    bookkeeping, not 0 bytes); past MAX_BLANK_LINES the file is refused naming the line, not skipped for minutes."""
+    import mosecrot_viz.io.vectors as vectors
+
+    assume(any(x != 0 for v in rows for x in v))
+    monkeypatch.setattr(vectors, "_BATCH_BYTES", 4096)  # many batches, some of blank lines only
+    monkeypatch.setattr(vectors, "MAX_BLANK_LINES", 1_000_000)  # the default again (examples share the fixture)
+    body = "".join(f"w{i} {v[0]!r} {v[1]!r}\n" + "\n" * g for i, (v, g) in enumerate(zip(rows, gaps)))
+    kv = load_vectors(_write(tmp_path, "gaps.vec", body.encode()))
+    assert kv.index_to_key == [f"w{i}" for i in range(len(rows))]
+    np.testing.assert_allclose(kv.vectors, np.array(rows, dtype=np.float32), rtol=1e-6)
+    monkeypatch.setattr(vectors, "MAX_BLANK_LINES", sum(gaps[: len(rows)]) - 1)
+    if vectors.MAX_BLANK_LINES >= 0:
+        with pytest.raises(FormatError, match="blank lines"):
+            load_vectors(_write(tmp_path, "flood.vec", body.encode()))

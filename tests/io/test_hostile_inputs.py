@@ -688,6 +688,19 @@ def _write_case(content):
     return lambda tmp, name: _write(tmp / name, content)
 
 
+def _rows_then_newlines(newlines, gz):
+    """Three good rows, then `newlines` blank lines (gzipped: 256 MB of them are 250 KB on disk). The batch was
+    measured by its text alone, which is 0 bytes a blank line: 256 MB of newlines became one batch (24 GB, killed)."""
+    def make(tmp, name):
+        p = tmp / name
+        with (gzip.open(p, "wb", compresslevel=9) if gz else open(p, "wb")) as fh:
+            fh.write(b"3 2\na 0.5 0.25\nb 0.125 1\nc 1 2\n")
+            for _ in range(newlines // 2**22):
+                fh.write(b"\n" * 2**22)
+        return p
+    return make
+
+
 # issue 24's memory cases, each under the same ceiling and deadline: (kind, make, name, env, exit status, message)
 MEMORY = [
     pytest.param("grid", _write_case(_alias_bomb()), "bomb.yaml", {}, 2, "an alias bomb?", id="grid-yaml-alias-bomb"),
@@ -714,6 +727,10 @@ MEMORY = [
                  "word of row 1 is longer than 4,096 bytes", id="vec-word2vec-bin-50-mb-word"),
     pytest.param("vectors", _write_case(b"a" * 900_000 + b" 1 2\n"), "giant.vec", {}, 2,
                  "word of this row is longer than 4,096 bytes", id="vec-text-900-kb-word"),
+    pytest.param("vectors", _rows_then_newlines(2**28, gz=True), "newlines.vec.gz", {}, 2,
+                 "holds more than 1,000,000 blank lines", id="vec-gzip-of-256-mb-newlines"),
+    pytest.param("vectors", _rows_then_newlines(2**22, gz=False), "newlines.vec", {}, 2,
+                 "holds more than 1,000,000 blank lines", id="vec-text-4-million-blank-lines"),
     pytest.param("vectors", _declared_matrix(100_000, 4_000, rows_written=2), "huge.vec",
                  {"MOSECROT_MAX_MATRIX_MB": "4000"}, 2,
                  "ran out of memory reading this file (asked for 1,526 MB): keep fewer rows with --max-vocab N, or set "
