@@ -416,3 +416,17 @@ def test_explain_on_unreadable_records_names_no_exception_class(tmp_path, env):
         line = one_line(err, str(run / "results.json"))
         assert not any(f"{kind}:" in line for kind in ("LimitError", "FormatError", "KeyError", "ValueError")), line
         assert line.count(str(run / "results.json")) == 1, line
+
+
+@pytest.mark.parametrize("literal", ["1e999", "-Infinity", "NaN"])
+def test_a_non_finite_number_anywhere_in_a_record_is_refused_naming_the_file(tmp_path, env, literal):
+    """wall_seconds edited to 1e999 was read as inf and explain said nothing, exit 0 (hostile sweep r06): the score
+    checks cover a few fields, the reader covers every one (all JSON this program writes is strict)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(json.dumps(_results()).replace('"macro_f1_std": 0.0', '"macro_f1_std": 0.0, '
+                                                                      f'"wall_seconds": {literal}'))
+    for argv in (["explain", "--json", run], ["export", run, "--what", "projector", "--out", tmp_path / "e"]):
+        rc, out, err, _ = cli(argv, env)
+        assert rc == 1 and out == "", (argv, out)
+        one_line(err, str(run / "results.json"), literal, "not finite")

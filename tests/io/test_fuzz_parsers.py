@@ -89,3 +89,23 @@ def test_blank_lines_between_rows_change_nothing_and_a_flood_of_them_is_refused(
     if vectors.MAX_BLANK_LINES >= 0:
         with pytest.raises(FormatError, match="blank lines"):
             load_vectors(_write(tmp_path, "flood.vec", body.encode()))
+
+
+@FUZZ
+@given(value=st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(["1e999", "-1e400", "NaN", "Infinity"]))
+def test_json_reader_returns_exactly_the_finite_numbers(tmp_path, value):
+    """A finite float reads back as itself; NaN, infinity and an overflowing literal are a FormatError naming the file
+    (the readers of results.json, analysis.json and model configs share this reader)."""
+    import json
+    import math
+
+    from mosecrot_viz.io.structured import load_json
+
+    text = value if isinstance(value, str) else json.dumps(value)  # json.dumps writes NaN / Infinity for those
+    p = _write(tmp_path, "r.json", f'{{"a": [1, {{"b": {text}}}]}}'.encode())
+    if isinstance(value, float) and math.isfinite(value):
+        assert load_json(p) == {"a": [1, {"b": value}]}
+    else:
+        with pytest.raises(FormatError, match="not finite") as err:
+            load_json(p)
+        assert str(p) in str(err.value)
