@@ -690,9 +690,21 @@ def argv_is_cli() -> bool:
     return bool(sys.argv) and sys.argv[0].endswith(("__main__.py", "mosecrot_viz", "mosecrot-viz"))
 
 
+def _printable_streams() -> None:
+    """stdout and stderr write what their encoding lacks as escapes (`\\xb1`) instead of raising: under
+    PYTHONIOENCODING=ascii (or a file name's undecodable byte) the summary's '±' raised UnicodeEncodeError after the
+    run had finished (hostile sweep c29)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # a replaced stream (pytest's capture, a StringIO)
+            pass
+
+
 def main(argv=None) -> int:
     """CLI entry (also the `mosecrot-viz` console script, whose wrapper exits with this status); returns the exit
     status: 0 done, 1 the run failed, 2 a usage error (argparse's own exit with 2 as SystemExit), 130 interrupted."""
+    _printable_streams()
     args = build_parser().parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else list(argv)  # `_options_given` parses them again
     debug = getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")

@@ -102,8 +102,16 @@ def test_bad_inputs_are_refused_within_seconds_while_another_run_holds_the_slot(
     one_row = " ".join(good_rows[0].split()[1:])
     identical = tmp_path / "identical.vec"  # every word the same vector: its map would collapse after the wait
     identical.write_text("\n".join(r.split()[0] + " " + one_row for r in good_rows) + "\n", encoding="utf-8")
+    no_tokenizer = tmp_path / "no_tokenizer"  # weights and config, no tokenizer file (hostile sweep w06)
+    no_tokenizer.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (no_tokenizer / name).write_bytes((Path(tiny_run_args["source_model"]) / name).read_bytes())
     cases = [
         (run_args(tiny_run_args, **{"--vectors": fifo}), ("--vectors", str(fifo), "FIFO")),
+        (run_args(tiny_run_args, **{"--source-model": no_tokenizer}), ("--source-model", "no tokenizer")),
+        # a mistyped folder was taken for a hub id and failed in the loader after the wait (hostile sweep w08)
+        (run_args(tiny_run_args, **{"--methods": "mplm", "--multilingual-model": tmp_path / "typo"}),
+         ("--multilingual-model", str(tmp_path / "typo"), "no such model folder")),
         (run_args(tiny_run_args, **{"--target-train": target_train, "--methods": "lr,majority"}),
          ("--target-train", str(target_train), "geography")),
         (run_args(tiny_run_args, **{"--source-model": broken}), ("--source-model", str(broken), "tensors")),
@@ -178,6 +186,8 @@ def test_every_subcommand_answers_bad_flags_in_one_line(tmp_path, env):
         (["export", tmp_path, "--what", "model", "--seed", "-1", "--out", tmp_path / "e"], 2, ("--seed",)),
         (["explain", tmp_path / "nowhere"], 1, ("results.json",)),
         (["bench", "--full-size", "--forms", "text,xml"], 2, ("--forms", "xml")),  # was exit 1 (hostile sweep c07)
+        (["run", "--vectors", a_file, "--lexicon", a_file, "--train", a_file, "--test", a_file, "--methods", "",
+          "--out", tmp_path / "r"], 2, ("--methods: no methods chosen",)),  # named no flag (hostile sweep c23)
         (["sweep", "--grid", "g.yaml", "--vectors", a_file, "--out", tmp_path / "s"], 2, ("--vectors", "grid")),
         # a flag given with its default's value is given all the same (it was let through, then ignored)
         (["sweep", "--grid", "g.yaml", "--epochs", "5", "--out", tmp_path / "s"], 2, ("--epochs", "grid")),
@@ -430,3 +440,31 @@ def test_a_non_finite_number_anywhere_in_a_record_is_refused_naming_the_file(tmp
         rc, out, err, _ = cli(argv, env)
         assert rc == 1 and out == "", (argv, out)
         one_line(err, str(run / "results.json"), literal, "not finite")
+
+
+def test_a_name_that_is_not_utf8_is_a_usage_error_before_any_work(tmp_path, env, tiny_run_args):
+    """An --out holding byte 0xff ran the whole experiment, then failed writing results.json as 'unexpected
+    UnicodeEncodeError' (hostile sweep c28); an input file's name goes into results.json too."""
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/run-\xff")
+    odd_train = os.fsdecode(os.fsencode(str(tmp_path)) + b"/train-\xff.tsv")
+    Path(odd_train).write_bytes(Path(tiny_run_args["train"]).read_bytes())
+    for over, flag in (({"--out": odd}, "--out"), ({"--train": odd_train, "--out": tmp_path / "r"}, "--train")):
+        rc, _, err, seconds = cli(["run", *run_args(tiny_run_args, **over)], env)
+        assert rc == 2, err
+        one_line(err, flag, "not valid UTF-8", "\\udcff")
+        assert not Path(odd).exists()
+
+
+def test_a_summary_the_terminal_cannot_encode_is_printed_with_escapes(tmp_path, env, tiny_run_args):
+    """PYTHONIOENCODING=ascii: the finished run's summary ('±', a label 'santé') raised UnicodeEncodeError after the
+    results were written, exit 1 (hostile sweep c29); now it is printed with escapes, exit 0."""
+    relabelled = {}
+    for key in ("train", "dev", "test"):
+        p = tmp_path / f"{key}.tsv"
+        p.write_text(Path(tiny_run_args[key]).read_text().replace("\thealth\t", "\tsanté\t"), encoding="utf-8")
+        relabelled[f"--{key}"] = p
+    rc, out, err, _ = cli(["run", *run_args(tiny_run_args, **relabelled, **{"--out": tmp_path / "r"})],
+                          dict(env, PYTHONIOENCODING="ascii"))
+    assert rc == 0, err
+    assert "\\xb1 std" in out and "Traceback" not in err
+    assert json.loads((tmp_path / "r" / "results.json").read_text())["labels"] == ["animals", "sant\u00e9", "sport"]
