@@ -343,7 +343,17 @@ CASES = [
     pytest.param(task("t.tsv", "v1\tFaith\tBelieve\nv2\tHope\n"), FormatError, "expected 'id<TAB>label<TAB>text'", 2,
                  id="task-taxi1500-short-row"),
     pytest.param(task("t.csv", 'text,label\n"a,b,c\n'), FormatError, "malformed table", None, id="task-unclosed-quote"),
-    pytest.param(task("t.tsv", JUNK), FormatError, "not UTF-8", 2, id="task-binary-junk"),
+    # hostile sweep round 3: a header naming a column twice was read from the first without a word (h09); a NUL
+    # byte (UTF-16 without its BOM, a binary file) was read as text (u10); blank lines cost a string each (GBs)
+    pytest.param(task("t.tsv", "index_id\tcategory\ttext\ttext\n1\ta\thello\tbye\n"), SchemaError,
+                 "names column text twice", 1, id="task-header-names-text-twice"),
+    pytest.param(task("t.csv", "Label,text,label\na,hello,b\n"), SchemaError, "names column label twice", 1,
+                 id="task-header-names-label-twice-in-two-cases"),
+    pytest.param(task("t.tsv", "index_id\tcategory\ttext\n1\ta\thel\x00lo\n"), FormatError, "NUL byte", 2,
+                 id="task-nul-byte-in-text"),
+    pytest.param(task("t.tsv", "index_id\tcategory\ttext\n1\ta\thello\n".encode("utf-16-le")), FormatError,
+                 "NUL byte", 1, id="task-utf16-without-bom"),
+    pytest.param(task("t.tsv", JUNK), FormatError, "NUL byte", 1, id="task-binary-junk"),  # its first line holds one
     pytest.param(task("t.tsv", "text\tlabel\n" + "".join(f"s{i}\tl{i}\n" for i in range(7))), LimitError,
                  "7 distinct labels, more than the limit 5", None, id="task-too-many-labels"),
     pytest.param(task("t.tsv", "text\tlabel\nhello\ta\n" + "x" * 5000 + "\tb\n"), LimitError, "longer than 4 KB", 3,
@@ -466,6 +476,18 @@ def test_the_table_covers_every_kind_and_area():
     kinds = {p.values[1] for p in CASES}
     assert kinds == {FormatError, LimitError, UnsafeFormatError, SchemaError, OverlapError, LabelError, PathError}
     assert {i.split("-")[0] for i in ids} == {"vec", "lex", "task", "anchors", "model", "upload", "json", "yaml", "grid"}
+
+
+def test_a_task_file_of_blank_lines_is_refused_at_the_limit_not_split_into_strings(tmp_path):
+    """Within the 512 MB task limit, newlines became one Python string each once split (20 MB of them: 10 s and
+    376 MB; the limit's worth, gigabytes): past MAX_BLANK_LINES the file is refused naming the line."""
+    from mosecrot_viz.io.tasks import MAX_BLANK_LINES
+
+    p = _write(tmp_path / "t.tsv", "text\tlabel\nhi\ta\n" + "\n" * (MAX_BLANK_LINES + 1) + "ho\tb\n")
+    with pytest.raises(FormatError, match=f"{p}:{MAX_BLANK_LINES + 3}: holds more than 1,000,000 blank lines"):
+        load_task(p)
+    ok = _write(tmp_path / "ok.tsv", "text\tlabel\nhi\ta\n" + "\n" * 1000 + "ho\tb\n")
+    assert list(load_task(ok)["text"]) == ["hi", "ho"]  # a few blank lines are fine
 
 
 def test_duplicate_words_keep_the_first_row_as_documented(tmp_path):
