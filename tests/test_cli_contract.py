@@ -468,3 +468,26 @@ def test_a_summary_the_terminal_cannot_encode_is_printed_with_escapes(tmp_path, 
     assert rc == 0, err
     assert "\\xb1 std" in out and "Traceback" not in err
     assert json.loads((tmp_path / "r" / "results.json").read_text())["labels"] == ["animals", "sant\u00e9", "sport"]
+
+
+def test_a_tampered_predictions_table_is_one_line_naming_it(tmp_path, env, tiny_run_args):
+    """predictions.csv was read with a bare pd.read_csv: 90 MB of rows ended explain in 'out of memory' naming no
+    file, and a table missing its columns was a pandas traceback in the Compare and Errors pages (hostile sweep m12,
+    r20); the run folder's tables now go through one bounded reader."""
+    from mosecrot_viz.store.runs import StoredRun
+
+    out = tmp_path / "run"
+    rc, _, err, _ = cli(["run", *run_args(tiny_run_args, **{"--out": out})], env)
+    assert rc == 0, err
+    table = out / "predictions.csv"
+    good = table.read_text()
+    table.write_text("method,seed\nrr-softmax,1\n")
+    rc, _, err, _ = cli(["explain", out], env)
+    assert rc == 1
+    one_line(err, str(table), "lacks the columns id, gold, pred")
+    table.write_text(good + good.split("\n", 1)[1] * 400)  # 400 times the rows: past a 0.01 MB limit
+    rc, _, err, _ = cli(["explain", out], dict(env, MOSECROT_MAX_RUN_TABLE_MB="0.01"))
+    assert rc == 1
+    one_line(err, str(table), "MOSECROT_MAX_RUN_TABLE_MB")
+    table.write_text(good.replace(",animals,", ",NA,"))  # a label NA is a label, not a missing value
+    assert "NA" in set(StoredRun(out).predictions()["gold"])

@@ -296,6 +296,16 @@ def max_pairs() -> int:
     return env_number("MOSECROT_MAX_PAIRS", 2_000_000, integer=True)
 
 
+def max_run_table_bytes() -> int:
+    """Largest table of a run folder read back (predictions.csv, ladder.csv; $MOSECROT_MAX_RUN_TABLE_MB, default
+    256 MB; a SIB-200 run's predictions.csv is under 1 MB).
+
+    Why: pandas holds a CSV's strings at several times their text; a tampered 90 MB predictions.csv ended explain in
+    'out of memory' naming no file.
+    """
+    return int(env_number("MOSECROT_MAX_RUN_TABLE_MB", 256, minimum=0.001) * 2**20)
+
+
 def max_json_bytes() -> int:
     """Largest JSON record read back ($MOSECROT_MAX_JSON_MB, default 64 MB; a run's results.json is about 0.2 MB).
 

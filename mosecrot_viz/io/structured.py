@@ -208,3 +208,40 @@ def load_yaml(path: str | os.PathLike, *, kind: str = "YAML"):
         finally:
             if loader is not None:
                 loader.dispose()
+
+
+def load_run_table(path: str | os.PathLike, columns: tuple, text: tuple, *, kind: str = "run table"):
+    """A CSV table of a run folder (predictions.csv, ladder.csv) as a pandas frame holding `columns`, or None when
+    the file is absent; within $MOSECROT_MAX_RUN_TABLE_MB. The `text` columns are strings as written (a label 'NA'
+    or 'nan' stays that label, never a missing value); the others are numbers where every cell is one.
+
+    Raises `LimitError` past the limit or when memory runs out, `FormatError` for text that is not a UTF-8 CSV,
+    `SchemaError` when one of `columns` is missing, each naming the file. Why: these tables were read with a bare
+    `pd.read_csv`, so a tampered one was a pandas traceback or a MemoryError naming no file.
+    """
+    import pandas as pd
+
+    from mosecrot_viz.errors import SchemaError
+    from mosecrot_viz.io.limits import max_run_table_bytes
+
+    if not Path(path).exists():
+        return None
+    path = check_regular_file(path, kind)
+    size = check_file_size(path, max_run_table_bytes(), kind, "MOSECROT_MAX_RUN_TABLE_MB")
+    with memory_error_as_limit(path, lambda: size * 8, "set MOSECROT_MAX_RUN_TABLE_MB lower to refuse such files "
+                               "before reading them"):
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+            raise FormatError(f"not a readable CSV table ({str(exc).splitlines()[0][:160]})", path) from None
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise SchemaError(f"{kind} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (was "
+                              "it edited? run it again)", path)
+        for c in df.columns:
+            if c not in text:
+                given = df[c] != ""
+                numbers = pd.to_numeric(df[c].where(given), errors="coerce")
+                if int(numbers.notna().sum()) == int(given.sum()):
+                    df[c] = numbers
+    return df

@@ -109,3 +109,23 @@ def test_json_reader_returns_exactly_the_finite_numbers(tmp_path, value):
         with pytest.raises(FormatError, match="not finite") as err:
             load_json(p)
         assert str(p) in str(err.value)
+
+
+@FUZZ
+@given(labels=st.lists(st.sampled_from(["NA", "nan", "null", "None", "", "1.0", "a,b", 'say "hi"', "é", " x "]) |
+                       st.text(max_size=8), min_size=1, max_size=12))
+def test_run_tables_read_back_every_label_as_written(tmp_path, labels):
+    """predictions.csv written by pandas reads back with its text columns exactly as written (pandas' default reader
+    turned a label 'NA' or 'nan' into a missing value) and its numbers as numbers."""
+    import pandas as pd
+
+    from mosecrot_viz.io.structured import load_run_table
+
+    assume(all("\r" not in x and "\n" not in x for x in labels))
+    df = pd.DataFrame({"method": "ls", "seed": 1, "id": [str(i) for i in range(len(labels))], "gold": labels,
+                       "pred": labels[::-1], "unknown_rate": 0.25})
+    p = tmp_path / "predictions.csv"
+    p.write_text(df.to_csv(index=False), encoding="utf-8")
+    back = load_run_table(p, ("method", "seed", "id", "gold", "pred"), ("method", "id", "gold", "pred"))
+    assert list(back["gold"]) == labels and list(back["pred"]) == labels[::-1]
+    assert list(back["seed"]) == [1] * len(labels) and list(back["unknown_rate"]) == [0.25] * len(labels)
