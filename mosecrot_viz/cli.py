@@ -743,8 +743,20 @@ def error_line(exc: BaseException) -> str:
     if isinstance(exc, InputError):
         return f"error: {text}"
     if isinstance(exc, MemoryError):
+        from mosecrot_viz.io.limits import address_space_limit, mb
+
+        ceiling = address_space_limit()  # under `ulimit -v` the ceiling, not the inputs, may be what ran out
+        under = f", or raise this process's address-space limit ({mb(ceiling)} MB: ulimit -v)" if ceiling else ""
         return (f"error: out of memory: {text or 'an allocation failed'}; lower --max-vocab or the input sizes, or "
-                "raise the limits that allowed it (MOSECROT_MAX_MATRIX_MB, MOSECROT_MAX_VECTORS, MOSECROT_MAX_TASK_MB)")
+                "raise the limits that allowed it (MOSECROT_MAX_MATRIX_MB, MOSECROT_MAX_VECTORS, MOSECROT_MAX_TASK_MB)"
+                f"{under}")
+    if isinstance(exc, ImportError) and "failed to map segment" in text:  # dlopen under a low `ulimit -v`
+        from mosecrot_viz.io.limits import address_space_limit, mb
+
+        ceiling = address_space_limit()
+        at_most = f"at most {mb(ceiling)} MB of address space" if ceiling else "too little address space"
+        return (f"error: out of memory loading a library ({text.split(':')[0]}): the process may use {at_most} "
+                "(ulimit -v), too little for torch and its libraries; raise that limit")
     if isinstance(exc, RecursionError):
         return "error: an input is nested too deeply to read (RecursionError); check the file's structure"
     return (f"error: unexpected {type(exc).__name__}: {text or '(no message)'} (run with {DEBUG_ENV}=1 for the "

@@ -491,3 +491,19 @@ def test_a_tampered_predictions_table_is_one_line_naming_it(tmp_path, env, tiny_
     one_line(err, str(table), "MOSECROT_MAX_RUN_TABLE_MB")
     table.write_text(good.replace(",animals,", ",NA,"))  # a label NA is a label, not a missing value
     assert "NA" in set(StoredRun(out).predictions()["gold"])
+
+
+def test_out_of_memory_under_an_address_space_ceiling_says_so_in_one_line(monkeypatch):
+    """Under `ulimit -v` 1.2 GB a library's dlopen failed as 'unexpected ImportError: ... failed to map segment'
+    and a bare MemoryError named only the inputs' limits (hostile sweep a02): both now name the ceiling."""
+    from mosecrot_viz import cli as cli_module
+    from mosecrot_viz.io import limits
+
+    monkeypatch.setattr(limits, "address_space_limit", lambda: 1229 * 2**20)
+    line = cli_module.error_line(ImportError("/x/_propack.so: failed to map segment from shared object"))
+    assert line.startswith("error: out of memory loading a library (/x/_propack.so)") and "unexpected" not in line
+    assert "1,229 MB of address space (ulimit -v)" in line and "\n" not in line
+    line = cli_module.error_line(MemoryError())
+    assert "MOSECROT_MAX_MATRIX_MB" in line and "address-space limit (1,229 MB: ulimit -v)" in line
+    monkeypatch.setattr(limits, "address_space_limit", lambda: None)
+    assert "ulimit" not in cli_module.error_line(MemoryError())

@@ -837,3 +837,25 @@ def test_fast_and_careful_vector_parsers_agree_across_batches(tmp_path, monkeypa
 def test_the_bounded_child_runs_under_the_ceiling():
     rc, out, _, _ = run_bounded(["-c", "import resource; print(resource.getrlimit(resource.RLIMIT_AS)[0])"])
     assert rc == 0 and int(out) == CEILING
+
+
+def test_a_memory_error_on_a_small_file_under_a_ceiling_blames_the_ceiling(tmp_path, monkeypatch):
+    """Under `ulimit -v` 1.5 GB (torch's libraries take most of it), a 26-row .vec 'ran out of memory (asked for
+    0.0006 MB): keep fewer rows with --max-vocab' (hostile sweep a01): the file was blamed for the ceiling."""
+    from mosecrot_viz.errors import LimitError
+    from mosecrot_viz.io import limits
+
+    small = _write(tmp_path / "small.vec", b"2 2\na 1 2\nb 3 4\n")
+    monkeypatch.setattr(limits, "address_space_limit", lambda: 1536 * 2**20)
+    for asked in (lambda: 640, lambda: None):  # the reader's own figure, or none (then the file's size bounds it)
+        with pytest.raises(LimitError, match=r"needs only [0-9.e-]+ MB: the process may use at most 1,536 MB of "
+                                             r"address space \(ulimit -v\)"):
+            with limits.memory_error_as_limit(small, asked):
+                raise MemoryError()
+    with pytest.raises(LimitError, match=r"asked for 6,104 MB\): keep fewer rows"):  # a big ask is still the file's
+        with limits.memory_error_as_limit(small, lambda: 6400 * 10**6):
+            raise MemoryError()
+    monkeypatch.setattr(limits, "address_space_limit", lambda: None)
+    with pytest.raises(LimitError, match=r"ran out of memory reading this file: keep fewer rows"):  # no ceiling
+        with limits.memory_error_as_limit(small, lambda: None):
+            raise MemoryError()
