@@ -432,8 +432,12 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
     with _options():
         configs = sweep_configs(cfg, args.param, parse_values(args.param, args.values),
                                 model_cache=str(model_cache_dir()))
-    for c in configs:  # every trial's files before the first trial waits for the machine (each file read once)
-        check_inputs(c)
+    # every trial's files before the first trial waits for the machine (each file read once); the trials differ only
+    # in the swept mapping option, so they share every input, and the first's whole-file check (vectors parsed, the
+    # lexicon's overlap) holds for all: a lexicon sharing no word with the vectors waited, then failed every trial
+    # (hostile sweep w16)
+    for i, c in enumerate(configs):
+        check_inputs(c, contents=i == 0)
     root.mkdir(parents=True, exist_ok=True)
     bar, update = _progress_bar()
     try:

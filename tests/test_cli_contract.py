@@ -507,3 +507,33 @@ def test_out_of_memory_under_an_address_space_ceiling_says_so_in_one_line(monkey
     assert "MOSECROT_MAX_MATRIX_MB" in line and "address-space limit (1,229 MB: ulimit -v)" in line
     monkeypatch.setattr(limits, "address_space_limit", lambda: None)
     assert "ulimit" not in cli_module.error_line(MemoryError())
+
+
+def test_a_parameter_sweep_checks_its_shared_inputs_whole_before_the_wait(tmp_path, env, tiny_run_args):
+    """`sweep --param` trials share every input file; a lexicon sharing no word with the vectors (or vectors whose
+    rows past the sniff are ragged) waited for the slot and then failed every trial (hostile sweep w16)."""
+    slot_env = {k: v for k, v in env.items() if k != "MOSECROT_SHARE_CORES"}
+    no_overlap = tmp_path / "no_overlap.txt"
+    no_overlap.write_text("cat\tzzkatze\ndog\tzzhund\n", encoding="utf-8")
+    good_rows = Path(tiny_run_args["vectors"]).read_text(encoding="utf-8").splitlines()[1:]
+    padding = [f"pad{i} " + " ".join(["0.25"] * 6) for i in range(12_000)]  # past the 256 KB the sniff reads
+    ragged = tmp_path / "ragged_end.vec"
+    ragged.write_text("\n".join(good_rows + padding + ["last 0.5"]) + "\n", encoding="utf-8")
+    overhead = _import_seconds(slot_env)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, "600"], stdout=subprocess.PIPE, text=True, env=slot_env,
+                              cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for i, (over, needles) in enumerate([({"--lexicon": no_overlap}, ("lexicon", str(no_overlap))),
+                                             ({"--vectors": ragged}, (str(ragged), "1 numbers, expected"))]):
+            argv = ["sweep", "--param", "top_k", "--values", "1,2", *run_args(tiny_run_args, **over),
+                    "--out", tmp_path / f"sweep{i}"]
+            rc, _, err, seconds = cli(argv, slot_env, timeout=120)
+            assert rc == 1, err
+            one_line(err, *needles)
+            assert "waiting for another run" not in err
+            assert seconds < (5 if overhead < 2 else 5 + overhead), (seconds, overhead, err)
+            assert holder.poll() is None
+    finally:
+        holder.kill()
+        holder.wait()
