@@ -432,8 +432,12 @@ def _sweep(cfg: ExperimentConfig, args) -> None:
     with _options():
         configs = sweep_configs(cfg, args.param, parse_values(args.param, args.values),
                                 model_cache=str(model_cache_dir()))
-    for c in configs:  # every trial's files before the first trial waits for the machine (each file read once)
-        check_inputs(c)
+    # every trial's files before the first trial waits for the machine (each file read once); the trials differ only
+    # in the swept mapping option, so they share every input, and the first's whole-file check (vectors parsed, the
+    # lexicon's overlap) holds for all: a lexicon sharing no word with the vectors waited, then failed every trial
+    # (hostile sweep w16)
+    for i, c in enumerate(configs):
+        check_inputs(c, contents=i == 0)
     root.mkdir(parents=True, exist_ok=True)
     bar, update = _progress_bar()
     try:
@@ -690,9 +694,21 @@ def argv_is_cli() -> bool:
     return bool(sys.argv) and sys.argv[0].endswith(("__main__.py", "mosecrot_viz", "mosecrot-viz"))
 
 
+def _printable_streams() -> None:
+    """stdout and stderr write what their encoding lacks as escapes (`\\xb1`) instead of raising: under
+    PYTHONIOENCODING=ascii (or a file name's undecodable byte) the summary's '±' raised UnicodeEncodeError after the
+    run had finished (hostile sweep c29)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # a replaced stream (pytest's capture, a StringIO)
+            pass
+
+
 def main(argv=None) -> int:
     """CLI entry (also the `mosecrot-viz` console script, whose wrapper exits with this status); returns the exit
     status: 0 done, 1 the run failed, 2 a usage error (argparse's own exit with 2 as SystemExit), 130 interrupted."""
+    _printable_streams()
     args = build_parser().parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else list(argv)  # `_options_given` parses them again
     debug = getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
@@ -731,8 +747,20 @@ def error_line(exc: BaseException) -> str:
     if isinstance(exc, InputError):
         return f"error: {text}"
     if isinstance(exc, MemoryError):
+        from mosecrot_viz.io.limits import address_space_limit, mb
+
+        ceiling = address_space_limit()  # under `ulimit -v` the ceiling, not the inputs, may be what ran out
+        under = f", or raise this process's address-space limit ({mb(ceiling)} MB: ulimit -v)" if ceiling else ""
         return (f"error: out of memory: {text or 'an allocation failed'}; lower --max-vocab or the input sizes, or "
-                "raise the limits that allowed it (MOSECROT_MAX_MATRIX_MB, MOSECROT_MAX_VECTORS, MOSECROT_MAX_TASK_MB)")
+                "raise the limits that allowed it (MOSECROT_MAX_MATRIX_MB, MOSECROT_MAX_VECTORS, MOSECROT_MAX_TASK_MB)"
+                f"{under}")
+    if isinstance(exc, ImportError) and "failed to map segment" in text:  # dlopen under a low `ulimit -v`
+        from mosecrot_viz.io.limits import address_space_limit, mb
+
+        ceiling = address_space_limit()
+        at_most = f"at most {mb(ceiling)} MB of address space" if ceiling else "too little address space"
+        return (f"error: out of memory loading a library ({text.split(':')[0]}): the process may use {at_most} "
+                "(ulimit -v), too little for torch and its libraries; raise that limit")
     if isinstance(exc, RecursionError):
         return "error: an input is nested too deeply to read (RecursionError); check the file's structure"
     return (f"error: unexpected {type(exc).__name__}: {text or '(no message)'} (run with {DEBUG_ENV}=1 for the "

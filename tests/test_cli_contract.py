@@ -102,8 +102,16 @@ def test_bad_inputs_are_refused_within_seconds_while_another_run_holds_the_slot(
     one_row = " ".join(good_rows[0].split()[1:])
     identical = tmp_path / "identical.vec"  # every word the same vector: its map would collapse after the wait
     identical.write_text("\n".join(r.split()[0] + " " + one_row for r in good_rows) + "\n", encoding="utf-8")
+    no_tokenizer = tmp_path / "no_tokenizer"  # weights and config, no tokenizer file (hostile sweep w06)
+    no_tokenizer.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (no_tokenizer / name).write_bytes((Path(tiny_run_args["source_model"]) / name).read_bytes())
     cases = [
         (run_args(tiny_run_args, **{"--vectors": fifo}), ("--vectors", str(fifo), "FIFO")),
+        (run_args(tiny_run_args, **{"--source-model": no_tokenizer}), ("--source-model", "no tokenizer")),
+        # a mistyped folder was taken for a hub id and failed in the loader after the wait (hostile sweep w08)
+        (run_args(tiny_run_args, **{"--methods": "mplm", "--multilingual-model": tmp_path / "typo"}),
+         ("--multilingual-model", str(tmp_path / "typo"), "no such model folder")),
         (run_args(tiny_run_args, **{"--target-train": target_train, "--methods": "lr,majority"}),
          ("--target-train", str(target_train), "geography")),
         (run_args(tiny_run_args, **{"--source-model": broken}), ("--source-model", str(broken), "tensors")),
@@ -178,6 +186,8 @@ def test_every_subcommand_answers_bad_flags_in_one_line(tmp_path, env):
         (["export", tmp_path, "--what", "model", "--seed", "-1", "--out", tmp_path / "e"], 2, ("--seed",)),
         (["explain", tmp_path / "nowhere"], 1, ("results.json",)),
         (["bench", "--full-size", "--forms", "text,xml"], 2, ("--forms", "xml")),  # was exit 1 (hostile sweep c07)
+        (["run", "--vectors", a_file, "--lexicon", a_file, "--train", a_file, "--test", a_file, "--methods", "",
+          "--out", tmp_path / "r"], 2, ("--methods: no methods chosen",)),  # named no flag (hostile sweep c23)
         (["sweep", "--grid", "g.yaml", "--vectors", a_file, "--out", tmp_path / "s"], 2, ("--vectors", "grid")),
         # a flag given with its default's value is given all the same (it was let through, then ignored)
         (["sweep", "--grid", "g.yaml", "--epochs", "5", "--out", tmp_path / "s"], 2, ("--epochs", "grid")),
@@ -416,3 +426,114 @@ def test_explain_on_unreadable_records_names_no_exception_class(tmp_path, env):
         line = one_line(err, str(run / "results.json"))
         assert not any(f"{kind}:" in line for kind in ("LimitError", "FormatError", "KeyError", "ValueError")), line
         assert line.count(str(run / "results.json")) == 1, line
+
+
+@pytest.mark.parametrize("literal", ["1e999", "-Infinity", "NaN"])
+def test_a_non_finite_number_anywhere_in_a_record_is_refused_naming_the_file(tmp_path, env, literal):
+    """wall_seconds edited to 1e999 was read as inf and explain said nothing, exit 0 (hostile sweep r06): the score
+    checks cover a few fields, the reader covers every one (all JSON this program writes is strict)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(json.dumps(_results()).replace('"macro_f1_std": 0.0', '"macro_f1_std": 0.0, '
+                                                                      f'"wall_seconds": {literal}'))
+    for argv in (["explain", "--json", run], ["export", run, "--what", "projector", "--out", tmp_path / "e"]):
+        rc, out, err, _ = cli(argv, env)
+        assert rc == 1 and out == "", (argv, out)
+        one_line(err, str(run / "results.json"), literal, "not finite")
+
+
+def test_a_name_that_is_not_utf8_is_a_usage_error_before_any_work(tmp_path, env, tiny_run_args):
+    """An --out holding byte 0xff ran the whole experiment, then failed writing results.json as 'unexpected
+    UnicodeEncodeError' (hostile sweep c28); an input file's name goes into results.json too."""
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/run-\xff")
+    odd_train = os.fsdecode(os.fsencode(str(tmp_path)) + b"/train-\xff.tsv")
+    Path(odd_train).write_bytes(Path(tiny_run_args["train"]).read_bytes())
+    for over, flag in (({"--out": odd}, "--out"), ({"--train": odd_train, "--out": tmp_path / "r"}, "--train")):
+        rc, _, err, seconds = cli(["run", *run_args(tiny_run_args, **over)], env)
+        assert rc == 2, err
+        one_line(err, flag, "not valid UTF-8", "\\udcff")
+        assert not Path(odd).exists()
+
+
+def test_a_summary_the_terminal_cannot_encode_is_printed_with_escapes(tmp_path, env, tiny_run_args):
+    """PYTHONIOENCODING=ascii: the finished run's summary ('±', a label 'santé') raised UnicodeEncodeError after the
+    results were written, exit 1 (hostile sweep c29); now it is printed with escapes, exit 0."""
+    relabelled = {}
+    for key in ("train", "dev", "test"):
+        p = tmp_path / f"{key}.tsv"
+        p.write_text(Path(tiny_run_args[key]).read_text().replace("\thealth\t", "\tsanté\t"), encoding="utf-8")
+        relabelled[f"--{key}"] = p
+    rc, out, err, _ = cli(["run", *run_args(tiny_run_args, **relabelled, **{"--out": tmp_path / "r"})],
+                          dict(env, PYTHONIOENCODING="ascii"))
+    assert rc == 0, err
+    assert "\\xb1 std" in out and "Traceback" not in err
+    assert json.loads((tmp_path / "r" / "results.json").read_text())["labels"] == ["animals", "sant\u00e9", "sport"]
+
+
+def test_a_tampered_predictions_table_is_one_line_naming_it(tmp_path, env, tiny_run_args):
+    """predictions.csv was read with a bare pd.read_csv: 90 MB of rows ended explain in 'out of memory' naming no
+    file, and a table missing its columns was a pandas traceback in the Compare and Errors pages (hostile sweep m12,
+    r20); the run folder's tables now go through one bounded reader."""
+    from mosecrot_viz.store.runs import StoredRun
+
+    out = tmp_path / "run"
+    rc, _, err, _ = cli(["run", *run_args(tiny_run_args, **{"--out": out})], env)
+    assert rc == 0, err
+    table = out / "predictions.csv"
+    good = table.read_text()
+    table.write_text("method,seed\nrr-softmax,1\n")
+    rc, _, err, _ = cli(["explain", out], env)
+    assert rc == 1
+    one_line(err, str(table), "lacks the columns id, gold, pred")
+    table.write_text(good + good.split("\n", 1)[1] * 400)  # 400 times the rows: past a 0.01 MB limit
+    rc, _, err, _ = cli(["explain", out], dict(env, MOSECROT_MAX_RUN_TABLE_MB="0.01"))
+    assert rc == 1
+    one_line(err, str(table), "MOSECROT_MAX_RUN_TABLE_MB")
+    table.write_text(good.replace(",animals,", ",NA,"))  # a label NA is a label, not a missing value
+    assert "NA" in set(StoredRun(out).predictions()["gold"])
+
+
+def test_out_of_memory_under_an_address_space_ceiling_says_so_in_one_line(monkeypatch):
+    """Under `ulimit -v` 1.2 GB a library's dlopen failed as 'unexpected ImportError: ... failed to map segment'
+    and a bare MemoryError named only the inputs' limits (hostile sweep a02): both now name the ceiling."""
+    from mosecrot_viz import cli as cli_module
+    from mosecrot_viz.io import limits
+
+    monkeypatch.setattr(limits, "address_space_limit", lambda: 1229 * 2**20)
+    line = cli_module.error_line(ImportError("/x/_propack.so: failed to map segment from shared object"))
+    assert line.startswith("error: out of memory loading a library (/x/_propack.so)") and "unexpected" not in line
+    assert "1,229 MB of address space (ulimit -v)" in line and "\n" not in line
+    line = cli_module.error_line(MemoryError())
+    assert "MOSECROT_MAX_MATRIX_MB" in line and "address-space limit (1,229 MB: ulimit -v)" in line
+    monkeypatch.setattr(limits, "address_space_limit", lambda: None)
+    assert "ulimit" not in cli_module.error_line(MemoryError())
+
+
+def test_a_parameter_sweep_checks_its_shared_inputs_whole_before_the_wait(tmp_path, env, tiny_run_args):
+    """`sweep --param` trials share every input file; a lexicon sharing no word with the vectors (or vectors whose
+    rows past the sniff are ragged) waited for the slot and then failed every trial (hostile sweep w16)."""
+    slot_env = {k: v for k, v in env.items() if k != "MOSECROT_SHARE_CORES"}
+    no_overlap = tmp_path / "no_overlap.txt"
+    no_overlap.write_text("cat\tzzkatze\ndog\tzzhund\n", encoding="utf-8")
+    good_rows = Path(tiny_run_args["vectors"]).read_text(encoding="utf-8").splitlines()[1:]
+    padding = [f"pad{i} " + " ".join(["0.25"] * 6) for i in range(12_000)]  # past the 256 KB the sniff reads
+    ragged = tmp_path / "ragged_end.vec"
+    ragged.write_text("\n".join(good_rows + padding + ["last 0.5"]) + "\n", encoding="utf-8")
+    overhead = _import_seconds(slot_env)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, "600"], stdout=subprocess.PIPE, text=True, env=slot_env,
+                              cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for i, (over, needles) in enumerate([({"--lexicon": no_overlap}, ("lexicon", str(no_overlap))),
+                                             ({"--vectors": ragged}, (str(ragged), "1 numbers, expected"))]):
+            argv = ["sweep", "--param", "top_k", "--values", "1,2", *run_args(tiny_run_args, **over),
+                    "--out", tmp_path / f"sweep{i}"]
+            rc, _, err, seconds = cli(argv, slot_env, timeout=120)
+            assert rc == 1, err
+            one_line(err, *needles)
+            assert "waiting for another run" not in err
+            assert seconds < (5 if overhead < 2 else 5 + overhead), (seconds, overhead, err)
+            assert holder.poll() is None
+    finally:
+        holder.kill()
+        holder.wait()

@@ -72,10 +72,10 @@ class RunSources:
 
     def predictions(self):
         """predictions.csv (method, seed, id, gold, pred), or None."""
-        import pandas as pd
+        from mosecrot_viz.io.structured import load_run_table
 
-        p = self.folder / "predictions.csv"
-        return pd.read_csv(p, dtype={"id": str, "gold": str, "pred": str}) if p.exists() else None
+        return load_run_table(self.folder / "predictions.csv", ("method", "seed", "id", "gold", "pred"),
+                              ("method", "id", "gold", "pred"), kind="predictions")
 
     def inputs(self):
         if "inputs" not in self._loaded:

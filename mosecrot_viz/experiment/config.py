@@ -47,7 +47,7 @@ class ExperimentConfig(RunOptions):
         if unknown:
             raise OptionError("methods", f"unknown methods {esc(unknown)}; choose from {esc(list(ALL_METHODS))}")
         if not self.methods:
-            raise OptionError("methods", "no methods chosen")
+            raise OptionError("methods", "{methods}: no methods chosen")
         if "lr" in self.methods and not self.target_train:
             raise OptionError("methods", "method 'lr' trains on target-language data: give {target_train}")
         check_device(self.device)

@@ -329,11 +329,25 @@ def _check_seeds(name: str, seeds) -> list[int]:
     return list(dict.fromkeys(int(s) for s in seeds))
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_options(opts: RunOptions) -> RunOptions:
     """Every option of `opts` checked in field order (`check_value`), whole numbers and seeds set back as checked,
     then the checks between options that need no registry. Raises `OptionError`; returns `opts`."""
     for name in OPTIONS:
-        setattr(opts, name, check_value(name, getattr(opts, name)))
+        value = check_value(name, getattr(opts, name))
+        setattr(opts, name, value)
+        if isinstance(value, str) and not _utf8(value):
+            # a file name with a byte that is not UTF-8 (os.fsdecode's surrogates): results.json cannot record it,
+            # and the run failed after its work when writing it (hostile sweep c28)
+            raise OptionError(name, "{" + name + "} " + esc(value) + ": the name is not valid UTF-8, so the run "
+                              "could not record it in results.json; rename it")
     if opts.script_shift is not None and opts.bli_test_lexicon:
         raise OptionError("script_shift", "{script_shift} with {bli_test_lexicon}: the BLI test dictionary is not "
                           "renamed; give one of the two")

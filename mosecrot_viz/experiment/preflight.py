@@ -153,24 +153,51 @@ def check_file(spec: str | None, kind: str, flag: str) -> Path | None:
     return path
 
 
-def check_model(spec: str, flag: str) -> None:
-    """A model folder (or a built default) holds config.json and safetensors weights covering its encoder.
+# Files one of which every tokenizer a model folder can hold is read from (fast tokenizers' tokenizer.json; WordPiece,
+# BPE and SentencePiece vocabularies): a folder with none fails in AutoTokenizer, after the wait for the machine.
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                   "tokenizer.model", "sentencepiece.model")
 
-    Hub ids are left to the loader (it fails within seconds when the hub does not answer)."""
+
+def _names_a_path(spec: str) -> bool:
+    """True when `spec`, which names nothing on disk, is written as a path, not a hub id (NAME or OWNER/NAME):
+    absolute, relative to . or .., in the home folder, or with more than one '/'. Why: a mistyped folder was taken
+    for a hub id and failed only in the loader, after the wait for the compute slot (hostile sweep w08)."""
+    return (spec.startswith(("/", "./", "../", "~", "\\")) or spec in (".", "..") or spec.count("/") > 1
+            or "\\" in spec)
+
+
+def model_folder(spec: str, flag: str) -> Path | None:
+    """The model folder `spec` names (a built default's too), None for a hub id or a default not built yet; a
+    missing folder written as a path, or a file, is a `PathError`. Cheap (no file read): the checks call it for every
+    model before the checks that import transformers, so a mistyped folder is refused in a second."""
     from mosecrot_viz.defaults.models import MODEL_ALIASES
     from mosecrot_viz.defaults.registry import cache_path_if_built
 
     if spec in MODEL_ALIASES:
         folder = cache_path_if_built(MODEL_ALIASES[spec])
         if folder is None or not Path(folder).is_dir():
-            return
+            return None
     else:
         folder = Path(spec).expanduser()
         if not folder.exists():
-            return  # a hub id
+            if _names_a_path(spec):
+                raise PathError(f"{flag}: no such model folder (a hub id is NAME or OWNER/NAME)", folder)
+            return None  # a hub id
     folder = Path(folder)
     if not folder.is_dir():
         raise PathError(f"{flag}: is a file, not a model folder (give the folder holding config.json)", folder)
+    return folder
+
+
+def check_model(spec: str, flag: str) -> None:
+    """A model folder (or a built default) holds config.json, a tokenizer and safetensors weights covering its
+    encoder.
+
+    Hub ids are left to the loader (it fails within seconds when the hub does not answer)."""
+    folder = model_folder(spec, flag)
+    if folder is None:
+        return
     files = sorted(folder.glob("*.safetensors"))
     key = ("model", str(folder.resolve())) + tuple(_identity(p) for p in [folder / "config.json", *files]
                                                     if p.exists())
@@ -182,6 +209,9 @@ def _check_model_folder(folder: Path, files: list, flag: str) -> None:
 
     if not (folder / "config.json").is_file():
         raise SchemaError(f"{flag}: model folder has no config.json", folder)
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise SchemaError(f"{flag}: model folder has no tokenizer (none of {', '.join(TOKENIZER_FILES)}): copy the "
+                          "model's tokenizer files beside its config.json", folder)
     _check_weights(folder)
     config, shapes = _config(folder), _header_shapes(files)
     _check_embedding_shape(config, shapes, folder, flag)
@@ -338,13 +368,16 @@ def check_inputs(cfg: ExperimentConfig, contents: bool = False) -> None:
     paths = [(check_file(getattr(cfg, f), "task", flag)) for f, flag in tasks]
     key = ("splits",) + tuple(_identity(p) if p else None for p in paths)
     _once(key, lambda: load_splits(cfg))  # headers, rows and every split's labels against the English training set
+    models = [(cfg.source_model, "--source-model")] + ([(cfg.multilingual_model, "--multilingual-model")]
+                                                       if "mplm" in cfg.methods else [])
+    for spec, flag in models:
+        model_folder(spec, flag)  # a missing or mistyped folder, before any check that imports gensim or transformers
     if contents and vectors is not None and lexicon is not None and _text_vectors(vectors):  # before the models:
         # their exact check imports transformers (seconds), and a bad vectors file should not wait for that either
         key = ("contents", cfg.max_vocab, cfg.lang, cfg.simplify_chinese) + _identity(vectors) + _identity(lexicon)
         _once(key, lambda: check_contents(cfg, vectors))
-    check_model(cfg.source_model, "--source-model")
-    if "mplm" in cfg.methods:
-        check_model(cfg.multilingual_model, "--multilingual-model")
+    for spec, flag in models:
+        check_model(spec, flag)
 
 
 def _text_vectors(path: Path) -> bool:

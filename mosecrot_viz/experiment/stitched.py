@@ -53,7 +53,10 @@ class MethodSeed(NamedTuple):
 
 
 def check_method(results: RunResults | dict, method: str | None, seed: int | None) -> MethodSeed:
-    """(method, seed) checked against the run; defaults: its first stitched method and first seed."""
+    """(method, seed) checked against the run; defaults: its first stitched method and first seed.
+
+    A refusal names the flag it is about (--method, --seed): export's usage errors all do (issue 24, item 7).
+    """
     results = as_results(results)
     have = stitched_methods(results)
     if method is None:
@@ -61,14 +64,14 @@ def check_method(results: RunResults | dict, method: str | None, seed: int | Non
             raise ExportError(f"this run has no mapped method ({', '.join(MAPPED_METHODS)}): no stitched model")
         method = have[0]
     if method not in MAPPED_METHODS:
-        raise ExportError(f"unknown or unstitched method {method!r}: a stitched model comes from a mapped method "
+        raise ExportError(f"--method: unknown or unstitched method {method!r}: a stitched model comes from a mapped method "
                           f"({', '.join(MAPPED_METHODS)})")
     if method not in have:
-        raise ExportError(f"this run has no method {method!r}; it ran {', '.join(have) or 'no mapped method'}")
+        raise ExportError(f"--method: this run has no method {method!r}; it ran {', '.join(have) or 'no mapped method'}")
     seeds = [int(s) for s in results.seeds]
     seed = seeds[0] if seed is None else int(seed)
     if seed not in seeds:
-        raise ExportError(f"this run has no seed {seed}; its seeds are {', '.join(map(str, seeds))}")
+        raise ExportError(f"--seed: this run has no seed {seed}; its seeds are {', '.join(map(str, seeds))}")
     return MethodSeed(method, seed)
 
 

@@ -296,6 +296,16 @@ def max_pairs() -> int:
     return env_number("MOSECROT_MAX_PAIRS", 2_000_000, integer=True)
 
 
+def max_run_table_bytes() -> int:
+    """Largest table of a run folder read back (predictions.csv, ladder.csv; $MOSECROT_MAX_RUN_TABLE_MB, default
+    256 MB; a SIB-200 run's predictions.csv is under 1 MB).
+
+    Why: pandas holds a CSV's strings at several times their text; a tampered 90 MB predictions.csv ended explain in
+    'out of memory' naming no file.
+    """
+    return int(env_number("MOSECROT_MAX_RUN_TABLE_MB", 256, minimum=0.001) * 2**20)
+
+
 def max_json_bytes() -> int:
     """Largest JSON record read back ($MOSECROT_MAX_JSON_MB, default 64 MB; a run's results.json is about 0.2 MB).
 
@@ -358,9 +368,38 @@ def memory_error_as_limit(path, asked=asked_bytes, hint: str = "keep fewer rows 
         yield
     except MemoryError:
         need = asked()
+        ceiling = address_space_limit()
+        small = need if need is not None else _plain_size(path)
+        if small is not None and ceiling is not None and small < SMALL_ASK:
+            # the file asks for almost nothing: the process's own ceiling is too low for the libraries the reader
+            # loads (under a 1.5 GB `ulimit -v`, a 26-row file 'ran out of memory (asked for 0.0006 MB)')
+            raise LimitError(f"ran out of memory reading this file, which needs only {mb(small)} MB: the process may "
+                             f"use at most {mb(ceiling)} MB of address space (ulimit -v), too little for the libraries "
+                             "it loads; raise that limit", path) from None
         what = f" (asked for {mb(need)} MB)" if need else ""
         hint = hint.replace("{budget}", mb(max_matrix_bytes()))
         raise LimitError(f"ran out of memory reading this file{what}: {hint}", path) from None
+
+
+def _plain_size(path) -> int | None:
+    """The size of an uncompressed file (a bound on what reading it asks for), None for gzip or an unreadable one."""
+    try:
+        return None if str(path).endswith(".gz") else Path(path).stat().st_size
+    except OSError:
+        return None
+
+
+SMALL_ASK = 64 * 2**20  # below this, a MemoryError is the process's ceiling, not the file's size
+
+
+def address_space_limit() -> int | None:
+    """This process's address-space ceiling in bytes (RLIMIT_AS, `ulimit -v`), or None when there is none."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def describe_limits() -> dict:

@@ -53,11 +53,27 @@ def _depth(obj, limit: int) -> int:
     return deepest
 
 
+class _NonFinite(ValueError):
+    """A NaN, Infinity or overflowing number (1e999) met while parsing: its text is the literal."""
+
+
+def _refuse_constant(literal: str):
+    raise _NonFinite(literal)
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if value - value != 0:  # inf - inf and nan - nan are NaN
+        raise _NonFinite(literal)
+    return value
+
+
 def load_json(path: str | os.PathLike, *, kind: str = "JSON"):
     """The parsed content of JSON file `path`, within the size and nesting limits.
 
     Raises `PathError` for a missing or irregular file (a FIFO never blocks here), `LimitError` past
-    $MOSECROT_MAX_JSON_MB, $MOSECROT_MAX_JSON_VALUES or $MOSECROT_MAX_NESTING, `FormatError` for text that is not UTF-8 JSON.
+    $MOSECROT_MAX_JSON_MB, $MOSECROT_MAX_JSON_VALUES or $MOSECROT_MAX_NESTING, `FormatError` for text that is not UTF-8 JSON
+    or that holds a non-finite number (NaN, Infinity, or a literal such as 1e999 that overflows to infinity).
     """
     path = check_regular_file(path, kind)
     size = check_file_size(path, max_json_bytes(), kind, "MOSECROT_MAX_JSON_MB")
@@ -69,7 +85,13 @@ def load_json(path: str | os.PathLike, *, kind: str = "JSON"):
             raise LimitError(f"holds {containers:,} lists and mappings, more than {most:,} (a run's results.json "
                              "holds a few thousand); raise MOSECROT_MAX_JSON_VALUES to read it", path)
         try:
-            obj = json.loads(data.decode("utf-8"))  # bytes would be sniffed as UTF-16/32
+            # bytes would be sniffed as UTF-16/32; NaN, Infinity and 1e999 are refused: every JSON file this program
+            # writes is strict (atomic's writers), so one is an edit, and read as a float it printed as nan or inf
+            obj = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float)
+        except _NonFinite as exc:
+            literal = str(exc)[:40]
+            raise FormatError(f"holds the number {literal}, which is not finite: this program writes strict JSON "
+                              "(no NaN or infinity), so the file was edited or is not one of its files", path) from None
         except RecursionError:
             raise _too_deep(path, limit) from None
         except UnicodeDecodeError as exc:
@@ -186,3 +208,40 @@ def load_yaml(path: str | os.PathLike, *, kind: str = "YAML"):
         finally:
             if loader is not None:
                 loader.dispose()
+
+
+def load_run_table(path: str | os.PathLike, columns: tuple, text: tuple, *, kind: str = "run table"):
+    """A CSV table of a run folder (predictions.csv, ladder.csv) as a pandas frame holding `columns`, or None when
+    the file is absent; within $MOSECROT_MAX_RUN_TABLE_MB. The `text` columns are strings as written (a label 'NA'
+    or 'nan' stays that label, never a missing value); the others are numbers where every cell is one.
+
+    Raises `LimitError` past the limit or when memory runs out, `FormatError` for text that is not a UTF-8 CSV,
+    `SchemaError` when one of `columns` is missing, each naming the file. Why: these tables were read with a bare
+    `pd.read_csv`, so a tampered one was a pandas traceback or a MemoryError naming no file.
+    """
+    import pandas as pd
+
+    from mosecrot_viz.errors import SchemaError
+    from mosecrot_viz.io.limits import max_run_table_bytes
+
+    if not Path(path).exists():
+        return None
+    path = check_regular_file(path, kind)
+    size = check_file_size(path, max_run_table_bytes(), kind, "MOSECROT_MAX_RUN_TABLE_MB")
+    with memory_error_as_limit(path, lambda: size * 8, "set MOSECROT_MAX_RUN_TABLE_MB lower to refuse such files "
+                               "before reading them"):
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+            raise FormatError(f"not a readable CSV table ({str(exc).splitlines()[0][:160]})", path) from None
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise SchemaError(f"{kind} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (was "
+                              "it edited? run it again)", path)
+        for c in df.columns:
+            if c not in text:
+                given = df[c] != ""
+                numbers = pd.to_numeric(df[c].where(given), errors="coerce")
+                if int(numbers.notna().sum()) == int(given.sum()):
+                    df[c] = numbers
+    return df

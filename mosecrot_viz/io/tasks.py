@@ -30,6 +30,7 @@ LABEL_COLUMNS = ("label", "category", "class", "labels", "topic", "intent")  # f
 TEXT_COLUMNS = ("text", "sentence", "verse", "content", "utterance", "document")
 ID_COLUMNS = ("index_id", "id", "index", "idx", "uid", "guid", "verse_id", "sentence_id")
 KNOWN_COLUMNS = frozenset(LABEL_COLUMNS + TEXT_COLUMNS + ID_COLUMNS)
+MAX_BLANK_LINES = 1_000_000  # a task file has a sentence on every line; SIB-200's have none blank
 _NAME = re.compile(r"[a-z_][a-z0-9_ .\-]{0,39}")  # what a column name looks like: short, starts with a letter
 
 
@@ -60,7 +61,7 @@ def _read_text(path: Path) -> str:
     Why: a whole-file read of a runaway file (a log, a disk image) fills memory before any check
     runs; here memory stops at $MOSECROT_MAX_TASK_MB plus one line.
     """
-    limit, size, parts = max_task_bytes(), 0, []
+    limit, size, parts, blank = max_task_bytes(), 0, [], 0
     with open(path, "rb") as fh:
         refuse_unsafe(fh.peek(8)[:8], path, "task")
         for lineno, raw in bounded_lines(fh, path):
@@ -70,6 +71,13 @@ def _read_text(path: Path) -> str:
                                  "(limit: set MOSECROT_MAX_TASK_MB)", path, lineno)
             if lineno == 1:
                 raw = strip_bom(raw)
+            if b"\0" in raw:  # text never holds NUL; UTF-16 and binary files do (each ASCII letter is 'x\0')
+                raise FormatError("holds a NUL byte: not UTF-8 text (UTF-16, or a binary file?)", path, lineno)
+            if not raw.strip():
+                blank += 1
+                if blank > MAX_BLANK_LINES:  # each costs a Python string once split: 512 MB of them took GBs
+                    raise FormatError(f"holds more than {MAX_BLANK_LINES:,} blank lines: not a task file?", path,
+                                      lineno)
             try:
                 parts.append(raw.decode("utf-8"))
             except UnicodeDecodeError:
@@ -107,6 +115,9 @@ def _load_task(path: Path) -> pd.DataFrame:
     label_col = next((c for c in LABEL_COLUMNS if c in header), None)
     text_col = next((c for c in TEXT_COLUMNS if c in header), None)
     if label_col and text_col:
+        twice = sorted({c for c in header if c and header.count(c) > 1})
+        if twice:  # pandas renamed the second 'text' to 'text.1' and read the first, without a word (hostile h09)
+            raise SchemaError(f"the header names column {', '.join(twice)} twice: which one holds the data?", path, 1)
         df = _read_with_header(content, sep, path)
         df.columns = [_column_key(str(c)) for c in df.columns]
         id_col = next((c for c in ID_COLUMNS if c in df.columns and c not in (label_col, text_col)), None)

@@ -128,6 +128,11 @@ def _parse_header(parts: list[bytes]) -> tuple[int, int] | None:
 
 
 _BATCH_BYTES = 4 * 2**20  # text parsed per vectorised batch: memory holds one batch of text (~4x in copies), never the file
+# What one held line costs beyond its bytes: the (line number, bytes) tuple, the int and the bytes object's header.
+# Why counted: a batch measured by its text alone never filled on blank lines (0 bytes each once the line break is
+# dropped), so 256 MB of newlines in a .vec.gz became one batch of 268 million tuples (24 GB, killed).
+_LINE_COST = 96
+MAX_BLANK_LINES = 1_000_000  # a .vec has a word and its numbers on every line (a trailing blank line or two at most)
 
 
 def _keyed(words: list[str], matrix: np.ndarray, duplicates: int = 0, header_rows: int | None = None) -> KeyedVectors:
@@ -157,12 +162,22 @@ def _header_disagrees(declared: int | None, rows: int, complete: bool) -> int | 
 def _numbered_lines(fh, path, consumed: dict | None = None):
     """(line number, line without its line break) within the line limit; a BOM before line 1 dropped.
 
+    More than `MAX_BLANK_LINES` blank lines is a `FormatError`: the text format has none, and a gzip
+    stream of newlines (2.6 GB from a few MB) would otherwise cost a minute per gigabyte to skip.
+
     `consumed["bytes"]`, when given, counts the raw bytes read so far (the cache keys on exactly those).
     """
+    blank = 0
     for lineno, raw in bounded_lines(fh, path):
         if consumed is not None:
             consumed["bytes"] += len(raw)
-        yield lineno, (strip_bom(raw) if lineno == 1 else raw).rstrip(b"\r\n")
+        line = (strip_bom(raw) if lineno == 1 else raw).rstrip(b"\r\n")
+        if not line.strip():
+            blank += 1
+            if blank > MAX_BLANK_LINES:
+                raise FormatError(f"holds more than {MAX_BLANK_LINES:,} blank lines: not a vectors file (a word and its "
+                                  "numbers per line)?", path, lineno)
+        yield lineno, line
 
 
 def _fast_batch(lines: list[bytes], dim: int | None):
@@ -263,7 +278,7 @@ def _load_text_fast(path: Path, max_vocab: int | None, consumed: dict | None = N
                     estimate = False
                     continue
             batch.append((lineno, line))
-            size += len(line)
+            size += len(line) + _LINE_COST
             if size >= _BATCH_BYTES:
                 if not take(batch):
                     return None

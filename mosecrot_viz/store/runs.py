@@ -22,11 +22,14 @@ from mosecrot_viz.atomic import clean_stale_staging, write_bytes, write_json
 from mosecrot_viz.errors import InputError
 from mosecrot_viz.experiment.config import ExperimentConfig
 from mosecrot_viz.experiment.preflight import check_run
-from mosecrot_viz.io.structured import load_json
+from mosecrot_viz.io.structured import load_json, load_run_table
 from mosecrot_viz.records import ACTIVE_STATES as _ACTIVE
 from mosecrot_viz.records import RunResults, RunState, RunStatus
 from mosecrot_viz.store import worker
 from mosecrot_viz.store.worker import SlotWaitCancelled, compute_slot
+
+PREDICTION_COLUMNS = ("method", "seed", "id", "gold", "pred")  # what every reader of predictions.csv uses
+PREDICTION_TEXT = ("method", "id", "gold", "pred")  # read as written: a label 'NA' is a label
 
 RUNS_ENV = "MOSECROT_RUNS"
 CANCEL_FILE = "cancel.requested"  # its presence asks the run's thread to stop at its next progress report
@@ -161,16 +164,17 @@ class StoredRun:
         return dict(res.config) if res else _read_json(self.path / "config.json")
 
     def predictions(self) -> pd.DataFrame | None:
-        p = self.path / "predictions.csv"
-        return pd.read_csv(p, dtype={"id": str, "gold": str, "pred": str}) if p.exists() else None
+        """predictions.csv (method, seed, id, gold, pred, ...), or None; bounded and checked (`io.structured`)."""
+        return load_run_table(self.path / "predictions.csv", PREDICTION_COLUMNS, PREDICTION_TEXT,
+                              kind="predictions")
 
     def anchors(self) -> dict | None:
         return _read_json(self.path / "anchors.json")
 
     def ladder_predictions(self) -> pd.DataFrame | None:
         """ladder.csv: every target rung's predictions (method, seed, rung, id, gold, pred, confidence), if measured."""
-        p = self.path / "ladder.csv"
-        return pd.read_csv(p, dtype={"id": str, "gold": str, "pred": str}) if p.exists() else None
+        return load_run_table(self.path / "ladder.csv", PREDICTION_COLUMNS + ("rung",), PREDICTION_TEXT + ("rung",),
+                              kind="ladder predictions")
 
     def ladder_examples(self) -> dict | None:
         """ladder_examples.json: per method, example sentences with word status and occlusion (first seed)."""

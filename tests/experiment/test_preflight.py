@@ -91,3 +91,27 @@ def test_a_config_from_another_model_size_is_refused_from_the_header(tiny_bert_d
                                           rf"{config['vocab_size']} x width {config['hidden_size']}"):
         preflight.check_model(str(wrong), "--source-model")
     preflight.check_model(str(tiny_bert_dir), "--source-model")  # the untouched folder passes
+
+
+def test_a_model_folder_without_tokenizer_files_is_refused_naming_them(tiny_bert_dir, tmp_path):
+    """Weights and config.json but no tokenizer: it waited for the compute slot and failed in AutoTokenizer
+    (hostile sweep w06); now refused by the checks."""
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for f in Path(tiny_bert_dir).iterdir():
+        if f.is_file() and f.name in ("config.json", "model.safetensors"):
+            (bare / f.name).write_bytes(f.read_bytes())
+    with pytest.raises(SchemaError, match=r"--source-model: model folder has no tokenizer \(none of tokenizer.json"):
+        preflight.check_model(str(bare), "--source-model")
+    (bare / "vocab.txt").write_bytes((Path(tiny_bert_dir) / "vocab.txt").read_bytes())
+    preflight.check_model(str(bare), "--source-model")  # a WordPiece vocabulary is a tokenizer
+
+
+@pytest.mark.parametrize("spec", ["/no/such/model", "./models/bert", "../bert", "~/nowhere/bert", "a/b/c"])
+def test_a_missing_folder_written_as_a_path_is_refused_and_a_hub_id_is_left_to_the_loader(spec):
+    from mosecrot_viz.errors import PathError
+
+    with pytest.raises(PathError, match="--multilingual-model: no such model folder"):
+        preflight.check_model(spec, "--multilingual-model")
+    for hub_id in ("bert-base-uncased", "sentence-transformers/all-MiniLM-L6-v2"):
+        preflight.check_model(hub_id, "--multilingual-model")  # not on disk: a hub id, the loader's to fetch

@@ -343,7 +343,17 @@ CASES = [
     pytest.param(task("t.tsv", "v1\tFaith\tBelieve\nv2\tHope\n"), FormatError, "expected 'id<TAB>label<TAB>text'", 2,
                  id="task-taxi1500-short-row"),
     pytest.param(task("t.csv", 'text,label\n"a,b,c\n'), FormatError, "malformed table", None, id="task-unclosed-quote"),
-    pytest.param(task("t.tsv", JUNK), FormatError, "not UTF-8", 2, id="task-binary-junk"),
+    # hostile sweep round 3: a header naming a column twice was read from the first without a word (h09); a NUL
+    # byte (UTF-16 without its BOM, a binary file) was read as text (u10); blank lines cost a string each (GBs)
+    pytest.param(task("t.tsv", "index_id\tcategory\ttext\ttext\n1\ta\thello\tbye\n"), SchemaError,
+                 "names column text twice", 1, id="task-header-names-text-twice"),
+    pytest.param(task("t.csv", "Label,text,label\na,hello,b\n"), SchemaError, "names column label twice", 1,
+                 id="task-header-names-label-twice-in-two-cases"),
+    pytest.param(task("t.tsv", "index_id\tcategory\ttext\n1\ta\thel\x00lo\n"), FormatError, "NUL byte", 2,
+                 id="task-nul-byte-in-text"),
+    pytest.param(task("t.tsv", "index_id\tcategory\ttext\n1\ta\thello\n".encode("utf-16-le")), FormatError,
+                 "NUL byte", 1, id="task-utf16-without-bom"),
+    pytest.param(task("t.tsv", JUNK), FormatError, "NUL byte", 1, id="task-binary-junk"),  # its first line holds one
     pytest.param(task("t.tsv", "text\tlabel\n" + "".join(f"s{i}\tl{i}\n" for i in range(7))), LimitError,
                  "7 distinct labels, more than the limit 5", None, id="task-too-many-labels"),
     pytest.param(task("t.tsv", "text\tlabel\nhello\ta\n" + "x" * 5000 + "\tb\n"), LimitError, "longer than 4 KB", 3,
@@ -466,6 +476,18 @@ def test_the_table_covers_every_kind_and_area():
     kinds = {p.values[1] for p in CASES}
     assert kinds == {FormatError, LimitError, UnsafeFormatError, SchemaError, OverlapError, LabelError, PathError}
     assert {i.split("-")[0] for i in ids} == {"vec", "lex", "task", "anchors", "model", "upload", "json", "yaml", "grid"}
+
+
+def test_a_task_file_of_blank_lines_is_refused_at_the_limit_not_split_into_strings(tmp_path):
+    """Within the 512 MB task limit, newlines became one Python string each once split (20 MB of them: 10 s and
+    376 MB; the limit's worth, gigabytes): past MAX_BLANK_LINES the file is refused naming the line."""
+    from mosecrot_viz.io.tasks import MAX_BLANK_LINES
+
+    p = _write(tmp_path / "t.tsv", "text\tlabel\nhi\ta\n" + "\n" * (MAX_BLANK_LINES + 1) + "ho\tb\n")
+    with pytest.raises(FormatError, match=f"{p}:{MAX_BLANK_LINES + 3}: holds more than 1,000,000 blank lines"):
+        load_task(p)
+    ok = _write(tmp_path / "ok.tsv", "text\tlabel\nhi\ta\n" + "\n" * 1000 + "ho\tb\n")
+    assert list(load_task(ok)["text"]) == ["hi", "ho"]  # a few blank lines are fine
 
 
 def test_duplicate_words_keep_the_first_row_as_documented(tmp_path):
@@ -688,6 +710,19 @@ def _write_case(content):
     return lambda tmp, name: _write(tmp / name, content)
 
 
+def _rows_then_newlines(newlines, gz):
+    """Three good rows, then `newlines` blank lines (gzipped: 256 MB of them are 250 KB on disk). The batch was
+    measured by its text alone, which is 0 bytes a blank line: 256 MB of newlines became one batch (24 GB, killed)."""
+    def make(tmp, name):
+        p = tmp / name
+        with (gzip.open(p, "wb", compresslevel=9) if gz else open(p, "wb")) as fh:
+            fh.write(b"3 2\na 0.5 0.25\nb 0.125 1\nc 1 2\n")
+            for _ in range(newlines // 2**22):
+                fh.write(b"\n" * 2**22)
+        return p
+    return make
+
+
 # issue 24's memory cases, each under the same ceiling and deadline: (kind, make, name, env, exit status, message)
 MEMORY = [
     pytest.param("grid", _write_case(_alias_bomb()), "bomb.yaml", {}, 2, "an alias bomb?", id="grid-yaml-alias-bomb"),
@@ -714,6 +749,10 @@ MEMORY = [
                  "word of row 1 is longer than 4,096 bytes", id="vec-word2vec-bin-50-mb-word"),
     pytest.param("vectors", _write_case(b"a" * 900_000 + b" 1 2\n"), "giant.vec", {}, 2,
                  "word of this row is longer than 4,096 bytes", id="vec-text-900-kb-word"),
+    pytest.param("vectors", _rows_then_newlines(2**28, gz=True), "newlines.vec.gz", {}, 2,
+                 "holds more than 1,000,000 blank lines", id="vec-gzip-of-256-mb-newlines"),
+    pytest.param("vectors", _rows_then_newlines(2**22, gz=False), "newlines.vec", {}, 2,
+                 "holds more than 1,000,000 blank lines", id="vec-text-4-million-blank-lines"),
     pytest.param("vectors", _declared_matrix(100_000, 4_000, rows_written=2), "huge.vec",
                  {"MOSECROT_MAX_MATRIX_MB": "4000"}, 2,
                  "ran out of memory reading this file (asked for 1,526 MB): keep fewer rows with --max-vocab N, or set "
@@ -798,3 +837,25 @@ def test_fast_and_careful_vector_parsers_agree_across_batches(tmp_path, monkeypa
 def test_the_bounded_child_runs_under_the_ceiling():
     rc, out, _, _ = run_bounded(["-c", "import resource; print(resource.getrlimit(resource.RLIMIT_AS)[0])"])
     assert rc == 0 and int(out) == CEILING
+
+
+def test_a_memory_error_on_a_small_file_under_a_ceiling_blames_the_ceiling(tmp_path, monkeypatch):
+    """Under `ulimit -v` 1.5 GB (torch's libraries take most of it), a 26-row .vec 'ran out of memory (asked for
+    0.0006 MB): keep fewer rows with --max-vocab' (hostile sweep a01): the file was blamed for the ceiling."""
+    from mosecrot_viz.errors import LimitError
+    from mosecrot_viz.io import limits
+
+    small = _write(tmp_path / "small.vec", b"2 2\na 1 2\nb 3 4\n")
+    monkeypatch.setattr(limits, "address_space_limit", lambda: 1536 * 2**20)
+    for asked in (lambda: 640, lambda: None):  # the reader's own figure, or none (then the file's size bounds it)
+        with pytest.raises(LimitError, match=r"needs only [0-9.e-]+ MB: the process may use at most 1,536 MB of "
+                                             r"address space \(ulimit -v\)"):
+            with limits.memory_error_as_limit(small, asked):
+                raise MemoryError()
+    with pytest.raises(LimitError, match=r"asked for 6,104 MB\): keep fewer rows"):  # a big ask is still the file's
+        with limits.memory_error_as_limit(small, lambda: 6400 * 10**6):
+            raise MemoryError()
+    monkeypatch.setattr(limits, "address_space_limit", lambda: None)
+    with pytest.raises(LimitError, match=r"ran out of memory reading this file: keep fewer rows"):  # no ceiling
+        with limits.memory_error_as_limit(small, lambda: None):
+            raise MemoryError()

@@ -187,9 +187,11 @@ def test_cli_export_and_its_one_line_errors(tiny_export_run, tmp_path, capsys):
 
     assert main(["export", str(tiny_export_run), "--what", "projector", "--out", str(tmp_path / "p")]) == 0
     assert (tmp_path / "p" / "metadata.tsv").is_file()
-    cases = [(["--what", "model", "--method", "rr-fancy"], "unknown or unstitched method 'rr-fancy'"),
-             (["--what", "model", "--method", "rr-standard"], "this run has no method 'rr-standard'"),
-             (["--what", "model", "--seed", "9"], "this run has no seed 9"),
+    cases = [  # each refusal names its flag (hostile sweep c05-c07: the seed and method ones named none)
+             (["--what", "model", "--method", "rr-fancy"], "--method: unknown or unstitched method 'rr-fancy'"),
+             (["--what", "projector", "--method", "majority"], "--method: unknown or unstitched method 'majority'"),
+             (["--what", "model", "--method", "rr-standard"], "--method: this run has no method 'rr-standard'"),
+             (["--what", "model", "--seed", "9"], "--seed: this run has no seed 9"),
              (["--what", "projector", "--out", str(tiny_export_run / "results.json")], "names an existing file")]
     for extra, message in cases:
         args = ["export", str(tiny_export_run)] + extra
