@@ -116,8 +116,10 @@ class MethodResult(Record):
             if data.get(key) is not None:
                 check_score(data[key], f"{where}.{key}")
         kw, extra = known(cls, data)
-        if "per_seed" in kw:
+        if kw.get("per_seed") is not None:  # one score per seed the run used: never empty
             kw["per_seed"] = _floats(kw["per_seed"], f"{where}.per_seed")
+            if not kw["per_seed"]:
+                raise SchemaError(f"'{where}.per_seed' is empty: a stored method has one score per seed")
         for key in ("labels", "macro_f1_labels", "macro_f1_ci95", "best_dev_macro_f1"):
             if kw.get(key) is not None:
                 kw[key] = tuple(need(kw[key], list, f"{where}.{key}"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mosecrot_viz.atomic import json_bytes
-from mosecrot_viz.errors import SchemaError
+from mosecrot_viz.errors import FormatError, InputError, SchemaError
 from mosecrot_viz.records import (
     DROP_REASONS,
     SCHEMA_VERSION,
@@ -135,6 +135,23 @@ def test_an_impossible_score_is_refused_naming_the_field(tmp_path, literal, fiel
     run = tmp_path / "run"
     run.mkdir()
     (run / "results.json").write_text('{"config": {"seeds": [1]}, "methods": {"ls": {' + method + "}}}")
+    with pytest.raises(InputError) as err:
+        read_results(run)
+    message = str(err.value)
+    assert "\n" not in message
+    if literal in ("NaN", "1e400", "Infinity"):  # not JSON this program writes: the strict reader refuses the file
+        assert isinstance(err.value, FormatError) and str(run / "results.json") in message and "not finite" in message
+    else:  # a finite number outside [0, 1]: the record refuses the field
+        assert isinstance(err.value, SchemaError) and field in message and "not a score between 0 and 1" in message
+
+
+def test_a_method_with_no_per_seed_score_but_a_macro_f1_is_refused_naming_the_field(tmp_path):
+    """The hostile sweep's r15: `per_seed: []` beside a macro-F1 ran with the spread left blank (a run writes one score
+    per seed, so an empty list is a tampered record)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text('{"config": {"seeds": [1]}, "methods": {"ls": {"macro_f1": 0.5, '
+                                      '"macro_f1_std": 0.0, "per_seed": []}}}')
     with pytest.raises(SchemaError) as err:
         read_results(run)
-    assert "\n" not in str(err.value) and field in str(err.value) and "not a score between 0 and 1" in str(err.value)
+    assert "\n" not in str(err.value) and "methods.ls.per_seed" in str(err.value) and "empty" in str(err.value)
