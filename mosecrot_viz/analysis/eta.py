@@ -7,8 +7,9 @@ first model's pace onto the others says "29 s left" with four minutes to go. Her
 the seconds its own model takes, taken from, in order of preference:
 
 1. this run: the seconds between two epoch reports of the same model (`observe` collects them);
-2. earlier runs on this machine: their fine-tune histories (training seconds per epoch, scaled to this run's
-   training-set size), multiplied by how much slower or faster this run is going on a model measured in both;
+2. earlier runs on this machine: their fine-tune histories (each epoch's wall seconds, dev evaluation included;
+   for runs that stored only their training throughput, that), scaled to this run's training-set size and
+   multiplied by how much slower or faster this run is going on a model measured in both;
 3. an estimate: matmul FLOPs per training example (`core.flops.step_flops` on the model's config) at this
    machine's measured matmul rate (`core.flops.matmul_gflops`) and an assumed 50% utilisation, scaled like 2.
 
@@ -186,7 +187,11 @@ def _rates(folders: tuple, n_train: int) -> tuple:
             for h in hists:
                 eps = [e for e in h.get("epochs") or [] if e.get("examples_per_s")] if not h.get("reused_from_cache") else []
                 if model and model not in out and eps and their_n:
-                    out[model] = n_train / (sum(e["examples_per_s"] for e in eps) / len(eps))
+                    walls = [e["epoch_seconds"] for e in eps if e.get("epoch_seconds")]
+                    if len(walls) == len(eps):  # the whole epoch (dev evaluation too), scaled to this run's size
+                        out[model] = sum(walls) / len(walls) * n_train / their_n
+                    else:  # a run before epoch_seconds was stored: its training throughput (no dev evaluation)
+                        out[model] = n_train / (sum(e["examples_per_s"] for e in eps) / len(eps))
     return tuple(out.items())
 
 

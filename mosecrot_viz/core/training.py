@@ -171,7 +171,8 @@ def fine_tune(
 ) -> dict:
     """Train `model` in place; restore the epoch with the best dev macro-F1.
 
-    Returns a history dict: per epoch the loss, dev F1, seconds, examples/s, achieved GFLOP/s and MFU; the
+    Returns a history dict: per epoch the loss, dev F1, training seconds, the whole epoch's seconds (dev
+    evaluation included), examples/s, achieved GFLOP/s and MFU; the
     best dev F1 and epoch; `stopped_early` (with `patience`); and `warnings` (e.g. an out-of-memory retry
     with smaller micro-batches). Raises `ResourceError` when even one sentence per micro-batch does not fit
     in GPU memory, and `core.checks.NumericsError` at the first step whose loss is not finite.
@@ -233,6 +234,9 @@ def fine_tune(
         if dev_f1 > best:
             best, best_epoch = dev_f1, epoch + 1
             best_state = _snapshot(model, changing)
+        # the whole epoch as the user waits for it (training, dev evaluation, the best-state copy): what the app's
+        # time-left estimate prices an epoch of this model at in later runs (analysis.eta)
+        history[-1]["epoch_seconds"] = time.perf_counter() - t0
         if progress:
             progress(f"{label}: epoch {epoch + 1}/{cfg.epochs}, dev F1 {dev_f1:.3f}", epoch + 1, cfg.epochs)
         if cfg.patience is not None and epoch + 1 - best_epoch >= cfg.patience and epoch + 1 < cfg.epochs:

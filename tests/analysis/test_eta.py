@@ -129,3 +129,13 @@ def test_run_sizes_follow_the_runs_own_dev_split():
     assert eta.RunSizes.of({"train": "tr.tsv", "dev": "dev.tsv", "test": "te.tsv", "source_test": "en.tsv"},
                            rows) == eta.RunSizes(500, 100, 300, 300)
     assert eta.RunSizes.of({"train": "tr.tsv", "test": "te.tsv"}, rows) == eta.RunSizes(450, 50, 300, 0)
+
+
+def test_earlier_runs_price_a_whole_epoch_dev_evaluation_included_when_they_stored_it(tmp_path):
+    folder = _history_run(tmp_path, "old", {"mplm": 50.0})  # training alone: 100 examples at 50/s = 2 s an epoch
+    res = json.loads((folder / "results.json").read_text())
+    assert eta._history_epoch_seconds(tmp_path, 100) == {"big": pytest.approx(2.0)}
+    res["histories"]["mplm"][0]["epochs"][0]["epoch_seconds"] = 3.0  # the epoch as waited for: dev evaluation too
+    (folder / "results.json").write_text(json.dumps(res))
+    assert eta._history_epoch_seconds(tmp_path, 200) == {"big": pytest.approx(6.0)}  # scaled to 200 examples
+

@@ -123,3 +123,17 @@ def test_a_fine_tune_that_stops_early_takes_its_untrained_epochs_out_of_the_run_
     for e in range(1, 6):
         second(f"epoch {e}", e, 5)
     assert seen[-1] == 1.0 and all(a <= b for a, b in zip(seen, seen[1:]))
+
+
+def test_fine_tune_stores_each_epochs_wall_seconds_for_the_time_left_estimate(tiny_bert_dir):
+    from mosecrot_viz.core.training import TrainConfig, fine_tune
+    from mosecrot_viz.defaults.models import load_classifier
+
+    model = load_classifier(str(tiny_bert_dir), 2)
+    ids = [[2, 5, 6, 3], [2, 7, 3], [2, 8, 9, 10, 3], [2, 11, 3]]
+    import torch
+
+    hist = fine_tune(model, ids, [0, 1, 0, 1], ids[:2], [0, 1], pad_id=0, device=torch.device("cpu"),
+                     cfg=TrainConfig(epochs=2, batch_size=2), seed=1)
+    for e in hist["epochs"]:
+        assert e["epoch_seconds"] >= e["train_seconds"] > 0
