@@ -8,17 +8,12 @@ off). Screenshots (and page_times.json) land in $MOSECROT_SCREENSHOTS (default: 
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from app_server import CHROMIUM, ROOT, require_chromium, streamlit_server
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # page -> text that only appears once the page has rendered its real content
 PAGES = {"Setup": "Inputs ready", "Run": "run shown below", "Anchors": "Relative representations",
          "Alignment": "Neighbour explorer", "Errors": "Misclassified target examples", "Why": "Reading.",
@@ -27,41 +22,16 @@ PAGES = {"Setup": "Inputs ready", "Run": "run shown below", "Anchors": "Relative
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium not installed (scripts/ensure_chromium.sh installs it)")
+    require_chromium()
     tmp = tmp_path_factory.mktemp("app")
-    port = _free_port()
     env = dict(os.environ, MOSECROT_RUNS=str(tmp / "runs"))
     # the app takes the machine's compute slot as a user's app does (conftest lets in-process tests skip it):
     # the picker test holds the slot to keep its run queued for as long as it looks
     env.pop("MOSECROT_SHARE_CORES", None)
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not become healthy: " + (tmp / "server.log").read_text()[-2000:])
-    yield url, tmp
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with streamlit_server(ROOT / "app.py", tmp / "server.log", env) as url:
+        yield url, tmp
 
 
 def _wait_idle(page, timeout=60_000):

@@ -8,18 +8,11 @@ identical), while the same pair in a family without the face (the negative contr
 Screenshot: $MOSECROT_SCREENSHOTS/cjk_font.png (default: the test's tmp folder).
 """
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from app_server import CHROMIUM, ROOT, require_chromium, streamlit_server
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TEXT = "起初神创造天地"
 PAGE = f'''
 import plotly.graph_objects as go
@@ -39,35 +32,15 @@ SAME_PIXELS = """([family, a, b]) => {
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_chinese_renders_with_the_shipped_font(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium not installed (scripts/ensure_chromium.sh installs it)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     from mosecrot_viz.defaults.shipped import CJK_FONT
 
     (tmp_path / "cjk_page.py").write_text(PAGE, encoding="utf-8")
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(tmp_path / "cjk_page.py"),
-                             "--server.headless", "true", "--server.port", str(port), "--browser.gatherUsageStats",
-                             "false", "--server.fileWatcherType", "none"], stdout=log, stderr=subprocess.STDOUT,
-                            cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
+    with streamlit_server(tmp_path / "cjk_page.py", tmp_path / "server.log", env) as url:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1000, "height": 900})
@@ -87,10 +60,6 @@ def test_chinese_renders_with_the_shipped_font(tmp_path):
             with_font = page.evaluate(SAME_PIXELS, ['"Source Sans"', "起", "初"])
             control = page.evaluate(SAME_PIXELS, ['"no-such-family", sans-serif', "起", "初"])
             browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
     assert fetched == [(200, url + f"/component/mosecrot_viz.ui.fonts.cjk_font/{CJK_FONT.path.name}")]  # once
     assert faces == [["Source Sans", "loaded"]]
     if control:  # this browser draws boxes without the font: the shipped one must draw real, distinct glyphs

@@ -7,34 +7,19 @@ plotly), the crossover table and the note that says it is a simulation, with no 
 $MOSECROT_SCREENSHOTS/compare_script_shift.png (default: the test's tmp folder).
 """
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from app_server import CHROMIUM, ROOT, require_chromium, streamlit_server
 
 from mosecrot_viz.analysis.script_shift import SIMULATION_NOTE
 from mosecrot_viz.experiment.config import ExperimentConfig
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_compare_draws_a_script_shift_sweeps_crossover_in_the_browser(tmp_path, tiny_run_args):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium not installed (scripts/ensure_chromium.sh installs it)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     from mosecrot_viz.store.sweeps import run_sweep, sweep_configs
@@ -42,21 +27,7 @@ def test_compare_draws_a_script_shift_sweeps_crossover_in_the_browser(tmp_path, 
     runs = tmp_path / "runs"
     base = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "source", "majority"], epochs=1)
     run_sweep(sweep_configs(base, "script_shift", [0.0, 1.0]), root=runs)
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")
-    env = dict(os.environ, MOSECROT_RUNS=str(runs))
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-                             "true", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-                             "--server.fileWatcherType", "none"], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                            env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
+    with streamlit_server(ROOT / "app.py", tmp_path / "server.log", dict(os.environ, MOSECROT_RUNS=str(runs))) as url:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
@@ -72,10 +43,6 @@ def test_compare_draws_a_script_shift_sweeps_crossover_in_the_browser(tmp_path, 
             exceptions = page.locator("[data-testid='stException']").count()
             frames = page.locator("[data-testid='stDataFrame']").count()
             browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
     assert exceptions == 0
     # the first request of a fresh server was a page's own URL: it still ran through app.py's navigation (ui.entry)
     assert nav[:2] == ["Home", "Setup"] and "app" not in nav, nav
