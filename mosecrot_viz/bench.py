@@ -727,10 +727,12 @@ def stages_from(events, samples, start: float, end: float) -> list[dict]:
     """Seconds and peak RSS per stage of a run, from its progress messages and its memory samples.
 
     events: [(time, message)] in order; samples: [(time, VmRSS MB, VmHWM MB)] of the process. A stage runs from
-    one message to the next; it is named after the message that opened it, except a fine-tune, which says nothing
-    when it starts: its stage is named after the epoch message that closes it. Peak RSS per stage: the
+    one message to the next; it is named after the message that opened it, except a fine-tune's epoch, named after
+    the epoch message that closes it (from its start message, or in older logs from the message before it). Peak RSS per stage: the
     high-water mark (VmHWM) where it rose during the stage, else the largest RSS sampled in it."""
     import re
+
+    from mosecrot_viz.analysis.eta import START_RE
 
     cuts: list[tuple[float, str]] = []
     label, opened = "start-up (imports, checks)", ""
@@ -738,8 +740,13 @@ def stages_from(events, samples, start: float, end: float) -> list[dict]:
         msg = stage_name(message)
         if msg in (label, opened):
             continue
+        if START_RE.match(msg):  # a fine-tune's start: the stage before it ends here (its first epoch follows)
+            if label != "mapped; fine-tuning":
+                cuts.append((t, label))
+            label = opened = msg
+            continue
         if re.match(r"^seed \d+, .*epoch \d+/\d+", msg):
-            quiet = label.startswith("after fine-tune") or label == "mapped; fine-tuning"
+            quiet = label.startswith("after fine-tune") or label == "mapped; fine-tuning" or bool(START_RE.match(label))
             cuts.append((t, f"fine-tune {msg}" if quiet else f"{label}, then fine-tune {msg}"))
             label = f"after fine-tune {msg.split(':')[0]} (evaluation)"
         else:

@@ -345,6 +345,9 @@ def _resources(args) -> None:
             t = time.perf_counter()
             path = resources.resolve(key)
             print(f"{key:<16} ready in {time.perf_counter() - t:6.1f} s  {path}", flush=True)
+        from mosecrot_viz.experiment import calibration  # the time-left estimate's first-run figures
+
+        calibration.ensure(progress=lambda m: print(m, flush=True))
     rows = resources.describe()
     for row in rows:
         row["path"] = str(resources.cache_path_if_built(row["key"]) or "(not built yet)")

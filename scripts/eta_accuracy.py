@@ -4,7 +4,7 @@ Starts the demo as the app does (`store.runs.start_run`, the analysis stage incl
 `--poll` seconds as the Run page does, asks `analysis.eta.time_left` what the page would say, and when the run is
 complete compares each estimate with the real time that was left. Prints every sample and a summary: from the
 first epoch report on, the share of estimates within +-25% of the truth, the worst error, and the error at three
-points (first estimate, middle, last). `--root` picks the run store the estimate learns from (earlier runs'
+points (first estimate after the first epoch, middle, last with at least 30 s left). `--root` picks the run store the estimate learns from (earlier runs'
 histories and analysis stage): by default an empty temporary one, a first run on a fresh machine.
 
     .venv/bin/python scripts/eta_accuracy.py --out /tmp/eta.json            # cold: no earlier run
@@ -47,7 +47,7 @@ def measure(root: Path, poll: float) -> dict:
             left = eta.time_left(run.config() or {}, s, observed, sizes=sizes, runs_root=root, now=now,
                                  rate_gflops=rate)
             samples.append({"t": round(now - t0, 1), "message": s.message, "state": s.state.value,
-                            "epoch_reports": len(observed.reports), "tuning": left.tuning, "analysis": left.analysis,
+                            "epoch_reports": sum(r[3] >= 1 for r in observed.reports), "tuning": left.tuning, "analysis": left.analysis,
                             "said": left.total if left.total is not None else left.tuning})
         time.sleep(poll)
     if s.state is not RunState.COMPLETE:
@@ -63,15 +63,18 @@ def measure(root: Path, poll: float) -> dict:
 
 
 LONG_S = 60  # the last minute is judged apart: there a few seconds' error is a large share of what is left
+LATE_S = 30  # the third point: the last estimate with at least this many seconds left (at 2 s, +-25% is +-0.5 s)
 
 
 def summary(m: dict) -> dict:
     """From the first epoch report on: share within +-25% (all, and while at least `LONG_S` s were left), worst
-    error (relative, and in seconds), and three points."""
+    error (relative, and in seconds), and three points: the first estimate after the first epoch, the middle one,
+    and the last with at least `LATE_S` s left."""
     on = [x for x in m["samples"] if x["epoch_reports"] >= 1 and x["error"] is not None]
     if not on:
         return {"within_25": None, "n": 0, "worst": None, "points": []}
-    points = [on[0], on[len(on) // 2], on[-1]]
+    late = [x for x in on if x["real"] >= LATE_S] or on
+    points = [on[0], on[len(on) // 2], late[-1]]
     long = [x for x in on if x["real"] >= LONG_S]
     return {"within_25": round(sum(abs(x["error"]) <= 0.25 for x in on) / len(on), 3), "n": len(on),
             "worst": max((x["error"] for x in on), key=abs), "points": points,

@@ -44,6 +44,19 @@ def test_stages_are_named_from_the_progress_messages_and_take_their_peak_rss():
     assert peaks["loading the source model"] == 300.0 and peaks["done"] == 300.0  # sampled RSS elsewhere
 
 
+def test_a_fine_tunes_start_message_ends_the_stage_before_it():
+    msgs = ["mapped; fine-tuning", "seed 1, ls: fine-tuning, 1 epoch", "seed 1, ls: epoch 1/1, dev F1 0.5",
+            "seed 1, ls: measuring the gap ladder", "seed 1, source-embeddings: fine-tuning, 1 epoch",
+            "seed 1, source-embeddings: epoch 1/1, dev F1 0.4", "done"]
+    events = [(float(i + 1), m) for i, m in enumerate(msgs)]
+    stages = bench.stages_from(events, [], 0.0, 8.0)
+    assert [(s["stage"], s["seconds"]) for s in stages] == [
+        ("start-up (imports, checks)", 1.0), ("fine-tune seed 1, ls: epoch 1/1", 2.0),
+        ("after fine-tune seed 1, ls (evaluation)", 1.0), ("seed 1, ls: measuring the gap ladder", 1.0),
+        ("fine-tune seed 1, source-embeddings: epoch 1/1", 1.0),
+        ("after fine-tune seed 1, source-embeddings (evaluation)", 1.0), ("done", 1.0)]
+
+
 def _run(words, form, seconds, peak, stages):
     return {"words": words, "form": form, "seconds": seconds, "peak_rss_mb": peak, "matrix_mb": words * 300 * 4 / 2**20,
             "file_mb": 1.0, "stages": [{"stage": n, "seconds": t, "peak_rss_mb": m} for n, t, m in stages]}

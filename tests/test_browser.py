@@ -199,17 +199,23 @@ def _sample_eta(page, timeout_s: float) -> list[tuple[float, str, float]]:
 
 
 def _print_eta(samples, finished: float) -> None:
-    """The ETA against the real time left at three points (first estimate, middle, last), printed: measured, not
-    asserted as a time (issue 26.3)."""
-    if not samples:
-        print("ETA: the bar never showed an estimate", flush=True)
+    """The ETA against the real time left, printed: measured, not asserted as a time (issue 26.3). From the first
+    epoch report on (the bar's stage names an epoch), at three points (the first estimate, the middle one, the last
+    with at least `LATE_S` s left) and the share within +-25%."""
+    after = next((i for i, (_, stage, _) in enumerate(samples) if ": epoch " in stage), None)
+    if after is None:
+        print("ETA: the bar never showed an estimate after an epoch", flush=True)
         return
-    picks = sorted({0, len(samples) // 2, len(samples) - 1})
-    for i in picks:
-        t, stage, said = samples[i]
-        real = finished - t
+    on = [(t, stage, said, finished - t) for t, stage, said in samples[after:]]
+    late = [x for x in on if x[3] >= LATE_S] or on
+    for t, stage, said, real in (on[0], on[len(on) // 2], late[-1]):
         print(f"ETA at '{stage}': said {said:.0f} s, real {real:.0f} s left ({(said - real) / max(real, 1e-9):+.0%})",
               flush=True)
+    within = sum(abs(said - real) <= 0.25 * real for _, _, said, real in on)
+    print(f"ETA from the first epoch on: {within} of {len(on)} readings within +-25% of the real time left", flush=True)
+
+
+LATE_S = 30  # the third point: at 3 s left, +-25% would be +-0.75 s, under the bar's own 3 s reading interval
 
 
 def _url_setup(page) -> str:

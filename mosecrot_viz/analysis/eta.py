@@ -6,19 +6,26 @@ demo's 2-core machine MiniLM trains about 72 examples/s, the multilingual e5 abo
 first model's pace onto the others says "29 s left" with four minutes to go. Here each fine-tune's epoch costs
 the seconds its own model takes, taken from, in order of preference:
 
-1. this run: the seconds between two epoch reports of the same model (`observe` collects them);
+1. this run: the seconds between two reports of the same fine-tune (`Observed` collects them), the first epoch
+   timed from the message each fine-tune sends before its first step (`core.training.start_message`), so one
+   finished epoch is already a measurement;
 2. earlier runs on this machine: their fine-tune histories (each epoch's wall seconds, dev evaluation included;
-   for runs that stored only their training throughput, that), scaled to this run's training-set size and
-   multiplied by how much slower or faster this run is going on a model measured in both;
-3. an estimate: matmul FLOPs per training example (`core.flops.step_flops` on the model's config) at this
-   machine's measured matmul rate (`core.flops.matmul_gflops`) and an assumed 50% utilisation, scaled like 2.
+   for runs that stored only their training throughput, that), scaled to this run's training-set size (not by how
+   this run compares on another model: on the demo MiniLM ran 33% slower in a second run while the multilingual
+   model ran 5% faster, so that scaling put the estimate 30-60% high);
+3. the set-up measurement (`experiment.calibration`, taken by `resources --fetch`): two short epochs of each default
+   model on this machine, scaled to this run's sizes only (its 3-step epochs overstate MiniLM's per-example time
+   twice as much as e5's, so scaling e5 by how MiniLM compares would carry MiniLM's error over);
+4. an estimate: matmul FLOPs per training example (`core.flops.step_flops` on the model's config) at this
+   machine's measured matmul rate (`core.flops.matmul_gflops`) and an assumed 50% utilisation, scaled like 3.
 
 After its epochs each fine-tune has a tail of forward passes: the English test, each method's target test and,
 with the ladder on, its rungs (3 readings of the test set) and, for the first seed, the occlusion of
 `OCCLUSION_SENTENCES` sentences (2 readings, one variant per word). The tail costs those forward passes at the
 model's own forward cost (its epoch cost over 3 x training + 1 x dev examples: a training step is about three
-forward passes), times the ratio of measured to predicted tails of this run's finished fine-tunes (1 before the
-first has finished): on the demo the tails are a third of the run, so leaving them out said "29 s" with minutes
+forward passes; for a model this run has not trained yet, a trained one's forward cost times the ratio of their
+matmul FLOPs, since a large trained embedding slows training, not reading), times the ratio of measured to predicted tails of this run's finished fine-tunes (1 before the
+first has finished; a tail is measured from its fine-tune's last epoch report to the next one's start): on the demo the tails are a third of the run, so leaving them out said "29 s" with minutes
 to go.
 
 The stage after the results (the analysis pages' precomputation) costs what it took on the newest earlier run
@@ -34,16 +41,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from mosecrot_viz.experiment import calibration
 from mosecrot_viz.records import RunResults
 
 EPOCH_RE = re.compile(r"seed (\d+), (.+?): epoch (\d+)/(\d+)")
+START_RE = re.compile(r"seed (\d+), (.+?): fine-tuning, (\d+) epochs?$")  # core.training.start_message (a test ties them)
 MAPPING_RE = re.compile(r"^\d+ anchors; mapping embeddings$")  # experiment.run's on_anchors step: the mapping begins
 MAPPED_MESSAGE = "mapped; fine-tuning"  # experiment.run.FINE_TUNING: the mapping is over (a test ties the two)
 OCCLUSION_SENTENCES, OCCLUSION_WORDS = 16, 30  # core.ladder.LadderMeter's n_examples; words per sentence, assumed
 LADDER_READINGS = 3  # the target rungs the ladder reads the test set with (oracle x2, dictionary)
-# analysis stage / mapping stage on the demo's first run in a process (scripts/eta_accuracy.py: 20 s / 32 s; a later
-# run in the same process, its imports warm, 10 s / 28 s): the analyses reuse the run's mapped spaces
-ANALYSIS_PER_MAPPING = 0.6
+# analysis stage / mapping stage on the demo's first run (scripts/eta_accuracy.py on the idle 2-core machine, the
+# analyses reusing the run's mapped spaces: 8.5 s / 17.9 s and 9.3 s / 24.0 s)
+ANALYSIS_PER_MAPPING = 0.45
 REUSED_RE = re.compile(r"seed (\d+), (.+?): reused cached fine-tune")
 SHARED_LABEL = "source-embeddings"
 ASSUMED_MFU = 0.5
@@ -101,8 +110,8 @@ class RunSizes:
 
 @dataclass
 class Observed:
-    """What one run's progress reports have shown so far: (elapsed, seed, label, epoch) of each epoch report, and
-    (elapsed, message) of each change of message (`stages`)."""
+    """What one run's progress reports have shown so far: (elapsed, seed, label, epoch) of each epoch report (epoch
+    0: the fine-tune's start message), and (elapsed, message) of each change of message (`stages`)."""
 
     reports: list = field(default_factory=list)
     stages: list = field(default_factory=list)
@@ -111,40 +120,45 @@ class Observed:
     def add(self, elapsed: float, message: str) -> None:
         if not self.stages or self.stages[-1][1] != message:
             self.stages.append((float(elapsed), message or ""))
-        if EPOCH_RE.search(message or "") or REUSED_RE.search(message or ""):
+        if position_match(message):
             if not self.last_tune or self.last_tune[1] != message:
                 self.last_tune = (float(elapsed), message)
-        m = EPOCH_RE.search(message or "")
-        if m and not any(r[1:] == (int(m[1]), m[2], int(m[3])) for r in self.reports):
-            self.reports.append((float(elapsed), int(m[1]), m[2], int(m[3])))
+        m, start = EPOCH_RE.search(message or ""), START_RE.search(message or "")
+        key = (int(m[1]), m[2], int(m[3])) if m else (int(start[1]), start[2], 0) if start else None
+        if key and not any(r[1:] == key for r in self.reports):
+            self.reports.append((float(elapsed), *key))
 
     def mapping_seconds(self) -> float | None:
-        """Seconds from the mapping's start to the fine-tuning's, when both were seen."""
-        start = next((t for t, msg in self.stages if MAPPING_RE.match(msg)), None)
-        end = next((t for t, msg in self.stages if msg == MAPPED_MESSAGE), None)
-        return end - start if start is not None and end is not None and end >= start else None
+        """Seconds from the mapping's start to the next message seen (the fine-tuning's: `MAPPED_MESSAGE`, or the
+        first fine-tune's start when the app's 2 s reads missed it), when both were seen."""
+        i = next((i for i, (_, msg) in enumerate(self.stages) if MAPPING_RE.match(msg)), None)
+        if i is None or i + 1 >= len(self.stages):
+            return None
+        return self.stages[i + 1][0] - self.stages[i][0]
 
     def tails(self, plan: list[Tune], epoch_cost: dict) -> dict[int, float]:
         """Per finished fine-tune (its index in `plan`), the seconds from its last epoch report to the next
-        fine-tune's first epoch report less that epoch's cost (`epoch_cost`: per model): its evaluation, its
-        ladder and the next model's loading."""
+        fine-tune's start (its start message; from a run without one, its first epoch report less that epoch's
+        cost, `epoch_cost`: per model): its evaluation, its ladder and the next model's loading."""
         index = {(t.seed, t.label): i for i, t in enumerate(plan)}
         last, first = {}, {}
         for elapsed, seed, label, epoch in self.reports:
             i = index.get((seed, label))
             if i is not None:
                 last[i] = elapsed
-                first.setdefault(i, elapsed)
+                first.setdefault(i, (elapsed, epoch))
         out = {}
         for i, t_last in last.items():
             nxt = first.get(i + 1)
-            if nxt is not None and plan[i + 1].model in epoch_cost:
-                out[i] = max(0.0, nxt - t_last - epoch_cost[plan[i + 1].model])
+            if nxt is not None and nxt[1] == 0:
+                out[i] = max(0.0, nxt[0] - t_last)
+            elif nxt is not None and plan[i + 1].model in epoch_cost:
+                out[i] = max(0.0, nxt[0] - t_last - epoch_cost[plan[i + 1].model])
         return out
 
     def epoch_seconds(self, plan: list[Tune]) -> dict[str, list[float]]:
-        """Per model, the seconds between consecutive epoch reports of one fine-tune (each a whole epoch with its
-        dev evaluation)."""
+        """Per model, the seconds between consecutive reports of one fine-tune (each a whole epoch with its dev
+        evaluation; the first from the fine-tune's start message)."""
         model_of = {(t.seed, t.label): t.model for t in plan}
         out: dict[str, list[float]] = {}
         for a, b in zip(self.reports, self.reports[1:]):
@@ -153,15 +167,24 @@ class Observed:
         return out
 
 
-def position(plan: list[Tune], message: str) -> tuple[int, int] | None:
-    """(index of the fine-tune in progress, its epochs done) from a progress message; None when it names none."""
-    for rx, done in ((EPOCH_RE, None), (REUSED_RE, "all")):
+def position_match(message: str):
+    """(regex match, epochs done) of a message naming a fine-tune's progress: an epoch report, its start (0 done)
+    or a reused fine-tune (all done); None for any other message."""
+    for rx, done in ((EPOCH_RE, None), (START_RE, 0), (REUSED_RE, 10**6)):
         m = rx.search(message or "")
         if m:
-            key = (int(m[1]), m[2])
-            for i, t in enumerate(plan):
-                if (t.seed, t.label) == key:
-                    return i, (int(m[3]) if done is None else 10**6)
+            return m, (int(m[3]) if done is None else done)
+    return None
+
+
+def position(plan: list[Tune], message: str) -> tuple[int, int] | None:
+    """(index of the fine-tune in progress, its epochs done) from a progress message; None when it names none."""
+    found = position_match(message)
+    if found:
+        m, done = found
+        for i, t in enumerate(plan):
+            if (t.seed, t.label) == (int(m[1]), m[2]):
+                return i, done
     return None
 
 
@@ -195,6 +218,7 @@ def _rates(folders: tuple, n_train: int) -> tuple:
     return tuple(out.items())
 
 
+@lru_cache(maxsize=32)
 def _flops_per_example(model: str) -> float | None:
     """Matmul FLOPs of one training example of `model` (`core.flops.step_flops`, from its config only)."""
     from mosecrot_viz.core.flops import step_flops
@@ -265,10 +289,35 @@ def tail_forwards(config: dict, plan: list[Tune], i: int, sizes: RunSizes) -> in
     return n
 
 
+def _forward_costs(cost: dict, here: dict, steps_per_epoch: float) -> dict:
+    """Per model, the seconds of one forward pass (one example read). The first model this run trained: its epoch
+    cost over 3 forward passes per training example and 1 per dev one (`steps_per_epoch`: training + dev / 3); any
+    other model: that one's times the ratio of their matmul FLOPs (its own epoch cost where either has no FLOPs
+    figure). Training costs more than its matmuls where a large embedding trains (e5's 96M values: its epoch took
+    4.5 times MiniLM's, its forward passes 2 times), so its own epoch put its tail at five times the truth."""
+    ref = next((m for m in here if m in cost), None)
+    out = {}
+    for m, c in cost.items():
+        out[m] = c / (3 * steps_per_epoch)
+        if ref is not None and m != ref and _flops_per_example(ref) and _flops_per_example(m):
+            out[m] = cost[ref] / (3 * steps_per_epoch) * _flops_per_example(m) / _flops_per_example(ref)
+    return out
+
+
+def _resolved(model: str) -> str:
+    """The key the set-up measurement stores a model under (`experiment.calibration.key`): never builds it."""
+    return calibration.key(model)
+
+
+def _calibrated_epoch(c: dict, sizes: RunSizes) -> float:
+    """An epoch (training and dev evaluation) of this run's sizes at a set-up measurement's per-example seconds."""
+    return sizes.n_train * float(c["train_s_per_example"]) + sizes.n_dev * float(c["eval_s_per_example"])
+
+
 @dataclass(frozen=True)
 class Estimate:
     """Seconds left: fine-tuning (and evaluation) and the analysis stage (None: no earlier run to take it from);
-    `sources`: per model, where its epoch cost came from ("this run", "earlier runs", "FLOPs estimate")."""
+    `sources`: per model, where its epoch cost came from ("this run", "earlier runs", "set-up measurement", "FLOPs estimate")."""
 
     tuning: float | None
     analysis: float | None
@@ -290,14 +339,17 @@ def estimate(config: dict, message: str, observed: Observed, *, n_train: int, ru
     epochs = int(config.get("epochs") or 1)
     here = observed.epoch_seconds(plan)
     past = _history_epoch_seconds(runs_root, n_train)
-    scale = [sum(v) / len(v) / past[m] for m, v in here.items() if m in past and past[m] > 0]
-    speed = sum(scale) / len(scale) if scale else 1.0  # this run against earlier ones, on a model both measured
+    calibrated = calibration.load() if any(t.model not in here and t.model not in past for t in plan) else {}
     cost, sources = {}, {}
     for model in dict.fromkeys(t.model for t in plan):
         if model in here:
-            cost[model], sources[model] = sum(here[model]) / len(here[model]), "this run"
+            later = here[model][1:] or here[model]  # a fine-tune's first epoch pays its allocations (e5: 72 s, then 60)
+            cost[model], sources[model] = sum(later) / len(later), "this run"
         elif model in past:
-            cost[model], sources[model] = past[model] * speed, "earlier runs"
+            cost[model], sources[model] = past[model], "earlier runs"
+        elif _resolved(model) in calibrated:  # measured at set-up on this machine: as it is, like earlier runs
+            cost[model] = _calibrated_epoch(calibrated[_resolved(model)], sizes)
+            sources[model] = "set-up measurement"
         else:
             f = _flops_epoch_seconds(model, n_train, rate_gflops)
             if f is not None:
@@ -313,7 +365,7 @@ def estimate(config: dict, message: str, observed: Observed, *, n_train: int, ru
     left = max(0, epochs - done) * cost[plan[start].model] if pos else 0.0
     left += sum(epochs * cost[t.model] for t in plan[start + (1 if pos else 0):])
     # each fine-tune's tail at its model's forward cost, scaled by what this run's finished tails took
-    forward = {m: c / (3 * n_train + sizes.n_dev) for m, c in cost.items()}
+    forward = _forward_costs(cost, here, n_train + sizes.n_dev / 3)
     predicted = [forward[plan[i].model] * tail_forwards(config, plan, i, sizes) for i in range(len(plan))]
     seen = observed.tails(plan, cost)
     ratio = sum(seen.values()) / sum(predicted[i] for i in seen) if seen and sum(predicted[i] for i in seen) else 1.0

@@ -165,6 +165,15 @@ def _snapshot(model, names: set) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items() if k in names}
 
 
+def start_message(label: str, epochs: int) -> str:
+    """The progress message a fine-tune sends before its first step (`analysis.eta.START_RE` reads it back).
+
+    >>> start_message("rr-softmax", 3)
+    'rr-softmax: fine-tuning, 3 epochs'
+    """
+    return f"{label}: fine-tuning, {epochs} epoch{'' if epochs == 1 else 's'}"
+
+
 def fine_tune(
     model, train_ids, train_y, dev_ids, dev_y, *, pad_id: int, device, cfg: TrainConfig, seed: int,
     progress: Progress | None = None, label: str = "fine-tune",
@@ -197,6 +206,8 @@ def fine_tune(
     best, best_epoch, best_state, history, warnings = -1.0, 0, None, [], []
     micro = cfg.batch_size  # rows per forward pass; halved on GPU out-of-memory
     stopped_early = False
+    if progress:  # the first epoch's start: the ETA times it (and the tail before it) from here (analysis.eta)
+        progress(start_message(label, cfg.epochs), 0, cfg.epochs)
     for epoch in range(cfg.epochs):
         model.train()
         total, flops, t0 = 0.0, 0.0, time.perf_counter()

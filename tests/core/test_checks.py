@@ -138,7 +138,7 @@ def test_a_fine_tune_on_non_finite_embeddings_stops_at_its_first_step_naming_its
         fine_tune(model, ids, [0, 1] * 4, ids, [0, 1] * 4, pad_id=tok.pad_token_id, device=pick_device("cpu"),
                   cfg=TrainConfig(epochs=3, batch_size=4), seed=1, label="rr-softmax",
                   progress=lambda *a: steps.append(a))
-    assert steps == []  # refused before a single epoch was reported as trained
+    assert steps == [("rr-softmax: fine-tuning, 3 epochs", 0, 3)]  # refused before a single epoch was reported
 
 
 def test_a_near_collapse_from_a_huge_temperature_is_refused_naming_the_temperature():
