@@ -327,8 +327,14 @@ def _per_language(results, langs) -> list[str]:
 
 def _variants(results, langs, variants) -> list[str]:
     """Each variant beyond the paper against the best paper RR weighting and against `source`, per language."""
+    missing = [(v, lang) for v in variants for lang in langs if v not in results[lang].methods]
+    scored = (f"These {len(variants)} variants were scored on the same {len(langs)} test sets as the paper's methods"
+              if not missing else
+              f"These {len(variants)} variants were scored on the same test sets as the paper's methods, except where a "
+              f"cell is '–' ({len(missing)} of {len(variants) * len(langs)}: not run with the language's current "
+              "vectors)")
     lines = ["", f"## Beyond the paper: {len(variants)} label-free variants", "",
-             f"These {len(variants)} variants were scored on the same four test sets as the paper's methods; over the "
+             scored + "; over the "
              f"project's history about {VARIANTS_EVER_SCORED} variants (weightings, anchor policies, vocabulary "
              "extensions, training settings) were scored on them, so one difference of a few points among them is "
              "what chance alone would give now and then: read this section as exploratory. Each cell: the variant "
