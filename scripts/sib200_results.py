@@ -26,7 +26,7 @@ from mosecrot_viz.core.anchors import POLICIES as ANCHOR_POLICIES  # noqa: E402
 from mosecrot_viz.core.mappers import MAPPERS  # noqa: E402
 from mosecrot_viz.core.tokenizer import UNK_POLICIES  # noqa: E402
 from mosecrot_viz.defaults.registry import RESOURCES, shared_data_dir  # noqa: E402
-from mosecrot_viz.experiment.config import ALL_METHODS, ExperimentConfig  # noqa: E402
+from mosecrot_viz.experiment.config import ALL_METHODS, SELF_TRAINING_SUFFIX, ExperimentConfig  # noqa: E402
 from mosecrot_viz.experiment.pipeline import run_experiment  # noqa: E402
 from mosecrot_viz.paths import model_cache_dir  # noqa: E402
 from mosecrot_viz.records import MethodResult, RunResults  # noqa: E402
@@ -143,7 +143,7 @@ def _produced_on(args) -> str:
     import re
 
     if getattr(args, "render_only", False) and Path(args.out).exists():
-        m = re.search(r"Produced by `scripts/sib200_results.py` on (\d{4}-\d\d-\d\d)", Path(args.out).read_text())
+        m = re.search(r"Produced by `scripts/sib200_results.py` on (\d{4}-\d\d-\d\d[^(\n]*?) \(", Path(args.out).read_text())
         if m:
             return m.group(1)
     return str(date.today())
@@ -188,10 +188,7 @@ def render(results: dict[str, RunResults], args) -> str:
     tags = {t: v for l in langs for t, v in (results[l].tags or {}).items()}
     tag_note = {t: ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("anchors", "data", "seeds") and v is not None)
                 for t, d in tags.items()}
-    lines += ["", "What each method is:", ""] + [
-        f"- `{m}`: {METHOD_NOTES[m.split('+')[0]]}" + (f"; settings: {tag_note[m.split('+')[1]]}" if "+" in m else "")
-        + (f"; {TAG_NOTES[m.split('+')[1]]}" if "+" in m and m.split("+")[1] in TAG_NOTES else "")
-        for m in methods]
+    lines += ["", "What each method is:", ""] + [_method_note(m, tag_note) for m in methods]
     lines += ["", "## English in-language macro-F1 of the fine-tuned models (SIB-200 English test)", "",
               "| model | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
     for m in methods:
@@ -246,6 +243,20 @@ def render(results: dict[str, RunResults], args) -> str:
               "Wall times include fine-tuning; the English-only models (`source`, `ls` share one; `mplm`) are trained "
               "once per seed for the first language and reused from the model cache after that.", ""]
     return "\n".join(lines)
+
+
+ST_NOTE = ("then, beyond the paper and label-free, self-trained on the target train split's text (its labels never "
+           "read, no test sentence in it): 3 rounds, each keeping the most confident predictions per class "
+           "(20%, 40%, 60% of the pool), one epoch each (`core.self_training`, a rule fixed before any run)")
+
+
+def _method_note(m: str, tag_note: dict) -> str:
+    """'- `m`: what it is', for a paper method, a tagged re-run (`m+TAG`) or a self-trained one (`m+st`)."""
+    if m.endswith(SELF_TRAINING_SUFFIX) and m[: -len(SELF_TRAINING_SUFFIX)] in METHOD_NOTES:
+        return f"- `{m}`: {METHOD_NOTES[m[: -len(SELF_TRAINING_SUFFIX)]]}; {ST_NOTE}"
+    base, _, tag = m.partition("+")
+    return (f"- `{m}`: {METHOD_NOTES[base]}" + (f"; settings: {tag_note[tag]}" if tag else "")
+            + (f"; {TAG_NOTES[tag]}" if tag in TAG_NOTES else ""))
 
 
 def _vectors_resource(r, lang: str) -> str:
@@ -415,6 +426,10 @@ def _merge_commands(results, langs, args) -> list[str]:
         opts = " ".join(flags[k].format(v) for k, v in d.items() if k in flags and v is not None
                         and not (k == "anchor_policy" and v == "first"))
         out.append(f"{base} --tag {tag} {opts} --methods {','.join(tagged)}".replace("  ", " "))
+    st = sorted(m for m in methods if m.endswith(SELF_TRAINING_SUFFIX))  # untagged: the bases run again beside them
+    if st:
+        bases = [m[: -len(SELF_TRAINING_SUFFIX)] for m in st]
+        out.append(f"{base} --methods {','.join(bases + st)}")
     return out
 
 
@@ -581,15 +596,22 @@ def _sweeps() -> list[str]:
     """The real-data sweep tables rendered by scripts/sib200_sweeps.py from its stored sweep.csv files."""
     from sib200_sweeps import STORE, render_sweeps
 
+    from mosecrot_viz.analysis.script_shift import SIMULATION_NOTE
+
     if not any(STORE.glob("*.csv")):
         return []
-    return ["", "## Sweeps on real data: top-k and anchor count (SIB-200 en→zh, seed 1)", "",
+    shift = any(STORE.glob("*-script_shift.csv"))
+    return ["", "## Sweeps on real data: top-k and anchor count (SIB-200 en→zh, seed 1)"
+            + (", and the unseen-script control" if shift else ""), "",
             "Reproduce with `.venv/bin/python scripts/sib200_sweeps.py` (it prints each `python -m mosecrot_viz "
             "sweep ...` command it runs; the trials land in the app's run store, so the Compare page plots them). "
             "`all` = every anchor (top-k) or no subsetting (anchor count); anchor subsets are random (anchor seed 0). "
             "`ls` and `lexcopy-procrustes` do not use top-k, so their top-k rows are constant by construction (one "
             "cached English fine-tune, deterministic evaluation): reference lines, not a measure of noise. One seed: "
-            "differences of a few points are within the seed spread of the main table.", ""
+            "differences of a few points are within the seed spread of the main table."
+            + (" The `script_shift` tables are the unseen-script control, a simulation: " + SIMULATION_NOTE
+               + " `source` and `ls` share one English fine-tune; the PLM fine-tunes come from the model cache after "
+               "the first share." if shift else ""), ""
             ] + render_sweeps()
 
 

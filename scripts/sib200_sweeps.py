@@ -1,6 +1,8 @@
-"""Real-data sweeps for docs/RESULTS.md: top-k and anchor count on SIB-200 English -> Chinese.
+"""Real-data sweeps for docs/RESULTS.md: top-k and anchor count on SIB-200 English -> Chinese, and the unseen-script
+control (`script_shift`, the share of the target alphabet renamed) in Chinese and French.
 
-    .venv/bin/python scripts/sib200_sweeps.py                 # run both sweeps through the CLI, then render
+    .venv/bin/python scripts/sib200_sweeps.py                 # run the top-k and anchor-count sweeps, then render
+    .venv/bin/python scripts/sib200_sweeps.py --params script_shift --lang fr --seeds 1,2,3   # one control
     .venv/bin/python scripts/sib200_sweeps.py --render-only   # print the tables from the stored sweep.csv files
 
 Each sweep is one `python -m mosecrot_viz sweep ...` command (printed before it runs); its trials go to
@@ -22,7 +24,10 @@ sys.path.insert(0, str(ROOT))
 from mosecrot_viz.defaults.registry import shared_data_dir  # noqa: E402
 
 SHARED = shared_data_dir()  # $MOSECROT_SHARED_DATA, else ../shared/data
-SWEEPS = {"top_k": "1,10,50,100,all", "n_anchors": "500,3000,all"}
+SWEEPS = {"top_k": "1,10,50,100,all", "n_anchors": "500,3000,all", "script_shift": "0,0.25,0.5,0.75,1"}
+#: the methods a sweep runs unless --methods says otherwise: the unseen-script control needs the two PLM readers
+SWEEP_METHODS = {"top_k": "rr-softmax,ls,lexcopy-procrustes", "n_anchors": "rr-softmax,ls,lexcopy-procrustes",
+                 "script_shift": "rr-softmax,ls,mplm,source"}
 STORE = ROOT / "docs" / "results" / "sweeps"
 LANGS = {"zh": ("zho_Hans", "muse"), "fr": ("fra_Latn", "default:fr"), "de": ("deu_Latn", "muse"),
          "es": ("spa_Latn", "muse")}  # SIB-200 folder, lexicon (MUSE en-LANG.txt or an embedded default)
@@ -58,14 +63,30 @@ def render_sweeps(store: Path = STORE) -> list[str]:
         anchors = frame.groupby("value", sort=False)["anchors"].first()
         methods = list(table.columns)
         seeds = ", ".join(str(frame["seeds"].iloc[0]).split(",")) if "seeds" in frame else "1"
-        lines += [f"**{csv.stem}** (macro-F1 on the {csv.stem.split('-')[0]} test set, seed {seeds})", "",
+        lines += [f"**{csv.stem}** (macro-F1 on the {csv.stem.split('-')[0]} test set, "
+                  f"{'mean over seeds' if ',' in seeds else 'seed'} {seeds})", "",
                   f"| {param} | anchors | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
         for value, row in table.iterrows():
             lines.append(f"| {value} | {int(anchors[value]):,} | " +
                          " | ".join(f"{100 * row[m]:.1f}" for m in methods) + " |")
+        if param == "script_shift":
+            lines += ["", *_crossover_lines(frame)]
         if "command" in frame:
             lines += ["", "```", frame["command"].iloc[0], "```"]
         lines.append("")
+    return lines
+
+
+def _crossover_lines(frame: pd.DataFrame) -> list[str]:
+    """Where each static-vector method reaches each PLM reader on the swept shares (analysis.script_shift)."""
+    from mosecrot_viz.analysis.script_shift import crossover_rows
+
+    lines = ["| static method | reaches | at share | its F1 at share 0 → 1 | the reader's F1 at share 0 → 1 |",
+             "|---|---|---|---|---|"]
+    for r in crossover_rows(frame):
+        at = "not on the swept shares" if r["crossover"] is None else f"{r['crossover']:.2f}"
+        lines.append(f"| {r['method']} | {r['reference']} | {at} | {100 * r['f1_first']:.1f} → {100 * r['f1_last']:.1f} "
+                     f"| {100 * r['reference_first']:.1f} → {100 * r['reference_last']:.1f} |")
     return lines
 
 
@@ -75,7 +96,7 @@ def main() -> None:
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--lang", default="zh", choices=list(LANGS))
-    p.add_argument("--methods", default="rr-softmax,ls,lexcopy-procrustes")
+    p.add_argument("--methods", help="comma-separated; default: per sweep (SWEEP_METHODS)")
     p.add_argument("--seeds", default="1")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--params", default="top_k,n_anchors")
@@ -86,7 +107,7 @@ def main() -> None:
         STORE.mkdir(parents=True, exist_ok=True)
         for param in args.params.split(","):
             out = runs_root()  # the app's run store: the Compare page lists these trials
-            cmd = sweep_command(param, SWEEPS[param], args.lang, args.methods, args.seeds, args.epochs,
+            cmd = sweep_command(param, SWEEPS[param], args.lang, args.methods or SWEEP_METHODS[param], args.seeds, args.epochs,
                                 args.model_cache, out)
             print("$ " + shlex.join(cmd), flush=True)
             subprocess.run(cmd, check=True, cwd=ROOT)

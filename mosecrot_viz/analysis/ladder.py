@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mosecrot_viz.core.ladder import RUNGS, rung_base
+from mosecrot_viz.core.ladder import RUNGS, SELF_TRAINED, rung_base
+from mosecrot_viz.experiment.config import SELF_TRAINING_SUFFIX
 from mosecrot_viz.records import LINK_TEXT, RUNG_TEXT, LadderRung, RunResults, as_results, rung_text, split_rung
 
 # what the step *into* each rung changes (the cost is the previous rung minus this one): `records.keys` holds the text
@@ -22,6 +23,8 @@ STEP_HINTS = {
                           "English translation's row (word order, ambiguity, segmentation)",
     "oracle_vector_vocab": "words the lexicon could translate but that have no static vector",
     "stitched": "mapped rows instead of the exact translation rows, on words that have a vector",
+    SELF_TRAINED: "the stitched model fine-tuned on its own most confident labels for unlabelled target sentences "
+                  "(their gold labels never read): beyond the paper",
 }
 REFERENCE_METHODS = ("mplm", "source", "majority")
 # every rung, reference and baseline in words: the chart, the table, the glossary and `explain` use these
@@ -70,19 +73,27 @@ class Ladder:
 
 
 def ladder_of(results: RunResults | dict, method: str) -> Ladder | None:
-    """The stored ladder of `method`, or None when the run did not measure one."""
+    """The stored ladder of `method`, or None when the run did not measure one.
+
+    A self-trained method (`rr-softmax+st`) has no ladder of its own: its chain is its base method's, then one more
+    rung, `self_trained`, its own result (per seed and per class), so the last link is what self-training changed."""
     res = as_results(results)
     m = res.methods.get(method)
+    base = {b: res.methods[b].macro_f1 for b in REFERENCE_METHODS if b in res.methods}
+    mapper = res.methods.get(method.removesuffix(SELF_TRAINING_SUFFIX)) if method.endswith(SELF_TRAINING_SUFFIX) else None
+    if m is not None and not m.ladder and mapper is not None and mapper.ladder and m.per_seed:
+        own = LadderRung(SELF_TRAINED, m.macro_f1, m.macro_f1_std or 0.0, tuple(m.per_seed),
+                         {c: v["f1"] for c, v in (m.per_class or {}).items() if isinstance(v, dict) and "f1" in v})
+        return Ladder(method, (*mapper.ladder, own), dict(mapper.ladder_reference or {}), base, len(own.per_seed))
     if m is None or not m.ladder:
         return None
-    base = {b: res.methods[b].macro_f1 for b in REFERENCE_METHODS if b in res.methods}
     return Ladder(method, m.ladder, dict(m.ladder_reference or {}), base, len(m.ladder[-1].per_seed))
 
 
 def laddered_methods(results: RunResults | dict) -> list[str]:
-    """Methods with a stored ladder, best stitched macro-F1 first."""
+    """Methods with a ladder (stored, or derived for a self-trained method: `ladder_of`), best macro-F1 first."""
     res = as_results(results)
-    names = [m for m, v in res.methods.items() if v.ladder]
+    names = [m for m in res.methods if ladder_of(res, m) is not None]
     return sorted(names, key=lambda m: -res.methods[m].macro_f1)
 
 
@@ -119,8 +130,11 @@ def reading(ladder: Ladder) -> str:
     gains = [s for s in st if s.cost < -0.0005]  # a gain that rounds to 0.000 is no gain
     if gains:
         g = min(gains, key=lambda s: s.cost)
-        why = ("the real mapping reads those words better than their exact translation rows (a soft mapping can "
-               "carry more than one gloss)" if rung_base(g.rung) == "stitched" else "this link helps instead of hurting")
+        why = {"stitched": "the real mapping reads those words better than their exact translation rows (a soft "
+                           "mapping can carry more than one gloss)",
+               SELF_TRAINED: "the model's own confident labels on unlabelled target sentences recover part of what "
+                             "word-by-word transfer and the mapping lost"}.get(rung_base(g.rung),
+                                                                               "this link helps instead of hurting")
         within = " (within its seed spread)" if ladder.seeds > 1 and -g.cost <= g.cost_std else ""
         text += f" {g.name.capitalize()} gains {-g.cost:+.3f}{within}: {why}."
     if "mplm" in ladder.baselines:

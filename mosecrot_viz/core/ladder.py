@@ -38,6 +38,9 @@ ENGLISH_RUNGS = ("english_original", "english_method")
 TARGET_RUNGS = ("oracle_translation", "oracle_vector_vocab", "stitched")
 RUNGS = ENGLISH_RUNGS + TARGET_RUNGS
 REFERENCES = ("dictionary",)
+#: beyond the paper: `<m>+st`'s last rung, its self-trained result after m's chain (not measured by the meter: derived
+#: when a stored ladder is read, `analysis.ladder.ladder_of`)
+SELF_TRAINED = "self_trained"
 DEV_SUFFIX = " (dev)"  # appended to an English rung's name when it was read on the English dev split
 
 # a target word's status, as the per-example view colours it

@@ -30,6 +30,7 @@ RUNG_TEXT = {
     "oracle_translation": "exact translations, target sentences",
     "oracle_vector_vocab": "exact translations where a vector exists",
     "stitched": "stitched (mapped rows)",
+    "self_trained": "self-trained on unlabelled target text",
     "dictionary": "dictionary only, no vectors",
     "mplm": "multilingual model",
     "source": "English model reading target text",
@@ -42,6 +43,7 @@ LINK_TEXT = {
     "oracle_translation": "word-by-word transfer",
     "oracle_vector_vocab": "vector coverage",
     "stitched": "the mapping",
+    "self_trained": "self-training on unlabelled target text",
 }
 
 

@@ -83,3 +83,24 @@ def test_reading_calls_a_loss_within_its_seed_spread_noise():
     lad[2]["per_seed"] = [0.90, 0.70]
     text = al.reading(al.ladder_of(res, "rr-softmax"))
     assert "read it as noise" in text
+
+
+def test_a_self_trained_method_reads_its_base_chain_then_its_own_rung():
+    res = _results()
+    res["methods"]["rr-softmax+st"] = {"macro_f1": 0.70, "macro_f1_std": 0.02, "per_seed": [0.68, 0.72],
+                                       "per_class": {"a": {"precision": 0.7, "recall": 0.7, "f1": 0.75, "support": 5},
+                                                     "b": {"precision": 0.6, "recall": 0.7, "f1": 0.65, "support": 5}}}
+    lad = al.ladder_of(res, "rr-softmax+st")
+    assert lad.names == ["english_original", "english_method", "oracle_translation", "oracle_vector_vocab", "stitched",
+                         "self_trained"]
+    last = al.steps(lad)[-1]
+    assert last.name == "self-training on unlabelled target text"
+    assert last.per_seed == pytest.approx((0.62 - 0.68, 0.66 - 0.72))  # paired by seed: a gain is a negative cost
+    assert dict(lad.rungs[-1].per_class) == {"a": 0.75, "b": 0.65} and set(lad.reference) == {"dictionary"}
+    assert "Self-training on unlabelled target text gains +0.060" in al.reading(lad)
+    table = al.ladder_table(lad)
+    assert table["rung"].iloc[5] == "self-trained on unlabelled target text"
+    assert table["change"].iloc[5] == pytest.approx(0.06)
+    assert al.laddered_methods(res) == ["rr-softmax+st", "rr-softmax"]  # best macro-F1 first
+    del res["methods"]["rr-softmax"]["ladder"]  # a base without a ladder: none for its self-trained copy either
+    assert al.ladder_of(res, "rr-softmax+st") is None and al.laddered_methods(res) == []
