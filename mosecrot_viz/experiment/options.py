@@ -84,7 +84,7 @@ class RunOptions:
                              label="English dev data")
     lang: str | None = option(None, help="target language code (chooses the segmentation rule: jieba for zh, "
                               "elision for fr/it/ca, ...)", label="language")
-    target_train: str | None = option(None, help="target-language training data (needed by the lr baseline)",
+    target_train: str | None = option(None, help="target-language training data (the lr baseline trains on it; `<method>+st` reads its text only, as an unlabelled pool)",
                                       label="target-language training data")
     source_test: str | None = option(None, help="English test data, to report in-language F1 beside each method",
                                      label="English test data")
