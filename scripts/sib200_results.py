@@ -26,7 +26,12 @@ from mosecrot_viz.core.anchors import POLICIES as ANCHOR_POLICIES  # noqa: E402
 from mosecrot_viz.core.mappers import MAPPERS  # noqa: E402
 from mosecrot_viz.core.tokenizer import UNK_POLICIES  # noqa: E402
 from mosecrot_viz.defaults.registry import RESOURCES, shared_data_dir  # noqa: E402
-from mosecrot_viz.experiment.config import ALL_METHODS, SELF_TRAINING_SUFFIX, ExperimentConfig  # noqa: E402
+from mosecrot_viz.experiment.config import (  # noqa: E402
+    ALL_METHODS,
+    NORMALISATIONS,
+    SELF_TRAINING_SUFFIX,
+    ExperimentConfig,
+)
 from mosecrot_viz.experiment.pipeline import run_experiment  # noqa: E402
 from mosecrot_viz.paths import model_cache_dir  # noqa: E402
 from mosecrot_viz.records import MethodResult, RunResults  # noqa: E402
@@ -81,7 +86,7 @@ def run_language(lang: str, args) -> dict:
         **sib200_inputs(lang), methods=args.methods, seeds=args.seeds, epochs=args.epochs, device=args.device,
         out=str(args.work / lang), model_cache=str(args.model_cache), anchor_policy=args.anchor_policy,
         anchor_agreement_share=args.anchor_agreement, extend_vocab_from_lexicon=args.extend_vocab,
-        unk_policy=args.unk_policy, freeze_embeddings=not args.no_freeze,
+        unk_policy=args.unk_policy, freeze_embeddings=not args.no_freeze, normalisation=args.normalisation,
     )
     last = [0.0]
 
@@ -126,6 +131,8 @@ def _settings(args) -> dict:
         out["unk_policy"] = args.unk_policy
     if args.no_freeze:
         out["freeze_embeddings"] = False
+    if args.normalisation != "none":
+        out["normalisation"] = args.normalisation
     return out
 
 
@@ -267,6 +274,8 @@ def _vectors_resource(r, lang: str) -> str:
     return w2v if "word2vec" in Path(path).name and w2v in RESOURCES else f"vectors:{lang}"
 
 
+#: the normalisation re-runs of the suspects table: (tag, --normalisation value, in words)
+NORMALISATION_TAGS = (("unitnorm", "unit", "unit length"), ("centred", "center-unit", "centre then unit length"))
 PAPER_TABLE = PAPER_RR + ("ls", "mplm", "lr", "source", "majority")
 #: how many variants beyond the paper were scored on these four test sets over the project's history (docs/RESULTS.md
 #: of 2026-11-25 listed 37 method rows beyond the paper's eight, tags included); this table shows the current ones
@@ -392,9 +401,11 @@ def _why_ls(results, langs) -> list[str]:
               ("rr-softmax", "ls")] + [(f"{m}+agree50", m, "lexicon noise: only the half of the anchors whose R_s/R_t "
                                         "rows agree best (`--anchor-agreement 0.5`) against all") for m in
                                        ("rr-softmax-keep", "ls")]
-    tagged = [t for t in tagged if all(t[0] in results[lang].methods for lang in langs)]
+    tagged += [(f"rr-softmax+{tag}", "rr-softmax", f"vector normalisation: {what} (`--normalisation {mode}`) "
+                "against as shipped") for tag, mode, what in NORMALISATION_TAGS]
+    tagged = [t for t in tagged if any(t[0] in results[lang].methods for lang in langs)]  # '–' where not run
     if tagged:
-        lines += ["", "Two more suspects, each one setting changed in a tagged re-run of the same inputs (`--merge`, "
+        lines += ["", "More suspects, each one setting changed in a tagged re-run of the same inputs (`--merge`, "
                   "same seeds; the reproduce block at the top lists the commands):", "",
                   "| comparison | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
         for new, old, what in tagged:
@@ -404,8 +415,9 @@ def _why_ls(results, langs) -> list[str]:
                 if not any(t[0].endswith("+unfrozen") for t in tagged) else [])
     untested += (["lexicon noise (`--merge --tag agree50 --anchor-agreement 0.5`)"]
                  if not any(t[0].endswith("+agree50") for t in tagged) else [])
-    untested += ["vector normalisation (no option: the static vectors are used as shipped)",
-                 "the uncased 6-layer source model (the registry holds one English model)"]
+    untested += (["vector normalisation (`--merge --tag unitnorm --normalisation unit`)"]
+                 if not any("normalisation" in t[2] for t in tagged) else [])
+    untested += ["the uncased 6-layer source model (the registry holds one English model)"]
     lines += ["", "Not isolated here: " + "; ".join(untested) + ". The gap ladder below takes the whole gap apart "
               "link by link."]
     return lines
@@ -420,7 +432,7 @@ def _merge_commands(results, langs, args) -> list[str]:
     tags = {t: d for lang in langs for t, d in (results[lang].tags or {}).items()}
     flags = {"anchor_policy": "--anchor-policy {}", "anchor_agreement_share": "--anchor-agreement {}",
              "extend_vocab_from_lexicon": "--extend-vocab", "unk_policy": "--unk-policy {}",
-             "freeze_embeddings": "--no-freeze"}
+             "freeze_embeddings": "--no-freeze", "normalisation": "--normalisation {}"}
     for tag, d in tags.items():
         tagged = [m.split("+")[0] for m in sorted(methods) if m.endswith("+" + tag)]
         opts = " ".join(flags[k].format(v) for k, v in d.items() if k in flags and v is not None
@@ -609,7 +621,7 @@ def _sweeps() -> list[str]:
             "`ls` and `lexcopy-procrustes` do not use top-k, so their top-k rows are constant by construction (one "
             "cached English fine-tune, deterministic evaluation): reference lines, not a measure of noise. One seed: "
             "differences of a few points are within the seed spread of the main table."
-            + (" The `script_shift` tables are the unseen-script control, a simulation: " + SIMULATION_NOTE
+            + (" The `script_shift` tables are the unseen-script control. " + SIMULATION_NOTE
                + " `source` and `ls` share one English fine-tune; the PLM fine-tunes come from the model cache after "
                "the first share." if shift else ""), ""
             ] + render_sweeps()
@@ -634,6 +646,8 @@ def main() -> None:
     p.add_argument("--unk-policy", default="unk", choices=list(UNK_POLICIES),
                    help="words without a vector: [UNK], dropped, or (beyond the paper) the PLM's own word pieces")
     p.add_argument("--no-freeze", action="store_true", help="input embeddings train during fine-tuning")
+    p.add_argument("--normalisation", default="none", choices=list(NORMALISATIONS),
+                   help="rows of the anchor space before anchors are used (a tagged --merge measures it)")
     p.add_argument("--merge", action="store_true",
                    help="run only --methods and add them to the stored per-language results (fine-tunes come from "
                         "the model cache when their inputs are unchanged)")
