@@ -77,6 +77,19 @@ def render_sweeps(store: Path = STORE) -> list[str]:
     return lines
 
 
+def _share_phrase(row: dict, shares: list[float]) -> str:
+    """The crossing share in words: ahead from the start, never on the swept shares, or the interpolated share with
+    the two swept shares that bracket it (a linear interpolation between them, not a measured point)."""
+    x = row["crossover"]
+    if x is None:
+        return "not on the swept shares"
+    if x <= row["first_share"] and row["f1_first"] >= row["reference_first"]:
+        return f"ahead already at {row['first_share']:g}"
+    lo = max((s for s in shares if s <= x), default=shares[0])
+    hi = min((s for s in shares if s >= x), default=shares[-1])
+    return f"{x:.2f}" if lo == hi else f"{x:.2f} (between {lo:g} and {hi:g}, interpolated)"
+
+
 def _crossover_lines(frame: pd.DataFrame) -> list[str]:
     """Where each static-vector method reaches each PLM reader on the swept shares (analysis.script_shift)."""
     from mosecrot_viz.analysis.script_shift import crossover_rows
@@ -84,7 +97,7 @@ def _crossover_lines(frame: pd.DataFrame) -> list[str]:
     lines = ["| static method | reaches | at share | its F1 at share 0 → 1 | the reader's F1 at share 0 → 1 |",
              "|---|---|---|---|---|"]
     for r in crossover_rows(frame):
-        at = "not on the swept shares" if r["crossover"] is None else f"{r['crossover']:.2f}"
+        at = _share_phrase(r, sorted(pd.to_numeric(frame["value"]).unique()))
         lines.append(f"| {r['method']} | {r['reference']} | {at} | {100 * r['f1_first']:.1f} → {100 * r['f1_last']:.1f} "
                      f"| {100 * r['reference_first']:.1f} → {100 * r['reference_last']:.1f} |")
     return lines

@@ -36,3 +36,20 @@ def test_rows_and_figure():
     assert len(marks) == 1 and marks[0].x[0] == pytest.approx(0.5 + 0.5 / 3)
     with pytest.raises(ValueError, match="no share column"):
         curves(pd.DataFrame({"method": [], "macro_f1": []}))
+
+
+def test_results_table_says_how_each_crossing_was_found():
+    """The RESULTS crossover table (scripts/sib200_sweeps.py): an interpolated share names the swept shares around
+    it; a method ahead before any renaming, or never reaching the reader, says so instead of a share."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from sib200_sweeps import _crossover_lines
+
+    frame = _frame("value")
+    lines = _crossover_lines(frame)
+    assert "| rr-softmax | mplm | 0.67 (between 0.5 and 1, interpolated) |" in lines[2]
+    assert "| rr-softmax | source | ahead already at 0 |" in lines[3]
+    low = frame.assign(macro_f1=frame["macro_f1"].where(frame["method"] != "rr-softmax", 0.05))
+    assert "| not on the swept shares |" in _crossover_lines(low)[2]
