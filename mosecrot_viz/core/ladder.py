@@ -5,6 +5,7 @@ Every target rung reads the same target test sentences through one combined inpu
     C = [M ; T]    M: the fine-tuned model's own input rows, (|V_s|, D): F_s for the paper's RR, E_s for keep methods
                    T: the run's swapped target matrix, (S + |V_t| + extra, D): [E_s specials; F_t; beyond-paper blocks]
 
+(a run stacks only the rows of T its test sentences read: `compact_target_rows`),
 so each word can be given either its lexicon translation's row of M (the exact row the model saw in
 fine-tuning; id = the PLM token id) or its mapped row of T (id = |V_s| + its `WordTokenizer` id).
 Nothing is trained: every rung is one more inference pass of a model the run fine-tuned anyway.
@@ -194,9 +195,31 @@ class LadderReader:
         return RungEncoding(ids, spans, pad, mask, words_all, status_all, trans_all, mapped_all)
 
 
-def combined_matrix(model_rows, target_matrix) -> np.ndarray:
-    """C = [M ; T], float32, shape (|V_s| + |T|, D)."""
-    return np.vstack([np.asarray(model_rows, dtype=np.float32), np.asarray(target_matrix, dtype=np.float32)])
+def combined_matrix(model_rows, target_matrix, rows=None) -> np.ndarray:
+    """C = [M ; T], float32, shape (|V_s| + |T|, D); with `rows` (indices into T, shape (r,)) C' = [M ; T[rows]],
+    shape (|V_s| + r, D), for an encoding renumbered by `compact_target_rows`."""
+    t = np.asarray(target_matrix)
+    return np.vstack([np.asarray(model_rows, dtype=np.float32),
+                      np.asarray(t if rows is None else t[rows], dtype=np.float32)])
+
+
+def compact_target_rows(enc: RungEncoding, offset: int) -> tuple[np.ndarray, RungEncoding]:
+    """The rows of T that the encoded texts read, and the encoding with its ids renumbered onto C' = [M ; T[rows]].
+
+    Why: C = [M ; T] copies the whole target matrix once per method and seed (2M x 384 float32, 3 GB, for a full
+    fastText file) though the ladder's test sentences read a few thousand of its rows. rows: sorted indices into
+    T, shape (r,); an id >= `offset` (a row of T) becomes offset + its position in rows, ids of M are unchanged,
+    and `mapped` keeps T's own rows (the examples look those up in T itself). Every rung then reads the same
+    vectors as over the full C, so its predictions are the same (tests/core/test_ladder_compact.py)."""
+    from dataclasses import replace
+
+    used = {i for seqs in enc.ids.values() for seq in seqs for i in seq if i >= offset}
+    used |= {v for ids in (enc.pad, enc.mask) for v in ids.values() if v >= offset}
+    rows = np.array(sorted(used), dtype=np.int64) - offset
+    renumber = {int(r) + offset: offset + j for j, r in enumerate(rows)}
+    ids = {rung: [[renumber.get(i, i) for i in seq] for seq in seqs] for rung, seqs in enc.ids.items()}
+    return rows, replace(enc, ids=ids, pad={r: renumber.get(v, v) for r, v in enc.pad.items()},
+                         mask={r: renumber.get(v, v) for r, v in enc.mask.items()})
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -282,7 +305,7 @@ class LadderMeter:
                  english_suffix: str = "", id_to_token=None, exclude_ids=(), n_examples: int = 16):
         self.reader, self.labels, self.device = reader, list(labels), device
         self.texts, self.gold, self.ids = list(texts), list(gold), [str(i) for i in ids]
-        self.enc = reader.encode(self.texts, max_length)
+        self.t_rows, self.enc = compact_target_rows(reader.encode(self.texts, max_length), reader.offset)
         self.english_suffix, self.id_to_token = english_suffix, id_to_token
         self.exclude_ids, self.n_examples = list(exclude_ids), n_examples
         self.scores: dict[str, RungScores] = {}
@@ -341,7 +364,8 @@ class LadderMeter:
 
         t0 = time.perf_counter()
         enc = self.enc
-        set_input_embeddings(model, combined_matrix(model_rows, target_matrix), pad_token_id=self.reader.source.pad)
+        set_input_embeddings(model, combined_matrix(model_rows, target_matrix, self.t_rows),  # the rows read, not all
+                             pad_token_id=self.reader.source.pad)
 
         def predict(seqs, pad):
             return predict_logits(model, seqs, pad, self.device)
