@@ -90,6 +90,7 @@ class Run:
         self.wtok, self.lex_vocab = word_tokenizer(cfg, inputs, tok)
         self.tgt_enc = self.wtok.encode(inputs.test["text"], cfg.max_length)
         self.special_src = self.wtok.special_source_ids(tok)
+        self._swapped = self._swapped_in_place() if not self._extra_blocks() else {}
         self.src_enc = encode_english(tok, inputs, cfg.max_length)
         self.meter = (_ladder_meter(cfg, inputs, tok, self.wtok, inputs.vectors, spaces.anchors, self.labels, device,
                                     len(spaces.e_s)) if cfg.ladder and self.mapped_methods else None)
@@ -117,8 +118,28 @@ class Run:
         """Fine-tunes per seed: one per re-initialising mapper, one shared with E_s, one for mplm."""
         return len(self.reinit) + int(bool(self.shared)) + int("mplm" in self.cfg.methods)
 
+    def _extra_blocks(self) -> bool:
+        """True when the swapped matrix has beyond-paper blocks after F_t (lexicon vocabulary, PLM subwords)."""
+        return bool(self.lex_vocab) or self.cfg.unk_policy == "subwords"
+
+    def _swapped_in_place(self) -> dict[str, np.ndarray]:
+        """Per mapped method, its swapped matrix [specials; F_t] built once, before any fine-tune, with the method's
+        F_t in `spaces.mapped` replaced by a view of its rows: each evaluation then swaps the same matrix in (frozen
+        rows are not copied by `set_input_embeddings`) instead of stacking a new copy of F_t, which at 2M words x
+        384 is 3 GB per method at the run's peak."""
+        out = {}
+        for m, (f_s, f_t) in list(self.spaces.mapped.items()):
+            if np.asarray(f_t).dtype != np.float32:  # a view must hold the same numbers the analyses read
+                continue
+            out[m] = stitching.target_matrix_from_blocks([f_t], self.spaces.e_s, self.special_src)
+            self.spaces.mapped[m] = (f_s, out[m][len(self.special_src):])  # the old F_t is freed here
+        return out
+
     def swapped(self, m: str) -> np.ndarray:
-        """The target model's embedding matrix for method m: specials, F_t, then any beyond-paper blocks."""
+        """The target model's embedding matrix for method m: specials, F_t, then any beyond-paper blocks
+        (specials and F_t alone: the matrix built once by `_swapped_in_place`, not a copy)."""
+        if m in self._swapped:
+            return self._swapped[m]
         f_s, f_t = self.spaces.mapped[m]
         blocks = ([f_t] + ([self.lex_vocab.rows(f_s)] if self.lex_vocab else [])
                   + ([f_s] if self.cfg.unk_policy == "subwords" else []))

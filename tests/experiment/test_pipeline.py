@@ -207,3 +207,20 @@ def test_results_json_is_the_typed_record_and_back(tmp_path, tiny_run_args):
     assert typed.ladder.to_json() == stored["ladder"] and stored["schema_version"] == typed.schema_version
     with pytest.raises(ValueError, match="surprise"):
         RunResults.from_json({**stored, "surprise": 1})
+
+
+def test_each_swapped_matrix_is_built_once_per_run_not_per_seed(tmp_path, tiny_run_args, monkeypatch):
+    """The target matrix [specials; F_t] is stacked once per method before fine-tuning and swapped in for every
+    seed (issue 28: each copy is |V_t| x D at the run's peak); F_t in the output is a view of its rows."""
+    from mosecrot_viz.core import stitching
+
+    built = []
+    real = stitching.target_matrix_from_blocks
+    monkeypatch.setattr(stitching, "target_matrix_from_blocks", lambda *a: built.append(a) or real(*a))
+    cfg = ExperimentConfig(**tiny_run_args, methods=["rr-softmax", "ls", "source"], seeds=[1, 2, 3], epochs=1,
+                           top_k=5)
+    out = run_experiment(cfg)
+    assert len(built) == 2  # rr-softmax, ls: not 2 x 3 seeds
+    for m in ("rr-softmax", "ls"):
+        f_t = out.mapped[m][1]
+        assert f_t.shape[0] == len(WORDS) and f_t.base is not None and f_t.base.shape[0] > len(WORDS)
