@@ -83,7 +83,7 @@ def _share_phrase(row: dict, shares: list[float]) -> str:
     x = row["crossover"]
     if x is None:
         return "not on the swept shares"
-    if x <= row["first_share"] and row["f1_first"] >= row["reference_first"]:
+    if row["f1_first"] >= row["reference_first"]:  # `crossover` then gives the first share
         return f"ahead already at {row['first_share']:g}"
     lo = max((s for s in shares if s <= x), default=shares[0])
     hi = min((s for s in shares if s >= x), default=shares[-1])
@@ -92,12 +92,14 @@ def _share_phrase(row: dict, shares: list[float]) -> str:
 
 def _crossover_lines(frame: pd.DataFrame) -> list[str]:
     """Where each static-vector method reaches each PLM reader on the swept shares (analysis.script_shift)."""
-    from mosecrot_viz.analysis.script_shift import crossover_rows
+    from mosecrot_viz.analysis.script_shift import crossover_rows, curves
+
+    shares = list(curves(frame).index)  # the swept shares, ascending
 
     lines = ["| static method | reaches | at share | its F1 at share 0 → 1 | the reader's F1 at share 0 → 1 |",
              "|---|---|---|---|---|"]
     for r in crossover_rows(frame):
-        at = _share_phrase(r, sorted(pd.to_numeric(frame["value"]).unique()))
+        at = _share_phrase(r, shares)
         lines.append(f"| {r['method']} | {r['reference']} | {at} | {100 * r['f1_first']:.1f} → {100 * r['f1_last']:.1f} "
                      f"| {100 * r['reference_first']:.1f} → {100 * r['reference_last']:.1f} |")
     return lines

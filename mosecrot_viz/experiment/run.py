@@ -90,7 +90,8 @@ class Run:
         self.wtok, self.lex_vocab = word_tokenizer(cfg, inputs, tok)
         self.tgt_enc = self.wtok.encode(inputs.test["text"], cfg.max_length)
         self.special_src = self.wtok.special_source_ids(tok)
-        self._swapped = self._swapped_in_place() if not self._extra_blocks() else {}
+        beyond_paper = bool(self.lex_vocab) or cfg.unk_policy == "subwords"  # blocks after F_t (`_blocks`)
+        self._swapped = {} if beyond_paper else self._swapped_in_place()
         self.src_enc = encode_english(tok, inputs, cfg.max_length)
         self.meter = (_ladder_meter(cfg, inputs, tok, self.wtok, inputs.vectors, spaces.anchors, self.labels, device,
                                     len(spaces.e_s)) if cfg.ladder and self.mapped_methods else None)
@@ -118,9 +119,12 @@ class Run:
         """Fine-tunes per seed: one per re-initialising mapper, one shared with E_s, one for mplm."""
         return len(self.reinit) + int(bool(self.shared)) + int("mplm" in self.cfg.methods)
 
-    def _extra_blocks(self) -> bool:
-        """True when the swapped matrix has beyond-paper blocks after F_t (lexicon vocabulary, PLM subwords)."""
-        return bool(self.lex_vocab) or self.cfg.unk_policy == "subwords"
+    def _blocks(self, m: str) -> list[np.ndarray]:
+        """The row blocks of method m's swapped matrix after the specials: F_t, then any beyond-paper blocks
+        (lexicon vocabulary, PLM subwords)."""
+        f_s, f_t = self.spaces.mapped[m]
+        return ([f_t] + ([self.lex_vocab.rows(f_s)] if self.lex_vocab else [])
+                + ([f_s] if self.cfg.unk_policy == "subwords" else []))
 
     def _swapped_in_place(self) -> dict[str, np.ndarray]:
         """Per mapped method, its swapped matrix [specials; F_t] built once, before any fine-tune, with the method's
@@ -140,10 +144,7 @@ class Run:
         (specials and F_t alone: the matrix built once by `_swapped_in_place`, not a copy)."""
         if m in self._swapped:
             return self._swapped[m]
-        f_s, f_t = self.spaces.mapped[m]
-        blocks = ([f_t] + ([self.lex_vocab.rows(f_s)] if self.lex_vocab else [])
-                  + ([f_s] if self.cfg.unk_policy == "subwords" else []))
-        return stitching.target_matrix_from_blocks(blocks, self.spaces.e_s, self.special_src)
+        return stitching.target_matrix_from_blocks(self._blocks(m), self.spaces.e_s, self.special_src)
 
     def record(self, method: str, seed: int, pred_ids, unknown=None) -> None:
         """Score one method's predictions on the target test set for one seed and keep them per example."""
